@@ -1,0 +1,68 @@
+/*
+ * config.h: invited.conf, an INI file read with inih. Every key has a
+ * documented default; any key can be overridden by the environment
+ * variable INVITED_<SECTION>_<KEY>; passwords may come from a file
+ * (<key>_file). Relative paths are relative to the config file's folder.
+ */
+#ifndef INVITED_CONFIG_H
+#define INVITED_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "imap_reader.h"
+#include "limits.h"
+#include "outbox.h"
+
+struct config {
+	char path[PATH_MAX];
+	struct {
+		char listen[128];          /* host:port */
+		char public_url[MAX_URL_LEN + 1];
+		char database[PATH_MAX];
+		char keys[PATH_MAX];
+		int threads;               /* HTTP worker threads; 0: one per core */
+		int64_t sweep_interval;    /* seconds between expiry sweeps */
+	} server;
+	struct outbox_config outbox;   /* [smtp] */
+	char smtp_from[MAX_EMAIL_LEN + 1];
+	char smtp_from_name[MAX_NAME_LEN + 1];
+	int64_t smtp_lifetime;         /* seconds before a queued mail fails */
+	struct imap_config imap;
+	struct {
+		char reply_domain[MAX_REPLY_DOMAIN_LEN + 1];
+		char templates[PATH_MAX];
+		char default_locale[MAX_LOCALE_LEN + 1];
+	} mail;
+	struct {
+		int64_t invitation_lifetime;
+		int64_t verification_lifetime;
+	} tokens;
+	struct {
+		char public_domains[PATH_MAX]; /* public mailbox provider list */
+		int rate_limit;            /* enrollment requests per client per hour */
+	} enrollment;
+};
+
+/* Defaults, then the file (if path is not NULL), then the environment,
+ * then checks. */
+int config_load(const char *path, struct config *cfg, const char **error_r);
+
+/* Defaults only, with relative paths taken relative to the folder of path
+ * (a file that need not exist yet), then the environment. For `init`. */
+int config_defaults(const char *path, struct config *cfg, const char **error_r);
+/* Set "section.key" to value, as if read from the file. */
+int config_set(struct config *cfg, const char *name, const char *value,
+	       const char **error_r);
+/* The checks config_load ends with. */
+int config_validate(struct config *cfg, const char **error_r);
+
+/* Write a complete, commented config file: every key with its doc and
+ * either the value given in cfg or its default. */
+int config_write(FILE *out, const struct config *cfg);
+
+/* Parse "30d", "12h", "15m", "45s" or plain seconds. */
+int config_parse_duration(const char *s, int64_t *seconds_r);
+
+#endif

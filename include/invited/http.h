@@ -1,0 +1,80 @@
+/*
+ * http.h: the HTTP endpoint on libmicrohttpd: one request structure for
+ * every handler, and the ways to answer. Every answer carries the
+ * security headers; pages add the Content-Security-Policy. Bodies are
+ * limited at the edge: a request over the limit gets 413 and is not read.
+ */
+#ifndef INVITED_HTTP_H
+#define INVITED_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fault.h"
+#include "server.h"
+
+struct MHD_Connection;
+struct MHD_PostProcessor;
+
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PATCH, HTTP_PUT, HTTP_DELETE, HTTP_OTHER };
+
+#define FORM_MAX_FIELDS 8
+#define FORM_MAX_VALUE 512
+
+struct form_field {
+	char name[32];
+	char value[FORM_MAX_VALUE + 1];
+	int too_long;
+};
+
+struct request {
+	struct app *app;
+	struct MHD_Connection *conn;
+	enum http_method method;
+	char path[MAX_URL_LEN + 1];
+	int64_t now;
+	char client[64];        /* the peer's address */
+
+	char *body;             /* JSON bodies, NUL-terminated */
+	size_t body_len;
+	size_t body_limit;
+	int too_large;
+
+	struct MHD_PostProcessor *pp; /* form posts */
+	size_t n_form;
+	struct form_field form[FORM_MAX_FIELDS];
+	size_t form_bytes;
+	int responded;
+	int status;
+};
+
+int http_server_start(struct app *app, const char **error_r);
+void http_server_stop(struct app *app);
+
+/* Answer with body (malloc'd; ownership passes here). Returns the MHD result. */
+int http_respond(struct request *rq, int status, const char *content_type,
+		 char *body, size_t len);
+/* JSON answer; steals the reference to j. */
+int http_respond_json(struct request *rq, int status, json_t *j);
+/* {"error": {"code", "message", "field"?}} */
+int http_respond_fault(struct request *rq, const struct fault *f);
+/* An HTML page; set_cookie (may be NULL) becomes a Set-Cookie header. */
+int http_respond_page(struct request *rq, int status, char *html, size_t len,
+		      const char *set_cookie);
+
+const char *http_header(struct request *rq, const char *name);
+const char *http_cookie(struct request *rq, const char *name);
+const char *http_query(struct request *rq, const char *name);
+/* A form field, NULL when absent or over the length limit. */
+const char *http_form(const struct request *rq, const char *name);
+
+/* Handlers, by route. */
+int pages_link(struct request *rq, const char *token);
+int pages_static(struct request *rq, const char *name);
+int api_route(struct request *rq, const char *rest);
+int api_health(struct request *rq);
+int api_metrics(struct request *rq);
+int api_public_keys(struct request *rq);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * limits.h: every size limit of invited in one place.
+ * Inputs are checked against these at the edge (HTTP, config, mail),
+ * so that code behind the edge can rely on them.
+ */
+#ifndef INVITED_LIMITS_H
+#define INVITED_LIMITS_H
+
+#define MAX_EMAIL_LEN 254        /* RFC 5321 path limit */
+#define MAX_LOCAL_PART_LEN 64    /* RFC 5321 */
+#define MAX_DOMAIN_LEN 253
+#define MAX_DOMAINS 20           /* email domains one organization owns */
+#define MAX_NAME_LEN 200         /* person or display name */
+#define MAX_LEGAL_NAME_LEN 200
+#define MAX_ADDRESS_LEN 500      /* postal address */
+#define MAX_PHONE_LEN 40
+#define MAX_URL_LEN 2048
+#define MAX_PARTNER_ID_LEN 40
+#define MAX_LOCALE_LEN 15
+#define MAX_REASON_LEN 1000      /* approval, rejection, bounce reasons */
+#define MAX_MESSAGE_LEN 4000     /* inviter's personal note */
+#define MAX_SUBJECT_LEN 250
+#define MAX_BODY_LEN 65536       /* an editable draft text */
+#define MAX_TOKEN_LEN 1024       /* a link token, as text */
+#define MAX_KID_LEN 64           /* "k4.pid." + 44 */
+#define MAX_CODE_LEN 40          /* reply and VERP codes */
+#define MAX_REPLY_DOMAIN_LEN 200 /* room for "bounces+" CODE "@" in an address */
+
+#define MAX_JSON_BODY 65536      /* API request bodies */
+#define MAX_FORM_BODY 8192       /* page form posts */
+#define MAX_MAIL_SIZE (10 * 1024 * 1024) /* inbound message we will parse */
+#define MAX_ERROR_LEN 512
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * server.h: the running server's shared state (configuration, templates,
+ * keys, mailer settings) and the threads of `invited serve`: the HTTP
+ * endpoint, the outbox senders and the expiry sweeper. Each thread opens
+ * its own store connection.
+ */
+#ifndef INVITED_SERVER_H
+#define INVITED_SERVER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "keys.h"
+#include "mailer.h"
+#include "store.h"
+#include "template.h"
+
+#define CSRF_KEY_BYTES 32
+
+struct app {
+	struct config cfg;
+	struct tpl_set *tpl;
+	struct mailer mailer;
+	unsigned char csrf_key[CSRF_KEY_BYTES];
+
+	pthread_mutex_t keys_lock;
+	struct keyring *keys;        /* the current keyring; see app_keys() */
+	struct keyring *old_keys[16]; /* replaced keyrings, freed at exit */
+	size_t n_old_keys;
+
+	pthread_mutex_t kick_lock;   /* outbox senders wait here for work */
+	pthread_cond_t kick;
+	volatile int stopping;
+
+	struct http_server *http;
+	struct rate_limiter *enroll_limit;
+
+	/* counters for /metrics */
+	uint64_t http_requests[6];   /* by status class: [2]=2xx … [5]=5xx */
+	uint64_t invitations_created;
+	uint64_t redeems;
+	uint64_t mails_sent;
+	uint64_t mails_failed;
+};
+
+/* Load config, templates and keys (not the listening socket). */
+int app_init(struct app *app, const char *config_path, const char **error_r);
+void app_free(struct app *app);
+
+/* The current keyring; valid until app_free. */
+const struct keyring *app_keys(struct app *app);
+/* Re-read the key folder; the new keyring signs from now on. */
+int app_reload_keys(struct app *app, const char **error_r);
+
+/* This thread's store connection, opened on first use. */
+struct store *app_store(struct app *app, const char **error_r);
+/* Close this thread's connection (threads call this before they end). */
+void app_store_release(void);
+
+/* Wake the outbox senders: a message was queued. */
+void app_kick_outbox(struct app *app);
+
+/* `invited serve`: runs until SIGINT or SIGTERM. */
+int app_serve(struct app *app);
+
+#endif

@@ -1,0 +1,408 @@
+/*
+ * store.h: the embedded SQLite store, the only module that speaks SQL.
+ * It holds organizations, API keys, invitations, link tokens,
+ * relationships, contact verifications, the outbox, inbound mail state and
+ * the audit log. One struct store is one connection: use it from one
+ * thread at a time, and open one per thread. Every statement is prepared
+ * once per connection and bound; nothing is concatenated into SQL.
+ *
+ * Functions return STORE_OK, a positive outcome (STORE_NOT_FOUND,
+ * STORE_CONFLICT), or STORE_ERROR with *error_r set.
+ */
+#ifndef INVITED_STORE_H
+#define INVITED_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+enum store_rc {
+	STORE_ERROR = -1,
+	STORE_OK = 0,
+	STORE_NOT_FOUND = 1,
+	STORE_CONFLICT = 2, /* a uniqueness rule or a state precondition */
+};
+
+struct store;
+
+/* ------------------------------------------------------------ lifecycle */
+
+/*
+ * Open (and with create, create) the database at path, in WAL mode with
+ * foreign keys on, and bring its schema to the current version.
+ */
+int store_open(const char *path, int create, struct store **st_r,
+	       const char **error_r);
+void store_close(struct store *st);
+
+/* The schema version this build writes (PRAGMA user_version). */
+int store_schema_version(void);
+
+/* BEGIN IMMEDIATE … COMMIT. Transactions do not nest. */
+int store_begin(struct store *st, const char **error_r);
+int store_commit(struct store *st, const char **error_r);
+void store_rollback(struct store *st);
+
+/* PRAGMA integrity_check; *result_r is malloc'd ("ok" when sound). */
+int store_integrity_check(struct store *st, char **result_r,
+			  const char **error_r);
+
+/* ------------------------------------------------------- organizations */
+
+enum org_kind { ORG_PROVIDER = 1, ORG_RESELLER, ORG_CUSTOMER };
+
+enum org_status {
+	ORG_NO_ENROLLMENT = 0, /* customers: they do not enroll */
+	ORG_PENDING_VERIFICATION,
+	ORG_IN_REVIEW,
+	ORG_APPROVED,
+	ORG_REJECTED,
+	ORG_SUSPENDED,
+};
+
+struct org {
+	int64_t id;
+	enum org_kind kind;
+	enum org_status status;
+	char legal_name[MAX_LEGAL_NAME_LEN + 1];
+	char address[MAX_ADDRESS_LEN + 1];
+	char country[3];
+	char partner_id[MAX_PARTNER_ID_LEN + 1];
+	char contact_name[MAX_NAME_LEN + 1];
+	char contact_email[MAX_EMAIL_LEN + 1];
+	char contact_phone[MAX_PHONE_LEN + 1];
+	char support_email[MAX_EMAIL_LEN + 1];
+	char support_phone[MAX_PHONE_LEN + 1];
+	char support_url[MAX_URL_LEN + 1];
+	char locale[MAX_LOCALE_LEN + 1];
+	char status_reason[MAX_REASON_LEN + 1];
+	int contact_verified;
+	size_t n_domains;
+	char domains[MAX_DOMAINS][MAX_DOMAIN_LEN + 1];
+	int64_t created_at;
+	int64_t updated_at;
+};
+
+const char *org_kind_str(enum org_kind kind);
+int org_kind_parse(const char *s, enum org_kind *kind_r);
+/* "" for ORG_NO_ENROLLMENT */
+const char *org_status_str(enum org_status status);
+int org_status_parse(const char *s, enum org_status *status_r);
+
+/* Insert o (with its domains); sets o->id. STORE_CONFLICT: a domain is
+ * already owned by an approved organization. */
+int store_org_insert(struct store *st, struct org *o, const char **error_r);
+int store_org_get(struct store *st, int64_t id, struct org *o,
+		  const char **error_r);
+/* Set status and reason (and updated_at). STORE_CONFLICT when the current
+ * status is not `from` (pass -1 to skip that check). */
+int store_org_set_status(struct store *st, int64_t id, int from,
+			 enum org_status to, const char *reason, int64_t now,
+			 const char **error_r);
+int store_org_set_contact_verified(struct store *st, int64_t id, int64_t now,
+				   const char **error_r);
+
+/* The approved organization of `kind` that owns the domain of email (its
+ * own domain or a parent domain), or whose primary contact is email.
+ * Customers do not enroll, so for ORG_CUSTOMER any status matches.
+ * STORE_NOT_FOUND when none. */
+int store_org_find_by_email(struct store *st, enum org_kind kind,
+			    const char *email, struct org *o,
+			    const char **error_r);
+/* The id of an approved organization (other than except_id) that owns
+ * domain, or 0. */
+int store_domain_owner(struct store *st, const char *domain,
+		       int64_t except_id, int64_t *org_id_r,
+		       const char **error_r);
+
+struct org_filter {
+	int kind;    /* enum org_kind, 0 for any */
+	int status;  /* enum org_status, -1 for any */
+	int64_t before_id; /* cursor: ids below this; 0 for the first page */
+	int limit;
+};
+typedef int store_org_cb(void *ctx, const struct org *o);
+int store_org_list(struct store *st, const struct org_filter *f,
+		   store_org_cb *cb, void *ctx, const char **error_r);
+
+/* ------------------------------------------------------------ API keys */
+
+enum key_role { ROLE_OPERATOR = 1, ROLE_ADMIN_AGENT, ROLE_SALES_AGENT };
+
+const char *key_role_str(enum key_role role);
+int key_role_parse(const char *s, enum key_role *role_r);
+
+#define APIKEY_ID_LEN 16   /* hex */
+#define APIKEY_HASH_LEN 32
+
+struct apikey {
+	int64_t id;
+	char key_id[APIKEY_ID_LEN + 1];
+	unsigned char hash[APIKEY_HASH_LEN];
+	int64_t org_id; /* 0 for the operator */
+	enum key_role role;
+	char label[MAX_NAME_LEN + 1];
+	int64_t created_at;
+	int revoked;
+};
+
+int store_apikey_insert(struct store *st, struct apikey *k,
+			const char **error_r);
+int store_apikey_find(struct store *st, const char *key_id, struct apikey *k,
+		      const char **error_r);
+
+/* --------------------------------------------------------- invitations */
+
+enum inv_kind {
+	INV_INDIRECT_PROVIDER = 1,
+	INV_RESELLER,
+	INV_RESELLER_WITH_PROVIDER,
+};
+
+enum inv_status {
+	INV_DRAFT = 1,
+	INV_QUEUED,
+	INV_SENT,
+	INV_ACCEPTED,
+	INV_DECLINED,
+	INV_EXPIRED,
+	INV_REVOKED,
+	INV_BOUNCED,
+	INV_HANDED_OFF,
+};
+
+const char *inv_kind_str(enum inv_kind kind);
+int inv_kind_parse(const char *s, enum inv_kind *kind_r);
+const char *inv_status_str(enum inv_status status);
+int inv_status_parse(const char *s, enum inv_status *status_r);
+/* 1 while an invitation may still be accepted or declined. */
+int inv_status_open(enum inv_status status);
+
+struct invitation {
+	int64_t id;
+	enum inv_kind kind;
+	enum inv_status status;
+	int64_t inviter_org_id;
+	int64_t provider_org_id;  /* reseller_with_provider; else 0 */
+	int64_t accepted_org_id;  /* the org that accepted; else 0 */
+	char email[MAX_EMAIL_LEN + 1];
+	char name[MAX_NAME_LEN + 1];
+	char locale[MAX_LOCALE_LEN + 1];
+	char message[MAX_MESSAGE_LEN + 1];
+	char status_reason[MAX_REASON_LEN + 1];
+	char reply_code[MAX_CODE_LEN + 1];
+	char jti[MAX_CODE_LEN + 1]; /* the live link's id; "" when none */
+	char subject[MAX_SUBJECT_LEN + 1];
+	char *body_text; /* malloc'd when loaded with bodies, else NULL */
+	char *body_html;
+	int edited;      /* the inviter changed subject or text */
+	int64_t expires_at;
+	int64_t created_at;
+	int64_t updated_at;
+};
+
+/* Free the bodies; the struct itself is the caller's. */
+void invitation_clear(struct invitation *inv);
+
+int store_invitation_insert(struct store *st, struct invitation *inv,
+			    const char **error_r);
+int store_invitation_get(struct store *st, int64_t id, int with_bodies,
+			 struct invitation *inv, const char **error_r);
+int store_invitation_by_reply_code(struct store *st, const char *code,
+				   struct invitation *inv,
+				   const char **error_r);
+/* Change status when it is one of the statuses in from_mask (a bit per
+ * enum inv_status: 1u << status). STORE_CONFLICT otherwise. */
+int store_invitation_set_status(struct store *st, int64_t id,
+				unsigned from_mask, enum inv_status to,
+				const char *reason, int64_t now,
+				const char **error_r);
+int store_invitation_set_accepted_org(struct store *st, int64_t id,
+				      int64_t org_id, const char **error_r);
+/* Replace subject and bodies (and the link id when jti is not NULL). */
+int store_invitation_set_content(struct store *st, int64_t id,
+				 const char *subject, const char *text,
+				 const char *html, int edited, const char *jti,
+				 int64_t expires_at, int64_t now,
+				 const char **error_r);
+
+struct inv_filter {
+	int64_t inviter_org_id;
+	int status;         /* enum inv_status, 0 for any */
+	int64_t before_id;  /* cursor; 0 for the first page */
+	int limit;
+};
+typedef int store_inv_cb(void *ctx, const struct invitation *inv);
+int store_invitation_list(struct store *st, const struct inv_filter *f,
+			  store_inv_cb *cb, void *ctx, const char **error_r);
+
+/* Mark open invitations whose expires_at has passed as expired, at most
+ * limit; their ids go to cb. Returns the count through *n_r. */
+int store_invitation_expire(struct store *st, int64_t now, int limit,
+			    size_t *n_r, const char **error_r);
+
+/* ---------------------------------------------------------- link tokens */
+
+enum link_state { LINK_LIVE = 1, LINK_USED, LINK_REVOKED };
+
+struct link_row {
+	char jti[MAX_CODE_LEN + 1];
+	char purpose[32];
+	int64_t subject_id;  /* invitation id, or verification id */
+	char kid[MAX_KID_LEN + 1];
+	char token[MAX_TOKEN_LEN + 1];
+	int64_t issued_at;
+	int64_t expires_at;
+	enum link_state state;
+	int64_t used_at;
+};
+
+int store_link_insert(struct store *st, const struct link_row *l,
+		      const char **error_r);
+int store_link_get(struct store *st, const char *jti, struct link_row *l,
+		   const char **error_r);
+/* live -> used. STORE_CONFLICT when the link is not live. */
+int store_link_use(struct store *st, const char *jti, int64_t now,
+		   const char **error_r);
+/* live -> revoked; a link that is not live is left as it is. */
+int store_link_revoke(struct store *st, const char *jti, int64_t now,
+		      const char **error_r);
+
+/* ------------------------------------------------------- relationships */
+
+enum rel_kind { REL_INDIRECT_PROVIDER = 1, REL_RESELLER_OF_RECORD };
+
+const char *rel_kind_str(enum rel_kind kind);
+
+/*
+ * A relationship runs from an upstream org to a downstream one:
+ * indirect_provider: provider -> reseller; reseller_of_record: reseller
+ * (or provider) -> customer.
+ */
+struct relationship {
+	int64_t id;
+	enum rel_kind kind;
+	int64_t up_org_id;
+	int64_t down_org_id;
+	int64_t invitation_id;
+	int active;
+	int64_t created_at;
+	int64_t ended_at;
+};
+
+/* STORE_CONFLICT when an active relationship of that kind already links
+ * the two. */
+int store_rel_insert(struct store *st, struct relationship *r,
+		     const char **error_r);
+/* STORE_OK when active, STORE_NOT_FOUND otherwise. */
+int store_rel_active(struct store *st, enum rel_kind kind, int64_t up,
+		     int64_t down, const char **error_r);
+int store_rel_end(struct store *st, enum rel_kind kind, int64_t up,
+		  int64_t down, int64_t now, const char **error_r);
+
+/* Which side of the relationship rows to list. */
+enum rel_side { REL_LIST_DOWN, REL_LIST_UP };
+
+struct rel_filter {
+	enum rel_kind kind;
+	enum rel_side side; /* DOWN: orgs below org_id; UP: orgs above */
+	int64_t org_id;
+	int64_t shared_with; /* customers also served by this org; 0 for none */
+	int64_t before_id;   /* cursor on relationship id */
+	int limit;
+};
+typedef int store_rel_cb(void *ctx, const struct relationship *r,
+			 const struct org *other);
+int store_rel_list(struct store *st, const struct rel_filter *f,
+		   store_rel_cb *cb, void *ctx, const char **error_r);
+
+/* -------------------------------------------------------------- outbox */
+
+enum outbox_status { OUTBOX_QUEUED = 1, OUTBOX_SENDING, OUTBOX_SENT, OUTBOX_FAILED };
+
+const char *outbox_status_str(enum outbox_status status);
+int outbox_status_parse(const char *s, enum outbox_status *status_r);
+
+/* One fully rendered message: the exact bytes to send. */
+struct outbox_msg {
+	int64_t id;
+	char code[MAX_CODE_LEN + 1];   /* VERP tag: bounces+CODE@reply_domain */
+	char message_id[256];          /* without brackets */
+	char kind[24];                 /* invitation, verification, notice, relay */
+	int64_t invitation_id;         /* 0 when none */
+	int64_t verification_id;
+	int64_t org_id;
+	char env_from[MAX_EMAIL_LEN + 1];
+	char rcpt[MAX_EMAIL_LEN + 1];
+	char *data;                    /* malloc'd when loaded with data */
+	size_t len;
+	enum outbox_status status;
+	int attempts;
+	int64_t next_attempt_at;
+	int64_t expires_at;            /* give up (failed) after this */
+	int64_t created_at;
+	int64_t sent_at;
+	int last_code;
+	char last_reply[512];
+};
+
+void outbox_msg_clear(struct outbox_msg *m);
+
+/* Queue m (status queued, due now); sets m->id. */
+int store_outbox_add(struct store *st, struct outbox_msg *m,
+		     const char **error_r);
+/* Claim up to max due messages (queued, next_attempt_at <= now) for
+ * sending: they become `sending` with attempts + 1, and are returned with
+ * their data in out[0..*n_r). */
+int store_outbox_claim(struct store *st, int64_t now, size_t max,
+		       struct outbox_msg *out, size_t *n_r,
+		       const char **error_r);
+/* Record an attempt's outcome: status sent, failed, or queued again at
+ * next_at. */
+int store_outbox_result(struct store *st, int64_t id, enum outbox_status to,
+			int code, const char *reply, int64_t next_at,
+			int64_t now, const char **error_r);
+/* After a restart: messages left `sending` by a dead process are queued
+ * again, due now. */
+int store_outbox_recover(struct store *st, int64_t now, size_t *n_r,
+			 const char **error_r);
+/* failed -> queued, due now, with a fresh lifetime. STORE_CONFLICT when the
+ * message is not failed. */
+int store_outbox_retry(struct store *st, int64_t id, int64_t now,
+		       int64_t expires_at, const char **error_r);
+int store_outbox_get(struct store *st, int64_t id, int with_data,
+		     struct outbox_msg *m, const char **error_r);
+int store_outbox_by_code(struct store *st, const char *code,
+			 struct outbox_msg *m, const char **error_r);
+int store_outbox_by_message_id(struct store *st, const char *message_id,
+			       struct outbox_msg *m, const char **error_r);
+
+struct outbox_filter {
+	int status;            /* enum outbox_status, 0 for any */
+	int64_t invitation_id; /* 0 for any */
+	int64_t before_id;
+	int limit;
+};
+typedef int store_outbox_cb(void *ctx, const struct outbox_msg *m);
+int store_outbox_list(struct store *st, const struct outbox_filter *f,
+		      store_outbox_cb *cb, void *ctx, const char **error_r);
+/* Counts by status, for metrics: out[status] for status 1..4. */
+int store_outbox_counts(struct store *st, int64_t out[5], const char **error_r);
+
+/* ----------------------------------------------------------- audit log */
+
+int store_audit(struct store *st, int64_t now, const char *actor,
+		const char *action, const char *subject, const char *details,
+		const char **error_r);
+
+struct audit_entry {
+	int64_t id;
+	int64_t at;
+	const char *actor, *action, *subject, *details; /* valid in the cb */
+};
+typedef int store_audit_cb(void *ctx, const struct audit_entry *e);
+int store_audit_list(struct store *st, int64_t before_id, int limit,
+		     store_audit_cb *cb, void *ctx, const char **error_r);
+
+#endif

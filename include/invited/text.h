@@ -1,0 +1,74 @@
+/*
+ * text.h: checks for text that crosses an edge (API field, form field,
+ * config value) before it is passed on: valid UTF-8, no control
+ * characters (newlines only where a field is multi-line), within a length.
+ * Header-only, so the edge in every module can use it.
+ */
+#ifndef INVITED_TEXT_H
+#define INVITED_TEXT_H
+
+#include <ctype.h>
+#include <stddef.h>
+#include <string.h>
+
+/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+static inline int utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned c = *p++;
+		int more;
+		unsigned min;
+		if (c < 0x80)
+			continue;
+		else if (c >= 0xc2 && c <= 0xdf)
+			more = 1, min = 0x80, c &= 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2, min = 0x800, c &= 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3, min = 0x10000, c &= 0x07;
+		else
+			return 0;
+		if (end - p < more)
+			return 0;
+		while (more-- > 0) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (*p++ & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
+enum text_kind { TEXT_LINE, TEXT_MULTILINE };
+
+/*
+ * 1 when s is valid UTF-8 of at most max bytes with no control
+ * characters; TEXT_MULTILINE also allows \n, \r and \t.
+ */
+static inline int text_ok(const char *s, size_t max, enum text_kind kind)
+{
+	size_t len = strlen(s);
+	if (len > max || !utf8_valid(s, len))
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == 0x7f)
+			return 0;
+		if (*p < 0x20 && !(kind == TEXT_MULTILINE &&
+				   (*p == '\n' || *p == '\r' || *p == '\t')))
+			return 0;
+	}
+	return 1;
+}
+
+/* Lower-case an ASCII string in place (addresses and domains). */
+static inline char *ascii_lower(char *s)
+{
+	for (char *p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * invitation_int.h: what the invitation files share: rendering an
+ * invitation's mail and queueing it.
+ */
+#ifndef INVITED_INVITATION_INT_H
+#define INVITED_INVITATION_INT_H
+
+#include "invited/invitation.h"
+#include "invited/link.h"
+
+/* Render the invitation mail for inv with link url; c is filled. */
+int invitation_render(const struct inv_env *env, const struct invitation *inv,
+		      const char *url, struct mail_content *c,
+		      const char **error_r);
+
+/* The HTML part for a text the inviter edited: the text, escaped, with
+ * its links made clickable. malloc'd. */
+int invitation_html_of_text(const struct inv_env *env, const char *locale,
+			    const char *text, char **html_r,
+			    const char **error_r);
+
+/* Queue the invitation mail from its stored subject and bodies. */
+int invitation_queue_mail(const struct inv_env *env,
+			  const struct invitation *inv, const char **error_r);
+
+/* An audit line about invitation id. */
+int invitation_audit(const struct inv_env *env, int64_t id, const char *action,
+		     const char *details, const char **error_r);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * invitation_lifecycle.c: what an inviter does with an invitation after
+ * creating it: edit and send or hand off a draft, resend, revoke. Each is
+ * one transaction whose status change is conditional on the current
+ * status, so a racing redeem and revoke cannot both win.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "invitation_int.h"
+#include "invited/log.h"
+#include "invited/text.h"
+
+#define BIT(s) (1u << (s))
+
+/* Every occurrence of from in s replaced by to; malloc'd. */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	size_t nf = strlen(from), nt = strlen(to), count = 0;
+	for (const char *p = s; (p = strstr(p, from)) != NULL; p += nf)
+		count++;
+	char *out = malloc(strlen(s) + count * nt + 1), *w = out;
+	if (out == NULL)
+		return NULL;
+	for (const char *p = s, *hit; (hit = strstr(p, from)) != NULL; p = hit + nf) {
+		memcpy(w, p, (size_t)(hit - p));
+		w += hit - p;
+		memcpy(w, to, nt);
+		w += nt;
+		s = hit + nf;
+	}
+	strcpy(w, s);
+	return out;
+}
+
+/* Begin, load the org's invitation with bodies. */
+static int begin_load(const struct inv_env *env, int64_t org_id, int64_t id,
+		      struct invitation *inv, struct fault *f)
+{
+	const char *err;
+	if (store_begin(env->st, &err) != STORE_OK)
+		return fault_internal(f, err);
+	if (invitation_load(env, org_id, id, 1, inv, f) < 0) {
+		store_rollback(env->st);
+		return -1;
+	}
+	return 0;
+}
+
+static int finish(const struct inv_env *env, struct invitation *inv, int ok,
+		  const char *err, struct fault *f)
+{
+	invitation_clear(inv);
+	if (ok && store_commit(env->st, &err) == STORE_OK)
+		return 0;
+	store_rollback(env->st);
+	if (f->status != 0)
+		return -1; /* the fault was already said */
+	if (err == NULL)
+		err = "internal error";
+	msg_error("invitation: %s", err);
+	return fault_internal(f, err);
+}
+
+static int wrong_status(const struct inv_env *env, struct invitation *inv,
+			const char *what, struct fault *f)
+{
+	fault_set(f, 409, "invalid_state", "status",
+		  errorf("cannot %s an invitation that is %s", what,
+			 inv_status_str(inv->status)));
+	return finish(env, inv, 0, NULL, f);
+}
+
+int invitation_edit(const struct inv_env *env, int64_t org_id, int64_t id,
+		    const char *subject, const char *text, struct fault *f)
+{
+	struct invitation inv;
+	const char *err = NULL;
+	char *html = NULL, *url = NULL;
+
+	if (subject != NULL && (subject[0] == '\0' ||
+				!text_ok(subject, MAX_SUBJECT_LEN, TEXT_LINE)))
+		return fault_set(f, 422, "invalid_field", "subject",
+				 errorf("subject must be one line of 1 to %d bytes",
+					MAX_SUBJECT_LEN));
+	if (text != NULL && !text_ok(text, MAX_BODY_LEN, TEXT_MULTILINE))
+		return fault_set(f, 422, "invalid_field", "text",
+				 errorf("text must be at most %d bytes of text",
+					MAX_BODY_LEN));
+	if (begin_load(env, org_id, id, &inv, f) < 0)
+		return -1;
+	if (inv.status != INV_DRAFT)
+		return wrong_status(env, &inv, "edit", f);
+	if (text != NULL) {
+		url = invitation_link(env, &inv);
+		if (url == NULL || strstr(text, url) == NULL) {
+			free(url);
+			fault_set(f, 422, "link_required", "text",
+				  "the text must keep the personalized invitation link "
+				  "exactly as it is; put it back and save again");
+			return finish(env, &inv, 0, NULL, f);
+		}
+		free(url);
+		if (invitation_html_of_text(env, inv.locale, text, &html, &err) < 0)
+			return finish(env, &inv, 0, err, f);
+	}
+	int ok = store_invitation_set_content(
+			 env->st, id, subject ? subject : inv.subject,
+			 text ? text : inv.body_text, html ? html : inv.body_html, 1,
+			 NULL, 0, env->now, &err) == STORE_OK &&
+		 invitation_audit(env, id, "invitation.edit",
+				  text ? "subject and text" : "subject", &err) == 0;
+	free(html);
+	return finish(env, &inv, ok, err, f);
+}
+
+int invitation_send(const struct inv_env *env, int64_t org_id, int64_t id,
+		    struct fault *f)
+{
+	struct invitation inv;
+	const char *err = NULL;
+	if (begin_load(env, org_id, id, &inv, f) < 0)
+		return -1;
+	if (inv.status != INV_DRAFT)
+		return wrong_status(env, &inv, "send", f);
+	int ok = store_invitation_set_status(env->st, id, BIT(INV_DRAFT), INV_QUEUED,
+					     NULL, env->now, &err) == STORE_OK &&
+		 invitation_queue_mail(env, &inv, &err) == 0 &&
+		 invitation_audit(env, id, "invitation.send", NULL, &err) == 0;
+	return finish(env, &inv, ok, err, f);
+}
+
+int invitation_handed_off(const struct inv_env *env, int64_t org_id, int64_t id,
+			  struct fault *f)
+{
+	struct invitation inv;
+	const char *err = NULL;
+	if (begin_load(env, org_id, id, &inv, f) < 0)
+		return -1;
+	if (inv.status != INV_DRAFT)
+		return wrong_status(env, &inv, "hand off", f);
+	int ok = store_invitation_set_status(env->st, id, BIT(INV_DRAFT),
+					     INV_HANDED_OFF, NULL, env->now,
+					     &err) == STORE_OK &&
+		 invitation_audit(env, id, "invitation.handed_off", NULL, &err) == 0;
+	return finish(env, &inv, ok, err, f);
+}
+
+/* New link, content carrying it, old link dead. */
+static int relink(const struct inv_env *env, struct invitation *inv,
+		  const char **error_r)
+{
+	struct link_row link;
+	struct mail_content c = {0};
+	char *old_url = invitation_link(env, inv), *url = NULL;
+	int ret = -1;
+
+	if (link_issue(env->st, env->keys, env->mailer->public_url,
+		       link_purpose_of(inv->kind), inv->id, env->now, env->lifetime,
+		       &link, error_r) < 0)
+		goto out;
+	if (inv->jti[0] != '\0' &&
+	    store_link_revoke(env->st, inv->jti, env->now, error_r) != STORE_OK)
+		goto out;
+	if ((url = link_url(env->mailer->public_url, link.token)) == NULL)
+		goto out;
+	inv->expires_at = env->now + env->lifetime;
+	if (inv->edited && old_url != NULL) {
+		/* Keep the inviter's words; only the link changes. */
+		c.subject = strdup(inv->subject);
+		c.text = replace_all(inv->body_text, old_url, url);
+		if (c.subject == NULL || c.text == NULL ||
+		    invitation_html_of_text(env, inv->locale, c.text, &c.html, error_r) < 0)
+			goto out;
+	} else if (invitation_render(env, inv, url, &c, error_r) < 0) {
+		goto out;
+	}
+	if (store_invitation_set_content(env->st, inv->id, c.subject, c.text, c.html,
+					 inv->edited && old_url != NULL, link.jti,
+					 inv->expires_at, env->now, error_r) != STORE_OK)
+		goto out;
+	snprintf(inv->subject, sizeof(inv->subject), "%s", c.subject);
+	free(inv->body_text);
+	free(inv->body_html);
+	inv->body_text = c.text;
+	inv->body_html = c.html;
+	c.text = c.html = NULL;
+	snprintf(inv->jti, sizeof(inv->jti), "%s", link.jti);
+	ret = 0;
+out:
+	mail_content_clear(&c);
+	free(old_url);
+	free(url);
+	return ret;
+}
+
+int invitation_resend(const struct inv_env *env, int64_t org_id, int64_t id,
+		      struct fault *f)
+{
+	const unsigned may = BIT(INV_QUEUED) | BIT(INV_SENT) | BIT(INV_HANDED_OFF) |
+			     BIT(INV_BOUNCED) | BIT(INV_EXPIRED);
+	struct invitation inv;
+	const char *err = NULL;
+	if (begin_load(env, org_id, id, &inv, f) < 0)
+		return -1;
+	if (!(may & BIT(inv.status)))
+		return wrong_status(env, &inv, "resend", f);
+	int ok = relink(env, &inv, &err) == 0 &&
+		 store_invitation_set_status(env->st, id, may, INV_QUEUED, NULL,
+					     env->now, &err) == STORE_OK &&
+		 invitation_queue_mail(env, &inv, &err) == 0 &&
+		 invitation_audit(env, id, "invitation.resend", NULL, &err) == 0;
+	return finish(env, &inv, ok, err, f);
+}
+
+int invitation_revoke(const struct inv_env *env, int64_t org_id, int64_t id,
+		      struct fault *f)
+{
+	const unsigned may = BIT(INV_DRAFT) | BIT(INV_QUEUED) | BIT(INV_SENT) |
+			     BIT(INV_HANDED_OFF) | BIT(INV_BOUNCED);
+	struct invitation inv;
+	const char *err = NULL;
+	if (begin_load(env, org_id, id, &inv, f) < 0)
+		return -1;
+	if (!(may & BIT(inv.status)))
+		return wrong_status(env, &inv, "revoke", f);
+	int ok = store_invitation_set_status(env->st, id, may, INV_REVOKED, NULL,
+					     env->now, &err) == STORE_OK &&
+		 (inv.jti[0] == '\0' ||
+		  store_link_revoke(env->st, inv.jti, env->now, &err) == STORE_OK) &&
+		 invitation_audit(env, id, "invitation.revoke", NULL, &err) == 0;
+	return finish(env, &inv, ok, err, f);
+}

@@ -1,0 +1,326 @@
+/*
+ * redeem.c: using an invitation link. Inspecting only reads; accepting
+ * and declining re-check everything inside one IMMEDIATE transaction,
+ * use the link with a conditional update (so a second redeem finds it
+ * used), create the relationships, and queue the mails, all at once.
+ */
+#include <string.h>
+
+#include "invitation_int.h"
+#include "invited/log.h"
+#include "invited/redeem.h"
+#include "invited/text.h"
+
+#define BIT(s) (1u << (s))
+
+static const struct {
+	const char *code;
+	int http;
+} statuses[] = {
+	[REDEEM_OK] = {"ok", 200},
+	[REDEEM_MALFORMED] = {"malformed", 400},
+	[REDEEM_TAMPERED] = {"tampered", 403},
+	[REDEEM_UNKNOWN_KEY] = {"unknown_key", 403},
+	[REDEEM_WRONG_PURPOSE] = {"wrong_purpose", 400},
+	[REDEEM_EXPIRED] = {"expired", 410},
+	[REDEEM_USED] = {"used", 409},
+	[REDEEM_REVOKED] = {"revoked", 410},
+	[REDEEM_UNKNOWN] = {"unknown", 404},
+	[REDEEM_CLOSED] = {"closed", 410},
+	[REDEEM_NO_ACCEPTOR] = {"enroll_first", 409},
+	[REDEEM_NOT_ALLOWED] = {"not_allowed", 409},
+	[REDEEM_BAD_INPUT] = {"bad_input", 400},
+	[REDEEM_INTERNAL] = {"internal", 500},
+};
+
+const char *redeem_status_code(enum redeem_status s)
+{
+	return statuses[s].code;
+}
+
+int redeem_status_http(enum redeem_status s)
+{
+	return statuses[s].http;
+}
+
+enum redeem_status redeem_from_token(enum token_status ts)
+{
+	switch (ts) {
+	case TOKEN_OK:
+		return REDEEM_OK;
+	case TOKEN_BAD_SIGNATURE:
+		return REDEEM_TAMPERED;
+	case TOKEN_UNKNOWN_KEY:
+		return REDEEM_UNKNOWN_KEY;
+	case TOKEN_WRONG_PURPOSE:
+		return REDEEM_WRONG_PURPOSE;
+	case TOKEN_EXPIRED:
+		return REDEEM_EXPIRED;
+	case TOKEN_WRONG_AUDIENCE:
+		return REDEEM_UNKNOWN;
+	case TOKEN_MALFORMED:
+	case TOKEN_BAD_CLAIMS:
+	case TOKEN_NOT_YET_VALID:
+		break;
+	}
+	return REDEEM_MALFORMED;
+}
+
+/* The invitation's status, as a reason a link cannot be used. */
+static enum redeem_status closed_status(const struct invitation *inv, int64_t now)
+{
+	switch (inv->status) {
+	case INV_ACCEPTED:
+	case INV_DECLINED:
+		return REDEEM_USED;
+	case INV_REVOKED:
+		return REDEEM_REVOKED;
+	case INV_EXPIRED:
+		return REDEEM_EXPIRED;
+	case INV_BOUNCED:
+		return REDEEM_CLOSED;
+	default:
+		return inv->expires_at <= now ? REDEEM_EXPIRED : REDEEM_OK;
+	}
+}
+
+static enum redeem_status load_parties(const struct inv_env *env, struct offer *o,
+				       const char **detail_r)
+{
+	const char *err;
+	if (store_org_get(env->st, o->inv.inviter_org_id, &o->inviter, &err) != STORE_OK ||
+	    (o->inv.provider_org_id != 0 &&
+	     store_org_get(env->st, o->inv.provider_org_id, &o->provider, &err) != STORE_OK)) {
+		*detail_r = "an organization of this invitation is missing";
+		return REDEEM_INTERNAL;
+	}
+	enum org_kind acceptor = o->inv.kind == INV_INDIRECT_PROVIDER ? ORG_RESELLER
+								      : ORG_CUSTOMER;
+	int rc = store_org_find_by_email(env->st, acceptor, o->inv.email, &o->acceptor, &err);
+	if (rc == STORE_ERROR) {
+		*detail_r = err;
+		return REDEEM_INTERNAL;
+	}
+	o->has_acceptor = rc == STORE_OK;
+	return REDEEM_OK;
+}
+
+enum redeem_status redeem_inspect(const struct inv_env *env,
+				  const struct link_claims *claims,
+				  struct offer *o, const char **detail_r)
+{
+	struct link_row row;
+	const char *err = NULL;
+	memset(o, 0, sizeof(*o));
+	*detail_r = NULL;
+	o->claims = *claims;
+	if (o->claims.exp <= env->now)
+		return REDEEM_EXPIRED;
+	if (o->claims.purpose == PUR_VERIFY_CONTACT)
+		return REDEEM_WRONG_PURPOSE;
+	int rc = store_link_get(env->st, o->claims.jti, &row, &err);
+	if (rc == STORE_ERROR) {
+		*detail_r = err;
+		return REDEEM_INTERNAL;
+	}
+	if (rc == STORE_NOT_FOUND)
+		return REDEEM_UNKNOWN;
+	if (strcmp(row.purpose, link_purpose_str(o->claims.purpose)) != 0)
+		return REDEEM_WRONG_PURPOSE;
+	rc = store_invitation_get(env->st, row.subject_id, 0, &o->inv, &err);
+	if (rc != STORE_OK) {
+		*detail_r = err;
+		return rc == STORE_NOT_FOUND ? REDEEM_UNKNOWN : REDEEM_INTERNAL;
+	}
+	if (link_purpose_of(o->inv.kind) != o->claims.purpose)
+		return REDEEM_WRONG_PURPOSE;
+	enum redeem_status s = closed_status(&o->inv, env->now);
+	if (s != REDEEM_OK)
+		return s;
+	if (row.state == LINK_USED)
+		return REDEEM_USED;
+	if (row.state == LINK_REVOKED)
+		return REDEEM_REVOKED; /* replaced by a resend */
+	return load_parties(env, o, detail_r);
+}
+
+/* Tell one organization's primary contact how the invitation ended. */
+static int notify(const struct inv_env *env, const struct offer *o,
+		  const struct org *to, const char *tpl, const char **error_r)
+{
+	struct inv_mail_vars v;
+	if (to->contact_email[0] == '\0')
+		return 0;
+	if (mailer_invitation_vars(env->mailer, env->st, &o->inv, &v, error_r) < 0)
+		return -1;
+	tpl_vars_set(&v.vars, "acceptor", o->has_acceptor ? o->acceptor.legal_name : NULL);
+	tpl_vars_set(&v.vars, "recipient", to->legal_name);
+	struct mail_job job = {
+		.kind = "notice",
+		.to = {to->contact_name, to->contact_email},
+		.auto_submitted = 1,
+		.invitation_id = o->inv.id,
+		.org_id = to->id,
+	};
+	return mailer_queue_template(env->mailer, env->st, tpl, to->locale, &v.vars,
+				     &job, env->now, error_r);
+}
+
+static int add_rel(const struct inv_env *env, enum rel_kind kind, int64_t up,
+		   int64_t down, int64_t inv_id, const char **error_r)
+{
+	struct relationship r = {.kind = kind, .up_org_id = up, .down_org_id = down,
+				 .invitation_id = inv_id, .created_at = env->now};
+	int rc = store_rel_active(env->st, kind, up, down, error_r);
+	if (rc == STORE_OK)
+		return 0; /* already linked: accepting again changes nothing */
+	if (rc == STORE_ERROR)
+		return -1;
+	return store_rel_insert(env->st, &r, error_r) == STORE_OK ? 0 : -1;
+}
+
+/* A customer accepting for the first time becomes an organization. */
+static enum redeem_status new_customer(const struct inv_env *env, struct offer *o,
+				       const char *name, const char **detail_r)
+{
+	if (name == NULL || name[0] == '\0') {
+		*detail_r = "Enter your organization's name to accept.";
+		return REDEEM_BAD_INPUT;
+	}
+	if (!text_ok(name, MAX_LEGAL_NAME_LEN, TEXT_LINE)) {
+		*detail_r = "The organization name must be one line of at most 200 bytes.";
+		return REDEEM_BAD_INPUT;
+	}
+	struct org *c = &o->acceptor;
+	memset(c, 0, sizeof(*c));
+	c->kind = ORG_CUSTOMER;
+	c->status = ORG_NO_ENROLLMENT;
+	snprintf(c->legal_name, sizeof(c->legal_name), "%s", name);
+	snprintf(c->contact_name, sizeof(c->contact_name), "%s", o->inv.name);
+	snprintf(c->contact_email, sizeof(c->contact_email), "%s", o->inv.email);
+	snprintf(c->locale, sizeof(c->locale), "%s", o->inv.locale);
+	c->created_at = env->now;
+	if (store_org_insert(env->st, c, detail_r) != STORE_OK)
+		return REDEEM_INTERNAL;
+	o->has_acceptor = 1;
+	return REDEEM_OK;
+}
+
+static enum redeem_status relate(const struct inv_env *env, struct offer *o,
+				 const struct accept_input *in, const char **detail_r)
+{
+	const struct invitation *inv = &o->inv;
+	if (inv->kind == INV_INDIRECT_PROVIDER) {
+		if (!o->has_acceptor)
+			return REDEEM_NO_ACCEPTOR;
+		return add_rel(env, REL_INDIRECT_PROVIDER, inv->inviter_org_id,
+			       o->acceptor.id, inv->id, detail_r) == 0
+			       ? REDEEM_OK
+			       : REDEEM_INTERNAL;
+	}
+	if (inv->kind == INV_RESELLER_WITH_PROVIDER) {
+		int rc = store_rel_active(env->st, REL_INDIRECT_PROVIDER,
+					  inv->provider_org_id, inv->inviter_org_id,
+					  detail_r);
+		if (rc == STORE_ERROR)
+			return REDEEM_INTERNAL;
+		if (rc != STORE_OK) {
+			*detail_r = "The reseller and the provider no longer work together.";
+			return REDEEM_NOT_ALLOWED;
+		}
+	}
+	if (!o->has_acceptor) {
+		enum redeem_status s = new_customer(env, o, in ? in->customer_name : NULL,
+						    detail_r);
+		if (s != REDEEM_OK)
+			return s;
+	}
+	if (add_rel(env, REL_RESELLER_OF_RECORD, inv->inviter_org_id, o->acceptor.id,
+		    inv->id, detail_r) < 0)
+		return REDEEM_INTERNAL;
+	if (inv->kind == INV_RESELLER_WITH_PROVIDER &&
+	    add_rel(env, REL_RESELLER_OF_RECORD, inv->provider_org_id, o->acceptor.id,
+		    inv->id, detail_r) < 0)
+		return REDEEM_INTERNAL;
+	return REDEEM_OK;
+}
+
+/* Use the link and close the invitation as `to`. */
+static enum redeem_status close_invitation(const struct inv_env *env,
+					   struct offer *o, enum inv_status to,
+					   const char **detail_r)
+{
+	const unsigned open = BIT(INV_DRAFT) | BIT(INV_QUEUED) | BIT(INV_SENT) |
+			      BIT(INV_HANDED_OFF);
+	int rc = store_link_use(env->st, o->claims.jti, env->now, detail_r);
+	if (rc == STORE_OK)
+		rc = store_invitation_set_status(env->st, o->inv.id, open, to, NULL,
+						 env->now, detail_r);
+	if (rc == STORE_CONFLICT)
+		return REDEEM_USED;
+	if (rc == STORE_OK && o->has_acceptor)
+		rc = store_invitation_set_accepted_org(env->st, o->inv.id,
+						       o->acceptor.id, detail_r);
+	return rc == STORE_OK ? REDEEM_OK : REDEEM_INTERNAL;
+}
+
+static enum redeem_status finish(const struct inv_env *env, struct offer *o,
+				 enum inv_status to, const char **detail_r)
+{
+	const char *tpl = to == INV_ACCEPTED ? "invitation_accepted" : "invitation_declined";
+	enum redeem_status s = close_invitation(env, o, to, detail_r);
+	if (s != REDEEM_OK)
+		return s;
+	if (notify(env, o, &o->inviter, tpl, detail_r) < 0 ||
+	    (o->inv.provider_org_id != 0 &&
+	     notify(env, o, &o->provider, tpl, detail_r) < 0) ||
+	    invitation_audit(env, o->inv.id,
+			     to == INV_ACCEPTED ? "invitation.accept" : "invitation.decline",
+			     o->has_acceptor ? errorf("org:%lld", (long long)o->acceptor.id)
+					     : NULL,
+			     detail_r) < 0)
+		return REDEEM_INTERNAL;
+	return REDEEM_OK;
+}
+
+static enum redeem_status redeem(const struct inv_env *env,
+				 const struct link_claims *claims,
+				 const struct accept_input *in, enum inv_status to,
+				 struct offer *o, const char **detail_r)
+{
+	const char *err;
+	if (store_begin(env->st, &err) != STORE_OK) {
+		*detail_r = err;
+		return REDEEM_INTERNAL;
+	}
+	enum redeem_status s = redeem_inspect(env, claims, o, detail_r);
+	if (s == REDEEM_OK && to == INV_ACCEPTED)
+		s = relate(env, o, in, detail_r);
+	if (s == REDEEM_OK)
+		s = finish(env, o, to, detail_r);
+	if (s == REDEEM_OK && store_commit(env->st, &err) != STORE_OK) {
+		*detail_r = err;
+		s = REDEEM_INTERNAL;
+	}
+	if (s != REDEEM_OK) {
+		store_rollback(env->st);
+		if (s == REDEEM_INTERNAL)
+			msg_error("redeem: %s", *detail_r ? *detail_r : "internal error");
+	}
+	return s;
+}
+
+enum redeem_status redeem_accept(const struct inv_env *env,
+				 const struct link_claims *claims,
+				 const struct accept_input *in, struct offer *o,
+				 const char **detail_r)
+{
+	return redeem(env, claims, in, INV_ACCEPTED, o, detail_r);
+}
+
+enum redeem_status redeem_decline(const struct inv_env *env,
+				  const struct link_claims *claims,
+				  struct offer *o, const char **detail_r)
+{
+	return redeem(env, claims, NULL, INV_DECLINED, o, detail_r);
+}

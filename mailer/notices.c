@@ -1,0 +1,84 @@
+/*
+ * notices.c: the mails the server writes about invitations to the people
+ * behind them, and the template variables they share.
+ */
+#include <string.h>
+
+#include "invited/log.h"
+#include "invited/mailer.h"
+#include "invited/rfc3339.h"
+
+int mailer_invitation_vars(const struct mailer *m, struct store *st,
+			   const struct invitation *inv, struct inv_mail_vars *v,
+			   const char **error_r)
+{
+	memset(v, 0, sizeof(*v));
+	if (store_org_get(st, inv->inviter_org_id, &v->inviter, error_r) != STORE_OK) {
+		*error_r = errorf("inviter organization %lld not found",
+				  (long long)inv->inviter_org_id);
+		return -1;
+	}
+	if (inv->provider_org_id != 0 &&
+	    store_org_get(st, inv->provider_org_id, &v->provider, error_r) != STORE_OK) {
+		*error_r = errorf("provider organization %lld not found",
+				  (long long)inv->provider_org_id);
+		return -1;
+	}
+	rfc3339_format(inv->expires_at, v->expires);
+	v->expires[10] = '\0'; /* the date is enough in a mail */
+	snprintf(v->kind_var, sizeof(v->kind_var), "kind_%s", inv_kind_str(inv->kind));
+
+	struct tpl_vars *t = &v->vars;
+	tpl_vars_set(t, "inviter", v->inviter.legal_name);
+	tpl_vars_set(t, "inviter_contact", v->inviter.contact_name);
+	tpl_vars_set(t, "provider", inv->provider_org_id ? v->provider.legal_name : NULL);
+	tpl_vars_set(t, "invitee_name", inv->name);
+	tpl_vars_set(t, "invitee_email", inv->email);
+	tpl_vars_set(t, "message", inv->message);
+	tpl_vars_set(t, "expires", v->expires);
+	tpl_vars_set(t, "public_url", m->public_url);
+	tpl_vars_set(t, v->kind_var, "1");
+	return 0;
+}
+
+int mailer_invitation_undeliverable(const struct mailer *m, struct store *st,
+				    int64_t invitation_id, const char *reason,
+				    int64_t now, const char **error_r)
+{
+	struct invitation inv;
+	struct inv_mail_vars v;
+	const unsigned open = 1u << INV_QUEUED | 1u << INV_SENT | 1u << INV_DRAFT |
+			      1u << INV_HANDED_OFF;
+
+	int rc = store_invitation_get(st, invitation_id, 0, &inv, error_r);
+	if (rc == STORE_NOT_FOUND)
+		return 0;
+	if (rc != STORE_OK)
+		return -1;
+	rc = store_invitation_set_status(st, invitation_id, open, INV_BOUNCED, reason,
+					 now, error_r);
+	if (rc == STORE_CONFLICT)
+		return 0; /* accepted, revoked… meanwhile: nothing to tell */
+	if (rc != STORE_OK)
+		return -1;
+	if (inv.jti[0] != '\0' && store_link_revoke(st, inv.jti, now, error_r) != STORE_OK)
+		return -1;
+	if (store_audit(st, now, "mailer", "invitation.bounced",
+			errorf("invitation:%lld", (long long)inv.id), reason,
+			error_r) != STORE_OK)
+		return -1;
+	if (mailer_invitation_vars(m, st, &inv, &v, error_r) < 0)
+		return -1;
+	if (v.inviter.contact_email[0] == '\0')
+		return 0;
+	tpl_vars_set(&v.vars, "reason", reason);
+	struct mail_job job = {
+		.kind = "notice",
+		.to = {v.inviter.contact_name, v.inviter.contact_email},
+		.auto_submitted = 1,
+		.invitation_id = inv.id,
+		.org_id = inv.inviter_org_id,
+	};
+	return mailer_queue_template(m, st, "invitation_bounced", v.inviter.locale,
+				     &v.vars, &job, now, error_r);
+}

@@ -1,0 +1,195 @@
+/*
+ * smtp.c: submitting a batch of messages over one SMTP session with
+ * libesmtp, which pipelines when the server offers PIPELINING, and
+ * reading back each message's fate: the MAIL, RCPT and DATA replies.
+ */
+#include <stddef.h>
+
+#include <auth-client.h>
+#include <libesmtp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invited/log.h"
+#include "invited/smtp.h"
+
+/* What the message callback hands libesmtp: the whole message, once. */
+struct feed {
+	const char *data;
+	size_t len;
+	int done;
+};
+
+static const char *message_cb(void **ctx, int *len, void *arg)
+{
+	struct feed *f = arg;
+	(void)ctx;
+	if (len == NULL) { /* rewind */
+		f->done = 0;
+		return NULL;
+	}
+	if (f->done) {
+		*len = 0;
+		return NULL;
+	}
+	f->done = 1;
+	*len = (int)f->len;
+	return f->data;
+}
+
+struct auth_creds {
+	const char *user;
+	const char *password;
+};
+
+static int auth_interact(auth_client_request_t request, char **result, int fields,
+			 void *arg)
+{
+	struct auth_creds *c = arg;
+	for (int i = 0; i < fields; i++) {
+		if (request[i].flags & AUTH_USER)
+			result[i] = (char *)c->user;
+		else if (request[i].flags & AUTH_PASS)
+			result[i] = (char *)c->password;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+
+static void auth_init(void)
+{
+	auth_client_init();
+}
+
+int smtp_config_check(const struct smtp_config *cfg, const char **error_r)
+{
+	if (cfg->tls == SMTP_TLS_IMPLICIT) {
+		*error_r = "[smtp] tls = tls (implicit TLS, port 465) is not supported by "
+			   "libesmtp; use tls = starttls on port 587";
+		return -1;
+	}
+	if (cfg->host[0] == '\0' || cfg->port <= 0 || cfg->port > 65535) {
+		*error_r = "[smtp] host and port are required";
+		return -1;
+	}
+	if (cfg->user[0] != '\0' && cfg->tls == SMTP_TLS_NONE)
+		msg_warn("smtp: AUTH without TLS sends the password in the clear");
+	return 0;
+}
+
+/* Copy a reply, without its line ends. */
+static void set_reply(struct smtp_item *it, int code, const char *text)
+{
+	it->code = code;
+	snprintf(it->reply, sizeof(it->reply), "%s", text ? text : "");
+	it->reply[strcspn(it->reply, "\r\n")] = '\0';
+}
+
+static enum smtp_outcome outcome_of(int code)
+{
+	if (code >= 200 && code < 300)
+		return SMTP_SENT;
+	if (code >= 500 && code < 600)
+		return SMTP_PERMFAIL;
+	return SMTP_TEMPFAIL;
+}
+
+/* The first failing reply of MAIL, RCPT, DATA decides; else DATA's. */
+static void read_status(struct smtp_item *it, smtp_message_t msg, smtp_recipient_t rcpt,
+			const char *session_error)
+{
+	const smtp_status_t *s[3] = {smtp_reverse_path_status(msg), smtp_recipient_status(rcpt),
+				     smtp_message_transfer_status(msg)};
+	for (int i = 0; i < 3; i++) {
+		if (s[i] == NULL || s[i]->code == 0)
+			continue;
+		if (i == 2 || s[i]->code < 200 || s[i]->code >= 300) {
+			set_reply(it, s[i]->code, s[i]->text);
+			it->outcome = outcome_of(s[i]->code);
+			return;
+		}
+	}
+	/* No reply at all: the session broke before this message. */
+	set_reply(it, 0, session_error ? session_error : "no reply from the SMTP server");
+	it->outcome = SMTP_TEMPFAIL;
+}
+
+static void set_timeouts(smtp_session_t session, int seconds)
+{
+	long t = (seconds > 0 ? seconds : 60) | Timeout_OVERRIDE_RFC2822_MINIMUM;
+	smtp_set_timeout(session, Timeout_GREETING, t);
+	smtp_set_timeout(session, Timeout_ENVELOPE, t);
+	smtp_set_timeout(session, Timeout_DATA, t);
+	smtp_set_timeout(session, Timeout_TRANSFER, t);
+	smtp_set_timeout(session, Timeout_DATA2, t);
+}
+
+int smtp_send_batch(const struct smtp_config *cfg, struct smtp_item *items, size_t n,
+		    const char **error_r)
+{
+	char server[300], errbuf[256];
+	struct auth_creds creds = {cfg->user, cfg->password};
+	auth_context_t auth = NULL;
+	int ret = 0;
+
+	smtp_session_t session = smtp_create_session();
+	struct feed *feeds = calloc(n, sizeof(*feeds));
+	smtp_message_t *msgs = calloc(n, sizeof(*msgs));
+	smtp_recipient_t *rcpts = calloc(n, sizeof(*rcpts));
+	if (session == NULL || feeds == NULL || msgs == NULL || rcpts == NULL) {
+		*error_r = "smtp: out of memory";
+		ret = -1;
+		for (size_t i = 0; i < n; i++)
+			set_reply(&items[i], 0, *error_r), items[i].outcome = SMTP_TEMPFAIL;
+		goto out;
+	}
+	snprintf(server, sizeof(server), "%s:%d", cfg->host, cfg->port);
+	smtp_set_server(session, server);
+	smtp_set_hostname(session, cfg->helo[0] ? cfg->helo : NULL);
+	set_timeouts(session, cfg->command_timeout);
+	if (cfg->tls == SMTP_TLS_STARTTLS)
+		smtp_starttls_enable(session, Starttls_REQUIRED);
+	if (cfg->user[0] != '\0') {
+		pthread_once(&auth_once, auth_init);
+		auth = auth_create_context();
+		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(auth, auth_interact, &creds);
+		smtp_auth_set_context(session, auth);
+	}
+	for (size_t i = 0; i < n; i++) {
+		feeds[i] = (struct feed){items[i].data, items[i].len, 0};
+		msgs[i] = smtp_add_message(session);
+		smtp_set_reverse_path(msgs[i], items[i].env_from);
+		rcpts[i] = smtp_add_recipient(msgs[i], items[i].rcpt);
+		smtp_set_messagecb(msgs[i], message_cb, &feeds[i]);
+	}
+
+	const char *session_error = NULL;
+	if (!smtp_start_session(session)) {
+		smtp_strerror(smtp_errno(), errbuf, sizeof(errbuf));
+		session_error = errorf("cannot talk to %s: %s", server, errbuf);
+	}
+	for (size_t i = 0; i < n; i++)
+		read_status(&items[i], msgs[i], rcpts[i], session_error);
+	if (session_error != NULL) {
+		*error_r = session_error;
+		/* Nothing got through: the whole batch waits for a retry. */
+		int any = 0;
+		for (size_t i = 0; i < n; i++)
+			any |= items[i].code != 0;
+		ret = any ? 0 : -1;
+	}
+out:
+	if (session != NULL)
+		smtp_destroy_session(session);
+	if (auth != NULL)
+		auth_destroy_context(auth);
+	free(feeds);
+	free(msgs);
+	free(rcpts);
+	return ret;
+}

@@ -1,0 +1,269 @@
+/*
+ * api.c: the /api/v1 entry: authentication, routing to the resource
+ * handlers, JSON input checks shared by all of them, and the small
+ * endpoints (health, metrics, public keys).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invited/api.h"
+#include "invited/log.h"
+#include "invited/rfc3339.h"
+#include "invited/text.h"
+
+json_t *api_body(struct api_call *call, struct fault *f)
+{
+	json_error_t jerr;
+	struct request *rq = call->rq;
+	if (rq->body == NULL || rq->body_len == 0) {
+		fault_set(f, 400, "bad_json", NULL, "the request needs a JSON object body");
+		return NULL;
+	}
+	json_t *j = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL) {
+		fault_set(f, 400, "bad_json", NULL,
+			  errorf("the body is not valid JSON: %s (line %d, column %d)",
+				 jerr.text, jerr.line, jerr.column));
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		fault_set(f, 400, "bad_json", NULL, "the body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+int api_known_fields(json_t *body, const char *const *names, struct fault *f)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v) {
+		int known = 0;
+		for (const char *const *n = names; *n != NULL && !known; n++)
+			known = strcmp(*n, key) == 0;
+		if (!known)
+			return fault_set(f, 422, "unknown_field", key,
+					 errorf("unknown field \"%.64s\"", key));
+	}
+	return 0;
+}
+
+int api_string(json_t *body, const char *name, size_t max, int required,
+	       const char **out, struct fault *f)
+{
+	json_t *v = json_object_get(body, name);
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return fault_set(f, 422, "missing_field", name,
+					 errorf("%s is required", name));
+		return 0;
+	}
+	if (!json_is_string(v))
+		return fault_set(f, 422, "invalid_field", name,
+				 errorf("%s must be a string", name));
+	if (json_string_length(v) > max)
+		return fault_set(f, 422, "too_long", name,
+				 errorf("%s is longer than %zu bytes", name, max));
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return fault_set(f, 422, "invalid_field", name,
+				 errorf("%s must not contain NUL characters", name));
+	*out = json_string_value(v);
+	if (required && (*out)[0] == '\0')
+		return fault_set(f, 422, "missing_field", name, errorf("%s is required", name));
+	return 0;
+}
+
+int api_id(json_t *body, const char *name, int64_t *out, struct fault *f)
+{
+	json_t *v = json_object_get(body, name);
+	*out = 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return fault_set(f, 422, "invalid_field", name,
+				 errorf("%s must be a positive integer id", name));
+	*out = json_integer_value(v);
+	return 0;
+}
+
+int64_t api_parse_id(const char *s, size_t len)
+{
+	int64_t v = 0;
+	if (len == 0 || len > 18)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v > 0 ? v : -1;
+}
+
+int api_page(struct api_call *call, int *limit_r, int64_t *cursor_r, struct fault *f)
+{
+	const char *limit = http_query(call->rq, "limit");
+	const char *cursor = http_query(call->rq, "cursor");
+	*limit_r = 50;
+	*cursor_r = 0;
+	if (limit != NULL) {
+		int64_t n = api_parse_id(limit, strlen(limit));
+		if (n < 1 || n > 500)
+			return fault_set(f, 400, "invalid_query", "limit",
+					 "limit must be between 1 and 500");
+		*limit_r = (int)n;
+	}
+	if (cursor != NULL && (*cursor_r = api_parse_id(cursor, strlen(cursor))) < 0)
+		return fault_set(f, 400, "invalid_query", "cursor", "cursor is not valid");
+	return 0;
+}
+
+json_t *api_page_result(json_t *items, int limit, int64_t last_id)
+{
+	json_t *next = json_null();
+	if (json_array_size(items) == (size_t)limit && last_id > 0) {
+		char cursor[24];
+		snprintf(cursor, sizeof(cursor), "%lld", (long long)last_id);
+		next = json_string(cursor);
+	}
+	return json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
+}
+
+int api_need_org(struct api_call *call, int admin, struct fault *f)
+{
+	if (call->caller.org_id == 0)
+		return fault_set(f, 403, "forbidden", NULL,
+				 "this needs an organization's API key");
+	if (admin && call->caller.role != ROLE_ADMIN_AGENT)
+		return fault_set(f, 403, "forbidden", NULL,
+				 "this needs an admin_agent API key");
+	return 0;
+}
+
+int api_need_operator(struct api_call *call, struct fault *f)
+{
+	if (call->caller.role != ROLE_OPERATOR)
+		return fault_set(f, 403, "forbidden", NULL, "this needs the operator's API key");
+	return 0;
+}
+
+json_t *api_time(int64_t t)
+{
+	char buf[RFC3339_LEN + 1];
+	return t > 0 ? json_string(rfc3339_format(t, buf)) : json_null();
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
+json_t *api_org_summary(const struct org *o)
+{
+	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:{s:o, s:o}}", "id", (json_int_t)o->id,
+			 "kind", org_kind_str(o->kind), "legal_name", o->legal_name,
+			 "country", str_or_null(o->country), "partner_id",
+			 str_or_null(o->partner_id), "primary_contact", "name",
+			 str_or_null(o->contact_name), "email", str_or_null(o->contact_email));
+}
+
+json_t *api_org_json(const struct org *o)
+{
+	json_t *domains = json_array();
+	for (size_t i = 0; i < o->n_domains; i++)
+		json_array_append_new(domains, json_string(o->domains[i]));
+	return json_pack(
+		"{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:b},"
+		" s:{s:o, s:o, s:o}, s:o, s:o, s:s, s:o, s:o}",
+		"id", (json_int_t)o->id, "kind", org_kind_str(o->kind), "legal_name",
+		o->legal_name, "address", str_or_null(o->address), "country",
+		str_or_null(o->country), "partner_id", str_or_null(o->partner_id),
+		"domains", domains, "primary_contact", "name", str_or_null(o->contact_name),
+		"email", str_or_null(o->contact_email), "phone", str_or_null(o->contact_phone),
+		"verified", o->contact_verified, "support_contact", "email",
+		str_or_null(o->support_email), "phone", str_or_null(o->support_phone), "url",
+		str_or_null(o->support_url), "enrollment_status",
+		o->kind == ORG_CUSTOMER ? json_null() : json_string(org_status_str(o->status)),
+		"status_reason", str_or_null(o->status_reason), "locale", o->locale,
+		"created_at", api_time(o->created_at), "updated_at", api_time(o->updated_at));
+}
+
+int api_route(struct request *rq, const char *rest)
+{
+	struct fault f = {0};
+	struct api_call call = {.rq = rq};
+	const char *err;
+	int ret;
+
+	if ((call.st = app_store(rq->app, &err)) == NULL) {
+		msg_error("api: %s", err);
+		fault_internal(&f, NULL);
+		return http_respond_fault(rq, &f);
+	}
+	if (strncmp(rest, "enrollments", 11) == 0 && (rest[11] == '\0' || rest[11] == '/'))
+		return api_enrollments(&call, rest + 11);
+	if (apikey_check(call.st, http_header(rq, "Authorization"), &call.caller, &f) < 0)
+		return http_respond_fault(rq, &f);
+	if (strncmp(rest, "invitations", 11) == 0 && (rest[11] == '\0' || rest[11] == '/'))
+		ret = api_invitations(&call, rest + 11);
+	else if (strncmp(rest, "orgs/", 5) == 0)
+		ret = api_orgs(&call, rest + 5);
+	else
+		ret = http_respond_fault(rq, &(struct fault){404, "not_found", NULL,
+							       "no such resource"});
+	return ret;
+}
+
+int api_health(struct request *rq)
+{
+	return http_respond_json(rq, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+int api_public_keys(struct request *rq)
+{
+	char *body = keyring_public_json(app_keys(rq->app));
+	if (body == NULL)
+		return http_respond_fault(rq, &(struct fault){500, "internal", NULL,
+							       "cannot list keys"});
+	return http_respond(rq, 200, "application/json", body, strlen(body));
+}
+
+int api_metrics(struct request *rq)
+{
+	struct fault f = {0};
+	struct api_call call = {.rq = rq};
+	const char *err;
+	int64_t counts[5];
+	char *buf;
+	size_t len;
+
+	if ((call.st = app_store(rq->app, &err)) == NULL ||
+	    apikey_check(call.st, http_header(rq, "Authorization"), &call.caller, &f) < 0 ||
+	    api_need_operator(&call, &f) < 0)
+		return http_respond_fault(rq, f.status ? &f : &(struct fault){500, "internal", NULL, err});
+	if (store_outbox_counts(call.st, counts, &err) != STORE_OK)
+		return http_respond_fault(rq, &(struct fault){500, "internal", NULL, err});
+	FILE *out = open_memstream(&buf, &len);
+	if (out == NULL)
+		return http_respond_fault(rq, &(struct fault){500, "internal", NULL, "out of memory"});
+	struct app *a = rq->app;
+	fprintf(out, "# TYPE invited_http_requests_total counter\n");
+	for (int c = 2; c <= 5; c++)
+		fprintf(out, "invited_http_requests_total{class=\"%dxx\"} %llu\n", c,
+			(unsigned long long)__atomic_load_n(&a->http_requests[c], __ATOMIC_RELAXED));
+	fprintf(out, "# TYPE invited_invitations_created_total counter\n"
+		     "invited_invitations_created_total %llu\n"
+		     "# TYPE invited_redeems_total counter\ninvited_redeems_total %llu\n"
+		     "# TYPE invited_mails_sent_total counter\ninvited_mails_sent_total %llu\n"
+		     "# TYPE invited_mails_failed_total counter\ninvited_mails_failed_total %llu\n"
+		     "# TYPE invited_outbox_messages gauge\n",
+		(unsigned long long)a->invitations_created, (unsigned long long)a->redeems,
+		(unsigned long long)a->mails_sent, (unsigned long long)a->mails_failed);
+	for (int s = OUTBOX_QUEUED; s <= OUTBOX_FAILED; s++)
+		fprintf(out, "invited_outbox_messages{status=\"%s\"} %lld\n",
+			outbox_status_str((enum outbox_status)s), (long long)counts[s]);
+	fclose(out);
+	return http_respond(rq, 200, "text/plain; version=0.0.4", buf, len);
+}

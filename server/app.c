@@ -1,0 +1,172 @@
+/*
+ * app.c: the state every part of the running server shares, and the
+ * per-thread store connections (SQLite connections are not shared
+ * between threads).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "invited/log.h"
+#include "invited/server.h"
+
+static pthread_key_t store_key;
+static pthread_once_t store_key_once = PTHREAD_ONCE_INIT;
+static const char *store_path;
+
+static void close_store(void *st)
+{
+	store_close(st);
+}
+
+static void make_store_key(void)
+{
+	if (pthread_key_create(&store_key, close_store) != 0)
+		msg_panic("app: pthread_key_create failed");
+}
+
+struct store *app_store(struct app *app, const char **error_r)
+{
+	pthread_once(&store_key_once, make_store_key);
+	struct store *st = pthread_getspecific(store_key);
+	if (st != NULL)
+		return st;
+	store_path = app->cfg.server.database;
+	if (store_open(store_path, 0, &st, error_r) != STORE_OK)
+		return NULL;
+	pthread_setspecific(store_key, st);
+	return st;
+}
+
+void app_store_release(void)
+{
+	pthread_once(&store_key_once, make_store_key);
+	struct store *st = pthread_getspecific(store_key);
+	if (st != NULL) {
+		store_close(st);
+		pthread_setspecific(store_key, NULL);
+	}
+}
+
+/*
+ * The key that binds form tokens to the visitor's cookie. It lives in the
+ * key folder (mode 0600) so that forms stay valid across restarts.
+ */
+static int load_csrf_key(struct app *app, const char **error_r)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/csrf.secret", app->cfg.server.keys);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		randombytes_buf(app->csrf_key, sizeof(app->csrf_key));
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			ssize_t w = write(fd, app->csrf_key, sizeof(app->csrf_key));
+			close(fd);
+			if (w == (ssize_t)sizeof(app->csrf_key))
+				return 0;
+		}
+		*error_r = errorf("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fd < 0) {
+		*error_r = errorf("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	ssize_t r = read(fd, app->csrf_key, sizeof(app->csrf_key));
+	close(fd);
+	if (r != (ssize_t)sizeof(app->csrf_key)) {
+		*error_r = errorf("%s is damaged; delete it to make a new one", path);
+		return -1;
+	}
+	return 0;
+}
+
+static void init_mailer(struct app *app)
+{
+	struct mailer *m = &app->mailer;
+	const struct config *c = &app->cfg;
+	m->tpl = app->tpl;
+	snprintf(m->from_addr, sizeof(m->from_addr), "%s", c->smtp_from);
+	snprintf(m->from_name, sizeof(m->from_name), "%s", c->smtp_from_name);
+	snprintf(m->reply_domain, sizeof(m->reply_domain), "%s", c->mail.reply_domain);
+	snprintf(m->public_url, sizeof(m->public_url), "%s", c->server.public_url);
+	snprintf(m->default_locale, sizeof(m->default_locale), "%s", c->mail.default_locale);
+	m->lifetime = c->smtp_lifetime;
+}
+
+int app_init(struct app *app, const char *config_path, const char **error_r)
+{
+	memset(app, 0, sizeof(*app));
+	pthread_mutex_init(&app->keys_lock, NULL);
+	pthread_mutex_init(&app->kick_lock, NULL);
+	pthread_cond_init(&app->kick, NULL);
+	if (sodium_init() < 0) {
+		*error_r = "libsodium failed to initialize";
+		return -1;
+	}
+	if (config_load(config_path, &app->cfg, error_r) < 0)
+		return -1;
+	if (tpl_set_load(app->cfg.mail.templates, &app->tpl, error_r) < 0)
+		return -1;
+	if (!tpl_has_locale(app->tpl, app->cfg.mail.default_locale)) {
+		*error_r = errorf("[mail] default_locale: the templates have no \"%s\" folder",
+				  app->cfg.mail.default_locale);
+		return -1;
+	}
+	if (keyring_load(app->cfg.server.keys, &app->keys, error_r) < 0)
+		return -1;
+	if (load_csrf_key(app, error_r) < 0)
+		return -1;
+	init_mailer(app);
+	return 0;
+}
+
+void app_free(struct app *app)
+{
+	keyring_free(app->keys);
+	for (size_t i = 0; i < app->n_old_keys; i++)
+		keyring_free(app->old_keys[i]);
+	tpl_set_free(app->tpl);
+	sodium_memzero(app->csrf_key, sizeof(app->csrf_key));
+	app_store_release();
+	pthread_mutex_destroy(&app->keys_lock);
+	pthread_mutex_destroy(&app->kick_lock);
+	pthread_cond_destroy(&app->kick);
+}
+
+const struct keyring *app_keys(struct app *app)
+{
+	return __atomic_load_n(&app->keys, __ATOMIC_ACQUIRE);
+}
+
+int app_reload_keys(struct app *app, const char **error_r)
+{
+	struct keyring *kr;
+	if (keyring_load(app->cfg.server.keys, &kr, error_r) < 0)
+		return -1;
+	pthread_mutex_lock(&app->keys_lock);
+	if (app->n_old_keys == sizeof(app->old_keys) / sizeof(app->old_keys[0])) {
+		pthread_mutex_unlock(&app->keys_lock);
+		keyring_free(kr);
+		*error_r = "too many key reloads in one run; restart the server";
+		return -1;
+	}
+	/* Readers may still hold the old keyring: keep it until exit. */
+	app->old_keys[app->n_old_keys++] = app->keys;
+	__atomic_store_n(&app->keys, kr, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&app->keys_lock);
+	msg_info("keys reloaded: %s signs", keyring_key(kr, 0)->kid);
+	return 0;
+}
+
+void app_kick_outbox(struct app *app)
+{
+	pthread_mutex_lock(&app->kick_lock);
+	pthread_cond_broadcast(&app->kick);
+	pthread_mutex_unlock(&app->kick_lock);
+}

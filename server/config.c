@@ -1,0 +1,470 @@
+/*
+ * config.c: reading invited.conf. One table lists every key with its
+ * type, default and documentation; loading, environment overrides and
+ * the commented file `invited init` writes all come from it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "invited/config.h"
+#include "invited/log.h"
+#include "invited/mime.h"
+#include "invited/text.h"
+
+#ifndef INVITED_DATADIR
+#define INVITED_DATADIR "/usr/local/share/invited"
+#endif
+
+enum ctype { C_STR, C_PATH, C_INT, C_DURATION, C_BOOL, C_SMTP_TLS, C_IMAP_TLS, C_SECRET };
+
+struct ckey {
+	const char *section;
+	const char *key;
+	enum ctype type;
+	size_t off;
+	size_t size;
+	const char *def;
+	const char *doc;
+};
+
+#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+static const struct ckey keys[] = {
+	{"server", "listen", C_STR, F(server.listen), "127.0.0.1:8025",
+	 "address and port the HTTP endpoint listens on"},
+	{"server", "public_url", C_STR, F(server.public_url), "http://127.0.0.1:8025",
+	 "the URL links point to (scheme, host, optional port and path; no trailing /)"},
+	{"server", "database", C_PATH, F(server.database), "invited.db",
+	 "SQLite database file"},
+	{"server", "keys", C_PATH, F(server.keys), "keys",
+	 "folder of signing keys (mode 0700, key files 0600)"},
+	{"server", "threads", C_INT, F(server.threads), "0",
+	 "HTTP worker threads; 0 for one per CPU core"},
+	{"server", "sweep_interval", C_DURATION, F(server.sweep_interval), "60s",
+	 "how often expired invitations are marked expired"},
+
+	{"smtp", "host", C_STR, F(outbox.smtp.host), "127.0.0.1", "SMTP server to submit to"},
+	{"smtp", "port", C_INT, F(outbox.smtp.port), "25", "its port"},
+	{"smtp", "tls", C_SMTP_TLS, F(outbox.smtp.tls), "none",
+	 "none, starttls (required), or tls (implicit; not supported by libesmtp)"},
+	{"smtp", "user", C_STR, F(outbox.smtp.user), "", "AUTH user; empty for no AUTH"},
+	{"smtp", "password", C_SECRET, F(outbox.smtp.password), "",
+	 "AUTH password; or password_file = path, or INVITED_SMTP_PASSWORD"},
+	{"smtp", "helo", C_STR, F(outbox.smtp.helo), "", "HELO/EHLO name; empty for the host name"},
+	{"smtp", "from", C_STR, F(smtp_from), "invitations@example.test",
+	 "From address of every mail"},
+	{"smtp", "from_name", C_STR, F(smtp_from_name), "Invitations", "From display name"},
+	{"smtp", "command_timeout", C_DURATION, F(outbox.smtp.command_timeout), "60s",
+	 "timeout for the greeting and each SMTP reply (the TCP connect itself "
+	 "uses the system's timeout)"},
+	{"smtp", "batch_size", C_INT, F(outbox.batch_size), "100",
+	 "messages sent over one SMTP connection"},
+	{"smtp", "concurrency", C_INT, F(outbox.concurrency), "2",
+	 "SMTP connections in parallel"},
+	{"smtp", "retry_base", C_DURATION, F(outbox.retry_base), "30s",
+	 "wait before the first retry after a temporary failure (doubles each time)"},
+	{"smtp", "retry_cap", C_DURATION, F(outbox.retry_cap), "1h", "longest wait between retries"},
+	{"smtp", "lifetime", C_DURATION, F(smtp_lifetime), "3d",
+	 "how long a message is retried before it is marked failed"},
+
+	{"imap", "enabled", C_BOOL, F(imap.enabled), "no", "read replies and bounces over IMAP"},
+	{"imap", "host", C_STR, F(imap.host), "127.0.0.1", "IMAP server"},
+	{"imap", "port", C_INT, F(imap.port), "143", "its port"},
+	{"imap", "tls", C_IMAP_TLS, F(imap.tls), "none", "none, starttls, or tls (implicit)"},
+	{"imap", "user", C_STR, F(imap.user), "", "login"},
+	{"imap", "password", C_SECRET, F(imap.password), "",
+	 "password; or password_file = path, or INVITED_IMAP_PASSWORD"},
+	{"imap", "mailbox", C_STR, F(imap.mailbox), "INBOX", "mailbox to watch"},
+	{"imap", "processed", C_STR, F(imap.processed), "Processed",
+	 "folder handled messages are moved to"},
+	{"imap", "unmatched", C_STR, F(imap.unmatched), "Unmatched",
+	 "folder unmatched messages are moved to"},
+	{"imap", "poll_interval", C_DURATION, F(imap.poll_interval), "30s",
+	 "polling interval when the server offers no IDLE"},
+	{"imap", "idle", C_BOOL, F(imap.idle), "yes", "use IDLE when offered"},
+	{"imap", "trusted_authserv", C_STR, F(imap.trusted_authserv), "",
+	 "authserv-ids whose Authentication-Results headers are trusted (space separated)"},
+	{"imap", "trust_relay", C_BOOL, F(imap.trust_relay), "no",
+	 "trust the receiving relay: verify replies without DKIM/DMARC proof"},
+
+	{"mail", "reply_domain", C_STR, F(mail.reply_domain), "example.test",
+	 "domain of bounces+, reply+ and verify+ addresses; its mail must reach the IMAP mailbox"},
+	{"mail", "templates", C_PATH, F(mail.templates), INVITED_DATADIR "/templates",
+	 "template folder (one subfolder per locale)"},
+	{"mail", "default_locale", C_STR, F(mail.default_locale), "en",
+	 "locale used when none is asked for"},
+
+	{"tokens", "invitation_lifetime", C_DURATION, F(tokens.invitation_lifetime), "30d",
+	 "how long an invitation link is valid"},
+	{"tokens", "verification_lifetime", C_DURATION, F(tokens.verification_lifetime), "3d",
+	 "how long a verification link is valid"},
+
+	{"enrollment", "public_domains", C_PATH, F(enrollment.public_domains),
+	 INVITED_DATADIR "/templates/public-mailbox-domains.txt",
+	 "list of public mailbox providers whose addresses cannot be primary contacts"},
+	{"enrollment", "rate_limit", C_INT, F(enrollment.rate_limit), "20",
+	 "enrollment requests per client address per hour"},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+int config_parse_duration(const char *s, int64_t *seconds_r)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || v < 0)
+		return -1;
+	int64_t unit = 1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v > INT64_MAX / unit)
+		return -1;
+	*seconds_r = v * unit;
+	return 0;
+}
+
+static const char *const smtp_tls_names[] = {"none", "starttls", "tls"};
+
+static int parse_tls(const char *v, int *out)
+{
+	for (int i = 0; i < 3; i++) {
+		if (strcmp(v, smtp_tls_names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Directory of the config file, for relative paths. */
+static void config_dir(const struct config *cfg, char *dir, size_t size)
+{
+	const char *slash = strrchr(cfg->path, '/');
+	if (cfg->path[0] == '\0' || slash == NULL)
+		snprintf(dir, size, ".");
+	else
+		snprintf(dir, size, "%.*s", (int)(slash - cfg->path), cfg->path);
+	if (dir[0] == '\0')
+		snprintf(dir, size, "/");
+}
+
+/* A path from the config: relative ones are relative to the file. */
+static void resolve_path(const struct config *cfg, const char *v, char *out,
+			 size_t size)
+{
+	if (v[0] == '/' || v[0] == '\0' || cfg->path[0] == '\0') {
+		snprintf(out, size, "%s", v);
+		return;
+	}
+	char dir[PATH_MAX];
+	config_dir(cfg, dir, sizeof(dir));
+	snprintf(out, size, "%s/%s", dir, v);
+}
+
+/* Read a secret from a file: its first line. */
+static int read_secret_file(const char *path, char *out, size_t size,
+			    const char **error_r)
+{
+	FILE *fp = fopen(path, "r");
+	if (fp == NULL) {
+		*error_r = errorf("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fgets(out, (int)size, fp) == NULL)
+		out[0] = '\0';
+	fclose(fp);
+	out[strcspn(out, "\r\n")] = '\0';
+	return 0;
+}
+
+static int set_value(struct config *cfg, const struct ckey *k, const char *v,
+		     const char **error_r)
+{
+	char *field = (char *)cfg + k->off;
+	int64_t d;
+	long long n;
+	char *end;
+
+	switch (k->type) {
+	case C_STR:
+	case C_SECRET:
+	case C_PATH:
+		if (strlen(v) >= k->size || !text_ok(v, k->size - 1, TEXT_LINE))
+			goto bad;
+		if (k->type == C_PATH)
+			resolve_path(cfg, v, field, k->size);
+		else
+			snprintf(field, k->size, "%s", v);
+		return 0;
+	case C_INT:
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n < 0 || n > 1000000)
+			goto bad;
+		if (k->size == sizeof(size_t))
+			*(size_t *)field = (size_t)n;
+		else
+			*(int *)field = (int)n;
+		return 0;
+	case C_DURATION:
+		if (config_parse_duration(v, &d) < 0)
+			goto bad;
+		if (k->size == sizeof(int))
+			*(int *)field = (int)(d > 86400 ? 86400 : d);
+		else
+			*(int64_t *)field = d;
+		return 0;
+	case C_BOOL:
+		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			*(int *)field = 1;
+		else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			*(int *)field = 0;
+		else
+			goto bad;
+		return 0;
+	case C_SMTP_TLS:
+	case C_IMAP_TLS:
+		if (parse_tls(v, (int *)field) < 0)
+			goto bad;
+		return 0;
+	}
+bad:
+	*error_r = errorf("[%s] %s: invalid value \"%s\"", k->section, k->key, v);
+	return -1;
+}
+
+struct parse_state {
+	struct config *cfg;
+	const char *error;
+};
+
+/* inih stops at the first handler returning 0 and returns that line. */
+static int on_ini(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct parse_state *ps = user;
+	if (ps->error != NULL)
+		return 0;
+	size_t nlen = strlen(name);
+	int is_file = nlen > 5 && strcmp(name + nlen - 5, "_file") == 0;
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct ckey *k = &keys[i];
+		if (strcmp(k->section, section) != 0)
+			continue;
+		if (is_file && k->type == C_SECRET && strlen(k->key) == nlen - 5 &&
+		    strncmp(k->key, name, nlen - 5) == 0) {
+			char path[PATH_MAX];
+			resolve_path(ps->cfg, value, path, sizeof(path));
+			read_secret_file(path, (char *)ps->cfg + k->off, k->size, &ps->error);
+			return ps->error == NULL;
+		}
+		if (strcmp(k->key, name) == 0) {
+			set_value(ps->cfg, k, value, &ps->error);
+			return ps->error == NULL;
+		}
+	}
+	ps->error = errorf("unknown key \"%s\" in section [%s]", name, section);
+	return 0;
+}
+
+/* INVITED_<SECTION>_<KEY> overrides, and INVITED_<SECTION>_<KEY>_FILE for secrets. */
+static int apply_env(struct config *cfg, const char **error_r)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		char name[128];
+		snprintf(name, sizeof(name), "INVITED_%s_%s", keys[i].section, keys[i].key);
+		for (char *p = name; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		const char *v = getenv(name);
+		if (v != NULL && set_value(cfg, &keys[i], v, error_r) < 0) {
+			*error_r = errorf("%s: %s", name, *error_r);
+			return -1;
+		}
+		if (keys[i].type != C_SECRET)
+			continue;
+		strncat(name, "_FILE", sizeof(name) - strlen(name) - 1);
+		if ((v = getenv(name)) != NULL &&
+		    read_secret_file(v, (char *)cfg + keys[i].off, keys[i].size, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int config_validate(struct config *cfg, const char **error_r)
+{
+	size_t n = strlen(cfg->server.public_url);
+	while (n > 0 && cfg->server.public_url[n - 1] == '/')
+		cfg->server.public_url[--n] = '\0';
+	if (strncmp(cfg->server.public_url, "http://", 7) != 0 &&
+	    strncmp(cfg->server.public_url, "https://", 8) != 0) {
+		*error_r = "[server] public_url must start with http:// or https://";
+		return -1;
+	}
+	if (strpbrk(cfg->server.public_url, "\"\\<> '") != NULL) {
+		*error_r = "[server] public_url must not contain quotes, spaces, < or >";
+		return -1;
+	}
+	if (strrchr(cfg->server.listen, ':') == NULL) {
+		*error_r = "[server] listen must be host:port";
+		return -1;
+	}
+	if (!mime_addr_valid(cfg->smtp_from)) {
+		*error_r = "[smtp] from is not a valid address";
+		return -1;
+	}
+	char probe[MAX_EMAIL_LEN + 64];
+	snprintf(probe, sizeof(probe), "bounces+abcdefghijklmnopqrst@%s", cfg->mail.reply_domain);
+	if (!mime_addr_valid(probe)) {
+		*error_r = "[mail] reply_domain is not a valid domain";
+		return -1;
+	}
+	ascii_lower(cfg->mail.reply_domain);
+	if (cfg->outbox.batch_size < 1 || cfg->outbox.concurrency < 1) {
+		*error_r = "[smtp] batch_size and concurrency must be at least 1";
+		return -1;
+	}
+	if (cfg->tokens.invitation_lifetime < 60 || cfg->tokens.verification_lifetime < 60) {
+		*error_r = "[tokens] lifetimes must be at least 60s";
+		return -1;
+	}
+	return smtp_config_check(&cfg->outbox.smtp, error_r);
+}
+
+int config_load(const char *path, struct config *cfg, const char **error_r)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NKEYS; i++)
+		if (set_value(cfg, &keys[i], keys[i].def, error_r) < 0)
+			msg_panic("config: bad default for %s", keys[i].key);
+	if (path != NULL) {
+		if (realpath(path, cfg->path) == NULL) {
+			*error_r = errorf("cannot read %s: %s", path, strerror(errno));
+			return -1;
+		}
+		/* Defaults that are relative paths are relative to the file. */
+		for (size_t i = 0; i < NKEYS; i++)
+			if (keys[i].type == C_PATH)
+				set_value(cfg, &keys[i], keys[i].def, error_r);
+		struct parse_state ps = {cfg, NULL};
+		int rc = ini_parse(cfg->path, on_ini, &ps);
+		if (rc < 0) {
+			*error_r = errorf("cannot read %s", path);
+			return -1;
+		}
+		if (ps.error != NULL || rc > 0) {
+			*error_r = errorf("%s:%d: %s", path, rc,
+					  ps.error ? ps.error : "syntax error");
+			return -1;
+		}
+	}
+	if (apply_env(cfg, error_r) < 0)
+		return -1;
+	return config_validate(cfg, error_r);
+}
+
+int config_defaults(const char *path, struct config *cfg, const char **error_r)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (path[0] == '/') {
+		snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	} else {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			*error_r = errorf("getcwd: %s", strerror(errno));
+			return -1;
+		}
+		snprintf(cfg->path, sizeof(cfg->path), "%s/%s", cwd, path);
+	}
+	for (size_t i = 0; i < NKEYS; i++)
+		if (set_value(cfg, &keys[i], keys[i].def, error_r) < 0)
+			msg_panic("config: bad default for %s", keys[i].key);
+	return apply_env(cfg, error_r);
+}
+
+int config_set(struct config *cfg, const char *name, const char *value,
+	       const char **error_r)
+{
+	const char *dot = strchr(name, '.');
+	for (size_t i = 0; dot != NULL && i < NKEYS; i++)
+		if (strlen(keys[i].section) == (size_t)(dot - name) &&
+		    strncmp(keys[i].section, name, (size_t)(dot - name)) == 0 &&
+		    strcmp(keys[i].key, dot + 1) == 0)
+			return set_value(cfg, &keys[i], value, error_r);
+	*error_r = errorf("unknown setting \"%s\" (use section.key)", name);
+	return -1;
+}
+
+static void write_value(FILE *out, const struct config *cfg, const struct ckey *k)
+{
+	const char *field = (const char *)cfg + k->off;
+	switch (k->type) {
+	case C_STR:
+	case C_PATH:
+		fprintf(out, "%s", field);
+		break;
+	case C_SECRET:
+		break; /* never written */
+	case C_INT:
+		if (k->size == sizeof(size_t))
+			fprintf(out, "%zu", *(const size_t *)field);
+		else
+			fprintf(out, "%d", *(const int *)field);
+		break;
+	case C_DURATION:
+		if (k->size == sizeof(int))
+			fprintf(out, "%ds", *(const int *)field);
+		else
+			fprintf(out, "%llds", (long long)*(const int64_t *)field);
+		break;
+	case C_BOOL:
+		fprintf(out, "%s", *(const int *)field ? "yes" : "no");
+		break;
+	case C_SMTP_TLS:
+	case C_IMAP_TLS:
+		fprintf(out, "%s", smtp_tls_names[*(const int *)field]);
+		break;
+	}
+}
+
+int config_write(FILE *out, const struct config *cfg)
+{
+	const char *section = "";
+	fprintf(out, "# invited.conf: every key, with its default in the comment.\n"
+		     "# Any key can be overridden by INVITED_<SECTION>_<KEY> in the "
+		     "environment.\n");
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct ckey *k = &keys[i];
+		if (strcmp(section, k->section) != 0) {
+			section = k->section;
+			fprintf(out, "\n[%s]\n", section);
+		}
+		fprintf(out, "# %s (default: %s)\n%s = ", k->doc,
+			k->def[0] ? k->def : "empty", k->key);
+		write_value(out, cfg, k);
+		fputc('\n', out);
+	}
+	return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,369 @@
+/*
+ * http.c: the libmicrohttpd daemon, request bodies, routing, and the
+ * answers every handler uses. Bodies are bounded here so that no handler
+ * ever sees more than its limit.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "invited/http.h"
+#include "invited/log.h"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+};
+
+static const char csp[] =
+	"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+	"frame-ancestors 'none'; base-uri 'none'";
+
+static void add_common_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+static int respond(struct request *rq, int status, const char *content_type,
+		   char *body, size_t len, const char *set_cookie, int page)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	add_common_headers(resp);
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	if (page) {
+		MHD_add_response_header(resp, "Content-Security-Policy", csp);
+		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	}
+	if (set_cookie != NULL)
+		MHD_add_response_header(resp, "Set-Cookie", set_cookie);
+	if (status == 429)
+		MHD_add_response_header(resp, "Retry-After", "3600");
+	int ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	rq->responded = 1;
+	rq->status = status;
+	if (status >= 100 && status < 600)
+		__atomic_add_fetch(&rq->app->http_requests[status / 100], 1, __ATOMIC_RELAXED);
+	return ret;
+}
+
+int http_respond(struct request *rq, int status, const char *content_type,
+		 char *body, size_t len)
+{
+	return respond(rq, status, content_type, body, len, NULL, 0);
+}
+
+int http_respond_page(struct request *rq, int status, char *html, size_t len,
+		      const char *set_cookie)
+{
+	return respond(rq, status, "text/html; charset=utf-8", html, len, set_cookie, 1);
+}
+
+int http_respond_json(struct request *rq, int status, json_t *j)
+{
+	char *body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (body == NULL)
+		return http_respond(rq, 500, "text/plain", strdup("out of memory"), 13);
+	size_t n = strlen(body);
+	return respond(rq, status, "application/json", body, n, NULL, 0);
+}
+
+int http_respond_fault(struct request *rq, const struct fault *f)
+{
+	json_t *err = json_pack("{s:s, s:s}", "code", f->code ? f->code : "error",
+				"message", f->message ? f->message : "error");
+	if (f->field != NULL)
+		json_object_set_new(err, "field", json_string(f->field));
+	return http_respond_json(rq, f->status ? f->status : 500,
+				 json_pack("{s:o}", "error", err));
+}
+
+const char *http_header(struct request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_cookie(struct request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *http_query(struct request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_form(const struct request *rq, const char *name)
+{
+	for (size_t i = 0; i < rq->n_form; i++)
+		if (strcmp(rq->form[i].name, name) == 0)
+			return rq->form[i].too_long ? NULL : rq->form[i].value;
+	return NULL;
+}
+
+/* Post processor callback: keep the first FORM_MAX_FIELDS small fields. */
+static enum MHD_Result on_form(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *filename, const char *content_type,
+			       const char *encoding, const char *data, uint64_t off,
+			       size_t size)
+{
+	struct request *rq = cls;
+	(void)kind, (void)filename, (void)content_type, (void)encoding;
+	struct form_field *f = NULL;
+	for (size_t i = 0; i < rq->n_form; i++)
+		if (strcmp(rq->form[i].name, key) == 0)
+			f = &rq->form[i];
+	if (f == NULL) {
+		if (rq->n_form == FORM_MAX_FIELDS || strlen(key) >= sizeof(f->name))
+			return MHD_YES; /* fields we do not read are dropped */
+		f = &rq->form[rq->n_form++];
+		snprintf(f->name, sizeof(f->name), "%s", key);
+	}
+	if (off + size > FORM_MAX_VALUE) {
+		f->too_long = 1;
+		return MHD_YES;
+	}
+	memcpy(f->value + off, data, size);
+	f->value[off + size] = '\0';
+	return MHD_YES;
+}
+
+static enum http_method parse_method(const char *m)
+{
+	static const char *const names[] = {"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"};
+	for (int i = 0; i < 6; i++)
+		if (strcmp(m, names[i]) == 0)
+			return (enum http_method)i;
+	return HTTP_OTHER;
+}
+
+static void client_address(struct request *rq)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(rq->client, sizeof(rq->client), "unknown");
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, rq->client,
+			  sizeof(rq->client));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, rq->client,
+			  sizeof(rq->client));
+}
+
+static int is_form_route(const struct request *rq)
+{
+	return rq->method == HTTP_POST && strncmp(rq->path, "/l/", 3) == 0;
+}
+
+static struct request *request_new(struct app *app, struct MHD_Connection *conn,
+				   const char *url, const char *method)
+{
+	struct request *rq = calloc(1, sizeof(*rq));
+	if (rq == NULL)
+		return NULL;
+	rq->app = app;
+	rq->conn = conn;
+	rq->method = parse_method(method);
+	rq->now = (int64_t)time(NULL);
+	snprintf(rq->path, sizeof(rq->path), "%s", url);
+	rq->body_limit = is_form_route(rq) ? MAX_FORM_BODY : MAX_JSON_BODY;
+	client_address(rq);
+	return rq;
+}
+
+/* Take a chunk of the body: into the form parser or the JSON buffer. */
+static void take_upload(struct request *rq, const char *data, size_t size)
+{
+	if (rq->too_large || rq->body_len + size > rq->body_limit) {
+		rq->too_large = 1;
+		return;
+	}
+	if (rq->pp != NULL) {
+		rq->body_len += size;
+		MHD_post_process(rq->pp, data, size);
+		return;
+	}
+	char *grown = realloc(rq->body, rq->body_len + size + 1);
+	if (grown == NULL) {
+		rq->too_large = 1;
+		return;
+	}
+	rq->body = grown;
+	memcpy(rq->body + rq->body_len, data, size);
+	rq->body_len += size;
+	rq->body[rq->body_len] = '\0';
+}
+
+static int not_found(struct request *rq)
+{
+	struct fault f = {404, "not_found", NULL, "no such resource"};
+	return http_respond_fault(rq, &f);
+}
+
+static int route(struct request *rq)
+{
+	const char *p = rq->path;
+	if (strncmp(p, "/l/", 3) == 0)
+		return pages_link(rq, p + 3);
+	if (strncmp(p, "/api/v1/", 8) == 0)
+		return api_route(rq, p + 8);
+	if (strncmp(p, "/static/", 8) == 0 && (rq->method == HTTP_GET || rq->method == HTTP_HEAD))
+		return pages_static(rq, p + 8);
+	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/api/v1/healthz") == 0)
+		return api_health(rq);
+	if (strcmp(p, "/metrics") == 0)
+		return api_metrics(rq);
+	if (strcmp(p, "/.well-known/invited/keys") == 0)
+		return api_public_keys(rq);
+	return not_found(rq);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_size, void **con_cls)
+{
+	struct request *rq = *con_cls;
+	(void)version;
+	if (rq == NULL) {
+		if ((rq = request_new(cls, conn, url, method)) == NULL)
+			return MHD_NO;
+		*con_cls = rq;
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > rq->body_limit) {
+			struct fault f = {413, "body_too_large", NULL,
+					  errorf("the request body is over %zu bytes",
+						 rq->body_limit)};
+			return (enum MHD_Result)http_respond_fault(rq, &f);
+		}
+		if (is_form_route(rq))
+			rq->pp = MHD_create_post_processor(conn, 1024, on_form, rq);
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (!rq->responded)
+			take_upload(rq, upload_data, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rq->responded)
+		return MHD_YES;
+	if (rq->too_large) {
+		struct fault f = {413, "body_too_large", NULL,
+				  errorf("the request body is over %zu bytes", rq->body_limit)};
+		return (enum MHD_Result)http_respond_fault(rq, &f);
+	}
+	int ret = route(rq);
+	if (!rq->responded)
+		msg_panic("http: %s answered nothing", rq->path);
+	return (enum MHD_Result)ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *rq = *con_cls;
+	(void)cls, (void)conn, (void)toe;
+	if (rq == NULL)
+		return;
+	if (rq->pp != NULL)
+		MHD_destroy_post_processor(rq->pp);
+	free(rq->body);
+	free(rq);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	msg_warn("http: %s", line);
+}
+
+/* "host:port" or "[v6]:port" into a socket address. */
+static int listen_address(const char *listen, struct sockaddr_storage *ss,
+			  const char **error_r)
+{
+	char host[128];
+	const char *colon = strrchr(listen, ':');
+	size_t hlen = (size_t)(colon - listen);
+	if (hlen >= sizeof(host)) {
+		*error_r = "[server] listen: host too long";
+		return -1;
+	}
+	memcpy(host, listen, hlen);
+	host[hlen] = '\0';
+	char *h = host;
+	if (h[0] == '[' && hlen > 1 && h[hlen - 1] == ']') {
+		h[hlen - 1] = '\0';
+		h++;
+	}
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai;
+	int rc = getaddrinfo(h[0] ? h : NULL, colon + 1, &hints, &ai);
+	if (rc != 0) {
+		*error_r = errorf("[server] listen %s: %s", listen, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+int http_server_start(struct app *app, const char **error_r)
+{
+	struct sockaddr_storage ss;
+	if (listen_address(app->cfg.server.listen, &ss, error_r) < 0)
+		return -1;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = app->cfg.server.threads > 0 ? (unsigned)app->cfg.server.threads
+						       : (unsigned)(cores > 0 ? cores : 1);
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	app->http = calloc(1, sizeof(*app->http));
+	if (app->http == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	app->http->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
+		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, app, MHD_OPTION_END);
+	if (app->http->daemon == NULL) {
+		free(app->http);
+		app->http = NULL;
+		*error_r = errorf("cannot listen on %s", app->cfg.server.listen);
+		return -1;
+	}
+	return 0;
+}
+
+void http_server_stop(struct app *app)
+{
+	if (app->http == NULL)
+		return;
+	MHD_stop_daemon(app->http->daemon);
+	free(app->http);
+	app->http = NULL;
+}

@@ -1,0 +1,225 @@
+/*
+ * pages.c: the pages behind a link. GET shows what accepting means and
+ * changes nothing; POST, with the anti-forgery field bound to the
+ * visitor's cookie and the consent box ticked, redeems. Every value goes
+ * through the template engine, which escapes it.
+ */
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invited/http.h"
+#include "invited/link.h"
+#include "invited/log.h"
+#include "invited/pages.h"
+#include "invited/redeem.h"
+
+#define CSRF_COOKIE "invited_csrf"
+#define CSRF_RAW 32
+#define CSRF_B64 (sodium_base64_ENCODED_LEN(CSRF_RAW, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+
+/* The form token: HMAC(csrf_key, cookie "|" jti), base64url. */
+static void csrf_token(const struct app *app, const char *cookie, const char *jti,
+		       char out[CSRF_B64])
+{
+	unsigned char mac[crypto_auth_hmacsha512256_BYTES];
+	crypto_auth_hmacsha512256_state st;
+	crypto_auth_hmacsha512256_init(&st, app->csrf_key, sizeof(app->csrf_key));
+	crypto_auth_hmacsha512256_update(&st, (const unsigned char *)cookie, strlen(cookie));
+	crypto_auth_hmacsha512256_update(&st, (const unsigned char *)"|", 1);
+	crypto_auth_hmacsha512256_update(&st, (const unsigned char *)jti, strlen(jti));
+	crypto_auth_hmacsha512256_final(&st, mac);
+	sodium_bin2base64(out, CSRF_B64, mac, sizeof(mac),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* The visitor's cookie, or a new one to set (set_cookie filled). */
+static const char *visitor_cookie(struct request *rq, char fresh[CSRF_B64],
+				  char *set_cookie, size_t size)
+{
+	const char *have = http_cookie(rq, CSRF_COOKIE);
+	set_cookie[0] = '\0';
+	if (have != NULL && strlen(have) == CSRF_B64 - 1)
+		return have;
+	unsigned char raw[CSRF_RAW];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(fresh, CSRF_B64, raw, sizeof(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	int https = strncmp(rq->app->cfg.server.public_url, "https:", 6) == 0;
+	snprintf(set_cookie, size, CSRF_COOKIE "=%s; Path=/l/; HttpOnly; SameSite=Strict%s",
+		 fresh, https ? "; Secure" : "");
+	return fresh;
+}
+
+int pages_render(struct request *rq, int status, const char *locale,
+		 const char *name, struct tpl_vars *vars, const char *set_cookie)
+{
+	char path[64], *html;
+	size_t len;
+	const char *err;
+	snprintf(path, sizeof(path), "page/%s.html", name);
+	tpl_vars_set(vars, "public_url", rq->app->cfg.server.public_url);
+	if (tpl_render(rq->app->tpl, mailer_locale(&rq->app->mailer, locale), path, vars,
+		       &html, &len, &err) < 0) {
+		msg_error("pages: %s", err);
+		return http_respond(rq, 500, "text/plain; charset=utf-8",
+				    strdup("internal error\n"), 15);
+	}
+	return http_respond_page(rq, status, html, len, set_cookie);
+}
+
+int pages_error(struct request *rq, int status, const char *locale, const char *code)
+{
+	struct tpl_vars vars = {0};
+	char flag[48];
+	snprintf(flag, sizeof(flag), "error_%s", code);
+	tpl_vars_set(&vars, flag, "1");
+	tpl_vars_set(&vars, "error_code", code);
+	return pages_render(rq, status, locale, "error", &vars, NULL);
+}
+
+static void offer_vars(const struct offer *o, struct tpl_vars *v, char flag[48])
+{
+	snprintf(flag, 48, "kind_%s", inv_kind_str(o->inv.kind));
+	tpl_vars_set(v, flag, "1");
+	tpl_vars_set(v, "inviter", o->inviter.legal_name);
+	tpl_vars_set(v, "provider", o->inv.provider_org_id ? o->provider.legal_name : NULL);
+	tpl_vars_set(v, "acceptor", o->has_acceptor ? o->acceptor.legal_name : NULL);
+	tpl_vars_set(v, "invitee_name", o->inv.name);
+	tpl_vars_set(v, "invitee_email", o->inv.email);
+	tpl_vars_set(v, "message", o->inv.message);
+}
+
+/* The consent page, with an optional problem to point out. */
+static int show_offer(struct request *rq, const char *token, const struct offer *o,
+		      int status, const char *problem)
+{
+	char fresh[CSRF_B64], set_cookie[160], csrf[CSRF_B64], flag[48];
+	struct tpl_vars v = {0};
+	const char *cookie = visitor_cookie(rq, fresh, set_cookie, sizeof(set_cookie));
+	csrf_token(rq->app, cookie, o->claims.jti, csrf);
+	offer_vars(o, &v, flag);
+	tpl_vars_set(&v, "token", token);
+	tpl_vars_set(&v, "csrf", csrf);
+	char problem_var[48];
+	if (problem != NULL) {
+		snprintf(problem_var, sizeof(problem_var), "problem_%s", problem);
+		tpl_vars_set(&v, problem_var, "1");
+	}
+	if (o->inv.kind == INV_INDIRECT_PROVIDER && !o->has_acceptor)
+		tpl_vars_set(&v, "enroll_first", "1");
+	if (o->inv.kind != INV_INDIRECT_PROVIDER && !o->has_acceptor)
+		tpl_vars_set(&v, "need_name", "1");
+	return pages_render(rq, status, o->inv.locale, "consent", &v,
+			    set_cookie[0] ? set_cookie : NULL);
+}
+
+static int show_status(struct request *rq, enum redeem_status s, const char *locale)
+{
+	return pages_error(rq, redeem_status_http(s), locale, redeem_status_code(s));
+}
+
+static int show_done(struct request *rq, const struct offer *o, int accepted)
+{
+	struct tpl_vars v = {0};
+	char flag[48];
+	offer_vars(o, &v, flag);
+	tpl_vars_set(&v, accepted ? "accepted" : "declined", "1");
+	return pages_render(rq, 200, o->inv.locale, "done", &v, NULL);
+}
+
+/* 1 when the form's anti-forgery field matches the visitor's cookie. */
+static int csrf_ok(struct request *rq, const char *jti)
+{
+	const char *cookie = http_cookie(rq, CSRF_COOKIE);
+	const char *field = http_form(rq, "csrf");
+	char want[CSRF_B64];
+	if (cookie == NULL || field == NULL || strlen(cookie) != CSRF_B64 - 1 ||
+	    strlen(field) != CSRF_B64 - 1)
+		return 0;
+	csrf_token(rq->app, cookie, jti, want);
+	return sodium_memcmp(want, field, CSRF_B64 - 1) == 0;
+}
+
+static int post_invitation(struct request *rq, const struct inv_env *env,
+			   const char *token, const struct link_claims *claims)
+{
+	struct offer o;
+	const char *detail = NULL, *action = http_form(rq, "action");
+	enum redeem_status s;
+
+	if (action == NULL || (strcmp(action, "accept") != 0 && strcmp(action, "decline") != 0))
+		return pages_error(rq, 400, NULL, "bad_form");
+	if (!csrf_ok(rq, claims->jti))
+		return pages_error(rq, 403, NULL, "form_expired");
+	if (strcmp(action, "decline") == 0) {
+		s = redeem_decline(env, claims, &o, &detail);
+	} else {
+		const char *consent = http_form(rq, "consent");
+		if (consent == NULL || strcmp(consent, "yes") != 0) {
+			s = redeem_inspect(env, claims, &o, &detail);
+			if (s != REDEEM_OK)
+				return show_status(rq, s, o.inv.locale);
+			return show_offer(rq, token, &o, 400, "consent");
+		}
+		struct accept_input in = {.customer_name = http_form(rq, "org_name")};
+		s = redeem_accept(env, claims, &in, &o, &detail);
+		if (s == REDEEM_BAD_INPUT)
+			return show_offer(rq, token, &o, 400, "org_name");
+	}
+	if (s != REDEEM_OK)
+		return show_status(rq, s, o.inv.locale[0] ? o.inv.locale : NULL);
+	__atomic_add_fetch(&rq->app->redeems, 1, __ATOMIC_RELAXED);
+	app_kick_outbox(rq->app);
+	return show_done(rq, &o, strcmp(action, "accept") == 0);
+}
+
+int pages_link(struct request *rq, const char *token)
+{
+	struct link_claims claims;
+	const char *err;
+	if (rq->method != HTTP_GET && rq->method != HTTP_HEAD && rq->method != HTTP_POST)
+		return pages_error(rq, 405, NULL, "method");
+	if (strlen(token) > MAX_TOKEN_LEN)
+		return show_status(rq, REDEEM_MALFORMED, NULL);
+	struct store *st = app_store(rq->app, &err);
+	if (st == NULL) {
+		msg_error("pages: %s", err);
+		return show_status(rq, REDEEM_INTERNAL, NULL);
+	}
+	const struct keyring *keys = app_keys(rq->app);
+	enum token_status ts = link_check(keys, rq->app->cfg.server.public_url, token,
+					  rq->now, &claims, &err);
+	if (ts != TOKEN_OK)
+		return show_status(rq, redeem_from_token(ts), NULL);
+	if (claims.purpose == PUR_VERIFY_CONTACT)
+		return pages_verify(rq, token, &claims);
+
+	struct inv_env env = {st, keys, &rq->app->mailer,
+			      rq->app->cfg.tokens.invitation_lifetime, rq->now, "link"};
+	if (rq->method == HTTP_POST)
+		return post_invitation(rq, &env, token, &claims);
+	struct offer o;
+	enum redeem_status s = redeem_inspect(&env, &claims, &o, &err);
+	if (s != REDEEM_OK)
+		return show_status(rq, s, o.inv.locale[0] ? o.inv.locale : NULL);
+	return show_offer(rq, token, &o, 200, NULL);
+}
+
+int pages_static(struct request *rq, const char *name)
+{
+	char path[PATH_MAX + 64];
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-.") != strlen(name) ||
+	    name[0] == '.' || strlen(name) > 64)
+		return pages_error(rq, 404, NULL, "not_found");
+	snprintf(path, sizeof(path), "%s/static/%s", rq->app->cfg.mail.templates, name);
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL)
+		return pages_error(rq, 404, NULL, "not_found");
+	char *buf = malloc(65536);
+	size_t n = buf ? fread(buf, 1, 65536, fp) : 0;
+	fclose(fp);
+	const char *type = strstr(name, ".css") ? "text/css; charset=utf-8" : "application/octet-stream";
+	return http_respond(rq, 200, type, buf, n);
+}

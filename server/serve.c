@@ -1,0 +1,163 @@
+/*
+ * serve.c: `invited serve`. The HTTP endpoint runs in libmicrohttpd's
+ * threads; beside it run the outbox senders and the sweeper that expires
+ * invitations. SIGINT/SIGTERM stop everything in order; SIGHUP re-reads
+ * the key folder.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "invited/http.h"
+#include "invited/log.h"
+#include "invited/outbox.h"
+#include "invited/server.h"
+
+#define MAX_SENDERS 16
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Sleep until kicked or `seconds` pass (or the server stops). */
+static void wait_for_work(struct app *app, int seconds)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&app->kick_lock);
+	if (!app->stopping)
+		pthread_cond_timedwait(&app->kick, &app->kick_lock, &until);
+	pthread_mutex_unlock(&app->kick_lock);
+}
+
+static void *sender_main(void *arg)
+{
+	struct app *app = arg;
+	const char *err;
+	struct store *st = app_store(app, &err);
+	if (st == NULL) {
+		msg_error("outbox: %s", err);
+		return NULL;
+	}
+	while (!app->stopping) {
+		struct outbox_stats stats;
+		if (outbox_run_once(st, &app->mailer, &app->cfg.outbox, (int64_t)time(NULL),
+				    &stats, &err) < 0) {
+			msg_error("outbox: %s", err);
+			wait_for_work(app, 5);
+			continue;
+		}
+		__atomic_add_fetch(&app->mails_sent, stats.sent, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&app->mails_failed, stats.failed, __ATOMIC_RELAXED);
+		/* A full batch means more may be due: go again at once. */
+		if (stats.claimed < app->cfg.outbox.batch_size)
+			wait_for_work(app, 1);
+	}
+	app_store_release();
+	return NULL;
+}
+
+static void *sweeper_main(void *arg)
+{
+	struct app *app = arg;
+	const char *err;
+	struct store *st = app_store(app, &err);
+	if (st == NULL) {
+		msg_error("sweeper: %s", err);
+		return NULL;
+	}
+	while (!app->stopping) {
+		size_t n = 0;
+		do {
+			if (store_invitation_expire(st, (int64_t)time(NULL), 500, &n, &err) !=
+			    STORE_OK) {
+				msg_error("sweeper: %s", err);
+				break;
+			}
+			if (n > 0)
+				msg_info("sweeper: %zu invitations expired", n);
+		} while (n == 500 && !app->stopping);
+		for (int64_t s = 0; s < app->cfg.server.sweep_interval && !app->stopping; s++)
+			wait_for_work(app, 1);
+	}
+	app_store_release();
+	return NULL;
+}
+
+/* Messages a dead process left `sending` are queued again. */
+static int recover_outbox(struct app *app, const char **error_r)
+{
+	size_t n;
+	struct store *st = app_store(app, error_r);
+	if (st == NULL || store_outbox_recover(st, (int64_t)time(NULL), &n, error_r) != STORE_OK)
+		return -1;
+	if (n > 0)
+		msg_info("outbox: %zu messages were being sent when the server stopped; "
+			 "they will be sent again", n);
+	return 0;
+}
+
+static void stop_threads(struct app *app, pthread_t *threads, size_t n)
+{
+	pthread_mutex_lock(&app->kick_lock);
+	app->stopping = 1;
+	pthread_cond_broadcast(&app->kick);
+	pthread_mutex_unlock(&app->kick_lock);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+}
+
+int app_serve(struct app *app)
+{
+	pthread_t threads[MAX_SENDERS + 1];
+	size_t n = 0;
+	const char *err;
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigset_t block, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* Blocked before any thread starts, so that threads inherit the mask
+	 * and only the main thread, in sigsuspend, takes these signals. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+
+	if (recover_outbox(app, &err) < 0 || http_server_start(app, &err) < 0) {
+		msg_error("%s", err);
+		return 1;
+	}
+	int senders = app->cfg.outbox.concurrency;
+	if (senders > MAX_SENDERS)
+		senders = MAX_SENDERS;
+	for (int i = 0; i < senders; i++)
+		if (pthread_create(&threads[n], NULL, sender_main, app) == 0)
+			n++;
+	if (pthread_create(&threads[n], NULL, sweeper_main, app) == 0)
+		n++;
+	msg_info("serving %s on %s (public URL %s), %d outbox senders",
+		 app->cfg.server.database, app->cfg.server.listen,
+		 app->cfg.server.public_url, senders);
+
+	while (got_signal != SIGINT && got_signal != SIGTERM) {
+		sigsuspend(&old);
+		if (got_signal == SIGHUP) {
+			got_signal = 0;
+			if (app_reload_keys(app, &err) < 0)
+				msg_error("keys: %s", err);
+		}
+	}
+	msg_info("stopping");
+	http_server_stop(app);
+	stop_threads(app, threads, n);
+	return 0;
+}

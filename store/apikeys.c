@@ -1,0 +1,60 @@
+/*
+ * apikeys.c: API keys, stored as an id and a hash of the secret, never
+ * the secret itself.
+ */
+#include "store_int.h"
+
+int store_apikey_insert(struct store *st, struct apikey *k, const char **error_r)
+{
+	static const char sql[] =
+		"INSERT INTO api_keys (key_id, hash, org_id, role, label, created_at)"
+		" VALUES (?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, k->key_id);
+	sqlite3_bind_blob(s, 2, k->hash, APIKEY_HASH_LEN, SQLITE_STATIC);
+	bind_id(s, 3, k->org_id);
+	bind_text(s, 4, key_role_str(k->role));
+	bind_text(s, 5, k->label);
+	sqlite3_bind_int64(s, 6, k->created_at);
+	int rc = store_exec_stmt(st, s, "insert api key", error_r);
+	if (rc == STORE_OK)
+		k->id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_apikey_find(struct store *st, const char *key_id, struct apikey *k,
+		      const char **error_r)
+{
+	static const char sql[] =
+		"SELECT id, key_id, hash, org_id, role, label, created_at,"
+		" revoked_at IS NOT NULL FROM api_keys WHERE key_id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, key_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		char role[32];
+		memset(k, 0, sizeof(*k));
+		k->id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, k->key_id, sizeof(k->key_id));
+		if (sqlite3_column_bytes(s, 2) == APIKEY_HASH_LEN)
+			memcpy(k->hash, sqlite3_column_blob(s, 2), APIKEY_HASH_LEN);
+		k->org_id = sqlite3_column_int64(s, 3);
+		col_text(s, 4, role, sizeof(role));
+		key_role_parse(role, &k->role);
+		col_text(s, 5, k->label, sizeof(k->label));
+		k->created_at = sqlite3_column_int64(s, 6);
+		k->revoked = sqlite3_column_int(s, 7);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "find api key");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}

@@ -1,0 +1,221 @@
+/*
+ * db.c: opening the database, migrations, transactions and the
+ * per-connection cache of prepared statements.
+ * WAL lets the HTTP threads read while the sender and reader write;
+ * synchronous=FULL makes every commit durable before we act on it.
+ */
+#include <stdlib.h>
+
+#include "store_int.h"
+
+extern const char *const store_migrations[];
+extern const int store_migration_count;
+
+int store_schema_version(void)
+{
+	return store_migration_count;
+}
+
+const char *store_err(struct store *st, const char *what)
+{
+	return errorf("store: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+sqlite3_stmt *store_stmt(struct store *st, const char *sql,
+			 const char **error_r)
+{
+	uintptr_t h = (uintptr_t)sql;
+	size_t i = (size_t)((h >> 3) ^ (h >> 11)) & (STMT_CACHE_SIZE - 1);
+
+	for (size_t probe = 0; probe < STMT_CACHE_SIZE; probe++) {
+		struct stmt_slot *slot = &st->cache[(i + probe) & (STMT_CACHE_SIZE - 1)];
+		if (slot->sql == sql) {
+			sqlite3_reset(slot->stmt);
+			sqlite3_clear_bindings(slot->stmt);
+			return slot->stmt;
+		}
+		if (slot->sql == NULL) {
+			if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					       &slot->stmt, NULL) != SQLITE_OK) {
+				*error_r = store_err(st, "prepare");
+				msg_error("%s in: %s", *error_r, sql);
+				slot->stmt = NULL;
+				return NULL;
+			}
+			slot->sql = sql;
+			return slot->stmt;
+		}
+	}
+	msg_panic("store: statement cache full");
+}
+
+int store_exec_stmt(struct store *st, sqlite3_stmt *s, const char *what,
+		    const char **error_r)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_CONSTRAINT) {
+		*error_r = store_err(st, what);
+		return STORE_CONFLICT;
+	}
+	*error_r = store_err(st, what);
+	return STORE_ERROR;
+}
+
+char *col_strdup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+	size_t n = v ? (size_t)sqlite3_column_bytes(s, i) : 0;
+	char *out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(out, v, n);
+	out[n] = '\0';
+	return out;
+}
+
+static int exec_sql(struct store *st, const char *sql, const char **error_r)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		*error_r = errorf("store: %s", msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+static int user_version(struct store *st, int *version_r, const char **error_r)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK) {
+		*error_r = store_err(st, "user_version");
+		return STORE_ERROR;
+	}
+	*version_r = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_finalize(s);
+	return STORE_OK;
+}
+
+/* Apply each migration above the database's version in its own
+ * transaction, bumping user_version with it. */
+static int migrate(struct store *st, const char **error_r)
+{
+	int version;
+	if (user_version(st, &version, error_r) < 0)
+		return STORE_ERROR;
+	if (version > store_migration_count) {
+		*error_r = errorf("store: database schema version %d is newer than "
+				  "this build (%d); upgrade invited",
+				  version, store_migration_count);
+		return STORE_ERROR;
+	}
+	for (int v = version; v < store_migration_count; v++) {
+		char bump[64];
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
+		if (exec_sql(st, "BEGIN IMMEDIATE", error_r) < 0)
+			return STORE_ERROR;
+		if (exec_sql(st, store_migrations[v], error_r) < 0 ||
+		    exec_sql(st, bump, error_r) < 0) {
+			exec_sql(st, "ROLLBACK", error_r);
+			*error_r = errorf("store: migration %d failed: %s", v + 1, *error_r);
+			return STORE_ERROR;
+		}
+		if (exec_sql(st, "COMMIT", error_r) < 0)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_open(const char *path, int create, struct store **st_r,
+	       const char **error_r)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		*error_r = "store: out of memory";
+		return STORE_ERROR;
+	}
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+		    (create ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		*error_r = errorf("store: cannot open %s: %s", path,
+				  st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		store_close(st);
+		return STORE_ERROR;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_extended_result_codes(st->db, 0);
+	if (exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			 "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+		     error_r) < 0 ||
+	    migrate(st, error_r) < 0) {
+		store_close(st);
+		return STORE_ERROR;
+	}
+	*st_r = st;
+	return STORE_OK;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
+		if (st->cache[i].stmt != NULL)
+			sqlite3_finalize(st->cache[i].stmt);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int store_begin(struct store *st, const char **error_r)
+{
+	static const char sql[] = "BEGIN IMMEDIATE";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	if (store_exec_stmt(st, s, "begin", error_r) != STORE_OK)
+		return STORE_ERROR;
+	st->in_tx = 1;
+	return STORE_OK;
+}
+
+int store_commit(struct store *st, const char **error_r)
+{
+	static const char sql[] = "COMMIT";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	if (store_exec_stmt(st, s, "commit", error_r) != STORE_OK) {
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	st->in_tx = 0;
+	return STORE_OK;
+}
+
+void store_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db) == 0)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_tx = 0;
+}
+
+int store_integrity_check(struct store *st, char **result_r,
+			  const char **error_r)
+{
+	static const char sql[] = "PRAGMA integrity_check";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		*error_r = store_err(st, "integrity_check");
+		sqlite3_reset(s);
+		return STORE_ERROR;
+	}
+	*result_r = col_strdup(s, 0);
+	sqlite3_reset(s);
+	return *result_r ? STORE_OK : STORE_ERROR;
+}

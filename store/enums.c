@@ -1,0 +1,132 @@
+/*
+ * enums.c: the names the store writes for each enumeration. These strings
+ * are also the API's and the CLI's names, so they live in one place.
+ */
+#include <string.h>
+
+#include "invited/store.h"
+
+static const char *const org_kinds[] = {NULL, "provider", "reseller", "customer"};
+static const char *const org_statuses[] = {"", "pending_verification", "in_review",
+					   "approved", "rejected", "suspended"};
+static const char *const key_roles[] = {NULL, "operator", "admin_agent", "sales_agent"};
+static const char *const inv_kinds[] = {NULL, "indirect_provider", "reseller",
+					"reseller_with_provider"};
+static const char *const inv_statuses[] = {NULL, "draft", "queued", "sent",
+					   "accepted", "declined", "expired",
+					   "revoked", "bounced", "handed_off"};
+static const char *const rel_kinds[] = {NULL, "indirect_provider", "reseller_of_record"};
+static const char *const outbox_statuses[] = {NULL, "queued", "sending", "sent", "failed"};
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *name_of(const char *const *names, int n, int v)
+{
+	return v >= 0 && v < n && names[v] != NULL ? names[v] : "unknown";
+}
+
+/* The index of s in names (from `first`), or -1. */
+static int index_of(const char *const *names, int n, int first, const char *s)
+{
+	if (s == NULL)
+		return -1;
+	for (int i = first; i < n; i++)
+		if (names[i] != NULL && strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+const char *org_kind_str(enum org_kind kind)
+{
+	return name_of(org_kinds, COUNT(org_kinds), kind);
+}
+
+int org_kind_parse(const char *s, enum org_kind *kind_r)
+{
+	int i = index_of(org_kinds, COUNT(org_kinds), 1, s);
+	if (i < 0)
+		return -1;
+	*kind_r = (enum org_kind)i;
+	return 0;
+}
+
+const char *org_status_str(enum org_status status)
+{
+	return name_of(org_statuses, COUNT(org_statuses), status);
+}
+
+int org_status_parse(const char *s, enum org_status *status_r)
+{
+	int i = index_of(org_statuses, COUNT(org_statuses), 0, s);
+	if (i < 0)
+		return -1;
+	*status_r = (enum org_status)i;
+	return 0;
+}
+
+const char *key_role_str(enum key_role role)
+{
+	return name_of(key_roles, COUNT(key_roles), role);
+}
+
+int key_role_parse(const char *s, enum key_role *role_r)
+{
+	int i = index_of(key_roles, COUNT(key_roles), 1, s);
+	if (i < 0)
+		return -1;
+	*role_r = (enum key_role)i;
+	return 0;
+}
+
+const char *inv_kind_str(enum inv_kind kind)
+{
+	return name_of(inv_kinds, COUNT(inv_kinds), kind);
+}
+
+int inv_kind_parse(const char *s, enum inv_kind *kind_r)
+{
+	int i = index_of(inv_kinds, COUNT(inv_kinds), 1, s);
+	if (i < 0)
+		return -1;
+	*kind_r = (enum inv_kind)i;
+	return 0;
+}
+
+const char *inv_status_str(enum inv_status status)
+{
+	return name_of(inv_statuses, COUNT(inv_statuses), status);
+}
+
+int inv_status_parse(const char *s, enum inv_status *status_r)
+{
+	int i = index_of(inv_statuses, COUNT(inv_statuses), 1, s);
+	if (i < 0)
+		return -1;
+	*status_r = (enum inv_status)i;
+	return 0;
+}
+
+int inv_status_open(enum inv_status status)
+{
+	return status == INV_DRAFT || status == INV_QUEUED || status == INV_SENT ||
+	       status == INV_HANDED_OFF;
+}
+
+const char *rel_kind_str(enum rel_kind kind)
+{
+	return name_of(rel_kinds, COUNT(rel_kinds), kind);
+}
+
+const char *outbox_status_str(enum outbox_status status)
+{
+	return name_of(outbox_statuses, COUNT(outbox_statuses), status);
+}
+
+int outbox_status_parse(const char *s, enum outbox_status *status_r)
+{
+	int i = index_of(outbox_statuses, COUNT(outbox_statuses), 1, s);
+	if (i < 0)
+		return -1;
+	*status_r = (enum outbox_status)i;
+	return 0;
+}

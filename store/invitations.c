@@ -1,0 +1,271 @@
+/*
+ * invitations.c: invitation rows. Status changes are conditional on the
+ * current status, so that two racing actors (a redeem and a revoke, say)
+ * cannot both win.
+ */
+#include <stdlib.h>
+
+#include "store_int.h"
+
+#define INV_COLUMNS                                                            \
+	"id, kind, status, inviter_org_id, coalesce(provider_org_id, 0),"      \
+	" coalesce(accepted_org_id, 0), email, name, locale, message,"         \
+	" status_reason, reply_code, jti, subject, edited, expires_at,"        \
+	" created_at, updated_at"
+
+void invitation_clear(struct invitation *inv)
+{
+	free(inv->body_text);
+	free(inv->body_html);
+	inv->body_text = inv->body_html = NULL;
+}
+
+static void read_invitation(sqlite3_stmt *s, struct invitation *inv)
+{
+	char buf[32];
+	memset(inv, 0, sizeof(*inv));
+	inv->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, buf, sizeof(buf));
+	inv_kind_parse(buf, &inv->kind);
+	col_text(s, 2, buf, sizeof(buf));
+	inv_status_parse(buf, &inv->status);
+	inv->inviter_org_id = sqlite3_column_int64(s, 3);
+	inv->provider_org_id = sqlite3_column_int64(s, 4);
+	inv->accepted_org_id = sqlite3_column_int64(s, 5);
+	col_text(s, 6, inv->email, sizeof(inv->email));
+	col_text(s, 7, inv->name, sizeof(inv->name));
+	col_text(s, 8, inv->locale, sizeof(inv->locale));
+	col_text(s, 9, inv->message, sizeof(inv->message));
+	col_text(s, 10, inv->status_reason, sizeof(inv->status_reason));
+	col_text(s, 11, inv->reply_code, sizeof(inv->reply_code));
+	col_text(s, 12, inv->jti, sizeof(inv->jti));
+	col_text(s, 13, inv->subject, sizeof(inv->subject));
+	inv->edited = sqlite3_column_int(s, 14);
+	inv->expires_at = sqlite3_column_int64(s, 15);
+	inv->created_at = sqlite3_column_int64(s, 16);
+	inv->updated_at = sqlite3_column_int64(s, 17);
+}
+
+int store_invitation_insert(struct store *st, struct invitation *inv,
+			    const char **error_r)
+{
+	static const char sql[] =
+		"INSERT INTO invitations (kind, status, inviter_org_id,"
+		" provider_org_id, email, name, locale, message, reply_code, jti,"
+		" subject, body_text, body_html, expires_at, created_at, updated_at)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, inv_kind_str(inv->kind));
+	bind_text(s, 2, inv_status_str(inv->status));
+	sqlite3_bind_int64(s, 3, inv->inviter_org_id);
+	bind_id(s, 4, inv->provider_org_id);
+	bind_text(s, 5, inv->email);
+	bind_text(s, 6, inv->name);
+	bind_text(s, 7, inv->locale);
+	bind_text(s, 8, inv->message);
+	bind_text(s, 9, inv->reply_code);
+	bind_text(s, 10, inv->jti);
+	bind_text(s, 11, inv->subject);
+	bind_text(s, 12, inv->body_text ? inv->body_text : "");
+	bind_text(s, 13, inv->body_html ? inv->body_html : "");
+	sqlite3_bind_int64(s, 14, inv->expires_at);
+	sqlite3_bind_int64(s, 15, inv->created_at);
+	sqlite3_bind_int64(s, 16, inv->created_at);
+	int rc = store_exec_stmt(st, s, "insert invitation", error_r);
+	if (rc == STORE_OK)
+		inv->id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+/* Run a one-row SELECT bound to an id or a text key. */
+static int get_one(struct store *st, sqlite3_stmt *s, int with_bodies,
+		   struct invitation *inv, const char **error_r)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		read_invitation(s, inv);
+		if (with_bodies) {
+			inv->body_text = col_strdup(s, 18);
+			inv->body_html = col_strdup(s, 19);
+		}
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "get invitation");
+		return STORE_ERROR;
+	}
+	if (with_bodies && (inv->body_text == NULL || inv->body_html == NULL)) {
+		invitation_clear(inv);
+		*error_r = "out of memory";
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_invitation_get(struct store *st, int64_t id, int with_bodies,
+			 struct invitation *inv, const char **error_r)
+{
+	static const char sql[] = "SELECT " INV_COLUMNS ", body_text, body_html"
+				  " FROM invitations WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	return get_one(st, s, with_bodies, inv, error_r);
+}
+
+int store_invitation_by_reply_code(struct store *st, const char *code,
+				   struct invitation *inv, const char **error_r)
+{
+	static const char sql[] = "SELECT " INV_COLUMNS ", body_text, body_html"
+				  " FROM invitations WHERE reply_code = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, code);
+	return get_one(st, s, 0, inv, error_r);
+}
+
+/* The status names in a mask, as a JSON array for json_each(). */
+static void mask_json(unsigned mask, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[n++] = '[';
+	for (int i = INV_DRAFT; i <= INV_HANDED_OFF; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		n += (size_t)snprintf(buf + n, size - n, "%s\"%s\"", n > 1 ? "," : "",
+				      inv_status_str((enum inv_status)i));
+	}
+	snprintf(buf + n, size - n, "]");
+}
+
+int store_invitation_set_status(struct store *st, int64_t id, unsigned from_mask,
+				enum inv_status to, const char *reason,
+				int64_t now, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE invitations SET status = ?, status_reason = ?, updated_at = ?"
+		" WHERE id = ? AND status IN (SELECT value FROM json_each(?))";
+	char from[256];
+	mask_json(from_mask, from, sizeof(from));
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, inv_status_str(to));
+	bind_text(s, 2, reason ? reason : "");
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, id);
+	bind_text(s, 5, from);
+	int rc = store_exec_stmt(st, s, "set invitation status", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	if (sqlite3_changes(st->db) == 0) {
+		*error_r = "invitation is not in a state that allows this";
+		return STORE_CONFLICT;
+	}
+	return STORE_OK;
+}
+
+int store_invitation_set_accepted_org(struct store *st, int64_t id,
+				      int64_t org_id, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE invitations SET accepted_org_id = ? WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	sqlite3_bind_int64(s, 2, id);
+	return store_exec_stmt(st, s, "set accepted org", error_r);
+}
+
+int store_invitation_set_content(struct store *st, int64_t id,
+				 const char *subject, const char *text,
+				 const char *html, int edited, const char *jti,
+				 int64_t expires_at, int64_t now,
+				 const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE invitations SET subject = ?, body_text = ?, body_html = ?,"
+		" edited = ?, jti = coalesce(?, jti),"
+		" expires_at = CASE WHEN ? > 0 THEN ? ELSE expires_at END,"
+		" updated_at = ? WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, subject);
+	bind_text(s, 2, text);
+	bind_text(s, 3, html);
+	sqlite3_bind_int(s, 4, edited);
+	bind_text(s, 5, jti);
+	sqlite3_bind_int64(s, 6, expires_at);
+	sqlite3_bind_int64(s, 7, expires_at);
+	sqlite3_bind_int64(s, 8, now);
+	sqlite3_bind_int64(s, 9, id);
+	return store_exec_stmt(st, s, "set invitation content", error_r);
+}
+
+int store_invitation_list(struct store *st, const struct inv_filter *f,
+			  store_inv_cb *cb, void *ctx, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT " INV_COLUMNS " FROM invitations WHERE inviter_org_id = ?1"
+		" AND (?2 IS NULL OR status = ?2) AND (?3 = 0 OR id < ?3)"
+		" ORDER BY id DESC LIMIT ?4";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, f->inviter_org_id);
+	if (f->status > 0)
+		bind_text(s, 2, inv_status_str((enum inv_status)f->status));
+	sqlite3_bind_int64(s, 3, f->before_id);
+	sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 50);
+	int rc;
+	struct invitation inv;
+	/* The callback must not use this connection: rows are read live. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_invitation(s, &inv);
+		if (cb(ctx, &inv) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*error_r = store_err(st, "list invitations");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_invitation_expire(struct store *st, int64_t now, int limit,
+			    size_t *n_r, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE invitations SET status = 'expired', updated_at = ?1"
+		" WHERE id IN (SELECT id FROM invitations WHERE expires_at <= ?1"
+		" AND status IN ('draft','queued','sent','handed_off') LIMIT ?2)";
+	static const char kill_links[] =
+		"UPDATE links SET state = 'revoked', used_at = ?1 WHERE state = 'live'"
+		" AND jti IN (SELECT jti FROM invitations WHERE status = 'expired'"
+		" AND updated_at = ?1)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, limit);
+	int rc = store_exec_stmt(st, s, "expire invitations", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	*n_r = (size_t)sqlite3_changes(st->db);
+	if (*n_r == 0)
+		return STORE_OK;
+	s = store_stmt(st, kill_links, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	return store_exec_stmt(st, s, "revoke expired links", error_r);
+}

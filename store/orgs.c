@@ -1,0 +1,295 @@
+/*
+ * orgs.c: organizations and the email domains they own.
+ */
+#include "store_int.h"
+
+#define ORG_COLUMNS ORG_COLUMNS_OF("")
+
+void store_read_org(sqlite3_stmt *s, int base, struct org *o)
+{
+	char buf[32];
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(s, base + 0);
+	col_text(s, base + 1, buf, sizeof(buf));
+	org_kind_parse(buf, &o->kind);
+	col_text(s, base + 2, buf, sizeof(buf));
+	org_status_parse(buf, &o->status);
+	col_text(s, base + 3, o->legal_name, sizeof(o->legal_name));
+	col_text(s, base + 4, o->address, sizeof(o->address));
+	col_text(s, base + 5, o->country, sizeof(o->country));
+	col_text(s, base + 6, o->partner_id, sizeof(o->partner_id));
+	col_text(s, base + 7, o->contact_name, sizeof(o->contact_name));
+	col_text(s, base + 8, o->contact_email, sizeof(o->contact_email));
+	col_text(s, base + 9, o->contact_phone, sizeof(o->contact_phone));
+	col_text(s, base + 10, o->support_email, sizeof(o->support_email));
+	col_text(s, base + 11, o->support_phone, sizeof(o->support_phone));
+	col_text(s, base + 12, o->support_url, sizeof(o->support_url));
+	col_text(s, base + 13, o->locale, sizeof(o->locale));
+	col_text(s, base + 14, o->status_reason, sizeof(o->status_reason));
+	o->contact_verified = sqlite3_column_int(s, base + 15);
+	o->created_at = sqlite3_column_int64(s, base + 16);
+	o->updated_at = sqlite3_column_int64(s, base + 17);
+}
+
+#define read_org(s, o) store_read_org(s, 0, o)
+
+int store_load_domains(struct store *st, struct org *o, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT domain FROM org_domains WHERE org_id = ? ORDER BY domain";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, o->id);
+	o->n_domains = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && o->n_domains < MAX_DOMAINS)
+		col_text(s, 0, o->domains[o->n_domains++], MAX_DOMAIN_LEN + 1);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		*error_r = store_err(st, "org domains");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_domain_owner(struct store *st, const char *domain, int64_t except_id,
+		       int64_t *org_id_r, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT o.id FROM org_domains d JOIN orgs o ON o.id = d.org_id"
+		" WHERE d.domain = ? AND o.status = 'approved' AND o.id != ?"
+		" LIMIT 1";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, domain);
+	sqlite3_bind_int64(s, 2, except_id);
+	int rc = sqlite3_step(s);
+	*org_id_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*error_r = store_err(st, "domain owner");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_org_insert(struct store *st, struct org *o, const char **error_r)
+{
+	static const char sql[] =
+		"INSERT INTO orgs (kind, status, legal_name, address, country,"
+		" partner_id, contact_name, contact_email, contact_phone,"
+		" support_email, support_phone, support_url, locale,"
+		" status_reason, contact_verified, created_at, updated_at)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	static const char sql_domain[] =
+		"INSERT OR IGNORE INTO org_domains (org_id, domain) VALUES (?, ?)";
+
+	for (size_t i = 0; i < o->n_domains; i++) {
+		int64_t owner;
+		if (store_domain_owner(st, o->domains[i], 0, &owner, error_r) < 0)
+			return STORE_ERROR;
+		if (owner != 0) {
+			*error_r = errorf("domain %s is already owned by an approved "
+					  "organization", o->domains[i]);
+			return STORE_CONFLICT;
+		}
+	}
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, org_kind_str(o->kind));
+	bind_text(s, 2, org_status_str(o->status));
+	bind_text(s, 3, o->legal_name);
+	bind_text(s, 4, o->address);
+	bind_text(s, 5, o->country);
+	bind_text(s, 6, o->partner_id);
+	bind_text(s, 7, o->contact_name);
+	bind_text(s, 8, o->contact_email);
+	bind_text(s, 9, o->contact_phone);
+	bind_text(s, 10, o->support_email);
+	bind_text(s, 11, o->support_phone);
+	bind_text(s, 12, o->support_url);
+	bind_text(s, 13, o->locale[0] ? o->locale : "en");
+	bind_text(s, 14, o->status_reason);
+	sqlite3_bind_int(s, 15, o->contact_verified);
+	sqlite3_bind_int64(s, 16, o->created_at);
+	sqlite3_bind_int64(s, 17, o->updated_at ? o->updated_at : o->created_at);
+	int rc = store_exec_stmt(st, s, "insert org", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	o->id = sqlite3_last_insert_rowid(st->db);
+
+	for (size_t i = 0; i < o->n_domains; i++) {
+		s = store_stmt(st, sql_domain, error_r);
+		if (s == NULL)
+			return STORE_ERROR;
+		sqlite3_bind_int64(s, 1, o->id);
+		bind_text(s, 2, o->domains[i]);
+		if ((rc = store_exec_stmt(st, s, "insert org domain", error_r)) != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+int store_org_get(struct store *st, int64_t id, struct org *o,
+		  const char **error_r)
+{
+	static const char sql[] = "SELECT " ORG_COLUMNS " FROM orgs WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_org(s, o);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "get org");
+		return STORE_ERROR;
+	}
+	return store_load_domains(st, o, error_r);
+}
+
+int store_org_set_status(struct store *st, int64_t id, int from,
+			 enum org_status to, const char *reason, int64_t now,
+			 const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE orgs SET status = ?, status_reason = ?, updated_at = ?"
+		" WHERE id = ? AND (? IS NULL OR status = ?)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, org_status_str(to));
+	bind_text(s, 2, reason ? reason : "");
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, id);
+	if (from >= 0) {
+		bind_text(s, 5, org_status_str((enum org_status)from));
+		bind_text(s, 6, org_status_str((enum org_status)from));
+	}
+	int rc = store_exec_stmt(st, s, "set org status", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	if (sqlite3_changes(st->db) == 0) {
+		*error_r = "organization is not in the expected state";
+		return STORE_CONFLICT;
+	}
+	return STORE_OK;
+}
+
+int store_org_set_contact_verified(struct store *st, int64_t id, int64_t now,
+				   const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE orgs SET contact_verified = 1, updated_at = ? WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, id);
+	return store_exec_stmt(st, s, "set contact verified", error_r);
+}
+
+/* The first approved org of kind found by one statement and one text. */
+static int find_one(struct store *st, const char *sql, enum org_kind kind,
+		    const char *value, struct org *o, const char **error_r)
+{
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, value);
+	bind_text(s, 2, org_kind_str(kind));
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_org(s, o);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "find org");
+		return STORE_ERROR;
+	}
+	return store_load_domains(st, o, error_r);
+}
+
+int store_org_find_by_email(struct store *st, enum org_kind kind,
+			    const char *email, struct org *o,
+			    const char **error_r)
+{
+	static const char by_contact[] =
+		"SELECT " ORG_COLUMNS " FROM orgs WHERE contact_email = ?"
+		" AND kind = ?2 AND (?2 = 'customer' OR status = 'approved')"
+		" ORDER BY id LIMIT 1";
+	static const char by_domain[] =
+		"SELECT " ORG_COLUMNS " FROM orgs WHERE id = (SELECT o.id FROM"
+		" org_domains d JOIN orgs o ON o.id = d.org_id WHERE d.domain = ?"
+		" AND o.kind = ?2 AND (?2 = 'customer' OR o.status = 'approved')"
+		" ORDER BY o.id LIMIT 1)";
+
+	int rc = find_one(st, by_contact, kind, email, o, error_r);
+	if (rc != STORE_NOT_FOUND)
+		return rc;
+	const char *domain = strchr(email, '@');
+	if (domain == NULL)
+		return STORE_NOT_FOUND;
+	/* The address's domain, then each parent domain: a contact at
+	 * sales.example.com belongs to the owner of example.com. */
+	for (domain++; domain != NULL; domain = strchr(domain, '.')) {
+		if (*domain == '.')
+			domain++;
+		if (strchr(domain, '.') == NULL)
+			break; /* never match a bare top-level domain */
+		rc = find_one(st, by_domain, kind, domain, o, error_r);
+		if (rc != STORE_NOT_FOUND)
+			return rc;
+	}
+	return STORE_NOT_FOUND;
+}
+
+int store_org_list(struct store *st, const struct org_filter *f,
+		   store_org_cb *cb, void *ctx, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT " ORG_COLUMNS " FROM orgs WHERE (?1 IS NULL OR kind = ?1)"
+		" AND (?2 IS NULL OR status = ?2) AND (?3 = 0 OR id < ?3)"
+		" ORDER BY id DESC LIMIT ?4";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	if (f->kind > 0)
+		bind_text(s, 1, org_kind_str((enum org_kind)f->kind));
+	if (f->status >= 0)
+		bind_text(s, 2, org_status_str((enum org_status)f->status));
+	sqlite3_bind_int64(s, 3, f->before_id);
+	sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 100);
+
+	/* Rows are copied out first: the callback may use the store. */
+	int n = 0, rc = SQLITE_DONE, cap = f->limit > 0 ? f->limit : 100;
+	struct org *rows = calloc((size_t)cap, sizeof(*rows));
+	if (rows == NULL) {
+		sqlite3_reset(s);
+		*error_r = "out of memory";
+		return STORE_ERROR;
+	}
+	while (n < cap && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		read_org(s, &rows[n++]);
+	sqlite3_reset(s);
+	int ret = STORE_OK;
+	if (n < cap && rc != SQLITE_DONE) {
+		*error_r = store_err(st, "list orgs");
+		ret = STORE_ERROR;
+	}
+	for (int i = 0; ret == STORE_OK && i < n; i++) {
+		if (store_load_domains(st, &rows[i], error_r) < 0)
+			ret = STORE_ERROR;
+		else if (cb(ctx, &rows[i]) != 0)
+			break;
+	}
+	free(rows);
+	return ret;
+}

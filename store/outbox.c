@@ -1,0 +1,292 @@
+/*
+ * outbox.c: the durable queue of rendered messages. A message is written
+ * here, in the transaction of the change that caused it, before anyone
+ * tries to send it; claiming and recording outcomes are single statements.
+ */
+#include <stdlib.h>
+
+#include "store_int.h"
+
+#define OUTBOX_COLUMNS                                                         \
+	"id, code, message_id, kind, coalesce(invitation_id, 0),"              \
+	" coalesce(verification_id, 0), coalesce(org_id, 0), env_from, rcpt,"  \
+	" status, attempts, next_attempt_at, expires_at, created_at,"          \
+	" coalesce(sent_at, 0), last_code, last_reply"
+
+void outbox_msg_clear(struct outbox_msg *m)
+{
+	free(m->data);
+	m->data = NULL;
+	m->len = 0;
+}
+
+static void read_msg(sqlite3_stmt *s, struct outbox_msg *m)
+{
+	char status[16];
+	memset(m, 0, sizeof(*m));
+	m->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, m->code, sizeof(m->code));
+	col_text(s, 2, m->message_id, sizeof(m->message_id));
+	col_text(s, 3, m->kind, sizeof(m->kind));
+	m->invitation_id = sqlite3_column_int64(s, 4);
+	m->verification_id = sqlite3_column_int64(s, 5);
+	m->org_id = sqlite3_column_int64(s, 6);
+	col_text(s, 7, m->env_from, sizeof(m->env_from));
+	col_text(s, 8, m->rcpt, sizeof(m->rcpt));
+	col_text(s, 9, status, sizeof(status));
+	outbox_status_parse(status, &m->status);
+	m->attempts = sqlite3_column_int(s, 10);
+	m->next_attempt_at = sqlite3_column_int64(s, 11);
+	m->expires_at = sqlite3_column_int64(s, 12);
+	m->created_at = sqlite3_column_int64(s, 13);
+	m->sent_at = sqlite3_column_int64(s, 14);
+	m->last_code = sqlite3_column_int(s, 15);
+	col_text(s, 16, m->last_reply, sizeof(m->last_reply));
+}
+
+/* Copy the data column (index i) into m->data. */
+static int read_data(sqlite3_stmt *s, int i, struct outbox_msg *m)
+{
+	const void *blob = sqlite3_column_blob(s, i);
+	size_t n = (size_t)sqlite3_column_bytes(s, i);
+	m->data = malloc(n + 1);
+	if (m->data == NULL)
+		return -1;
+	if (n > 0)
+		memcpy(m->data, blob, n);
+	m->data[n] = '\0';
+	m->len = n;
+	return 0;
+}
+
+int store_outbox_add(struct store *st, struct outbox_msg *m, const char **error_r)
+{
+	static const char sql[] =
+		"INSERT INTO outbox (code, message_id, kind, invitation_id,"
+		" verification_id, org_id, env_from, rcpt, data, status,"
+		" next_attempt_at, expires_at, created_at)"
+		" VALUES (?,?,?,?,?,?,?,?,?,'queued',?,?,?)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, m->code);
+	bind_text(s, 2, m->message_id);
+	bind_text(s, 3, m->kind);
+	bind_id(s, 4, m->invitation_id);
+	bind_id(s, 5, m->verification_id);
+	bind_id(s, 6, m->org_id);
+	bind_text(s, 7, m->env_from);
+	bind_text(s, 8, m->rcpt);
+	sqlite3_bind_blob(s, 9, m->data, (int)m->len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 10, m->created_at);
+	sqlite3_bind_int64(s, 11, m->expires_at);
+	sqlite3_bind_int64(s, 12, m->created_at);
+	int rc = store_exec_stmt(st, s, "queue message", error_r);
+	if (rc == STORE_OK) {
+		m->id = sqlite3_last_insert_rowid(st->db);
+		m->status = OUTBOX_QUEUED;
+	}
+	return rc;
+}
+
+int store_outbox_claim(struct store *st, int64_t now, size_t max,
+		       struct outbox_msg *out, size_t *n_r, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE outbox SET status = 'sending', attempts = attempts + 1"
+		" WHERE id IN (SELECT id FROM outbox WHERE status = 'queued'"
+		" AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
+		" RETURNING " OUTBOX_COLUMNS ", data";
+	*n_r = 0;
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (int64_t)max);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n_r < max) {
+		struct outbox_msg *m = &out[*n_r];
+		read_msg(s, m);
+		if (read_data(s, 17, m) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		(*n_r)++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < *n_r; i++)
+			outbox_msg_clear(&out[i]);
+		*n_r = 0;
+		*error_r = store_err(st, "claim messages");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_outbox_result(struct store *st, int64_t id, enum outbox_status to,
+			int code, const char *reply, int64_t next_at,
+			int64_t now, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE outbox SET status = ?, last_code = ?, last_reply = ?,"
+		" next_attempt_at = ?, sent_at = CASE WHEN ? = 'sent' THEN ?"
+		" ELSE sent_at END WHERE id = ?";
+	const char *status = outbox_status_str(to);
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, status);
+	sqlite3_bind_int(s, 2, code);
+	bind_text(s, 3, reply ? reply : "");
+	sqlite3_bind_int64(s, 4, next_at);
+	bind_text(s, 5, status);
+	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_int64(s, 7, id);
+	return store_exec_stmt(st, s, "record attempt", error_r);
+}
+
+int store_outbox_recover(struct store *st, int64_t now, size_t *n_r,
+			 const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE outbox SET status = 'queued', next_attempt_at = ?"
+		" WHERE status = 'sending'";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	int rc = store_exec_stmt(st, s, "recover messages", error_r);
+	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
+	return rc;
+}
+
+int store_outbox_retry(struct store *st, int64_t id, int64_t now,
+		       int64_t expires_at, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE outbox SET status = 'queued', next_attempt_at = ?,"
+		" expires_at = ? WHERE id = ? AND status = 'failed'";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, expires_at);
+	sqlite3_bind_int64(s, 3, id);
+	int rc = store_exec_stmt(st, s, "retry message", error_r);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0) {
+		*error_r = "message is not failed";
+		return STORE_CONFLICT;
+	}
+	return rc;
+}
+
+static int get_by(struct store *st, sqlite3_stmt *s, int with_data,
+		  struct outbox_msg *m, const char **error_r)
+{
+	int rc = sqlite3_step(s);
+	int oom = 0;
+	if (rc == SQLITE_ROW) {
+		read_msg(s, m);
+		if (with_data && read_data(s, 17, m) < 0)
+			oom = 1;
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW || oom) {
+		*error_r = oom ? "out of memory" : store_err(st, "get message");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_outbox_get(struct store *st, int64_t id, int with_data,
+		     struct outbox_msg *m, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT " OUTBOX_COLUMNS ", data FROM outbox WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	return get_by(st, s, with_data, m, error_r);
+}
+
+int store_outbox_by_code(struct store *st, const char *code,
+			 struct outbox_msg *m, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT " OUTBOX_COLUMNS ", data FROM outbox WHERE code = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, code);
+	return get_by(st, s, 0, m, error_r);
+}
+
+int store_outbox_by_message_id(struct store *st, const char *message_id,
+			       struct outbox_msg *m, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT " OUTBOX_COLUMNS ", data FROM outbox WHERE message_id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, message_id);
+	return get_by(st, s, 0, m, error_r);
+}
+
+int store_outbox_list(struct store *st, const struct outbox_filter *f,
+		      store_outbox_cb *cb, void *ctx, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT " OUTBOX_COLUMNS " FROM outbox WHERE (?1 IS NULL OR status = ?1)"
+		" AND (?2 = 0 OR invitation_id = ?2) AND (?3 = 0 OR id < ?3)"
+		" ORDER BY id DESC LIMIT ?4";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	if (f->status > 0)
+		bind_text(s, 1, outbox_status_str((enum outbox_status)f->status));
+	sqlite3_bind_int64(s, 2, f->invitation_id);
+	sqlite3_bind_int64(s, 3, f->before_id);
+	sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 100);
+	int rc;
+	struct outbox_msg m;
+	/* The callback must not use this connection: rows are read live. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_msg(s, &m);
+		if (cb(ctx, &m) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*error_r = store_err(st, "list messages");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_outbox_counts(struct store *st, int64_t out[5], const char **error_r)
+{
+	static const char sql[] = "SELECT status, count(*) FROM outbox GROUP BY status";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	memset(out, 0, 5 * sizeof(out[0]));
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char status[16];
+		enum outbox_status v;
+		col_text(s, 0, status, sizeof(status));
+		if (outbox_status_parse(status, &v) == 0)
+			out[v] = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		*error_r = store_err(st, "count messages");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}

@@ -1,0 +1,127 @@
+/*
+ * relationships.c: provider -> reseller and seller -> customer rows.
+ * Rows are ended, never deleted; at most one active row links two orgs
+ * in one kind (a partial unique index keeps that true under races).
+ */
+#include "store_int.h"
+
+int store_rel_insert(struct store *st, struct relationship *r, const char **error_r)
+{
+	static const char sql[] =
+		"INSERT INTO relationships (kind, up_org_id, down_org_id,"
+		" invitation_id, active, created_at) VALUES (?, ?, ?, ?, 1, ?)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, rel_kind_str(r->kind));
+	sqlite3_bind_int64(s, 2, r->up_org_id);
+	sqlite3_bind_int64(s, 3, r->down_org_id);
+	bind_id(s, 4, r->invitation_id);
+	sqlite3_bind_int64(s, 5, r->created_at);
+	int rc = store_exec_stmt(st, s, "insert relationship", error_r);
+	if (rc == STORE_CONFLICT)
+		*error_r = "an active relationship already links these organizations";
+	if (rc != STORE_OK)
+		return rc;
+	r->id = sqlite3_last_insert_rowid(st->db);
+	r->active = 1;
+	return STORE_OK;
+}
+
+int store_rel_active(struct store *st, enum rel_kind kind, int64_t up,
+		     int64_t down, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT 1 FROM relationships WHERE kind = ? AND up_org_id = ?"
+		" AND down_org_id = ? AND active = 1";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, rel_kind_str(kind));
+	sqlite3_bind_int64(s, 2, up);
+	sqlite3_bind_int64(s, 3, down);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	*error_r = store_err(st, "relationship");
+	return STORE_ERROR;
+}
+
+int store_rel_end(struct store *st, enum rel_kind kind, int64_t up,
+		  int64_t down, int64_t now, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE relationships SET active = 0, ended_at = ? WHERE kind = ?"
+		" AND up_org_id = ? AND down_org_id = ? AND active = 1";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, rel_kind_str(kind));
+	sqlite3_bind_int64(s, 3, up);
+	sqlite3_bind_int64(s, 4, down);
+	int rc = store_exec_stmt(st, s, "end relationship", error_r);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		return STORE_NOT_FOUND;
+	return rc;
+}
+
+#define REL_COLUMNS                                                            \
+	"r.id, r.kind, r.up_org_id, r.down_org_id, coalesce(r.invitation_id, 0),"\
+	" r.active, r.created_at, coalesce(r.ended_at, 0), "
+#define REL_SHARED                                                             \
+	" AND (?3 = 0 OR EXISTS (SELECT 1 FROM relationships r2 WHERE"         \
+	" r2.kind = r.kind AND r2.active = 1 AND r2.up_org_id = ?3"            \
+	" AND r2.down_org_id = r.down_org_id))"                                \
+	" AND (?4 = 0 OR r.id < ?4) ORDER BY r.id DESC LIMIT ?5"
+
+int store_rel_list(struct store *st, const struct rel_filter *f,
+		   store_rel_cb *cb, void *ctx, const char **error_r)
+{
+	static const char down[] =
+		"SELECT " REL_COLUMNS ORG_COLUMNS_OF("o.") " FROM relationships r"
+		" JOIN orgs o ON o.id = r.down_org_id WHERE r.up_org_id = ?1"
+		" AND r.kind = ?2 AND r.active = 1" REL_SHARED;
+	static const char up[] =
+		"SELECT " REL_COLUMNS ORG_COLUMNS_OF("o.") " FROM relationships r"
+		" JOIN orgs o ON o.id = r.up_org_id WHERE r.down_org_id = ?1"
+		" AND r.kind = ?2 AND r.active = 1" REL_SHARED;
+	sqlite3_stmt *s = store_stmt(st, f->side == REL_LIST_DOWN ? down : up, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, f->org_id);
+	bind_text(s, 2, rel_kind_str(f->kind));
+	sqlite3_bind_int64(s, 3, f->shared_with);
+	sqlite3_bind_int64(s, 4, f->before_id);
+	sqlite3_bind_int(s, 5, f->limit > 0 ? f->limit : 50);
+	int rc;
+	struct relationship r;
+	struct org o;
+	/* The callback must not use this connection: rows are read live. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char kind[32];
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, kind, sizeof(kind));
+		r.kind = strcmp(kind, "indirect_provider") == 0 ? REL_INDIRECT_PROVIDER
+								: REL_RESELLER_OF_RECORD;
+		r.up_org_id = sqlite3_column_int64(s, 2);
+		r.down_org_id = sqlite3_column_int64(s, 3);
+		r.invitation_id = sqlite3_column_int64(s, 4);
+		r.active = sqlite3_column_int(s, 5);
+		r.created_at = sqlite3_column_int64(s, 6);
+		r.ended_at = sqlite3_column_int64(s, 7);
+		store_read_org(s, 8, &o);
+		if (cb(ctx, &r, &o) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*error_r = store_err(st, "list relationships");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}

@@ -1,0 +1,190 @@
+"""A real `invited` server for one test: its own folder, config, database
+and keys, talking to the test mail stack, on a free port.
+
+    srv = Server.start()
+    org = srv.org_create("provider", "Northwind", "p1@example.test")
+    key = srv.apikey(org)
+    status, body = srv.api("POST", "/api/v1/invitations", {...}, key)
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+from . import mailstack
+
+_running = []
+
+
+def invited_bin():
+    return os.environ.get("INVITED_BIN") or os.path.join(
+        os.environ.get("INVITED_BUILD_DIR", "build"), "invited")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_all():
+    for srv in list(_running):
+        srv.stop()
+
+
+class Server:
+    def __init__(self, folder, port, settings):
+        self.dir = folder
+        self.port = port
+        self.conf = os.path.join(folder, "invited.conf")
+        self.public_url = f"http://127.0.0.1:{port}"
+        self.settings = settings
+        self.proc = None
+        self.log_path = os.path.join(folder, "serve.log")
+
+    @classmethod
+    def start(cls, **overrides):
+        """init + serve. overrides: {"section.key": value} for `init --set`."""
+        env = mailstack.env()
+        folder = tempfile.mkdtemp(prefix="invited-it-")
+        port = free_port()
+        settings = {
+            "server.listen": f"127.0.0.1:{port}",
+            "server.public_url": f"http://127.0.0.1:{port}",
+            "server.threads": "2",
+            "smtp.host": "127.0.0.1",
+            "smtp.port": env["MAILSTACK_SMTP_PORT"],
+            "smtp.from": "invitations@example.test",
+            "smtp.retry_base": "1s",
+            "smtp.retry_cap": "2s",
+            "mail.reply_domain": "example.test",
+            "mail.templates": os.path.join(os.getcwd(), "templates"),
+            "imap.host": "127.0.0.1",
+            "imap.port": env["MAILSTACK_IMAP_PORT"],
+            "imap.user": "invites",
+            "imap.poll_interval": "1s",
+        }
+        settings.update(overrides)
+        srv = cls(folder, port, settings)
+        args = ["init"]
+        for k, v in settings.items():
+            args += ["--set", f"{k}={v}"]
+        srv.cli(*args)
+        srv.serve()
+        return srv
+
+    # ------------------------------------------------------------ process
+    def serve(self, wait=True):
+        env = dict(os.environ, INVITED_IMAP_PASSWORD=mailstack.env()["MAILSTACK_PASSWORD"])
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([invited_bin(), "-c", self.conf, "serve"],
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+        log.close()
+        _running.append(self)
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"invited serve exited {self.proc.returncode}:\n{self.log()}")
+            try:
+                status, _, _ = self.http("GET", "/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"invited serve did not answer in {timeout}s:\n{self.log()}")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            if sig == signal.SIGTERM and self.proc.returncode not in (0, -signal.SIGTERM):
+                raise AssertionError(f"invited serve exited {self.proc.returncode}:\n{self.log()}")
+        if self in _running:
+            _running.remove(self)
+
+    def kill9(self):
+        self.stop(signal.SIGKILL)
+
+    def log(self):
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ---------------------------------------------------------------- CLI
+    def cli(self, *args, check=True, input=None):
+        p = subprocess.run([invited_bin(), "-c", self.conf, *args], capture_output=True,
+                           text=True, input=input, timeout=120)
+        if check and p.returncode != 0:
+            raise AssertionError(f"invited {' '.join(args)} exited {p.returncode}:\n"
+                                 f"{p.stdout}\n{p.stderr}")
+        return p
+
+    def org_create(self, kind, name, email, status="approved", **more):
+        args = ["org", "create", "--kind", kind, "--name", name, "--email", email,
+                "--status", status]
+        for k, v in more.items():
+            args += [f"--{k.replace('_', '-')}", v]
+        return int(self.cli(*args).stdout.strip())
+
+    def apikey(self, org=None, role="admin_agent"):
+        if org is None:
+            return self.cli("apikey", "create", "--operator").stdout.strip()
+        return self.cli("apikey", "create", "--org", str(org), "--role", role).stdout.strip()
+
+    # --------------------------------------------------------------- HTTP
+    def http(self, method, path, body=None, headers=None, timeout=30):
+        """(status, headers dict lower-cased, body bytes). path may be a full URL."""
+        if path.startswith("http"):
+            u = urllib.parse.urlsplit(path)
+            path = u.path + (("?" + u.query) if u.query else "")
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            conn.close()
+
+    def api(self, method, path, body=None, key=None, raw=None, headers=None):
+        """(status, parsed JSON). body is JSON-encoded; raw is sent as is."""
+        h = {"Content-Type": "application/json"}
+        if key:
+            h["Authorization"] = f"Bearer {key}"
+        h.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        status, _, out = self.http(method, path, data, h)
+        try:
+            return status, json.loads(out) if out else None
+        except ValueError:
+            raise AssertionError(f"{method} {path}: not JSON ({status}): {out[:500]!r}")
+
+    def sql(self, query):
+        """A read-only look into the store, for assertions."""
+        import sqlite3
+        db = sqlite3.connect(f"file:{os.path.join(self.dir, 'invited.db')}?mode=ro", uri=True)
+        try:
+            return db.execute(query).fetchall()
+        finally:
+            db.close()

@@ -1,0 +1,336 @@
+/* link: invited_store */
+/*
+ * test_store.c: the store's rules: schema and migrations, conditional
+ * status changes, one active relationship per pair, links used once,
+ * and the outbox's claim, result and recovery.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "invited/store.h"
+#include "test.h"
+
+static char db_path[64];
+
+static struct store *fresh(void)
+{
+	struct store *st;
+	const char *err = NULL;
+	snprintf(db_path, sizeof(db_path), "/tmp/invited-store-XXXXXX");
+	int fd = mkstemp(db_path);
+	close(fd);
+	unlink(db_path);
+	if (store_open(db_path, 1, &st, &err) != STORE_OK) {
+		fprintf(stderr, "open: %s\n", err);
+		abort();
+	}
+	return st;
+}
+
+static void done(struct store *st)
+{
+	char wal[80];
+	store_close(st);
+	unlink(db_path);
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	unlink(wal);
+	snprintf(wal, sizeof(wal), "%s-shm", db_path);
+	unlink(wal);
+}
+
+static int64_t add_org(struct store *st, enum org_kind kind, enum org_status status,
+		       const char *email, const char *domain)
+{
+	struct org o = {.kind = kind, .status = status, .created_at = 1000};
+	const char *err;
+	snprintf(o.legal_name, sizeof(o.legal_name), "Org %s", email);
+	snprintf(o.contact_email, sizeof(o.contact_email), "%s", email);
+	if (domain != NULL) {
+		snprintf(o.domains[0], sizeof(o.domains[0]), "%s", domain);
+		o.n_domains = 1;
+	}
+	test_assert_int(store_org_insert(st, &o, &err), STORE_OK);
+	return o.id;
+}
+
+TEST(schema_version_and_reopen)
+{
+	struct store *st = fresh();
+	const char *err;
+	char *ok;
+	test_assert(store_schema_version() >= 1);
+	test_assert_int(store_integrity_check(st, &ok, &err), STORE_OK);
+	test_assert_str(ok, "ok");
+	free(ok);
+	store_close(st);
+	/* Reopening migrates nothing and keeps the data. */
+	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
+	done(st);
+}
+
+TEST(open_missing_without_create_fails)
+{
+	struct store *st;
+	const char *err = NULL;
+	test_assert_int(store_open("/tmp/invited-no-such-dir/x.db", 1, &st, &err), STORE_ERROR);
+	test_assert(err != NULL && strstr(err, "cannot open") != NULL);
+}
+
+TEST(org_status_change_is_conditional)
+{
+	struct store *st = fresh();
+	const char *err;
+	int64_t id = add_org(st, ORG_RESELLER, ORG_IN_REVIEW, "a@r.test", "r.test");
+	test_assert_int(store_org_set_status(st, id, ORG_PENDING_VERIFICATION, ORG_APPROVED,
+					     NULL, 2000, &err), STORE_CONFLICT);
+	test_assert_int(store_org_set_status(st, id, ORG_IN_REVIEW, ORG_APPROVED, "ok", 2000,
+					     &err), STORE_OK);
+	struct org o;
+	test_assert_int(store_org_get(st, id, &o, &err), STORE_OK);
+	test_assert_int(o.status, ORG_APPROVED);
+	test_assert_str(o.status_reason, "ok");
+	test_assert_int(o.n_domains, 1);
+	test_assert_str(o.domains[0], "r.test");
+	done(st);
+}
+
+TEST(approved_domain_cannot_be_claimed_twice)
+{
+	struct store *st = fresh();
+	const char *err;
+	add_org(st, ORG_RESELLER, ORG_APPROVED, "a@r.test", "r.test");
+	struct org o = {.kind = ORG_RESELLER, .status = ORG_PENDING_VERIFICATION,
+			.n_domains = 1, .created_at = 1};
+	snprintf(o.domains[0], sizeof(o.domains[0]), "r.test");
+	test_assert_int(store_org_insert(st, &o, &err), STORE_CONFLICT);
+	test_assert_contains(err, "r.test");
+	done(st);
+}
+
+TEST(find_by_email_takes_parent_domains_and_approved_only)
+{
+	struct store *st = fresh();
+	const char *err;
+	struct org o;
+	int64_t pending = add_org(st, ORG_RESELLER, ORG_IN_REVIEW, "x@p.test", "p.test");
+	int64_t approved = add_org(st, ORG_RESELLER, ORG_APPROVED, "a@example.test", "example.test");
+	(void)pending;
+	test_assert_int(store_org_find_by_email(st, ORG_RESELLER, "bob@sales.example.test", &o, &err),
+			STORE_OK);
+	test_assert_int(o.id, approved);
+	test_assert_int(store_org_find_by_email(st, ORG_RESELLER, "x@p.test", &o, &err),
+			STORE_NOT_FOUND);
+	test_assert_int(store_org_find_by_email(st, ORG_PROVIDER, "a@example.test", &o, &err),
+			STORE_NOT_FOUND);
+	/* A bare top-level domain never matches. */
+	test_assert_int(store_org_find_by_email(st, ORG_RESELLER, "a@test", &o, &err),
+			STORE_NOT_FOUND);
+	done(st);
+}
+
+TEST(one_active_relationship_per_pair)
+{
+	struct store *st = fresh();
+	const char *err;
+	int64_t p = add_org(st, ORG_PROVIDER, ORG_APPROVED, "p@p.test", "p.test");
+	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
+	struct relationship rel = {.kind = REL_INDIRECT_PROVIDER, .up_org_id = p,
+				   .down_org_id = r, .created_at = 5};
+	test_assert_int(store_rel_insert(st, &rel, &err), STORE_OK);
+	test_assert_int(store_rel_insert(st, &rel, &err), STORE_CONFLICT);
+	test_assert_int(store_rel_active(st, REL_INDIRECT_PROVIDER, p, r, &err), STORE_OK);
+	test_assert_int(store_rel_end(st, REL_INDIRECT_PROVIDER, p, r, 6, &err), STORE_OK);
+	test_assert_int(store_rel_active(st, REL_INDIRECT_PROVIDER, p, r, &err), STORE_NOT_FOUND);
+	/* Ended rows stay; a new active row may follow. */
+	test_assert_int(store_rel_insert(st, &rel, &err), STORE_OK);
+	done(st);
+}
+
+static int count_cb(void *ctx, const struct relationship *r, const struct org *o)
+{
+	(void)r, (void)o;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+TEST(shared_customers_are_the_intersection)
+{
+	struct store *st = fresh();
+	const char *err;
+	int64_t p = add_org(st, ORG_PROVIDER, ORG_APPROVED, "p@p.test", "p.test");
+	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
+	int64_t c1 = add_org(st, ORG_CUSTOMER, ORG_NO_ENROLLMENT, "c1@c.test", NULL);
+	int64_t c2 = add_org(st, ORG_CUSTOMER, ORG_NO_ENROLLMENT, "c2@c.test", NULL);
+	struct relationship rels[] = {
+		{.kind = REL_RESELLER_OF_RECORD, .up_org_id = r, .down_org_id = c1},
+		{.kind = REL_RESELLER_OF_RECORD, .up_org_id = r, .down_org_id = c2},
+		{.kind = REL_RESELLER_OF_RECORD, .up_org_id = p, .down_org_id = c2},
+	};
+	for (size_t i = 0; i < 3; i++)
+		test_assert_int(store_rel_insert(st, &rels[i], &err), STORE_OK);
+	int n = 0;
+	struct rel_filter f = {REL_RESELLER_OF_RECORD, REL_LIST_DOWN, r, 0, 0, 10};
+	test_assert_int(store_rel_list(st, &f, count_cb, &n, &err), STORE_OK);
+	test_assert_int(n, 2);
+	n = 0;
+	f.shared_with = p;
+	test_assert_int(store_rel_list(st, &f, count_cb, &n, &err), STORE_OK);
+	test_assert_int(n, 1);
+	done(st);
+}
+
+TEST(link_is_used_once)
+{
+	struct store *st = fresh();
+	const char *err;
+	struct link_row l = {.jti = "abc", .purpose = "reseller", .subject_id = 1,
+			     .kid = "k", .token = "t", .issued_at = 1, .expires_at = 100};
+	struct link_row got;
+	test_assert_int(store_link_insert(st, &l, &err), STORE_OK);
+	test_assert_int(store_link_use(st, "abc", 5, &err), STORE_OK);
+	test_assert_int(store_link_use(st, "abc", 6, &err), STORE_CONFLICT);
+	test_assert_int(store_link_get(st, "abc", &got, &err), STORE_OK);
+	test_assert_int(got.state, LINK_USED);
+	test_assert_int(got.used_at, 5);
+	/* Revoking a used link leaves it used. */
+	test_assert_int(store_link_revoke(st, "abc", 7, &err), STORE_OK);
+	test_assert_int(store_link_get(st, "abc", &got, &err), STORE_OK);
+	test_assert_int(got.state, LINK_USED);
+	done(st);
+}
+
+static int64_t add_invitation(struct store *st, int64_t inviter, enum inv_status status,
+			      int64_t expires)
+{
+	static int n;
+	struct invitation inv = {.kind = INV_RESELLER, .status = status,
+				 .inviter_org_id = inviter, .expires_at = expires,
+				 .created_at = 1};
+	const char *err;
+	snprintf(inv.email, sizeof(inv.email), "c%d@c.test", n);
+	snprintf(inv.reply_code, sizeof(inv.reply_code), "code%d", n++);
+	snprintf(inv.locale, sizeof(inv.locale), "en");
+	snprintf(inv.subject, sizeof(inv.subject), "s");
+	test_assert_int(store_invitation_insert(st, &inv, &err), STORE_OK);
+	return inv.id;
+}
+
+TEST(invitation_status_needs_the_expected_state)
+{
+	struct store *st = fresh();
+	const char *err;
+	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
+	int64_t id = add_invitation(st, r, INV_SENT, 100);
+	test_assert_int(store_invitation_set_status(st, id, 1u << INV_DRAFT, INV_QUEUED, NULL, 2,
+						    &err), STORE_CONFLICT);
+	test_assert_int(store_invitation_set_status(st, id, 1u << INV_SENT | 1u << INV_QUEUED,
+						    INV_ACCEPTED, NULL, 2, &err), STORE_OK);
+	/* Accepted is final for a revoke that lists only open states. */
+	test_assert_int(store_invitation_set_status(st, id, 1u << INV_SENT, INV_REVOKED, NULL, 3,
+						    &err), STORE_CONFLICT);
+	struct invitation inv;
+	test_assert_int(store_invitation_get(st, id, 1, &inv, &err), STORE_OK);
+	test_assert_int(inv.status, INV_ACCEPTED);
+	test_assert_str(inv.body_text, "");
+	invitation_clear(&inv);
+	done(st);
+}
+
+TEST(expiry_sweep_marks_only_open_overdue_invitations)
+{
+	struct store *st = fresh();
+	const char *err;
+	size_t n;
+	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
+	int64_t overdue = add_invitation(st, r, INV_SENT, 50);
+	int64_t fresh_one = add_invitation(st, r, INV_SENT, 500);
+	int64_t accepted = add_invitation(st, r, INV_ACCEPTED, 50);
+	test_assert_int(store_invitation_expire(st, 100, 10, &n, &err), STORE_OK);
+	test_assert_int(n, 1);
+	struct invitation inv;
+	store_invitation_get(st, overdue, 0, &inv, &err);
+	test_assert_int(inv.status, INV_EXPIRED);
+	store_invitation_get(st, fresh_one, 0, &inv, &err);
+	test_assert_int(inv.status, INV_SENT);
+	store_invitation_get(st, accepted, 0, &inv, &err);
+	test_assert_int(inv.status, INV_ACCEPTED);
+	done(st);
+}
+
+static void queue(struct store *st, const char *code, int64_t due)
+{
+	struct outbox_msg m = {.kind = "notice", .env_from = "b@x.test", .rcpt = "r@x.test",
+			       .created_at = due, .expires_at = due + 1000};
+	const char *err;
+	snprintf(m.code, sizeof(m.code), "%s", code);
+	snprintf(m.message_id, sizeof(m.message_id), "%s@x.test", code);
+	m.data = "Subject: x\r\n\r\nbody\r\n";
+	m.len = strlen(m.data);
+	test_assert_int(store_outbox_add(st, &m, &err), STORE_OK);
+}
+
+TEST(outbox_claims_due_messages_once_and_recovers)
+{
+	struct store *st = fresh();
+	const char *err;
+	struct outbox_msg got[4];
+	size_t n;
+	queue(st, "a", 10);
+	queue(st, "b", 10);
+	queue(st, "c", 99);
+	test_assert_int(store_outbox_claim(st, 20, 4, got, &n, &err), STORE_OK);
+	test_assert_int(n, 2);
+	test_assert_int(got[0].attempts, 1);
+	test_assert_int(got[0].status, OUTBOX_SENDING);
+	test_assert_int(got[0].len, strlen("Subject: x\r\n\r\nbody\r\n"));
+	for (size_t i = 0; i < n; i++)
+		outbox_msg_clear(&got[i]);
+	/* Claimed messages are not claimed again. */
+	test_assert_int(store_outbox_claim(st, 20, 4, got, &n, &err), STORE_OK);
+	test_assert_int(n, 0);
+	/* A restart puts them back. */
+	test_assert_int(store_outbox_recover(st, 30, &n, &err), STORE_OK);
+	test_assert_int(n, 2);
+	test_assert_int(store_outbox_claim(st, 30, 4, got, &n, &err), STORE_OK);
+	test_assert_int(n, 2);
+	test_assert_int(got[0].attempts, 2);
+	test_assert_int(store_outbox_result(st, got[0].id, OUTBOX_SENT, 250, "ok", 30, 31, &err),
+			STORE_OK);
+	test_assert_int(store_outbox_result(st, got[1].id, OUTBOX_FAILED, 550, "no", 30, 31, &err),
+			STORE_OK);
+	int64_t failed = got[1].id;
+	for (size_t i = 0; i < n; i++)
+		outbox_msg_clear(&got[i]);
+	test_assert_int(store_outbox_retry(st, failed, 40, 1000, &err), STORE_OK);
+	test_assert_int(store_outbox_retry(st, failed, 40, 1000, &err), STORE_CONFLICT);
+	int64_t counts[5];
+	test_assert_int(store_outbox_counts(st, counts, &err), STORE_OK);
+	test_assert_int(counts[OUTBOX_SENT], 1);
+	test_assert_int(counts[OUTBOX_QUEUED], 2);
+	done(st);
+}
+
+static int audit_cb(void *ctx, const struct audit_entry *e)
+{
+	char *seen = ctx;
+	strcat(seen, e->action);
+	strcat(seen, ";");
+	return 0;
+}
+
+TEST(audit_lists_newest_first)
+{
+	struct store *st = fresh();
+	const char *err;
+	char seen[64] = "";
+	test_assert_int(store_audit(st, 1, "cli", "a.one", "org:1", "", &err), STORE_OK);
+	test_assert_int(store_audit(st, 2, "cli", "a.two", "org:1", "x", &err), STORE_OK);
+	test_assert_int(store_audit_list(st, 0, 10, audit_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "a.two;a.one;");
+	seen[0] = '\0';
+	test_assert_int(store_audit_list(st, 2, 10, audit_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "a.one;");
+	done(st);
+}
+
+TEST_MAIN()
