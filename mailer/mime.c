@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "invited/limits.h"
@@ -278,19 +279,31 @@ static struct mailmime *text_part(const char *type, const char *body)
 	return part;
 }
 
-/* multipart/alternative with a random boundary (libetpan's is guessable). */
+/* multipart/alternative, with libetpan's guessable boundary replaced by
+ * a random one. */
 static struct mailmime *alternative(void)
 {
 	unsigned char raw[12];
 	char boundary[40] = "=_";
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2hex(boundary + 2, sizeof(boundary) - 2, raw, sizeof(raw));
-	struct mailmime_content *ct = mailmime_content_new_with_str("multipart/alternative");
-	struct mailmime_fields *mf = mailmime_fields_new_empty();
-	if (ct == NULL || mf == NULL)
+	struct mailmime *alt = mailmime_multiple_new("multipart/alternative");
+	if (alt == NULL)
 		return NULL;
-	clist_append(ct->ct_parameters, mailmime_param_new_with_data("boundary", boundary));
-	return mailmime_new_empty(ct, mf);
+	clist *params = alt->mm_content_type->ct_parameters;
+	for (clistiter *it = clist_begin(params); it != NULL; it = clist_next(it)) {
+		struct mailmime_parameter *p = clist_content(it);
+		if (strcasecmp(p->pa_name, "boundary") != 0)
+			continue;
+		char *mine = strdup(boundary);
+		if (mine == NULL) {
+			mailmime_free(alt);
+			return NULL;
+		}
+		free(p->pa_value);
+		p->pa_value = mine;
+	}
+	return alt;
 }
 
 static int body_ok(const char *s, const char *field, const char **error_r)

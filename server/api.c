@@ -43,8 +43,8 @@ int api_known_fields(json_t *body, const char *const *names, struct fault *f)
 		int known = 0;
 		for (const char *const *n = names; *n != NULL && !known; n++)
 			known = strcmp(*n, key) == 0;
-		if (!known)
-			return fault_set(f, 422, "unknown_field", key,
+		if (!known) /* the key dies with the body: keep a copy */
+			return fault_set(f, 422, "unknown_field", errorf("%.64s", key),
 					 errorf("unknown field \"%.64s\"", key));
 	}
 	return 0;

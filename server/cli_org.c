@@ -20,8 +20,9 @@ static const char org_usage[] =
 	"         [--contact-name NAME] [--phone PHONE] [--domain DOMAIN]...\n"
 	"         [--country CC] [--address ADDRESS] [--partner-id ID] [--locale LOCALE]\n"
 	"         [--status approved|in_review|pending_verification]\n"
-	"         create an organization as the operator (approved by default; the\n"
-	"         contact's domain is added to its domains); prints its id\n"
+	"         create an organization as the operator (approved by default) and\n"
+	"         print its id. It owns the --domain domains (none unless given):\n"
+	"         invitations to any address there, or to its contact, reach it.\n"
 	"  list [--kind KIND] [--status STATUS] [--limit N]\n"
 	"  show ID                    the organization as JSON\n";
 
@@ -107,8 +108,6 @@ static int org_create(struct cli *cli, int argc, char **argv)
 		return cli_usage(org_usage);
 	if (!mime_addr_valid(o.contact_email))
 		return cli_fail("org", "--email %s is not a valid address", o.contact_email);
-	if (add_domain(&o, strchr(o.contact_email, '@') + 1) < 0)
-		return cli_fail("org", "too many domains (at most %d)", MAX_DOMAINS);
 	o.contact_verified = o.status == ORG_APPROVED || o.status == ORG_IN_REVIEW;
 	if (cli_load(cli) < 0)
 		return EXIT_FAIL;

@@ -223,6 +223,8 @@ static int route(struct request *rq)
 		return api_route(rq, p + 8);
 	if (strncmp(p, "/static/", 8) == 0 && (rq->method == HTTP_GET || rq->method == HTTP_HEAD))
 		return pages_static(rq, p + 8);
+	if (strcmp(p, "/favicon.ico") == 0) /* browsers ask; we have none */
+		return http_respond(rq, 204, "image/x-icon", NULL, 0);
 	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/api/v1/healthz") == 0)
 		return api_health(rq);
 	if (strcmp(p, "/metrics") == 0)

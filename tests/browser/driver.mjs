@@ -1,0 +1,91 @@
+// driver.mjs: run a short script of steps in Debian's headless Chromium,
+// through playwright-core, and print what happened as JSON.
+//
+//   node driver.mjs SCRIPT.json     (or the script on stdin)
+//
+// Steps: {"goto": url} {"check": sel} {"uncheck": sel} {"fill": [sel, text]}
+// {"click": sel} {"click_text": accessible name} {"expect_text": text}
+// {"expect_no_text": text} {"text": true} {"screenshot": path}
+// {"cookies": true}. Navigations record their HTTP status and headers.
+// Output: {"ok", "error"?, "steps": [...], "console": [...]}; exit 0 if ok.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const STEP_TIMEOUT = 15000;
+const source = process.argv[2] ? fs.readFileSync(process.argv[2], 'utf8') : fs.readFileSync(0, 'utf8');
+const steps = JSON.parse(source);
+const result = { ok: true, steps: [], console: [] };
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'invited-chromium-'));
+
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = context.pages()[0] || await context.newPage();
+page.setDefaultTimeout(STEP_TIMEOUT);
+page.on('console', (m) => { if (m.type() === 'error') result.console.push(m.text()); });
+page.on('pageerror', (e) => result.console.push(`pageerror: ${e.message}`));
+
+function record(step, response) {
+  const out = { step, url: page.url() };
+  if (response) {
+    out.status = response.status();
+    out.headers = response.headers();
+  }
+  result.steps.push(out);
+  return out;
+}
+
+try {
+  for (const step of steps) {
+    if (step.goto) {
+      record(step, await page.goto(step.goto, { waitUntil: 'load' }));
+    } else if (step.check) {
+      await page.check(step.check);
+      record(step);
+    } else if (step.uncheck) {
+      await page.uncheck(step.uncheck);
+      record(step);
+    } else if (step.fill) {
+      await page.fill(step.fill[0], step.fill[1]);
+      record(step);
+    } else if (step.click || step.click_text) {
+      const target = step.click ? page.locator(step.click)
+        : page.getByRole('button', { name: step.click_text, exact: true });
+      const [response] = await Promise.all([
+        page.waitForNavigation({ waitUntil: 'load' }),
+        target.click(),
+      ]);
+      record(step, response);
+    } else if (step.expect_text || step.expect_no_text) {
+      const text = await page.innerText('body');
+      const want = step.expect_text || step.expect_no_text;
+      const out = record(step);
+      if (Boolean(step.expect_text) !== text.includes(want)) {
+        out.text = text;
+        throw new Error(`page ${step.expect_text ? 'lacks' : 'has'} "${want}"`);
+      }
+    } else if (step.text) {
+      record(step).text = await page.innerText('body');
+    } else if (step.screenshot) {
+      await page.screenshot({ path: step.screenshot, fullPage: true });
+      record(step);
+    } else if (step.cookies) {
+      record(step).cookies = await context.cookies();
+    } else {
+      throw new Error(`unknown step ${JSON.stringify(step)}`);
+    }
+  }
+} catch (err) {
+  result.ok = false;
+  result.error = err.message;
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(result));
+process.exit(result.ok ? 0 : 1);
