@@ -18,7 +18,10 @@
 #include "invited/text.h"
 
 #define EW_PREFIX "=?UTF-8?B?"
-#define EW_MAX_RAW 45 /* 60 base64 characters: a word of 72 */
+#define EW_MAX_RAW 36 /* 48 base64 characters: a word of 60. libetpan folds
+			 * before a word that would pass column 72, and a
+			 * fold right after "Subject:" reads as a leading
+			 * space; 60 keeps the first word on that line. */
 
 /* 1 when s is printable ASCII with nothing a decoder might take for an
  * encoded word. */

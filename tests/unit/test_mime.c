@@ -1,0 +1,275 @@
+/* link: invited_mailer */
+/*
+ * test_mime.c: messages as built are valid MIME that parse back to what
+ * went in; header values are encoded, folded, and guarded against
+ * injection; addresses are checked.
+ */
+#include <libetpan/libetpan.h>
+#include <stdlib.h>
+
+#include "invited/mime.h"
+#include "test.h"
+
+static const char *const JA_SUBJECT = "招待状: 株式会社テストがあなたを招待しています";
+
+static struct mail_spec base_spec(void)
+{
+	return (struct mail_spec){
+		.from = {"Invitations", "invitations@example.test"},
+		.to = {"Rita Reseller", "rita@example.test"},
+		.reply_to = {NULL, "reply+abc@example.test"},
+		.subject = "Hello",
+		.text = "Line one\n.dot line\nFrom the start\nlong " \
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n" \
+			"日本語の本文\n",
+		.html = "<p>Hello &amp; welcome</p>\n",
+		.message_id = "abc123@example.test",
+		.date = 1795000000,
+		.auto_submitted = 1,
+	};
+}
+
+static char *build(const struct mail_spec *spec, size_t *len, const char **err)
+{
+	char *data = NULL;
+	*err = NULL;
+	if (mime_build(spec, &data, len, err) < 0)
+		return NULL;
+	return data;
+}
+
+/* The decoded body of the n-th leaf part (0-based), malloc'd. */
+static char *leaf_body(struct mailmime *m, int *n)
+{
+	if (m->mm_type == MAILMIME_SINGLE) {
+		if ((*n)-- != 0)
+			return NULL;
+		struct mailmime_data *d = m->mm_data.mm_single;
+		size_t idx = 0, out_len;
+		char *out;
+		int enc = mailmime_transfer_encoding_get(m->mm_mime_fields);
+		if (mailmime_part_parse(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length,
+					&idx, enc, &out, &out_len) != MAILIMF_NO_ERROR)
+			return NULL;
+		char *copy = strndup(out, out_len);
+		mmap_string_unref(out);
+		return copy;
+	}
+	clist *parts = m->mm_type == MAILMIME_MESSAGE
+			       ? NULL
+			       : m->mm_data.mm_multipart.mm_mp_list;
+	if (m->mm_type == MAILMIME_MESSAGE)
+		return m->mm_data.mm_message.mm_msg_mime
+			       ? leaf_body(m->mm_data.mm_message.mm_msg_mime, n)
+			       : NULL;
+	for (clistiter *it = clist_begin(parts); it; it = clist_next(it)) {
+		char *b = leaf_body(clist_content(it), n);
+		if (b != NULL || *n < 0)
+			return b;
+	}
+	return NULL;
+}
+
+static char *crlf_to_lf(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++)
+		if (!(r[0] == '\r' && r[1] == '\n'))
+			*w++ = *r;
+	*w = '\0';
+	return s;
+}
+
+TEST(multipart_alternative_round_trips)
+{
+	struct mail_spec spec = base_spec();
+	size_t len;
+	const char *err;
+	char *data = build(&spec, &len, &err);
+	test_assert(data != NULL);
+	if (data == NULL)
+		return;
+	test_assert_contains(data, "MIME-Version: 1.0\r\n");
+	test_assert_contains(data, "Content-Type: multipart/alternative; boundary=\"=_");
+	test_assert_contains(data, "Message-ID: <abc123@example.test>\r\n");
+	test_assert_contains(data, "Auto-Submitted: auto-generated\r\n");
+	test_assert_contains(data, "Reply-To: reply+abc@example.test\r\n");
+	test_assert_contains(data, "Date: Wed, 18 Nov 2026 11:06:40 +0000");
+	test_assert_contains(data, " +0000\r\n");
+	for (const char *p = data; *p; p++) /* only CRLF line ends */
+		test_assert(*p != '\n' || (p > data && p[-1] == '\r'));
+
+	struct mailmime *m = NULL;
+	size_t idx = 0;
+	test_assert_int(mailmime_parse(data, len, &idx, &m), MAILIMF_NO_ERROR);
+	int n = 0;
+	char *text = leaf_body(m, &n);
+	test_assert_str(text ? crlf_to_lf(text) : NULL, spec.text);
+	n = 1;
+	char *html = leaf_body(m, &n);
+	test_assert_str(html ? crlf_to_lf(html) : NULL, spec.html);
+	free(text);
+	free(html);
+	mailmime_free(m);
+	free(data);
+}
+
+TEST(japanese_subject_and_names_are_encoded_words)
+{
+	struct mail_spec spec = base_spec();
+	spec.subject = JA_SUBJECT;
+	spec.to.name = "山田 太郎";
+	size_t len;
+	const char *err;
+	char *data = build(&spec, &len, &err);
+	test_assert(data != NULL);
+	if (data == NULL)
+		return;
+	for (const unsigned char *p = (const unsigned char *)data; *p; p++)
+		test_assert(*p < 0x80); /* 7-bit clean on the wire */
+	/* Decode the Subject back with libetpan. */
+	const char *subj = strstr(data, "Subject:");
+	test_assert(subj != NULL);
+	char raw[1024];
+	size_t k = 0;
+	for (const char *p = subj + 8; *p && k < sizeof(raw) - 1; p++) {
+		if (p[0] == '\r' && p[1] == '\n' && p[2] != ' ')
+			break;
+		if (*p != '\r' && *p != '\n')
+			raw[k++] = *p;
+	}
+	raw[k] = '\0';
+	char *decoded = NULL;
+	size_t di = 0;
+	test_assert_int(mailmime_encoded_phrase_parse("utf-8", raw, strlen(raw), &di, "utf-8",
+						      &decoded), MAILIMF_NO_ERROR);
+	/* Words are joined without the folding space (RFC 2047 6.2). */
+	test_assert_str(decoded, JA_SUBJECT);
+	free(decoded);
+	free(data);
+}
+
+TEST(long_subject_is_folded)
+{
+	struct mail_spec spec = base_spec();
+	char subject[600];
+	memset(subject, 0, sizeof(subject));
+	for (int i = 0; i < 40; i++)
+		strcat(subject, "word12345 ");
+	spec.subject = subject;
+	size_t len;
+	const char *err;
+	char *data = build(&spec, &len, &err);
+	test_assert(data != NULL);
+	size_t line = 0, longest = 0;
+	for (const char *p = data; p && *p; p++) {
+		if (*p == '\n') {
+			longest = line > longest ? line : longest;
+			line = 0;
+		} else {
+			line++;
+		}
+	}
+	test_assert(longest <= 78 + 1);
+	free(data);
+}
+
+TEST(header_injection_is_refused)
+{
+	const char *bad[] = {"Hi\r\nBcc: victim@x.test", "Hi\nBcc: x@y.test", "tab\there",
+			     "nul\x01", "bad utf8 \xff"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct mail_spec spec = base_spec();
+		size_t len;
+		const char *err = NULL;
+		spec.subject = bad[i];
+		test_assert(build(&spec, &len, &err) == NULL);
+		test_assert_contains(err, "subject");
+		spec = base_spec();
+		spec.to.name = bad[i];
+		test_assert(build(&spec, &len, &err) == NULL);
+		test_assert_contains(err, "to");
+		spec = base_spec();
+		spec.n_extra = 1;
+		spec.extra_name[0] = "X-Invited-Kind";
+		spec.extra_value[0] = bad[i];
+		test_assert(build(&spec, &len, &err) == NULL);
+		test_assert(mime_encode_header(bad[i]) == NULL);
+	}
+	struct mail_spec spec = base_spec();
+	size_t len;
+	const char *err = NULL;
+	spec.to.addr = "a@b.test>\r\nBcc: c@d.test";
+	test_assert(build(&spec, &len, &err) == NULL);
+	spec = base_spec();
+	spec.message_id = "x@y>\r\nBcc: z";
+	test_assert(build(&spec, &len, &err) == NULL);
+	spec = base_spec();
+	spec.n_extra = 1;
+	spec.extra_name[0] = "Bad Name:";
+	spec.extra_value[0] = "v";
+	test_assert(build(&spec, &len, &err) == NULL);
+}
+
+TEST(text_only_message)
+{
+	struct mail_spec spec = base_spec();
+	spec.html = NULL;
+	spec.auto_submitted = 0;
+	size_t len;
+	const char *err;
+	char *data = build(&spec, &len, &err);
+	test_assert(data != NULL);
+	test_assert_contains(data, "Content-Type: text/plain; charset=\"utf-8\"");
+	test_assert(strstr(data, "multipart") == NULL);
+	test_assert(strstr(data, "Auto-Submitted") == NULL);
+	free(data);
+}
+
+TEST(address_validation)
+{
+	const char *good[] = {"a@b.test", "first.last+tag@sub.example.co.jp", "x_y-z@a-b.test",
+			      "o'neil@example.test"};
+	const char *bad[] = {"", "plain", "@b.test", "a@", "a@b", "a@.test", "a@b..test",
+			     ".a@b.test", "a.@b.test", "a..b@c.test", "a b@c.test", "\"q\"@c.test",
+			     "a@[127.0.0.1]", "a@-b.test", "a@b-.test", "a@b_c.test",
+			     "a@b.test\r\n", "rcpt<@b.test"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		test_assert(mime_addr_valid(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (mime_addr_valid(bad[i])) {
+			fprintf(stderr, "accepted %s\n", bad[i]);
+			test_assert(0);
+		}
+	char longlocal[80];
+	memset(longlocal, 'a', 65);
+	strcpy(longlocal + 65, "@b.test");
+	test_assert(!mime_addr_valid(longlocal));
+}
+
+TEST(python_email_sees_no_defects)
+{
+	struct mail_spec spec = base_spec();
+	spec.subject = JA_SUBJECT;
+	spec.to.name = "Smith, John \"JJ\"";
+	size_t len;
+	const char *err;
+	char *data = build(&spec, &len, &err);
+	test_assert(data != NULL);
+	FILE *py = popen("python3 -c '"
+			 "import sys, email, email.policy\n"
+			 "m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)\n"
+			 "bad = [d for p in m.walk() for d in p.defects]\n"
+			 "bad += [d for p in m.walk() for v in p.values() for d in getattr(v, \"defects\", ())]\n"
+			 "assert not bad, bad\n"
+			 "assert str(m[\"Subject\"]) == sys.argv[1], str(m[\"Subject\"])\n"
+			 "assert m[\"To\"].addresses[0].display_name == \"Smith, John \\\"JJ\\\"\", m[\"To\"]\n"
+			 "print(\"clean\")' '" "招待状: 株式会社テストがあなたを招待しています" "'",
+			 "w");
+	test_assert(py != NULL);
+	fwrite(data, 1, len, py);
+	test_assert_int(pclose(py), 0);
+	free(data);
+}
+
+TEST_MAIN()

@@ -1,0 +1,233 @@
+/* link: invited_mailer */
+/*
+ * test_template.c: the template engine: escaping, sections, partials,
+ * locale fallback, linkify, and the load errors that name file and line.
+ */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "invited/template.h"
+#include "test.h"
+
+static char root[64];
+
+static void put_file(const char *rel, const char *content)
+{
+	char path[256], dir[256];
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + strlen(root) + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+	}
+	FILE *fp = fopen(path, "w");
+	fputs(content, fp);
+	fclose(fp);
+}
+
+static void new_root(void)
+{
+	snprintf(root, sizeof(root), "/tmp/invited-tpl-XXXXXX");
+	if (mkdtemp(root) == NULL)
+		abort();
+}
+
+static void remove_root(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		abort();
+}
+
+static struct tpl_set *load_ok(void)
+{
+	struct tpl_set *set = NULL;
+	const char *err = NULL;
+	if (tpl_set_load(root, &set, &err) < 0)
+		fprintf(stderr, "load: %s\n", err);
+	test_assert(set != NULL);
+	return set;
+}
+
+static char *render(struct tpl_set *set, const char *locale, const char *name,
+		    struct tpl_vars *vars)
+{
+	char *out = NULL;
+	const char *err = NULL;
+	if (tpl_render(set, locale, name, vars, &out, NULL, &err) < 0)
+		fprintf(stderr, "render: %s\n", err);
+	return out;
+}
+
+TEST(html_escapes_every_value_text_does_not)
+{
+	new_root();
+	put_file("en/a.html", "<p title=\"{{v}}\">{{v}}</p>");
+	put_file("en/a.txt", "{{v}}");
+	struct tpl_set *set = load_ok();
+	struct tpl_vars vars = {0};
+	tpl_vars_set(&vars, "v", "<script>alert('x')</script> & \"q\" `b`");
+	char *html = render(set, "en", "a.html", &vars);
+	test_assert_str(html, "<p title=\"&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; "
+			      "&quot;q&quot; &#96;b&#96;\">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; "
+			      "&amp; &quot;q&quot; &#96;b&#96;</p>");
+	char *text = render(set, "en", "a.txt", &vars);
+	test_assert_str(text, "<script>alert('x')</script> & \"q\" `b`");
+	free(html);
+	free(text);
+	tpl_set_free(set);
+	remove_root();
+}
+
+TEST(sections_inverted_and_nested)
+{
+	new_root();
+	put_file("en/s.txt", "{{#a}}A{{#b}}B{{/b}}{{^b}}!B{{/b}}{{/a}}{{^a}}none{{/a}}|{{missing}}|");
+	struct tpl_set *set = load_ok();
+	struct tpl_vars vars = {0};
+	char *out = render(set, "en", "s.txt", &vars);
+	test_assert_str(out, "none||");
+	free(out);
+	tpl_vars_set(&vars, "a", "1");
+	out = render(set, "en", "s.txt", &vars);
+	test_assert_str(out, "A!B||");
+	free(out);
+	tpl_vars_set(&vars, "b", "yes");
+	out = render(set, "en", "s.txt", &vars);
+	test_assert_str(out, "AB||");
+	free(out);
+	/* An empty value counts as unset. */
+	tpl_vars_set(&vars, "a", "");
+	out = render(set, "en", "s.txt", &vars);
+	test_assert_str(out, "none||");
+	free(out);
+	tpl_set_free(set);
+	remove_root();
+}
+
+TEST(partials_and_locale_fallback)
+{
+	new_root();
+	put_file("en/page/_head.html", "<h1>{{t}}</h1>");
+	put_file("en/page/p.html", "{{> page/_head.html}}en");
+	put_file("en/only_en.txt", "english");
+	put_file("ja/page/p.html", "{{> page/_head.html}}ja");
+	struct tpl_set *set = load_ok();
+	struct tpl_vars vars = {0};
+	tpl_vars_set(&vars, "t", "a<b");
+	char *out = render(set, "ja", "page/p.html", &vars);
+	test_assert_str(out, "<h1>a&lt;b</h1>ja");
+	free(out);
+	out = render(set, "ja", "only_en.txt", &vars);
+	test_assert_str(out, "english");
+	free(out);
+	out = render(set, "xx", "page/p.html", &vars);
+	test_assert_str(out, "<h1>a&lt;b</h1>en");
+	free(out);
+	test_assert(tpl_has_locale(set, "ja"));
+	test_assert(!tpl_has_locale(set, "fr"));
+	const char *err = NULL;
+	char *none = NULL;
+	test_assert(tpl_render(set, "en", "nope.txt", &vars, &none, NULL, &err) < 0);
+	test_assert_contains(err, "nope.txt");
+	tpl_set_free(set);
+	remove_root();
+}
+
+static void expect_load_error(const char *file, const char *content, const char *words)
+{
+	new_root();
+	put_file(file, content);
+	struct tpl_set *set = NULL;
+	const char *err = NULL;
+	test_assert(tpl_set_load(root, &set, &err) < 0);
+	test_assert(set == NULL);
+	test_assert_contains(err, words);
+	remove_root();
+}
+
+TEST(load_errors_name_file_and_line)
+{
+	expect_load_error("en/a.txt", "one\ntwo {{#x}} three", "a.txt:2: section {{#x}} is not closed");
+	expect_load_error("en/a.txt", "{{#x}}{{/y}}", "closes {{#x}}");
+	expect_load_error("en/a.txt", "{{/x}}", "not open");
+	expect_load_error("en/a.txt", "{{x", "unclosed {{");
+	expect_load_error("en/a.txt", "{{Bad Name}}", "bad name");
+	expect_load_error("en/a.txt", "{{x|linkify}}", "only for .html");
+	expect_load_error("en/a.html", "{{x|shout}}", "unknown filter");
+	expect_load_error("en/a.txt", "{{> missing.txt}}", "partial \"missing.txt\" not found");
+	expect_load_error("en/a.txt", "{{> a.txt}}", "cycle");
+}
+
+TEST(linkify_makes_only_http_links_and_escapes_them)
+{
+	new_root();
+	put_file("en/l.html", "{{v|linkify}}");
+	struct tpl_set *set = load_ok();
+	struct tpl_vars vars = {0};
+	tpl_vars_set(&vars, "v", "See https://x.test/l/abc.def_1-2. Or javascript:alert(1) "
+				 "and http://a.test/\"><script>x</script>");
+	char *out = render(set, "en", "l.html", &vars);
+	test_assert_str(out, "See <a href=\"https://x.test/l/abc.def_1-2\">https://x.test/l/abc.def_1-2</a>. "
+			     "Or javascript:alert(1) and <a href=\"http://a.test/\">http://a.test/</a>"
+			     "&quot;&gt;&lt;script&gt;x&lt;/script&gt;");
+	free(out);
+	tpl_set_free(set);
+	remove_root();
+}
+
+TEST(large_values_and_many_variables)
+{
+	new_root();
+	put_file("en/big.txt", "[{{v}}]{{a0}}{{a39}}");
+	struct tpl_set *set = load_ok();
+	struct tpl_vars vars = {0};
+	char *big = malloc(200001), names[40][8];
+	memset(big, 'x', 200000);
+	big[200000] = '\0';
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "a%d", i);
+		test_assert_int(tpl_vars_set(&vars, names[i], names[i]), 0);
+	}
+	tpl_vars_set(&vars, "v", big);
+	char *out = NULL;
+	size_t len = 0;
+	const char *err;
+	test_assert_int(tpl_render(set, "en", "big.txt", &vars, &out, &len, &err), 0);
+	test_assert_int(len, 200000 + 2 + 2 + 3);
+	test_assert(out[0] == '[' && out[200001] == ']');
+	/* The table is full at TPL_MAX_VARS: one more is refused. */
+	static char more[TPL_MAX_VARS][8];
+	int refused = 0;
+	for (int i = 0; i < TPL_MAX_VARS; i++) {
+		snprintf(more[i], sizeof(more[i]), "m%d", i);
+		refused += tpl_vars_set(&vars, more[i], "") < 0;
+	}
+	test_assert_int(vars.n, TPL_MAX_VARS);
+	test_assert_int(refused, 41); /* 40 names and "v" were already set */
+	free(out);
+	free(big);
+	tpl_set_free(set);
+	remove_root();
+}
+
+TEST(shipped_templates_load)
+{
+	struct tpl_set *set = NULL;
+	const char *err = NULL;
+	test_assert_int(tpl_set_load("templates", &set, &err), 0);
+	if (set == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	test_assert(tpl_has_locale(set, "en"));
+	test_assert(tpl_has_locale(set, "ja"));
+	tpl_set_free(set);
+}
+
+TEST_MAIN()
