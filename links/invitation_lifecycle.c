@@ -224,10 +224,14 @@ int invitation_revoke(const struct inv_env *env, int64_t org_id, int64_t id,
 		return -1;
 	if (!(may & BIT(inv.status)))
 		return wrong_status(env, &inv, "revoke", f);
+	size_t cancelled = 0;
 	int ok = store_invitation_set_status(env->st, id, may, INV_REVOKED, NULL,
 					     env->now, &err) == STORE_OK &&
 		 (inv.jti[0] == '\0' ||
 		  store_link_revoke(env->st, inv.jti, env->now, &err) == STORE_OK) &&
-		 invitation_audit(env, id, "invitation.revoke", NULL, &err) == 0;
+		 store_outbox_cancel_invitation(env->st, id, "cancelled: the invitation was revoked",
+						env->now, &cancelled, &err) == STORE_OK &&
+		 invitation_audit(env, id, "invitation.revoke",
+				  cancelled ? "queued mail cancelled" : NULL, &err) == 0;
 	return finish(env, &inv, ok, err, f);
 }

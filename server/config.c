@@ -433,12 +433,18 @@ static void write_value(FILE *out, const struct config *cfg, const struct ckey *
 		else
 			fprintf(out, "%d", *(const int *)field);
 		break;
-	case C_DURATION:
-		if (k->size == sizeof(int))
-			fprintf(out, "%ds", *(const int *)field);
-		else
-			fprintf(out, "%llds", (long long)*(const int64_t *)field);
+	case C_DURATION: {
+		int64_t d = k->size == sizeof(int) ? *(const int *)field : *(const int64_t *)field;
+		const char *unit = "s";
+		if (d > 0 && d % 86400 == 0)
+			d /= 86400, unit = "d";
+		else if (d > 0 && d % 3600 == 0)
+			d /= 3600, unit = "h";
+		else if (d > 0 && d % 60 == 0)
+			d /= 60, unit = "m";
+		fprintf(out, "%lld%s", (long long)d, unit);
 		break;
+	}
 	case C_BOOL:
 		fprintf(out, "%s", *(const int *)field ? "yes" : "no");
 		break;
@@ -447,6 +453,21 @@ static void write_value(FILE *out, const struct config *cfg, const struct ckey *
 		fprintf(out, "%s", smtp_tls_names[*(const int *)field]);
 		break;
 	}
+}
+
+int config_doc(FILE *out)
+{
+	fprintf(out, "| section | key | default | meaning |\n| --- | --- | --- | --- |\n");
+	size_t dl = strlen(INVITED_DATADIR);
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *def = keys[i].def;
+		int in_datadir = strncmp(def, INVITED_DATADIR, dl) == 0 && def[dl] == '/';
+		fprintf(out, "| `%s` | `%s` | %s%s%s%s | %s |\n", keys[i].section, keys[i].key,
+			def[0] ? "`" : "", in_datadir ? "<datadir>" : "",
+			def[0] ? def + (in_datadir ? dl : 0) : "(empty)", def[0] ? "`" : "",
+			keys[i].doc);
+	}
+	return ferror(out) ? -1 : 0;
 }
 
 int config_write(FILE *out, const struct config *cfg)

@@ -347,11 +347,11 @@ int http_server_start(struct app *app, const char **error_r)
 		return -1;
 	}
 	app->http->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &ss,
+		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+		app, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, app, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
 	if (app->http->daemon == NULL) {
 		free(app->http);
 		app->http = NULL;

@@ -181,6 +181,24 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t now,
 	return rc;
 }
 
+int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
+				   const char *reason, int64_t now, size_t *n_r,
+				   const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE outbox SET status = 'failed', last_reply = ?, next_attempt_at = ?"
+		" WHERE invitation_id = ? AND kind = 'invitation' AND status = 'queued'";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, reason);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, invitation_id);
+	int rc = store_exec_stmt(st, s, "cancel messages", error_r);
+	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
+	return rc;
+}
+
 static int get_by(struct store *st, sqlite3_stmt *s, int with_data,
 		  struct outbox_msg *m, const char **error_r)
 {

@@ -371,6 +371,12 @@ int store_outbox_recover(struct store *st, int64_t now, size_t *n_r,
  * message is not failed. */
 int store_outbox_retry(struct store *st, int64_t id, int64_t now,
 		       int64_t expires_at, const char **error_r);
+/* Queued (not yet sending) mail about an invitation becomes failed with
+ * the reason: it must not go out after the invitation was withdrawn.
+ * *n_r gets the count. */
+int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
+				   const char *reason, int64_t now, size_t *n_r,
+				   const char **error_r);
 int store_outbox_get(struct store *st, int64_t id, int with_data,
 		     struct outbox_msg *m, const char **error_r);
 int store_outbox_by_code(struct store *st, const char *code,

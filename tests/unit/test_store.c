@@ -310,6 +310,34 @@ TEST(outbox_claims_due_messages_once_and_recovers)
 	done(st);
 }
 
+TEST(revoking_cancels_only_queued_invitation_mail)
+{
+	struct store *st = fresh();
+	const char *err;
+	size_t n;
+	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
+	int64_t inv = add_invitation(st, r, INV_QUEUED, 100);
+	struct outbox_msg m = {.kind = "invitation", .invitation_id = inv, .code = "q1",
+			       .message_id = "q1@x.test", .env_from = "b@x.test",
+			       .rcpt = "c@c.test", .data = "x", .len = 1, .expires_at = 99};
+	test_assert_int(store_outbox_add(st, &m, &err), STORE_OK);
+	int64_t queued = m.id;
+	struct outbox_msg n2 = m;
+	snprintf(n2.code, sizeof(n2.code), "q2");
+	snprintf(n2.message_id, sizeof(n2.message_id), "q2@x.test");
+	snprintf(n2.kind, sizeof(n2.kind), "notice");
+	test_assert_int(store_outbox_add(st, &n2, &err), STORE_OK);
+	test_assert_int(store_outbox_cancel_invitation(st, inv, "cancelled", 5, &n, &err), STORE_OK);
+	test_assert_int(n, 1);
+	struct outbox_msg got;
+	test_assert_int(store_outbox_get(st, queued, 0, &got, &err), STORE_OK);
+	test_assert_int(got.status, OUTBOX_FAILED);
+	test_assert_str(got.last_reply, "cancelled");
+	test_assert_int(store_outbox_get(st, n2.id, 0, &got, &err), STORE_OK);
+	test_assert_int(got.status, OUTBOX_QUEUED); /* a notice about it still goes */
+	done(st);
+}
+
 static int audit_cb(void *ctx, const struct audit_entry *e)
 {
 	char *seen = ctx;

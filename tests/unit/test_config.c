@@ -1,0 +1,158 @@
+/*
+ * test_config.c: invited.conf: defaults, the file, environment overrides,
+ * secrets from files, and clear errors for bad values and unknown keys.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "invited/config.h"
+#include "test.h"
+
+static char path[64];
+
+static const char *write_conf(const char *text)
+{
+	snprintf(path, sizeof(path), "/tmp/invited-conf-XXXXXX");
+	int fd = mkstemp(path);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+	return path;
+}
+
+TEST(defaults_load_and_validate)
+{
+	struct config c;
+	const char *err = NULL;
+	test_assert_int(config_load(NULL, &c, &err), 0);
+	test_assert_str(c.server.public_url, "http://127.0.0.1:8025");
+	test_assert_int(c.outbox.smtp.port, 25);
+	test_assert_int(c.tokens.invitation_lifetime, 30 * 86400);
+	test_assert_int(c.tokens.verification_lifetime, 3 * 86400);
+	test_assert_int(c.smtp_lifetime, 3 * 86400);
+	test_assert_int(c.imap.enabled, 0);
+}
+
+TEST(file_values_and_relative_paths)
+{
+	struct config c;
+	const char *err = NULL;
+	write_conf("[server]\npublic_url = https://invite.example.com/\ndatabase = data/x.db\n"
+		   "[smtp]\nport = 587\ntls = starttls\nlifetime = 2d\n");
+	test_assert_int(config_load(path, &c, &err), 0);
+	test_assert_str(c.server.public_url, "https://invite.example.com"); /* no trailing / */
+	test_assert_str(c.server.database, "/tmp/data/x.db");
+	test_assert_int(c.outbox.smtp.port, 587);
+	test_assert_int(c.outbox.smtp.tls, SMTP_TLS_STARTTLS);
+	test_assert_int(c.smtp_lifetime, 2 * 86400);
+	unlink(path);
+}
+
+TEST(environment_overrides_the_file)
+{
+	struct config c;
+	const char *err = NULL;
+	write_conf("[smtp]\nport = 587\n");
+	setenv("INVITED_SMTP_PORT", "2525", 1);
+	setenv("INVITED_SERVER_PUBLIC_URL", "https://env.example.com", 1);
+	test_assert_int(config_load(path, &c, &err), 0);
+	test_assert_int(c.outbox.smtp.port, 2525);
+	test_assert_str(c.server.public_url, "https://env.example.com");
+	setenv("INVITED_SMTP_PORT", "many", 1);
+	test_assert_int(config_load(path, &c, &err), -1);
+	test_assert_contains(err, "INVITED_SMTP_PORT");
+	unsetenv("INVITED_SMTP_PORT");
+	unsetenv("INVITED_SERVER_PUBLIC_URL");
+	unlink(path);
+}
+
+TEST(passwords_come_from_files)
+{
+	struct config c;
+	const char *err = NULL;
+	char secret[64] = "/tmp/invited-secret-XXXXXX";
+	int fd = mkstemp(secret);
+	if (write(fd, "s3cret\n", 7) != 7)
+		abort();
+	close(fd);
+	char text[256];
+	snprintf(text, sizeof(text), "[smtp]\nuser = me\npassword_file = %s\n", secret);
+	write_conf(text);
+	test_assert_int(config_load(path, &c, &err), 0);
+	test_assert_str(c.outbox.smtp.password, "s3cret");
+	setenv("INVITED_IMAP_PASSWORD_FILE", secret, 1);
+	test_assert_int(config_load(path, &c, &err), 0);
+	test_assert_str(c.imap.password, "s3cret");
+	unsetenv("INVITED_IMAP_PASSWORD_FILE");
+	snprintf(text, sizeof(text), "[smtp]\npassword_file = /nonexistent/x\n");
+	write_conf(text);
+	test_assert_int(config_load(path, &c, &err), -1);
+	test_assert_contains(err, "/nonexistent/x");
+	unlink(secret);
+	unlink(path);
+}
+
+static void expect_error(const char *text, const char *words)
+{
+	struct config c;
+	const char *err = NULL;
+	write_conf(text);
+	test_assert_int(config_load(path, &c, &err), -1);
+	test_assert_contains(err, words);
+	unlink(path);
+}
+
+TEST(bad_values_are_refused_with_a_reason)
+{
+	expect_error("[server]\n\nlisten = 1.2.3.4:80\nport = 9\n", ":4: unknown key \"port\"");
+	expect_error("[smtp]\ntls = sometimes\n", "[smtp] tls: invalid value \"sometimes\"");
+	expect_error("[smtp]\ntls = tls\n", "not supported by libesmtp");
+	expect_error("[smtp]\nport = -1\n", "[smtp] port");
+	expect_error("[server]\npublic_url = ftp://x\n", "public_url must start with http");
+	expect_error("[server]\npublic_url = https://x/\"><script>\n", "public_url must not");
+	expect_error("[mail]\nreply_domain = not a domain\n", "reply_domain");
+	expect_error("[smtp]\nfrom = nobody\n", "[smtp] from");
+	expect_error("[tokens]\ninvitation_lifetime = 10s\n", "at least 60s");
+	expect_error("[nosuch]\nkey = 1\n", "unknown key");
+	expect_error("this is not ini\n", "syntax error");
+}
+
+TEST(durations)
+{
+	int64_t s;
+	test_assert_int(config_parse_duration("45", &s), 0);
+	test_assert_int(s, 45);
+	test_assert_int(config_parse_duration("15m", &s), 0);
+	test_assert_int(s, 900);
+	test_assert_int(config_parse_duration("12h", &s), 0);
+	test_assert_int(s, 43200);
+	test_assert_int(config_parse_duration("30d", &s), 0);
+	test_assert_int(s, 2592000);
+	test_assert_int(config_parse_duration("3w", &s), -1);
+	test_assert_int(config_parse_duration("-1s", &s), -1);
+	test_assert_int(config_parse_duration("1hh", &s), -1);
+	test_assert_int(config_parse_duration("", &s), -1);
+}
+
+TEST(docs_list_every_key)
+{
+	char *doc = NULL, *md = NULL;
+	size_t len, n;
+	FILE *out = open_memstream(&doc, &len);
+	config_doc(out);
+	fclose(out);
+	FILE *fp = fopen("docs/config.md", "r");
+	test_assert(fp != NULL);
+	if (fp == NULL)
+		return;
+	md = calloc(1, 65536);
+	n = fread(md, 1, 65535, fp);
+	fclose(fp);
+	md[n] = '\0';
+	/* docs/config.md must hold `invited config --doc` exactly. */
+	test_assert(strstr(md, doc) != NULL);
+	free(doc);
+	free(md);
+}
+
+TEST_MAIN()
