@@ -157,6 +157,12 @@ def test_bad_links_change_nothing():
     wrong = tokens.sign(key_file, srv.public_url, "reseller", exp_offset=3600, jti=claims["jti"])
     refused(srv.public_url + "/l/" + wrong, "wrong_purpose", "meant for something else")
 
+    # The command line says why it refuses a token, and exits 1.
+    bad = srv.cli("token", "verify", token[:-3] + "AAA", check=False)
+    assert bad.returncode == 1 and "refused:" in bad.stderr, (bad.returncode, bad.stderr)
+    bad = srv.cli("token", "verify", foreign, check=False)
+    assert bad.returncode == 1 and "unknown" in bad.stderr, bad.stderr
+
     # The tokens we issue verify with an independent PASETO library.
     status, keys = srv.api("GET", "/.well-known/invited/keys")
     assert status == 200 and keys["keys"][0]["paserk"].startswith("k4.public."), keys
@@ -169,6 +175,10 @@ def test_bad_links_change_nothing():
 
 def test_api_rejects_bad_input_with_field_errors():
     srv = Server.start()
+    assert srv.sql("PRAGMA journal_mode") == [("wal",)]
+    strict = dict((r[1], r[5]) for r in srv.sql("PRAGMA table_list") if r[2] == "table"
+                  and not r[1].startswith("sqlite_"))
+    assert strict and all(strict.values()), f"tables not STRICT: {strict}"
     provider, reseller, key = setup_pair(srv, "p3", "r3")
     cases = [
         ({"email": "r3@example.test"}, 422, "kind"),
