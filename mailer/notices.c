@@ -82,3 +82,27 @@ int mailer_invitation_undeliverable(const struct mailer *m, struct store *st,
 	return mailer_queue_template(m, st, "invitation_bounced", v.inviter.locale,
 				     &v.vars, &job, now, error_r);
 }
+
+int mailer_verification_undeliverable(struct store *st, int64_t verification_id,
+				      const char *reason, int64_t now, const char **error_r)
+{
+	struct verification v;
+	int rc = store_verif_get(st, verification_id, &v, error_r);
+	if (rc == STORE_NOT_FOUND)
+		return 0;
+	if (rc != STORE_OK)
+		return -1;
+	rc = store_verif_finish(st, verification_id, VERIF_BOUNCED, "smtp", reason, now,
+				error_r);
+	if (rc == STORE_CONFLICT)
+		return 0; /* verified or superseded meanwhile */
+	if (rc != STORE_OK ||
+	    (v.jti[0] != '\0' && store_link_revoke(st, v.jti, now, error_r) != STORE_OK))
+		return -1;
+	return store_audit(st, now, "mailer", "verification.bounced",
+			   errorf("org:%lld", (long long)v.org_id),
+			   errorf("verification:%lld to %s: %s", (long long)v.id, v.email, reason),
+			   error_r) == STORE_OK
+		       ? 0
+		       : -1;
+}

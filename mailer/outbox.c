@@ -33,6 +33,9 @@ static int on_failed(struct store *st, const struct mailer *m,
 	if (strcmp(msg->kind, "invitation") == 0 && msg->invitation_id != 0)
 		return mailer_invitation_undeliverable(m, st, msg->invitation_id,
 						       reason, now, error_r);
+	if (strcmp(msg->kind, "verification") == 0 && msg->verification_id != 0)
+		return mailer_verification_undeliverable(st, msg->verification_id,
+							 reason, now, error_r);
 	return 0;
 }
 
@@ -60,7 +63,11 @@ static int record(struct store *st, const struct mailer *m,
 			return -1;
 		return on_sent(st, msg, now, error_r);
 	}
-	snprintf(reason, sizeof(reason), "%s", it->reply);
+	/* the reason people read: the server's code with its words */
+	if (it->code > 0)
+		snprintf(reason, sizeof(reason), "%d %s", it->code, it->reply);
+	else
+		snprintf(reason, sizeof(reason), "%s", it->reply);
 	if (it->outcome == SMTP_TEMPFAIL && now < msg->expires_at) {
 		stats->deferred++;
 		int64_t next = now + outbox_backoff(msg->attempts, cfg->retry_base,
@@ -75,9 +82,12 @@ static int record(struct store *st, const struct mailer *m,
 			       : -1;
 	}
 	stats->failed++;
-	if (it->outcome == SMTP_TEMPFAIL)
-		snprintf(reason, sizeof(reason), "gave up after %d attempts: %s",
-			 msg->attempts, it->reply);
+	if (it->outcome == SMTP_TEMPFAIL) {
+		char last[sizeof(reason)];
+		memcpy(last, reason, sizeof(last));
+		snprintf(reason, sizeof(reason), "gave up after %d attempts: %.560s",
+			 msg->attempts, last);
+	}
 	msg_warn("outbox: message %lld to %s failed: %s", (long long)msg->id,
 		 msg->rcpt, reason);
 	if (store_outbox_result(st, msg->id, OUTBOX_FAILED, it->code, reason, now,

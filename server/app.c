@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "invited/link.h"
 #include "invited/log.h"
+#include "invited/ratelimit.h"
 #include "invited/server.h"
 
 static pthread_key_t store_key;
@@ -122,8 +124,53 @@ int app_init(struct app *app, const char *config_path, const char **error_r)
 		return -1;
 	if (load_csrf_key(app, error_r) < 0)
 		return -1;
+	if (app->cfg.enrollment.public_domains[0] != '\0' &&
+	    domain_list_load(app->cfg.enrollment.public_domains, &app->public_domains,
+			     error_r) < 0) {
+		*error_r = errorf("[enrollment] public_domains: %s", *error_r);
+		return -1;
+	}
+	app->enroll_limit = rate_limiter_new(app->cfg.enrollment.rate_limit, 3600);
+	if (app->enroll_limit == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
 	init_mailer(app);
 	return 0;
+}
+
+/* verify_link_fn: a verify_contact link, minted by the links module. */
+static int issue_verify_link(void *ctx, struct store *st, int64_t verification_id,
+			     int64_t now, int64_t lifetime, char jti[MAX_CODE_LEN + 1],
+			     char **url_r, const char **error_r)
+{
+	struct app *app = ctx;
+	struct link_row row;
+	if (link_issue(st, app_keys(app), app->cfg.server.public_url, PUR_VERIFY_CONTACT,
+		       verification_id, now, lifetime, &row, error_r) != 0)
+		return -1;
+	snprintf(jti, MAX_CODE_LEN + 1, "%s", row.jti);
+	if ((*url_r = link_url(app->cfg.server.public_url, row.token)) == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+void app_verifier_env(struct app *app, struct store *st, int64_t now, const char *actor,
+		      struct verifier_env *env)
+{
+	*env = (struct verifier_env){
+		.st = st,
+		.mailer = &app->mailer,
+		.public_domains = app->public_domains,
+		.verification_lifetime = app->cfg.tokens.verification_lifetime,
+		.resend_interval = app->cfg.enrollment.resend_interval,
+		.now = now,
+		.actor = actor,
+		.issue_link = issue_verify_link,
+		.link_ctx = app,
+	};
 }
 
 void app_free(struct app *app)
@@ -132,6 +179,8 @@ void app_free(struct app *app)
 	for (size_t i = 0; i < app->n_old_keys; i++)
 		keyring_free(app->old_keys[i]);
 	tpl_set_free(app->tpl);
+	domain_list_free(app->public_domains);
+	rate_limiter_free(app->enroll_limit);
 	sodium_memzero(app->csrf_key, sizeof(app->csrf_key));
 	app_store_release();
 	pthread_mutex_destroy(&app->keys_lock);

@@ -24,7 +24,15 @@ static const char org_usage[] =
 	"         print its id. It owns the --domain domains (none unless given):\n"
 	"         invitations to any address there, or to its contact, reach it.\n"
 	"  list [--kind KIND] [--status STATUS] [--limit N]\n"
-	"  show ID                    the organization as JSON\n";
+	"  show ID                    the organization as JSON\n"
+	"  approve ID [--reason TEXT] approve an enrollment in review (or reinstate a\n"
+	"                             suspended organization)\n"
+	"  reject ID --reason TEXT    reject an enrollment; the reason is mailed\n"
+	"  suspend ID --reason TEXT   suspend an approved organization\n"
+	"\n"
+	"Every decision mails the organization's primary contact and is written to\n"
+	"the audit log. An enrollment whose contact has not verified their address\n"
+	"cannot be approved.\n";
 
 /* Copy an option value into a fixed field, checking its length. */
 static int take(char *dst, size_t size, const char *v, const char *what)

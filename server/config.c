@@ -109,7 +109,9 @@ static const struct ckey keys[] = {
 	 INVITED_DATADIR "/templates/public-mailbox-domains.txt",
 	 "list of public mailbox providers whose addresses cannot be primary contacts"},
 	{"enrollment", "rate_limit", C_INT, F(enrollment.rate_limit), "20",
-	 "enrollment requests per client address per hour"},
+	 "enrollment and resend requests per client address per hour (0: no limit)"},
+	{"enrollment", "resend_interval", C_DURATION, F(enrollment.resend_interval), "60s",
+	 "least time between two verification mails to one contact"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -46,8 +46,12 @@ static int respond(struct request *rq, int status, const char *content_type,
 	}
 	if (set_cookie != NULL)
 		MHD_add_response_header(resp, "Set-Cookie", set_cookie);
-	if (status == 429)
-		MHD_add_response_header(resp, "Retry-After", "3600");
+	if (status == 429) {
+		char wait[24];
+		snprintf(wait, sizeof(wait), "%lld",
+			 (long long)(rq->retry_after > 0 ? rq->retry_after : 60));
+		MHD_add_response_header(resp, "Retry-After", wait);
+	}
 	int ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	rq->responded = 1;

@@ -18,6 +18,7 @@
 #define CSRF_COOKIE "invited_csrf"
 #define CSRF_RAW 32
 #define CSRF_B64 (sodium_base64_ENCODED_LEN(CSRF_RAW, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+_Static_assert(CSRF_B64 <= PAGES_CSRF_SIZE, "PAGES_CSRF_SIZE is too small");
 
 /* The form token: HMAC(csrf_key, cookie "|" jti), base64url. */
 static void csrf_token(const struct app *app, const char *cookie, const char *jti,
@@ -50,6 +51,14 @@ static const char *visitor_cookie(struct request *rq, char fresh[CSRF_B64],
 	snprintf(set_cookie, size, CSRF_COOKIE "=%s; Path=/l/; HttpOnly; SameSite=Strict%s",
 		 fresh, https ? "; Secure" : "");
 	return fresh;
+}
+
+void pages_csrf_field(struct request *rq, const char *jti, char csrf[PAGES_CSRF_SIZE],
+		      char *set_cookie, size_t size)
+{
+	char fresh[CSRF_B64];
+	const char *cookie = visitor_cookie(rq, fresh, set_cookie, size);
+	csrf_token(rq->app, cookie, jti, csrf);
 }
 
 int pages_render(struct request *rq, int status, const char *locale,
@@ -95,10 +104,9 @@ static void offer_vars(const struct offer *o, struct tpl_vars *v, char flag[48])
 static int show_offer(struct request *rq, const char *token, const struct offer *o,
 		      int status, const char *problem)
 {
-	char fresh[CSRF_B64], set_cookie[160], csrf[CSRF_B64], flag[48];
+	char set_cookie[160], csrf[PAGES_CSRF_SIZE], flag[48];
 	struct tpl_vars v = {0};
-	const char *cookie = visitor_cookie(rq, fresh, set_cookie, sizeof(set_cookie));
-	csrf_token(rq->app, cookie, o->claims.jti, csrf);
+	pages_csrf_field(rq, o->claims.jti, csrf, set_cookie, sizeof(set_cookie));
 	offer_vars(o, &v, flag);
 	tpl_vars_set(&v, "token", token);
 	tpl_vars_set(&v, "csrf", csrf);
@@ -129,8 +137,7 @@ static int show_done(struct request *rq, const struct offer *o, int accepted)
 	return pages_render(rq, 200, o->inv.locale, "done", &v, NULL);
 }
 
-/* 1 when the form's anti-forgery field matches the visitor's cookie. */
-static int csrf_ok(struct request *rq, const char *jti)
+int pages_csrf_ok(struct request *rq, const char *jti)
 {
 	const char *cookie = http_cookie(rq, CSRF_COOKIE);
 	const char *field = http_form(rq, "csrf");
@@ -151,7 +158,7 @@ static int post_invitation(struct request *rq, const struct inv_env *env,
 
 	if (action == NULL || (strcmp(action, "accept") != 0 && strcmp(action, "decline") != 0))
 		return pages_error(rq, 400, NULL, "bad_form");
-	if (!csrf_ok(rq, claims->jti))
+	if (!pages_csrf_ok(rq, claims->jti))
 		return pages_error(rq, 403, NULL, "form_expired");
 	if (strcmp(action, "decline") == 0) {
 		s = redeem_decline(env, claims, &o, &detail);

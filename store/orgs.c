@@ -257,7 +257,7 @@ int store_org_list(struct store *st, const struct org_filter *f,
 	static const char sql[] =
 		"SELECT " ORG_COLUMNS " FROM orgs WHERE (?1 IS NULL OR kind = ?1)"
 		" AND (?2 IS NULL OR status = ?2) AND (?3 = 0 OR id < ?3)"
-		" ORDER BY id DESC LIMIT ?4";
+		" AND (?5 = 0 OR status != '') ORDER BY id DESC LIMIT ?4";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -267,6 +267,7 @@ int store_org_list(struct store *st, const struct org_filter *f,
 		bind_text(s, 2, org_status_str((enum org_status)f->status));
 	sqlite3_bind_int64(s, 3, f->before_id);
 	sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 100);
+	sqlite3_bind_int(s, 5, f->enrolled_only);
 
 	/* Rows are copied out first: the callback may use the store. */
 	int n = 0, rc = SQLITE_DONE, cap = f->limit > 0 ? f->limit : 100;

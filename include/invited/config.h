@@ -42,6 +42,7 @@ struct config {
 	struct {
 		char public_domains[PATH_MAX]; /* public mailbox provider list */
 		int rate_limit;            /* enrollment requests per client per hour */
+		int64_t resend_interval;   /* least seconds between verification mails */
 	} enrollment;
 };
 

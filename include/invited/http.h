@@ -47,6 +47,7 @@ struct request {
 	size_t form_bytes;
 	int responded;
 	int status;
+	int64_t retry_after;    /* seconds, for a 429 answer (default 60) */
 };
 
 int http_server_start(struct app *app, const char **error_r);

@@ -99,4 +99,13 @@ int mailer_invitation_undeliverable(const struct mailer *m, struct store *st,
 				    int64_t invitation_id, const char *reason,
 				    int64_t now, const char **error_r);
 
+/*
+ * A verification mail could not be delivered: the verification is marked
+ * bounced with the reason, so its link and reply code no longer verify
+ * (the contact may ask for a new mail). Runs in the caller's transaction.
+ */
+int mailer_verification_undeliverable(struct store *st, int64_t verification_id,
+				      const char *reason, int64_t now,
+				      const char **error_r);
+
 #endif

@@ -17,6 +17,17 @@ int pages_render(struct request *rq, int status, const char *locale,
 int pages_error(struct request *rq, int status, const char *locale,
 		const char *code);
 
+/*
+ * Anti-forgery for the forms behind a link: a cookie per visitor, and a
+ * form field that is an HMAC of it and the link's jti. pages_csrf_field
+ * fills the field (and set_cookie, "" when the visitor has a cookie);
+ * pages_csrf_ok says whether a posted form carries the right one.
+ */
+#define PAGES_CSRF_SIZE 48
+void pages_csrf_field(struct request *rq, const char *jti, char csrf[PAGES_CSRF_SIZE],
+		      char *set_cookie, size_t size);
+int pages_csrf_ok(struct request *rq, const char *jti);
+
 /* The verification link (purpose verify_contact). */
 int pages_verify(struct request *rq, const char *token,
 		 const struct link_claims *claims);

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "domains.h"
+#include "enroll.h"
 #include "keys.h"
 #include "mailer.h"
 #include "store.h"
@@ -35,6 +37,7 @@ struct app {
 
 	struct http_server *http;
 	struct rate_limiter *enroll_limit;
+	struct domain_list *public_domains; /* NULL when none is configured */
 
 	/* counters for /metrics */
 	uint64_t http_requests[6];   /* by status class: [2]=2xx … [5]=5xx */
@@ -57,6 +60,11 @@ int app_reload_keys(struct app *app, const char **error_r);
 struct store *app_store(struct app *app, const char **error_r);
 /* Close this thread's connection (threads call this before they end). */
 void app_store_release(void);
+
+/* What the verifier needs for one request or command: the store, the
+ * mailer, the public mailbox list, lifetimes, and the link minter. */
+void app_verifier_env(struct app *app, struct store *st, int64_t now,
+		      const char *actor, struct verifier_env *env);
 
 /* Wake the outbox senders: a message was queued. */
 void app_kick_outbox(struct app *app);

@@ -121,6 +121,7 @@ struct org_filter {
 	int status;  /* enum org_status, -1 for any */
 	int64_t before_id; /* cursor: ids below this; 0 for the first page */
 	int limit;
+	int enrolled_only; /* leave out customers, who never enroll */
 };
 typedef int store_org_cb(void *ctx, const struct org *o);
 int store_org_list(struct store *st, const struct org_filter *f,
@@ -395,6 +396,49 @@ int store_outbox_list(struct store *st, const struct outbox_filter *f,
 		      store_outbox_cb *cb, void *ctx, const char **error_r);
 /* Counts by status, for metrics: out[status] for status 1..4. */
 int store_outbox_counts(struct store *st, int64_t out[5], const char **error_r);
+
+/* ------------------------------------------------------- verifications */
+
+enum verif_status { VERIF_PENDING = 1, VERIF_VERIFIED, VERIF_SUPERSEDED, VERIF_BOUNCED };
+
+const char *verif_status_str(enum verif_status status);
+
+/* One attempt to prove that an organization's primary contact address is
+ * real and theirs: by its link, or by an authenticated reply. */
+struct verification {
+	int64_t id;
+	int64_t org_id;
+	char email[MAX_EMAIL_LEN + 1];
+	char reply_code[MAX_CODE_LEN + 1];
+	char jti[MAX_CODE_LEN + 1];
+	enum verif_status status;
+	char method[16];             /* link, reply, operator */
+	char status_reason[MAX_REASON_LEN + 1];
+	int64_t expires_at;
+	int64_t created_at;
+	int64_t verified_at;
+};
+
+/* Insert; sets v->id. */
+int store_verif_insert(struct store *st, struct verification *v,
+		       const char **error_r);
+int store_verif_get(struct store *st, int64_t id, struct verification *v,
+		    const char **error_r);
+int store_verif_by_reply_code(struct store *st, const char *code,
+			      struct verification *v, const char **error_r);
+int store_verif_set_jti(struct store *st, int64_t id, const char *jti,
+			const char **error_r);
+/* pending -> to (with method and reason). STORE_CONFLICT when not pending. */
+int store_verif_finish(struct store *st, int64_t id, enum verif_status to,
+		       const char *method, const char *reason, int64_t now,
+		       const char **error_r);
+/* Every pending verification of org becomes superseded, and its link
+ * revoked; *n_r gets how many. */
+int store_verif_supersede(struct store *st, int64_t org_id, int64_t now,
+			  size_t *n_r, const char **error_r);
+/* The newest verification of org; STORE_NOT_FOUND when none. */
+int store_verif_latest(struct store *st, int64_t org_id, struct verification *v,
+		       const char **error_r);
 
 /* ----------------------------------------------------------- audit log */
 

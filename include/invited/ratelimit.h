@@ -1,0 +1,23 @@
+/*
+ * ratelimit.h: at most `limit` requests per client address per `window`
+ * seconds, as a token bucket per address (a burst of `limit`, refilled
+ * evenly over the window). The table has a fixed size: when it is full,
+ * the address seen longest ago is forgotten, which can only make the
+ * limiter more lenient, never refuse a newcomer. Thread-safe.
+ */
+#ifndef INVITED_RATELIMIT_H
+#define INVITED_RATELIMIT_H
+
+#include <stdint.h>
+
+struct rate_limiter;
+
+/* NULL when out of memory. limit 0: everything passes. */
+struct rate_limiter *rate_limiter_new(int limit, int64_t window);
+void rate_limiter_free(struct rate_limiter *rl);
+
+/* Take one request for client at time now: 0 when allowed, else the
+ * seconds to wait before the next one would be (at least 1). */
+int64_t rate_limiter_take(struct rate_limiter *rl, const char *client, int64_t now);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * verify.h: proving that an enrolling organization's primary contact
+ * address is real and theirs. A verification is a row with a link (purpose
+ * verify_contact) and a reply code (verify+CODE@reply_domain): following
+ * the link and confirming, or an authenticated reply, verifies it once.
+ * A new verification supersedes the pending ones, so only the newest mail
+ * works. Verifying moves the enrollment to in_review and tells the contact.
+ */
+#ifndef INVITED_VERIFY_H
+#define INVITED_VERIFY_H
+
+#include <stdint.h>
+
+#include "enroll.h"
+#include "fault.h"
+#include "store.h"
+
+/*
+ * Start a verification for org (pending_verification): supersede the
+ * pending ones, store a new one with its link, queue the mail. Runs in the
+ * caller's transaction. v_r (may be NULL) gets the new row.
+ */
+int verify_start(const struct verifier_env *env, const struct org *o,
+		 struct verification *v_r, const char **error_r);
+
+/*
+ * POST /enrollments/{id}/resend-verification: a new mail and link, the
+ * old link dead. 409 unless the enrollment still waits for its contact;
+ * 429 (with *retry_after_r) when the last mail is younger than the resend
+ * interval.
+ */
+int verify_resend(const struct verifier_env *env, int64_t org_id,
+		  int64_t *retry_after_r, struct fault *f);
+
+/* Why a verification link cannot be used. */
+enum verify_status {
+	VERIFY_OK = 0,
+	VERIFY_UNKNOWN,  /* well signed but not in our store */
+	VERIFY_USED,     /* the address is already verified */
+	VERIFY_REPLACED, /* a newer mail was sent: its link is the one */
+	VERIFY_CLOSED,   /* the enrollment was decided, or the mail bounced */
+	VERIFY_EXPIRED,  /* too late: ask for a new mail */
+	VERIFY_REFUSED,  /* a reply that does not prove the address */
+	VERIFY_INTERNAL,
+};
+
+const char *verify_status_code(enum verify_status s); /* for the error page */
+int verify_status_http(enum verify_status s);
+
+/* What the verification page shows. */
+struct verify_view {
+	struct verification v;
+	struct org org;
+};
+
+/* Read only: is the link behind jti usable, and for whom. */
+enum verify_status verify_inspect(const struct verifier_env *env,
+				  const char *jti, struct verify_view *view);
+
+/* Use the link once: the contact is verified, the enrollment in review,
+ * the contact mailed. */
+enum verify_status verify_confirm(const struct verifier_env *env,
+				  const char *jti, struct verify_view *view);
+
+/*
+ * A reply to verify+CODE: verifies when from_addr is the contact address
+ * and the caller found the reply authentic. Returns VERIFY_OK when this
+ * reply verified it; otherwise why not (reason_r says it in words).
+ */
+enum verify_status verify_by_reply(const struct verifier_env *env,
+				   const char *code, const char *from_addr,
+				   struct verify_view *view,
+				   const char **reason_r);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * verifications.c: primary-contact verifications. A new one supersedes
+ * the pending ones of the same organization and kills their links, so
+ * that only the newest mail can verify.
+ */
+#include "store_int.h"
+
+static const char *const statuses[] = {NULL, "pending", "verified", "superseded", "bounced"};
+
+const char *verif_status_str(enum verif_status status)
+{
+	return status >= VERIF_PENDING && status <= VERIF_BOUNCED ? statuses[status] : "unknown";
+}
+
+#define VERIF_COLUMNS                                                          \
+	"id, org_id, email, reply_code, jti, status, method, status_reason,"   \
+	" expires_at, created_at, coalesce(verified_at, 0)"
+
+static void read_verif(sqlite3_stmt *s, struct verification *v)
+{
+	char status[16];
+	memset(v, 0, sizeof(*v));
+	v->id = sqlite3_column_int64(s, 0);
+	v->org_id = sqlite3_column_int64(s, 1);
+	col_text(s, 2, v->email, sizeof(v->email));
+	col_text(s, 3, v->reply_code, sizeof(v->reply_code));
+	col_text(s, 4, v->jti, sizeof(v->jti));
+	col_text(s, 5, status, sizeof(status));
+	for (int i = VERIF_PENDING; i <= VERIF_BOUNCED; i++)
+		if (strcmp(status, statuses[i]) == 0)
+			v->status = (enum verif_status)i;
+	col_text(s, 6, v->method, sizeof(v->method));
+	col_text(s, 7, v->status_reason, sizeof(v->status_reason));
+	v->expires_at = sqlite3_column_int64(s, 8);
+	v->created_at = sqlite3_column_int64(s, 9);
+	v->verified_at = sqlite3_column_int64(s, 10);
+}
+
+static int get_one(struct store *st, sqlite3_stmt *s, struct verification *v,
+		   const char **error_r)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_verif(s, v);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "get verification");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_verif_insert(struct store *st, struct verification *v, const char **error_r)
+{
+	static const char sql[] =
+		"INSERT INTO verifications (org_id, email, reply_code, jti, status,"
+		" expires_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, v->org_id);
+	bind_text(s, 2, v->email);
+	bind_text(s, 3, v->reply_code);
+	bind_text(s, 4, v->jti);
+	sqlite3_bind_int64(s, 5, v->expires_at);
+	sqlite3_bind_int64(s, 6, v->created_at);
+	int rc = store_exec_stmt(st, s, "insert verification", error_r);
+	if (rc == STORE_OK) {
+		v->id = sqlite3_last_insert_rowid(st->db);
+		v->status = VERIF_PENDING;
+	}
+	return rc;
+}
+
+int store_verif_get(struct store *st, int64_t id, struct verification *v,
+		    const char **error_r)
+{
+	static const char sql[] = "SELECT " VERIF_COLUMNS " FROM verifications WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	return get_one(st, s, v, error_r);
+}
+
+int store_verif_by_reply_code(struct store *st, const char *code, struct verification *v,
+			      const char **error_r)
+{
+	static const char sql[] =
+		"SELECT " VERIF_COLUMNS " FROM verifications WHERE reply_code = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, code);
+	return get_one(st, s, v, error_r);
+}
+
+int store_verif_latest(struct store *st, int64_t org_id, struct verification *v,
+		       const char **error_r)
+{
+	static const char sql[] = "SELECT " VERIF_COLUMNS " FROM verifications"
+				  " WHERE org_id = ? ORDER BY id DESC LIMIT 1";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	return get_one(st, s, v, error_r);
+}
+
+int store_verif_set_jti(struct store *st, int64_t id, const char *jti, const char **error_r)
+{
+	static const char sql[] = "UPDATE verifications SET jti = ? WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, jti);
+	sqlite3_bind_int64(s, 2, id);
+	return store_exec_stmt(st, s, "set verification link", error_r);
+}
+
+int store_verif_finish(struct store *st, int64_t id, enum verif_status to,
+		       const char *method, const char *reason, int64_t now,
+		       const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE verifications SET status = ?, method = ?, status_reason = ?,"
+		" verified_at = CASE WHEN ? = 'verified' THEN ? END"
+		" WHERE id = ? AND status = 'pending'";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, verif_status_str(to));
+	bind_text(s, 2, method ? method : "");
+	bind_text(s, 3, reason ? reason : "");
+	bind_text(s, 4, verif_status_str(to));
+	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 6, id);
+	int rc = store_exec_stmt(st, s, "finish verification", error_r);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0) {
+		*error_r = "the verification is no longer pending";
+		return STORE_CONFLICT;
+	}
+	return rc;
+}
+
+int store_verif_supersede(struct store *st, int64_t org_id, int64_t now, size_t *n_r,
+			  const char **error_r)
+{
+	static const char kill_links[] =
+		"UPDATE links SET state = 'revoked', used_at = ?1 WHERE state = 'live'"
+		" AND jti IN (SELECT jti FROM verifications WHERE org_id = ?2"
+		" AND status = 'pending')";
+	static const char sql[] =
+		"UPDATE verifications SET status = 'superseded' WHERE org_id = ?"
+		" AND status = 'pending'";
+	sqlite3_stmt *s = store_stmt(st, kill_links, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, org_id);
+	int rc = store_exec_stmt(st, s, "revoke verification links", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	if ((s = store_stmt(st, sql, error_r)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	rc = store_exec_stmt(st, s, "supersede verifications", error_r);
+	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
+	return rc;
+}
