@@ -41,8 +41,9 @@ struct inv_request {
 int invitation_create(const struct inv_env *env, const struct inv_request *req,
 		      struct invitation *inv_r, struct fault *f);
 
-/* Load an invitation the org may see (inviter or, for
- * reseller_with_provider, the provider); 404 otherwise. */
+/* Load an invitation of org (its inviter; org_id 0: any); 404 otherwise.
+ * The provider named in a reseller_with_provider invitation does not see
+ * it: it hears the outcome by mail and sees the customer in its lists. */
 int invitation_load(const struct inv_env *env, int64_t org_id, int64_t id,
 		    int with_bodies, struct invitation *inv_r, struct fault *f);
 

@@ -3,6 +3,7 @@
  * test_template.c: the template engine: escaping, sections, partials,
  * locale fallback, linkify, and the load errors that name file and line.
  */
+#include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -228,6 +229,44 @@ TEST(shipped_templates_load)
 	test_assert(tpl_has_locale(set, "en"));
 	test_assert(tpl_has_locale(set, "ja"));
 	tpl_set_free(set);
+}
+
+/* Every file of one locale's folder exists in the other's. */
+static int same_files(const char *tpl_root, const char *a, const char *b, const char *sub)
+{
+	char dir_a[4200], path_b[4400];
+	int missing = 0;
+	snprintf(dir_a, sizeof(dir_a), "%s/%s/%s", tpl_root, a, sub);
+	DIR *d = opendir(dir_a);
+	test_assert(d != NULL);
+	if (d == NULL)
+		return 1;
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		snprintf(path_b, sizeof(path_b), "%s/%s/%s/%s", tpl_root, b, sub, e->d_name);
+		if (access(path_b, R_OK) != 0) {
+			fprintf(stderr, "%s/%s/%s has no counterpart %s\n", a, sub, e->d_name, path_b);
+			missing++;
+		}
+	}
+	closedir(d);
+	test_assert(n > 5);
+	return missing;
+}
+
+TEST(shipped_locales_have_every_mail_and_page)
+{
+	char tpl_root[4096];
+	snprintf(tpl_root, sizeof(tpl_root), "%s/templates",
+		 getenv("INVITED_SOURCE_DIR") ? getenv("INVITED_SOURCE_DIR") : ".");
+	test_assert_int(same_files(tpl_root, "en", "ja", "mail"), 0);
+	test_assert_int(same_files(tpl_root, "ja", "en", "mail"), 0);
+	test_assert_int(same_files(tpl_root, "en", "ja", "page"), 0);
+	test_assert_int(same_files(tpl_root, "ja", "en", "page"), 0);
 }
 
 TEST_MAIN()
