@@ -4,6 +4,7 @@ import email
 import email.policy
 import imaplib
 import os
+import re
 import smtplib
 import time
 
@@ -121,3 +122,31 @@ def maillog():
             return f.read()
     except OSError:
         return ""
+
+
+def control(*args):
+    """scripts/mailstack COMMAND DIR ARGS…: stop-smtp, start-smtp, access, unaccess."""
+    import subprocess
+    script = os.path.join(os.environ.get("INVITED_SOURCE_DIR", "."), "scripts", "mailstack")
+    p = subprocess.run(["bash", script, args[0], env()["MAILSTACK_DIR"], *args[1:]],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, f"mailstack {' '.join(args)}: {p.stdout}{p.stderr}"
+
+
+def message_ids(user, folder="INBOX"):
+    """Every Message-ID in the user's folder, one entry per message (so a
+    duplicate shows twice), fetched in one command."""
+    conn = _imap(user)
+    try:
+        typ, data = conn.select(folder)
+        if int(data[0]) == 0:
+            return []
+        _, data = conn.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        ids = []
+        for item in data:
+            if isinstance(item, tuple):
+                m = re.search(rb"<([^>]+)>", item[1])
+                ids.append(m.group(1).decode() if m else "")
+        return ids
+    finally:
+        conn.logout()
