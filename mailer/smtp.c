@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "invited/log.h"
 #include "invited/smtp.h"
@@ -56,6 +57,63 @@ static int auth_interact(auth_client_request_t request, char **result, int field
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * libesmtp does not report a refused AUTH: it goes on without it, and the
+ * server then refuses the recipients, which would read as a permanent
+ * failure of each message. The protocol monitor sees the exchange, so it
+ * notes whether the server offered AUTH and what it answered to ours.
+ */
+struct auth_watch {
+	int sent;        /* our AUTH command went out */
+	int offered;     /* an EHLO line named AUTH */
+	char refusal[256];
+};
+
+static void monitor_cb(const char *buf, int len, int writing, void *arg)
+{
+	struct auth_watch *w = arg;
+	if (len < 4)
+		return;
+	if (writing == SMTP_CB_WRITING) {
+		if (strncasecmp(buf, "AUTH ", 5) == 0)
+			w->sent = 1;
+		return;
+	}
+	if (writing != SMTP_CB_READING)
+		return;
+	if (len > 8 && buf[0] == '2' && strncasecmp(buf + 4, "AUTH", 4) == 0)
+		w->offered = 1;
+	if (w->sent && w->refusal[0] == '\0' && (buf[0] == '4' || buf[0] == '5') &&
+	    buf[3] == ' ') {
+		snprintf(w->refusal, sizeof(w->refusal), "%.*s", len, buf);
+		w->refusal[strcspn(w->refusal, "\r\n")] = '\0';
+	}
+	if (buf[0] == '2' && buf[1] == '3' && buf[2] == '5')
+		w->sent = 0; /* 235: authenticated; later replies are not AUTH's */
+}
+
+/* A configured AUTH that did not happen: every message not accepted waits
+ * for a retry, with the server's own words, never as a recipient's fault. */
+static void blame_auth(const struct auth_watch *w, const char *user, struct smtp_item *items,
+		       size_t n, const char **error_r)
+{
+	const char *why = w->refusal[0] ? errorf("AUTH as %s refused: %s", user, w->refusal)
+			  : !w->offered ? "the SMTP server offers no AUTH; the message waits"
+					  " (check [smtp] port and tls)"
+					: NULL;
+	if (why == NULL)
+		return;
+	msg_warn("smtp: %s", why);
+	*error_r = why;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].outcome == SMTP_SENT)
+			continue;
+		snprintf(items[i].reply, sizeof(items[i].reply), "%s", why);
+		items[i].code = 0;
+		items[i].outcome = SMTP_TEMPFAIL;
+	}
 }
 
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
@@ -133,6 +191,7 @@ int smtp_send_batch(const struct smtp_config *cfg, struct smtp_item *items, size
 {
 	char server[300], errbuf[256];
 	struct auth_creds creds = {cfg->user, cfg->password};
+	struct auth_watch watch = {0};
 	auth_context_t auth = NULL;
 	int ret = 0;
 
@@ -159,6 +218,7 @@ int smtp_send_batch(const struct smtp_config *cfg, struct smtp_item *items, size
 		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
 		auth_set_interact_cb(auth, auth_interact, &creds);
 		smtp_auth_set_context(session, auth);
+		smtp_set_monitorcb(session, monitor_cb, &watch, 0);
 	}
 	for (size_t i = 0; i < n; i++) {
 		feeds[i] = (struct feed){items[i].data, items[i].len, 0};
@@ -175,6 +235,8 @@ int smtp_send_batch(const struct smtp_config *cfg, struct smtp_item *items, size
 	}
 	for (size_t i = 0; i < n; i++)
 		read_status(&items[i], msgs[i], rcpts[i], session_error);
+	if (auth != NULL && session_error == NULL)
+		blame_auth(&watch, cfg->user, items, n, error_r);
 	if (session_error != NULL) {
 		*error_r = session_error;
 		/* Nothing got through: the whole batch waits for a retry. */

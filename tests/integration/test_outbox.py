@@ -3,6 +3,8 @@ stopped while invitations pile up; `invited serve` killed with SIGKILL in
 the middle of 2,000 messages; a recipient answered 451 and one answered
 550. After each, the store passes PRAGMA integrity_check."""
 import json
+import os
+import tempfile
 import time
 
 from lib import mailstack
@@ -179,3 +181,42 @@ def test_wrong_smtp_server_shows_in_the_outbox():
     listing = srv.cli("mail", "outbox").stdout
     assert "queued" in listing and "refused" in listing.lower(), listing
     assert "refused" in srv.log().lower()
+
+
+def test_smtp_auth_refused_waits_then_sends_with_the_right_password():
+    """The submission port requires AUTH: a wrong password keeps the mail
+    queued with the server's 535 on show; the right one (from a file) sends it."""
+    secret = os.path.join(tempfile.mkdtemp(prefix="invited-secret-"), "smtp-password")
+    with open(secret, "w") as f:
+        f.write("wrong\n")
+    os.environ["INVITED_SMTP_PASSWORD_FILE"] = secret  # read by serve and the CLI
+    try:
+        auth_flow(secret)
+    finally:
+        del os.environ["INVITED_SMTP_PASSWORD_FILE"]
+
+
+def auth_flow(secret):
+    srv = Server.start(**{"smtp.port": mailstack.env()["MAILSTACK_SUBMISSION_PORT"],
+                          "smtp.user": "invites",
+                          "smtp.retry_base": "1s", "smtp.retry_cap": "1s"})
+    _, key = setup(srv, "u25")
+    [inv] = invite_many(srv, key, "u25", 1)
+    wait_for(lambda: srv.sql("SELECT attempts FROM outbox WHERE kind = 'invitation'")[0][0]
+             >= 2, 30, "two refused attempts")
+    row = srv.sql("SELECT status, last_reply FROM outbox WHERE kind = 'invitation'")[0]
+    assert row[0] in ("queued", "sending") and "535" in row[1], row
+    listing = srv.cli("mail", "outbox").stdout
+    assert "AUTH as invites refused: 535" in listing, listing
+    assert "authentication failed" in srv.log(), srv.log()[-2000:]
+    status, body = srv.api("GET", f"/api/v1/invitations/{inv}", key=key)
+    assert body["status"] == "queued", body   # not bounced: the fault is ours
+
+    srv.stop()
+    with open(secret, "w") as f:
+        f.write(mailstack.env()["MAILSTACK_PASSWORD"] + "\n")
+    srv.serve()
+    wait_for(lambda: srv.sql("SELECT status FROM outbox WHERE kind = 'invitation'")[0][0]
+             == "sent", 30, "sent after the fix")
+    mailstack.imap_fetch("u25", lambda r: b"u25+0@example.test" in r)
+    integrity_ok(srv)
