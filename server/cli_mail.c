@@ -1,9 +1,13 @@
 /*
  * cli_mail.c: `invited mail …`: the outbox as the operator sees it, and
- * requeueing a failed message.
+ * requeueing a failed message, and classifying a message from a file.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "invited/classify.h"
 
 #include "invited/cli.h"
 #include "invited/log.h"
@@ -15,7 +19,12 @@ static const char usage[] =
 	"  outbox [--status queued|sending|sent|failed] [--limit N]\n"
 	"         messages, newest first: id, status, attempts, next attempt,\n"
 	"         recipient, kind, last SMTP reply\n"
-	"  retry ID   queue a failed message again, with a fresh lifetime\n";
+	"  retry ID   queue a failed message again, with a fresh lifetime\n"
+	"  classify FILE [--reply-domain DOMAIN]\n"
+	"         print, as JSON, what the inbound-mail reader would make of the\n"
+	"         message in FILE (- for standard input): class, tag and code,\n"
+	"         failed recipients; touches no store. The reply domain defaults\n"
+	"         to [mail] reply_domain of the config\n";
 
 static int print_msg(void *ctx, const struct outbox_msg *m)
 {
@@ -72,6 +81,67 @@ static int retry(struct cli *cli, const char *arg)
 	return EXIT_OK;
 }
 
+/* The whole file (at most MAX_MAIL_SIZE + 1 bytes), malloc'd. */
+static char *read_all(const char *path, size_t *len_r)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (fp == NULL)
+		return NULL;
+	char *buf = malloc(MAX_MAIL_SIZE + 1);
+	size_t n = buf ? fread(buf, 1, MAX_MAIL_SIZE + 1, fp) : 0;
+	int failed = buf == NULL || ferror(fp);
+	if (fp != stdin)
+		fclose(fp);
+	if (failed) {
+		free(buf);
+		return NULL;
+	}
+	*len_r = n;
+	return buf;
+}
+
+static int classify(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"reply-domain", required_argument, NULL, 'r'},
+					     {NULL, 0, NULL, 0}};
+	struct classify_result res;
+	struct config cfg;
+	const char *domain = NULL, *err;
+	size_t len;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'r')
+			return cli_usage(usage);
+		domain = optarg;
+	}
+	if (optind != argc - 1)
+		return cli_usage(usage);
+	if (domain == NULL) {
+		if (config_load(cli->config_path, &cfg, &err) < 0)
+			return cli_fail("mail", "%s (or give --reply-domain)", err);
+		domain = cfg.mail.reply_domain;
+	}
+	char *data = read_all(argv[optind], &len);
+	if (data == NULL)
+		return cli_fail("mail", "%s: %s", argv[optind], strerror(errno));
+	if (len > MAX_MAIL_SIZE) {
+		free(data);
+		return cli_fail("mail", "%s: larger than %d bytes", argv[optind], MAX_MAIL_SIZE);
+	}
+	struct classify_opts o = {.reply_domain = domain};
+	int rc = classify_message(data, len, &o, &res, &err);
+	free(data);
+	if (rc < 0)
+		return cli_fail("mail", "%s", err);
+	char *json = classify_result_json(&res);
+	classify_result_clear(&res);
+	if (json == NULL)
+		return cli_fail("mail", "out of memory");
+	puts(json);
+	free(json);
+	return EXIT_OK;
+}
+
 int cli_mail(struct cli *cli, int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
@@ -82,5 +152,7 @@ int cli_mail(struct cli *cli, int argc, char **argv)
 		return outbox(cli, argc - 1, argv + 1);
 	if (argc == 3 && strcmp(argv[1], "retry") == 0)
 		return retry(cli, argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "classify") == 0)
+		return classify(cli, argc - 1, argv + 1);
 	return cli_usage(usage);
 }

@@ -1,0 +1,477 @@
+/*
+ * classify_bounce.c: telling a bounce from other mail, and reading one.
+ * RFC 3464 reports say what they are; the rest are known by the words
+ * their MTAs write (Postfix, Exim, qmail, Exchange, Yahoo, …), by who
+ * sends them and how, and are read line by line: an address that starts a
+ * line opens a recipient, the lines under it are its diagnostic.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "classify_int.h"
+#include "invited/text.h"
+
+#define PARA_MAX 2048 /* bytes of one recipient's paragraph we read */
+
+struct marker {
+	const char *text;
+	const char *format;
+};
+
+/* Words only a bounce writes, and the software that writes them. */
+static const struct marker body_markers[] = {
+	{"I'm sorry to have to inform you that your message could not", "Postfix"},
+	{"This is the mail system at host", "Postfix"},
+	{"This message was created automatically by mail delivery software", "Exim"},
+	{"could not be delivered to one or more of its recipients", "Exim"},
+	{"This is the qmail-send program", "qmail"},
+	{"I wasn't able to deliver your message", "qmail"},
+	{"Delivery has failed to these recipients or groups", "Exchange"},
+	{"Your message did not reach some or all of the intended recipients", "Exchange"},
+	{"Remote Server returned '", "Exchange"},
+	{"Sorry, we were unable to deliver your message", "Yahoo"},
+	{"Delivery to the following recipient failed permanently", "Gmail"},
+	{"The following addresses had permanent fatal errors", "Sendmail"},
+	{"The original message was received at", "Sendmail"},
+	{"Delivery to the following recipients failed", "generic"},
+	{"Your message could not be delivered", "generic"},
+	{"Your message wasn't delivered", "generic"},
+};
+
+static const char *const subject_markers[] = {
+	"Undelivered Mail", "Mail delivery failed", "Delivery Status Notification",
+	"Undeliverable", "failure notice", "Returned mail", "Delayed Mail",
+	"Delivery failure", "Delivery delayed", "Mail System Error", "Nondeliverable",
+	"Non-delivery", "Warning: could not send message",
+};
+
+/* Words of a warning: the MTA is still trying. */
+static const char *const delay_markers[] = {
+	"still being retried", "Delayed Mail", "This is a warning message only",
+	"will continue trying", "will keep trying", "Delivery attempts will continue",
+	"has not yet been delivered", "Delivery Status Notification (Delay)",
+	"Delivery delayed", "delivery has been delayed", "could not send message for past",
+};
+
+static const char *const temporary_markers[] = {
+	"This is a temporary error", "temporary failure", "temporary problem",
+};
+
+/* Lines where the copy of the returned message starts. */
+static const char *const copy_lines[] = {
+	"Original message headers", "Return-Path:", "Received:", "Content-Type: message/",
+	"Content-Type: text/rfc822-headers",
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The heuristics read at most CLS_SCAN_MAX bytes of any text. */
+static size_t scan_len(const char *s)
+{
+	return strnlen(s, CLS_SCAN_MAX);
+}
+
+static int any_of(const char *s, size_t len, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cls_find_ci(s, len, words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+static const struct marker *body_marker(const struct cls_msg *m)
+{
+	size_t len;
+	if (m->scan == NULL)
+		return NULL;
+	len = scan_len(m->scan);
+	for (size_t i = 0; i < N(body_markers); i++)
+		if (cls_find_ci(m->scan, len, body_markers[i].text) != NULL)
+			return &body_markers[i];
+	return NULL;
+}
+
+static const char *subject_marker(const char *subject)
+{
+	for (size_t i = 0; i < N(subject_markers); i++)
+		if (cls_find_ci(subject, strlen(subject), subject_markers[i]) != NULL)
+			return subject_markers[i];
+	return NULL;
+}
+
+static int daemon_local(const char *addr, size_t len)
+{
+	static const char *const locals[] = {"mailer-daemon", "mailer_daemon", "mailerdaemon",
+					     "mail-daemon", "postmaster"};
+	const char *at = memchr(addr, '@', len);
+	size_t llen = at != NULL ? (size_t)(at - addr) : len;
+	for (size_t i = 0; i < N(locals); i++)
+		if (llen == strlen(locals[i]) && strncasecmp(addr, locals[i], llen) == 0)
+			return 1;
+	return 0;
+}
+
+/* MAILER-DAEMON, postmaster, "Mail Delivery System". */
+static int daemon_sender(const struct classify_result *res)
+{
+	return daemon_local(res->from_addr, strlen(res->from_addr)) ||
+	       cls_find_ci(res->from_name, strlen(res->from_name), "Mail Delivery") != NULL ||
+	       cls_find_ci(res->from_name, strlen(res->from_name), "Mailer-Daemon") != NULL;
+}
+
+/* Return-Path: <>, as bounces (and well-behaved auto-replies) are sent. */
+static int null_return_path(const struct cls_msg *m)
+{
+	const char *v = cls_field(m->fields, "Return-Path", 0);
+	size_t o = 0;
+	char squeezed[8];
+	if (v == NULL)
+		return 0;
+	for (; *v != '\0' && o + 1 < sizeof(squeezed); v++)
+		if (!isspace((unsigned char)*v))
+			squeezed[o++] = *v;
+	squeezed[o] = '\0';
+	return strcmp(squeezed, "<>") == 0;
+}
+
+static int is_report(const struct cls_msg *m)
+{
+	const char *type;
+	if (m->body == NULL || !cls_is_type(m->body, "multipart", "report"))
+		return 0;
+	type = cls_param(m->body, "report-type");
+	return type != NULL && (strcasecmp(type, "delivery-status") == 0 ||
+				strcasecmp(type, "global-delivery-status") == 0);
+}
+
+/*
+ * A report is a bounce. Otherwise at least two signs are needed, one of
+ * them from the message itself (its words, subject or sender): a reply
+ * quoting a bounce, or a vacation notice sent to our envelope sender with
+ * a null Return-Path, is not one.
+ */
+int cls_bounce_detect(struct cls_msg *m, struct classify_result *res)
+{
+	if (is_report(m) || cls_dsn_part(m) != NULL) {
+		snprintf(res->reason, sizeof(res->reason), "delivery status report (RFC 3464)");
+		return 1;
+	}
+	const struct marker *body = body_marker(m);
+	const char *subject = subject_marker(res->subject);
+	int daemon = daemon_sender(res), to_bounces = res->tag == TAG_BOUNCES;
+	int null_path = null_return_path(m);
+	int signs = (body != NULL) + (subject != NULL) + daemon + to_bounces + null_path;
+	if (signs < 2 || (body == NULL && subject == NULL && !daemon))
+		return 0;
+	if (body != NULL)
+		snprintf(res->reason, sizeof(res->reason), "%s bounce text (\"%s\")", body->format,
+			 body->text);
+	else
+		snprintf(res->reason, sizeof(res->reason), "bounce: %s%s%s%s%s%s",
+			 subject != NULL ? "subject \"" : "", subject != NULL ? subject : "",
+			 subject != NULL ? "\"" : "", daemon ? ", from a mailer daemon" : "",
+			 to_bounces ? ", sent to our bounce address" : "",
+			 null_path ? ", null Return-Path" : "");
+	return 1;
+}
+
+/* What the words of the bounce say about every recipient it names. */
+static enum bounce_kind text_hint(const struct cls_msg *m, const struct classify_result *res)
+{
+	size_t len = m->scan != NULL ? scan_len(m->scan) : 0;
+	if (any_of(res->subject, strlen(res->subject), delay_markers, N(delay_markers)) ||
+	    any_of(m->scan, len, delay_markers, N(delay_markers)))
+		return BOUNCE_DELAYED;
+	if (any_of(m->scan, len, temporary_markers, N(temporary_markers)))
+		return BOUNCE_TEMPORARY;
+	return BOUNCE_PERMANENT;
+}
+
+/* The failure notice ends where the copy of the returned message starts. */
+static size_t notice_len(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		const char *line = s + i, *t = line;
+		const char *nl = memchr(line, '\n', len - i);
+		size_t llen = nl != NULL ? (size_t)(nl - line) : len - i;
+		size_t tlen = cls_trim(&t, llen);
+		if (tlen >= 2 && t[0] == '-' && t[1] == '-' &&
+		    (cls_find_ci(t, tlen, "message") != NULL ||
+		     cls_find_ci(t, tlen, "original") != NULL))
+			return i;
+		for (size_t k = 0; k < N(copy_lines); k++)
+			if (llen >= strlen(copy_lines[k]) && cls_prefix_ci(line, copy_lines[k]))
+				return i;
+		i += llen + 1;
+	}
+	return len;
+}
+
+struct rcpt_line {
+	const char *addr;
+	size_t alen, indent;
+	const char *rest;
+	size_t rlen;
+};
+
+/* A line opening a recipient: "<x@y>: …", "<x@y> (expanded from …): …",
+ * "x@y<mailto:x@y>", "x@y" alone or "x@y:"; never the postmaster a
+ * notice asks you to write to. */
+static int rcpt_line(const char *s, size_t len, struct rcpt_line *rl)
+{
+	size_t i = 0, n;
+	int angle;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	rl->indent = i;
+	angle = i < len && s[i] == '<';
+	i += (size_t)angle;
+	if (i >= len || !cls_addr_at(s + i, len - i, &n) || daemon_local(s + i, n))
+		return 0;
+	rl->addr = s + i;
+	rl->alen = n;
+	i += n;
+	if (angle && (i >= len || s[i++] != '>'))
+		return 0;
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	if (i < len && (s[i] == '(' || s[i] == '<')) { /* "(expanded from …)", "<mailto:…>" */
+		const char *close = memchr(s + i, s[i] == '(' ? ')' : '>', len - i);
+		if (close == NULL)
+			return 0;
+		i = (size_t)(close - s) + 1;
+		while (i < len && isspace((unsigned char)s[i]))
+			i++;
+	}
+	if (i < len && s[i] != ':')
+		return 0;
+	i += i < len;
+	rl->rest = s + i;
+	rl->rlen = len - i;
+	return 1;
+}
+
+/* One recipient's paragraph as it is being read. */
+struct para {
+	char addr[MAX_EMAIL_LEN + 1];
+	size_t indent;
+	char text[PARA_MAX];
+	size_t len;
+	int open;
+};
+
+static void para_add(struct para *p, const char *s, size_t len)
+{
+	len = cls_trim(&s, len);
+	if (len == 0)
+		return;
+	if (p->len > 0 && p->len + 1 < sizeof(p->text))
+		p->text[p->len++] = ' ';
+	if (len > sizeof(p->text) - 1 - p->len)
+		len = sizeof(p->text) - 1 - p->len;
+	memcpy(p->text + p->len, s, len);
+	p->len += len;
+	p->text[p->len] = '\0';
+}
+
+/* The diagnostic runs from the reply code to the end, less the words
+ * qmail adds after it and the quote Exchange puts around it. */
+static void set_diagnostic(char *dst, size_t size, const char *s, size_t len)
+{
+	static const char *const tails[] = {"Giving up on", "I'm not going to try again"};
+	for (size_t i = 0; i < N(tails); i++) {
+		const char *t = cls_find_ci(s, len, tails[i]);
+		if (t != NULL)
+			len = (size_t)(t - s);
+	}
+	len = cls_trim(&s, len);
+	while (len > 0 && (s[len - 1] == '\'' || isspace((unsigned char)s[len - 1])))
+		len--;
+	cls_set(dst, size, s, len);
+}
+
+static struct bounce_rcpt *rcpt_slot(struct classify_result *res, const char *addr, int *fresh)
+{
+	for (size_t i = 0; i < res->n_rcpts; i++) {
+		if (strcasecmp(res->rcpts[i].addr, addr) == 0) {
+			*fresh = 0;
+			return &res->rcpts[i];
+		}
+	}
+	if (res->n_rcpts >= CLASSIFY_MAX_RCPTS)
+		return NULL;
+	*fresh = 1;
+	return &res->rcpts[res->n_rcpts++];
+}
+
+/* A recipient named twice (Exchange does) keeps the mention with a code. */
+static void para_flush(struct para *p, struct classify_result *res, enum bounce_kind hint)
+{
+	struct bounce_rcpt *r;
+	char status[16];
+	size_t off;
+	int code, fresh;
+	p->open = 0;
+	cls_status_scan(p->text, p->len, status, &code, &off);
+	if ((r = rcpt_slot(res, p->addr, &fresh)) == NULL)
+		return;
+	if (!fresh && (r->status[0] != '\0' || (status[0] == '\0' && code == 0)))
+		return;
+	memset(r, 0, sizeof(*r));
+	memcpy(r->addr, p->addr, sizeof(r->addr));
+	memcpy(r->status, status, sizeof(status));
+	set_diagnostic(r->diagnostic, sizeof(r->diagnostic), p->text + (off < p->len ? off : 0),
+		       off < p->len ? p->len - off : p->len);
+	r->kind = hint == BOUNCE_DELAYED ? BOUNCE_DELAYED : cls_kind_of("", status, code);
+	if (r->kind == BOUNCE_NONE)
+		r->kind = hint;
+	snprintf(r->action, sizeof(r->action), "%s",
+		 r->kind == BOUNCE_DELAYED ? "delayed" : "failed");
+}
+
+static void para_open(struct para *p, const struct rcpt_line *rl)
+{
+	cls_set(p->addr, sizeof(p->addr), rl->addr, rl->alen);
+	ascii_lower(p->addr);
+	p->indent = rl->indent;
+	p->len = 0;
+	p->text[0] = '\0';
+	p->open = 1;
+	para_add(p, rl->rest, rl->rlen);
+}
+
+/*
+ * A recipient's paragraph ends at a blank line once it has words, or at
+ * the next recipient. A line naming an address further indented than its
+ * recipient's is a continuation (Postfix wraps "<x@y>: Recipient address
+ * rejected" under "<x@y>: host … said:").
+ */
+static void text_read(const char *s, struct classify_result *res, enum bounce_kind hint)
+{
+	size_t len = notice_len(s, scan_len(s)), i = 0;
+	struct para *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return;
+	while (i < len) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t llen = nl != NULL ? (size_t)(nl - s) - i : len - i;
+		struct rcpt_line rl;
+		const char *t = s + i;
+		if (rcpt_line(s + i, llen, &rl) && !(p->open && rl.indent > p->indent)) {
+			if (p->open)
+				para_flush(p, res, hint);
+			para_open(p, &rl);
+		} else if (p->open && cls_trim(&t, llen) == 0) {
+			if (p->len > 0)
+				para_flush(p, res, hint);
+		} else if (p->open) {
+			para_add(p, s + i, llen);
+		}
+		i += llen + 1;
+	}
+	if (p->open)
+		para_flush(p, res, hint);
+	free(p);
+}
+
+static int is_returned(const struct mailmime *p, void *arg)
+{
+	(void)arg;
+	if (p->mm_type == MAILMIME_MESSAGE)
+		return 1;
+	return p->mm_type == MAILMIME_SINGLE &&
+	       (cls_is_type(p, "message", "rfc822") || cls_is_type(p, "message", "global") ||
+		cls_is_type(p, "text", "rfc822-headers") ||
+		cls_is_type(p, "message", "global-headers"));
+}
+
+/* The Message-ID of a returned message kept as bytes (encoded, or only
+ * its header). */
+static int returned_id_in_bytes(struct cls_msg *m, const struct mailmime *p,
+				struct classify_result *res)
+{
+	struct mailimf_fields *f = NULL;
+	size_t len, idx = 0;
+	int headers_ok, found = 0;
+	char *s = cls_part_bytes(m, p, CLS_SCAN_MAX, &len);
+	if (s == NULL)
+		return 0;
+	cls_guard(s, len, &headers_ok);
+	if (headers_ok) {
+		int r = mailimf_envelope_and_optional_fields_parse(s, len, &idx, &f);
+		if (r == MAILIMF_ERROR_MEMORY)
+			m->oom = 1;
+		else if (r == MAILIMF_NO_ERROR) {
+			found = cls_fields_msgid(f, res->returned_message_id,
+						 sizeof(res->returned_message_id));
+			mailimf_fields_free(f);
+		}
+	}
+	free(s);
+	return found;
+}
+
+/* A "Message-ID:" line in the copy a text bounce quotes. */
+static int returned_id_in_text(const char *s, struct classify_result *res)
+{
+	size_t len = scan_len(s);
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t llen = nl != NULL ? (size_t)(nl - s) - i : len - i;
+		const char *t = s + i;
+		size_t tlen = cls_trim(&t, llen);
+		while (tlen > 0 && t[0] == '>')
+			t++, tlen = cls_trim(&t, tlen - 1);
+		if (tlen > 11 && cls_prefix_ci(t, "Message-ID:") &&
+		    cls_msgid(res->returned_message_id, sizeof(res->returned_message_id), t + 11,
+			      tlen - 11))
+			return 1;
+		i += llen + 1;
+	}
+	return 0;
+}
+
+static void returned_id(struct cls_msg *m, const char *raw, struct classify_result *res)
+{
+	struct mailmime *p = cls_find(m, m->body, is_returned, NULL, 0);
+	if (p != NULL && p->mm_type == MAILMIME_MESSAGE &&
+	    cls_fields_msgid(p->mm_data.mm_message.mm_fields, res->returned_message_id,
+			     sizeof(res->returned_message_id)))
+		return;
+	if (p != NULL && p->mm_type == MAILMIME_SINGLE && returned_id_in_bytes(m, p, res))
+		return;
+	if (m->scan != NULL && returned_id_in_text(m->scan, res))
+		return;
+	if (raw != NULL)
+		returned_id_in_text(raw, res);
+}
+
+/*
+ * The report's fields, else the words of the text part, else (when the
+ * MIME structure is broken and libetpan found no parts worth reading) the
+ * words of the raw body.
+ */
+void cls_bounce_read(struct cls_msg *m, struct classify_result *res)
+{
+	enum bounce_kind hint = text_hint(m, res);
+	char *raw = NULL;
+	if (!cls_dsn_read(m, res) && m->scan != NULL)
+		text_read(m->scan, res, hint);
+	if (m->raw_body != NULL && m->scan != NULL && m->scan == m->text) {
+		size_t len = m->raw_body_len < CLS_SCAN_MAX ? m->raw_body_len : CLS_SCAN_MAX;
+		if ((raw = cls_clean_text(m->raw_body, len)) == NULL)
+			m->oom = 1;
+		else if (res->n_rcpts == 0)
+			text_read(raw, res, hint);
+	}
+	res->bounce = res->n_rcpts == 0 ? hint : BOUNCE_NONE;
+	for (size_t i = 0; i < res->n_rcpts; i++)
+		if (res->rcpts[i].kind > res->bounce)
+			res->bounce = res->rcpts[i].kind;
+	returned_id(m, raw, res);
+	free(raw);
+}
