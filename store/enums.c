@@ -17,6 +17,8 @@ static const char *const inv_statuses[] = {NULL, "draft", "queued", "sent",
 					   "revoked", "bounced", "handed_off"};
 static const char *const rel_kinds[] = {NULL, "indirect_provider", "reseller_of_record"};
 static const char *const outbox_statuses[] = {NULL, "queued", "sending", "sent", "failed"};
+static const char *const verif_statuses[] = {NULL, "pending", "verified", "superseded",
+					     "bounced"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -128,5 +130,19 @@ int outbox_status_parse(const char *s, enum outbox_status *status_r)
 	if (i < 0)
 		return -1;
 	*status_r = (enum outbox_status)i;
+	return 0;
+}
+
+const char *verif_status_str(enum verif_status status)
+{
+	return name_of(verif_statuses, COUNT(verif_statuses), status);
+}
+
+int verif_status_parse(const char *s, enum verif_status *status_r)
+{
+	int i = index_of(verif_statuses, COUNT(verif_statuses), 1, s);
+	if (i < 0)
+		return -1;
+	*status_r = (enum verif_status)i;
 	return 0;
 }

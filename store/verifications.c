@@ -5,13 +5,6 @@
  */
 #include "store_int.h"
 
-static const char *const statuses[] = {NULL, "pending", "verified", "superseded", "bounced"};
-
-const char *verif_status_str(enum verif_status status)
-{
-	return status >= VERIF_PENDING && status <= VERIF_BOUNCED ? statuses[status] : "unknown";
-}
-
 #define VERIF_COLUMNS                                                          \
 	"id, org_id, email, reply_code, jti, status, method, status_reason,"   \
 	" expires_at, created_at, coalesce(verified_at, 0)"
@@ -26,9 +19,8 @@ static void read_verif(sqlite3_stmt *s, struct verification *v)
 	col_text(s, 3, v->reply_code, sizeof(v->reply_code));
 	col_text(s, 4, v->jti, sizeof(v->jti));
 	col_text(s, 5, status, sizeof(status));
-	for (int i = VERIF_PENDING; i <= VERIF_BOUNCED; i++)
-		if (strcmp(status, statuses[i]) == 0)
-			v->status = (enum verif_status)i;
+	if (verif_status_parse(status, &v->status) < 0)
+		v->status = 0;
 	col_text(s, 6, v->method, sizeof(v->method));
 	col_text(s, 7, v->status_reason, sizeof(v->status_reason));
 	v->expires_at = sqlite3_column_int64(s, 8);

@@ -40,18 +40,15 @@ static int queue_mail(const struct verifier_env *env, const struct org *o,
 		      const struct verification *v, const char *url, const char **error_r)
 {
 	struct tpl_vars vars = {0};
-	char expires[32], kind_var[32], reply_to[MAX_EMAIL_LEN + 1];
+	char expires[32], kind_var[32];
 	rfc3339_format(v->expires_at, expires);
 	expires[10] = '\0';
 	snprintf(kind_var, sizeof(kind_var), "kind_%s", org_kind_str(o->kind));
-	snprintf(reply_to, sizeof(reply_to), "verify+%s@%s", v->reply_code,
-		 env->mailer->reply_domain);
 	tpl_vars_set(&vars, "org", o->legal_name);
 	tpl_vars_set(&vars, "contact_name", o->contact_name);
 	tpl_vars_set(&vars, "contact_email", o->contact_email);
 	tpl_vars_set(&vars, "link", url);
 	tpl_vars_set(&vars, "expires", expires);
-	tpl_vars_set(&vars, "reply_to", reply_to);
 	tpl_vars_set(&vars, "public_url", env->mailer->public_url);
 	tpl_vars_set(&vars, kind_var, "1");
 	struct mail_job job = {

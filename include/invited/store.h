@@ -402,6 +402,7 @@ int store_outbox_counts(struct store *st, int64_t out[5], const char **error_r);
 enum verif_status { VERIF_PENDING = 1, VERIF_VERIFIED, VERIF_SUPERSEDED, VERIF_BOUNCED };
 
 const char *verif_status_str(enum verif_status status);
+int verif_status_parse(const char *s, enum verif_status *status_r);
 
 /* One attempt to prove that an organization's primary contact address is
  * real and theirs: by its link, or by an authenticated reply. */
