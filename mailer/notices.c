@@ -106,3 +106,40 @@ int mailer_verification_undeliverable(struct store *st, int64_t verification_id,
 		       ? 0
 		       : -1;
 }
+
+int mailer_invitation_reply(const struct mailer *m, struct store *st,
+			    const struct invitation *inv, const struct relayed_reply *r,
+			    int64_t now, int64_t *outbox_id_r, const char **error_r)
+{
+	struct inv_mail_vars v;
+	if (mailer_invitation_vars(m, st, inv, &v, error_r) < 0)
+		return -1;
+	if (v.inviter.contact_email[0] == '\0') {
+		*error_r = "the inviter has no contact address to relay to";
+		return 1;
+	}
+	const char *replier = r->from_name != NULL && r->from_name[0] != '\0' ?
+				      r->from_name : r->from_addr;
+	tpl_vars_set(&v.vars, "replier", replier);
+	tpl_vars_set(&v.vars, "replier_email", r->from_addr);
+	tpl_vars_set(&v.vars, "reply_subject", r->subject);
+	tpl_vars_set(&v.vars, "reply_text", r->text != NULL ? r->text : "");
+	struct mail_job job = {
+		.kind = "relay",
+		.to = {v.inviter.contact_name, v.inviter.contact_email},
+		.reply_to = {r->from_name, r->from_addr},
+		/* Relayed by a machine: vacation responders must not answer it. */
+		.auto_submitted = 1,
+		.in_reply_to = r->message_id,
+		.invitation_id = inv->id,
+		.org_id = inv->inviter_org_id,
+	};
+	struct mail_content c = {0};
+	const char *locale = mailer_locale(m, v.inviter.locale);
+	if (mailer_render(m, "invitation_reply", locale, &v.vars, &c, error_r) < 0)
+		return -1;
+	job.content = &c;
+	int rc = mailer_queue(m, st, &job, now, outbox_id_r, error_r);
+	mail_content_clear(&c);
+	return rc < 0 ? -1 : 0;
+}

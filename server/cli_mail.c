@@ -1,6 +1,7 @@
 /*
  * cli_mail.c: `invited mail …`: the outbox as the operator sees it, and
- * requeueing a failed message, and classifying a message from a file.
+ * requeueing a failed message, one pass of the IMAP reader, and
+ * classifying a message from a file.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 
 #include "invited/classify.h"
+#include "invited/imap_reader.h"
+#include "invited/inbound.h"
 
 #include "invited/cli.h"
 #include "invited/log.h"
@@ -20,6 +23,9 @@ static const char usage[] =
 	"         messages, newest first: id, status, attempts, next attempt,\n"
 	"         recipient, kind, last SMTP reply\n"
 	"  retry ID   queue a failed message again, with a fresh lifetime\n"
+	"  poll       read the [imap] mailbox once: handle every new message\n"
+	"             (bounces, auto-replies, replies) as `serve` would, move it\n"
+	"             to the processed or unmatched folder, print what was done\n"
 	"  classify FILE [--reply-domain DOMAIN]\n"
 	"         print, as JSON, what the inbound-mail reader would make of the\n"
 	"         message in FILE (- for standard input): class, tag and code,\n"
@@ -79,6 +85,32 @@ static int retry(struct cli *cli, const char *arg)
 		    NULL, &err);
 	printf("message %lld queued again\n", (long long)id);
 	return EXIT_OK;
+}
+
+static int poll_once(struct cli *cli)
+{
+	struct imap_session *s;
+	struct imap_stats stats;
+	struct verifier_env env;
+	const char *err;
+	if (cli_load(cli) < 0)
+		return EXIT_FAIL;
+	const struct imap_config *cfg = &cli->app.cfg.imap;
+	struct inbound_opts opts = {cfg->trusted_authserv, cfg->trust_relay};
+	app_verifier_env(&cli->app, cli->st, cli->now, "imap", &env);
+	if (imap_session_open(cfg, &s, &err) < 0)
+		return cli_fail("mail", "%s", err);
+	int rc = imap_session_pass(s, &env, &opts, &stats, &err);
+	imap_session_close(s);
+	if (rc < 0)
+		return cli_fail("mail", "%s", err);
+	printf("%zu handled, %zu unmatched, %zu moved that were handled before, "
+	       "%zu left to try again\n",
+	       stats.handled, stats.unmatched, stats.again, stats.failed);
+	for (size_t i = 0; i < sizeof(stats.by_action) / sizeof(stats.by_action[0]); i++)
+		if (stats.by_action[i] > 0)
+			printf("  %s\t%zu\n", imap_action_names[i], stats.by_action[i]);
+	return stats.failed > 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 /* The whole file (at most MAX_MAIL_SIZE + 1 bytes), malloc'd. */
@@ -152,6 +184,8 @@ int cli_mail(struct cli *cli, int argc, char **argv)
 		return outbox(cli, argc - 1, argv + 1);
 	if (argc == 3 && strcmp(argv[1], "retry") == 0)
 		return retry(cli, argv[2]);
+	if (argc == 2 && strcmp(argv[1], "poll") == 0)
+		return poll_once(cli);
 	if (argc >= 2 && strcmp(argv[1], "classify") == 0)
 		return classify(cli, argc - 1, argv + 1);
 	return cli_usage(usage);

@@ -352,6 +352,19 @@ int config_validate(struct config *cfg, const char **error_r)
 		*error_r = "[tokens] lifetimes must be at least 60s";
 		return -1;
 	}
+	if (cfg->imap.enabled && cfg->imap.user[0] == '\0') {
+		*error_r = "[imap] enabled needs a user (and its password)";
+		return -1;
+	}
+	if (cfg->imap.enabled && (strcmp(cfg->imap.processed, cfg->imap.mailbox) == 0 ||
+				  strcmp(cfg->imap.unmatched, cfg->imap.mailbox) == 0)) {
+		*error_r = "[imap] processed and unmatched must be folders other than mailbox";
+		return -1;
+	}
+	if (cfg->imap.poll_interval < 1) {
+		*error_r = "[imap] poll_interval must be at least 1s";
+		return -1;
+	}
 	return smtp_config_check(&cfg->outbox.smtp, error_r);
 }
 

@@ -1,8 +1,8 @@
 /*
  * serve.c: `invited serve`. The HTTP endpoint runs in libmicrohttpd's
  * threads; beside it run the outbox senders and the sweeper that expires
- * invitations. SIGINT/SIGTERM stop everything in order; SIGHUP re-reads
- * the key folder.
+ * invitations, and (with [imap] enabled) the IMAP reader. SIGINT/SIGTERM
+ * stop everything in order; SIGHUP re-reads the key folder.
  */
 #include <errno.h>
 #include <signal.h>
@@ -10,11 +10,14 @@
 #include <time.h>
 
 #include "invited/http.h"
+#include "invited/imap_reader.h"
+#include "invited/inbound.h"
 #include "invited/log.h"
 #include "invited/outbox.h"
 #include "invited/server.h"
 
 #define MAX_SENDERS 16
+#define MAX_THREADS (MAX_SENDERS + 2) /* the sweeper and the IMAP reader */
 
 static volatile sig_atomic_t got_signal;
 
@@ -89,6 +92,24 @@ static void *sweeper_main(void *arg)
 	return NULL;
 }
 
+static void *imap_main(void *arg)
+{
+	struct app *app = arg;
+	struct verifier_env env;
+	const char *err;
+	struct store *st = app_store(app, &err);
+	if (st == NULL) {
+		msg_error("imap: %s", err);
+		return NULL;
+	}
+	const struct imap_config *cfg = &app->cfg.imap;
+	struct inbound_opts opts = {cfg->trusted_authserv, cfg->trust_relay};
+	app_verifier_env(app, st, (int64_t)time(NULL), "imap", &env);
+	imap_watch(cfg, &env, &opts, &app->stopping);
+	app_store_release();
+	return NULL;
+}
+
 /* Messages a dead process left `sending` are queued again. */
 static int recover_outbox(struct app *app, const char **error_r)
 {
@@ -114,7 +135,7 @@ static void stop_threads(struct app *app, pthread_t *threads, size_t n)
 
 int app_serve(struct app *app)
 {
-	pthread_t threads[MAX_SENDERS + 1];
+	pthread_t threads[MAX_THREADS];
 	size_t n = 0;
 	const char *err;
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -143,6 +164,8 @@ int app_serve(struct app *app)
 		if (pthread_create(&threads[n], NULL, sender_main, app) == 0)
 			n++;
 	if (pthread_create(&threads[n], NULL, sweeper_main, app) == 0)
+		n++;
+	if (app->cfg.imap.enabled && pthread_create(&threads[n], NULL, imap_main, app) == 0)
 		n++;
 	msg_info("serving %s on %s (public URL %s), %d outbox senders",
 		 app->cfg.server.database, app->cfg.server.listen,

@@ -169,6 +169,10 @@ const char *const store_migrations[] = {
 	"  subject TEXT NOT NULL,"
 	"  details TEXT NOT NULL DEFAULT ''"
 	") STRICT;",
+	/* 2: inbound messages are also recognized by Message-ID, so that a
+	 * UIDVALIDITY change does not handle a message twice */
+	"CREATE INDEX inbound_message_id ON inbound (mailbox, message_id)"
+	" WHERE message_id != '';",
 };
 
 const int store_migration_count =

@@ -25,6 +25,17 @@ const char *mail_class_str(enum mail_class cls)
 	return cls <= MAIL_REPLY ? names[cls] : "unknown";
 }
 
+const char *mail_tag_str(enum mail_tag tag)
+{
+	static const char *const names[] = {
+		[TAG_NONE] = "",
+		[TAG_BOUNCES] = "bounces",
+		[TAG_VERIFY] = "verify",
+		[TAG_REPLY] = "reply",
+	};
+	return tag <= TAG_REPLY ? names[tag] : "";
+}
+
 const char *bounce_kind_str(enum bounce_kind kind)
 {
 	static const char *const names[] = {

@@ -185,6 +185,19 @@ int cls_dsn_read(struct cls_msg *m, struct classify_result *res)
 	char *s;
 	if (p == NULL || (s = cls_part_bytes(m, p, CLS_SCAN_MAX, &len)) == NULL)
 		return 0;
+	/* libetpan reads a field only up to its line end: a part that stops
+	 * right after its last field (no CRLF before the boundary) gets one. */
+	if (len > 0 && s[len - 1] != '\n') {
+		char *grown = realloc(s, len + 3);
+		if (grown == NULL) {
+			free(s);
+			m->oom = 1;
+			return 0;
+		}
+		s = grown;
+		memcpy(s + len, "\r\n", 3);
+		len += 2;
+	}
 	cls_guard(s, len, &headers_ok);
 	while (headers_ok && idx < len && res->n_rcpts < CLASSIFY_MAX_RCPTS) {
 		struct mailimf_fields *f = NULL;

@@ -8,13 +8,6 @@
 
 #include "classify_int.h"
 
-static const char *const tag_names[] = {
-	[TAG_NONE] = NULL,
-	[TAG_BOUNCES] = "bounces",
-	[TAG_VERIFY] = "verify",
-	[TAG_REPLY] = "reply",
-};
-
 static json_t *str_or_null(const char *s)
 {
 	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
@@ -81,7 +74,7 @@ char *classify_result_json(const struct classify_result *res)
 		return NULL;
 	put(o, "class", json_string(mail_class_str(res->cls)), &failed);
 	put(o, "reason", str_or_null(res->reason), &failed);
-	put(o, "tag", str_or_null(res->tag <= TAG_REPLY ? tag_names[res->tag] : NULL), &failed);
+	put(o, "tag", str_or_null(mail_tag_str(res->tag)), &failed);
 	put(o, "code", str_or_null(res->code), &failed);
 	put(o, "message_id", str_or_null(res->message_id), &failed);
 	put(o, "in_reply_to", str_or_null(res->in_reply_to), &failed);

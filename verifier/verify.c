@@ -252,40 +252,29 @@ enum verify_status verify_by_reply(const struct verifier_env *env, const char *c
 	const char *err;
 	struct verification v;
 	memset(view, 0, sizeof(*view));
-	if (store_begin(env->st, &err) != STORE_OK) {
-		*reason_r = err;
-		return VERIFY_INTERNAL;
-	}
-	enum verify_status s;
 	int rc = store_verif_by_reply_code(env->st, code, &v, &err);
 	if (rc != STORE_OK) {
-		s = rc == STORE_NOT_FOUND ? VERIFY_UNKNOWN : VERIFY_INTERNAL;
 		*reason_r = rc == STORE_NOT_FOUND ? "no verification has this reply code" : err;
-		goto out;
+		return rc == STORE_NOT_FOUND ? VERIFY_UNKNOWN : VERIFY_INTERNAL;
 	}
-	s = load(env, v.id, view);
+	enum verify_status s = load(env, v.id, view);
 	if (s != VERIFY_OK) {
 		*reason_r = errorf("the verification is %s", verify_status_code(s));
-		goto out;
+		return s;
 	}
 	if (from_addr == NULL || strcasecmp(from_addr, view->v.email) != 0) {
-		s = VERIFY_REFUSED;
 		*reason_r = errorf("the reply comes from %s, not from %s",
 				   from_addr ? from_addr : "no address", view->v.email);
-		goto out;
+		return VERIFY_REFUSED;
 	}
 	if ((view->v.jti[0] != '\0' &&
 	     store_link_revoke(env->st, view->v.jti, env->now, &err) != STORE_OK) ||
-	    finish(env, view, "reply", &err) < 0 || store_commit(env->st, &err) != STORE_OK) {
+	    finish(env, view, "reply", &err) < 0) {
 		*reason_r = err;
-		s = VERIFY_INTERNAL;
-		goto out;
+		return VERIFY_INTERNAL;
 	}
 	*reason_r = "verified by an authenticated reply";
 	msg_info("verification: org %lld contact %s verified by reply", (long long)view->org.id,
 		 view->org.contact_email);
 	return VERIFY_OK;
-out:
-	store_rollback(env->st);
-	return s;
 }

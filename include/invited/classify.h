@@ -91,6 +91,7 @@ void classify_result_clear(struct classify_result *res);
 
 const char *mail_class_str(enum mail_class cls);
 const char *bounce_kind_str(enum bounce_kind kind);
+const char *mail_tag_str(enum mail_tag tag); /* "" for TAG_NONE */
 
 /* The result as a JSON object (class, tag, code, recipients, …); malloc'd. */
 char *classify_result_json(const struct classify_result *res);

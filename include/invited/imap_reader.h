@@ -1,12 +1,23 @@
 /*
  * imap_reader.h: watching the server's mailbox over IMAP with libetpan.
- * (The reader itself arrives with the inbound-mail work; its settings are
- * part of the configuration from the start.)
+ *
+ * A session logs in (plain, STARTTLS or implicit TLS), makes sure the
+ * processed and unmatched folders exist, and selects the mailbox. A pass
+ * fetches the messages by UID, hands each to inbound_handle() (which
+ * records it and the mailbox's last UID in one transaction), then moves
+ * them out of the mailbox: MOVE when the server offers it, else COPY,
+ * \Deleted and (UID) EXPUNGE. The first pass of a session also sweeps up
+ * messages handled before but not moved (a crash between the two), so
+ * nothing is acted on twice and nothing stays behind. Between passes the
+ * session waits in IDLE when the server offers it, else sleeps for the
+ * poll interval.
  */
 #ifndef INVITED_IMAP_READER_H
 #define INVITED_IMAP_READER_H
 
 #include <stdint.h>
+
+#include "limits.h" /* MAX_MAIL_SIZE: larger messages are recorded unread */
 
 enum imap_tls { IMAP_TLS_NONE, IMAP_TLS_STARTTLS, IMAP_TLS_IMPLICIT };
 
@@ -25,5 +36,47 @@ struct imap_config {
 	char trusted_authserv[512]; /* Authentication-Results ids we trust, space separated */
 	int trust_relay;       /* accept replies without DKIM/DMARC proof */
 };
+
+struct verifier_env;
+struct inbound_opts;
+
+struct imap_stats {
+	size_t handled;    /* acted on and recorded in this pass */
+	size_t unmatched;  /* of those, moved to the unmatched folder */
+	size_t again;      /* already recorded: only moved */
+	size_t failed;     /* left in the mailbox, to be tried again */
+	size_t by_action[8]; /* see imap_action_names */
+};
+
+struct imap_session;
+
+/* Connect, log in, create the folders, select the mailbox. */
+int imap_session_open(const struct imap_config *cfg, struct imap_session **s_r,
+		      const char **error_r);
+void imap_session_close(struct imap_session *s);
+
+/*
+ * Handle every message of the mailbox not handled yet, and move it out.
+ * env->st is the store; env->now is set per message. -1 with *error_r
+ * when the connection failed (the caller reconnects).
+ */
+int imap_session_pass(struct imap_session *s, struct verifier_env *env,
+		      const struct inbound_opts *opts, struct imap_stats *stats,
+		      const char **error_r);
+
+/* Wait for new mail: in IDLE when offered and configured, else for the
+ * poll interval. Returns early once *stop is set. -1 on a lost connection. */
+int imap_session_wait(struct imap_session *s, const volatile int *stop,
+		      const char **error_r);
+
+/* The actions of inbound.h, in the order of imap_stats.by_action. */
+extern const char *const imap_action_names[8];
+
+/*
+ * Run until *stop: open, pass, wait, pass…; a lost or refused connection
+ * is retried after 1, 2, 4 … 60 seconds, with a log line each time.
+ */
+void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
+		const struct inbound_opts *opts, const volatile int *stop);
 
 #endif

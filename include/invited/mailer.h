@@ -108,4 +108,23 @@ int mailer_verification_undeliverable(struct store *st, int64_t verification_id,
 				      const char *reason, int64_t now,
 				      const char **error_r);
 
+/* A reply to an invitation, as the IMAP reader found it. */
+struct relayed_reply {
+	const char *from_addr;
+	const char *from_name;   /* may be NULL */
+	const char *subject;     /* UTF-8, may be NULL */
+	const char *text;        /* the reply's words, UTF-8, may be NULL */
+	const char *message_id;  /* of the reply, for In-Reply-To; may be NULL */
+};
+
+/*
+ * Relay a reply to the inviter's primary contact, with the replier as
+ * Reply-To so that answering reaches them directly. Runs in the caller's
+ * transaction; *outbox_id_r (may be NULL) gets the queued message. Returns
+ * 1 with *error_r when the inviter has no contact address.
+ */
+int mailer_invitation_reply(const struct mailer *m, struct store *st,
+			    const struct invitation *inv, const struct relayed_reply *r,
+			    int64_t now, int64_t *outbox_id_r, const char **error_r);
+
 #endif

@@ -441,6 +441,58 @@ int store_verif_supersede(struct store *st, int64_t org_id, int64_t now,
 int store_verif_latest(struct store *st, int64_t org_id, struct verification *v,
 		       const char **error_r);
 
+/* ------------------------------------------------------- inbound mail */
+
+/*
+ * Where the IMAP reader stands in a mailbox: the UIDVALIDITY it saw and
+ * the highest UID it handled. STORE_NOT_FOUND before the first message.
+ */
+int store_imap_state_get(struct store *st, const char *mailbox,
+			 uint32_t *uidvalidity_r, uint32_t *last_uid_r,
+			 const char **error_r);
+/* Set both (a new UIDVALIDITY starts last_uid over); last_uid only grows
+ * while UIDVALIDITY stays. */
+int store_imap_state_set(struct store *st, const char *mailbox,
+			 uint32_t uidvalidity, uint32_t last_uid,
+			 const char **error_r);
+
+/* One handled message and what was done with it. */
+struct inbound_row {
+	int64_t id;
+	char mailbox[128];
+	uint32_t uidvalidity;
+	uint32_t uid;
+	char message_id[256];
+	char cls[16];          /* bounce, auto_reply, reply, unknown */
+	char tag[16];          /* bounces, verify, reply, or "" */
+	char code[MAX_CODE_LEN + 1];
+	int64_t invitation_id;
+	int64_t verification_id;
+	int64_t outbox_id;
+	char from_addr[MAX_EMAIL_LEN + 1];
+	char subject[MAX_SUBJECT_LEN + 1];
+	char action[24];       /* see inbound.h */
+	char detail[512];
+	int64_t received_at;
+};
+
+/* Insert; sets r->id. STORE_CONFLICT when (mailbox, uidvalidity, uid) is
+ * already there. */
+int store_inbound_add(struct store *st, struct inbound_row *r,
+		      const char **error_r);
+int store_inbound_get(struct store *st, const char *mailbox,
+		      uint32_t uidvalidity, uint32_t uid, struct inbound_row *r,
+		      const char **error_r);
+/* The oldest row of mailbox with this Message-ID. */
+int store_inbound_by_message_id(struct store *st, const char *mailbox,
+				const char *message_id, struct inbound_row *r,
+				const char **error_r);
+/* Rows about an invitation (its replies, bounces, auto-replies), oldest
+ * first. */
+typedef int store_inbound_cb(void *ctx, const struct inbound_row *r);
+int store_inbound_list(struct store *st, int64_t invitation_id,
+		       store_inbound_cb *cb, void *ctx, const char **error_r);
+
 /* ----------------------------------------------------------- audit log */
 
 int store_audit(struct store *st, int64_t now, const char *actor,

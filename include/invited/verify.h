@@ -65,7 +65,9 @@ enum verify_status verify_confirm(const struct verifier_env *env,
 /*
  * A reply to verify+CODE: verifies when from_addr is the contact address
  * and the caller found the reply authentic. Returns VERIFY_OK when this
- * reply verified it; otherwise why not (reason_r says it in words).
+ * reply verified it; otherwise why not (reason_r says it in words). Runs
+ * in the caller's transaction (the IMAP reader records the message in the
+ * same one); on VERIFY_INTERNAL the caller rolls back.
  */
 enum verify_status verify_by_reply(const struct verifier_env *env,
 				   const char *code, const char *from_addr,

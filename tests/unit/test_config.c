@@ -113,6 +113,10 @@ TEST(bad_values_are_refused_with_a_reason)
 	expect_error("[mail]\nreply_domain = not a domain\n", "reply_domain");
 	expect_error("[smtp]\nfrom = nobody\n", "[smtp] from");
 	expect_error("[tokens]\ninvitation_lifetime = 10s\n", "at least 60s");
+	expect_error("[imap]\nenabled = yes\n", "[imap] enabled needs a user");
+	expect_error("[imap]\nenabled = yes\nuser = u\nprocessed = INBOX\n",
+		     "processed and unmatched must be folders other than mailbox");
+	expect_error("[imap]\ntls = sometimes\n", "[imap] tls: invalid value");
 	expect_error("[nosuch]\nkey = 1\n", "unknown key");
 	expect_error("this is not ini\n", "syntax error");
 }

@@ -133,8 +133,9 @@ class Server:
 
     # ---------------------------------------------------------------- CLI
     def cli(self, *args, check=True, input=None):
+        env = dict(os.environ, INVITED_IMAP_PASSWORD=mailstack.env()["MAILSTACK_PASSWORD"])
         p = subprocess.run([invited_bin(), "-c", self.conf, *args], capture_output=True,
-                           text=True, input=input, timeout=120)
+                           text=True, input=input, timeout=120, env=env)
         if check and p.returncode != 0:
             raise AssertionError(f"invited {' '.join(args)} exited {p.returncode}:\n"
                                  f"{p.stdout}\n{p.stderr}")

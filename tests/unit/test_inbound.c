@@ -1,0 +1,309 @@
+/* link: invited_verifier */
+/*
+ * test_inbound.c: acting on inbound mail, on a real SQLite store in a
+ * temporary folder: which Authentication-Results prove a reply, a message
+ * handled once by UID and once by Message-ID across a UIDVALIDITY change,
+ * a bounce matched by the returned Message-ID when the VERP address is
+ * gone, and the mailbox state kept with each message.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "invited/inbound.h"
+#include "test.h"
+
+struct fixture {
+	char dir[64];
+	struct store *st;
+	struct tpl_set *tpl;
+	struct mailer mailer;
+	struct verifier_env env;
+	struct inbound_opts opts;
+};
+
+static void setup(struct fixture *fx)
+{
+	const char *err;
+	char path[128], tpl[4096];
+	memset(fx, 0, sizeof(*fx));
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-inbound-XXXXXX");
+	test_assert(mkdtemp(fx->dir) != NULL);
+	snprintf(path, sizeof(path), "%s/db", fx->dir);
+	test_assert_int(store_open(path, 1, &fx->st, &err), STORE_OK);
+	snprintf(tpl, sizeof(tpl), "%s/templates",
+		 getenv("INVITED_SOURCE_DIR") ? getenv("INVITED_SOURCE_DIR") : ".");
+	test_assert(tpl_set_load(tpl, &fx->tpl, &err) == 0);
+	fx->mailer = (struct mailer){.tpl = fx->tpl, .lifetime = 86400};
+	snprintf(fx->mailer.from_addr, sizeof(fx->mailer.from_addr), "invitations@invited.test");
+	snprintf(fx->mailer.reply_domain, sizeof(fx->mailer.reply_domain), "invited.test");
+	snprintf(fx->mailer.public_url, sizeof(fx->mailer.public_url), "http://invited.test");
+	snprintf(fx->mailer.default_locale, sizeof(fx->mailer.default_locale), "en");
+	fx->env = (struct verifier_env){
+		.st = fx->st, .mailer = &fx->mailer, .now = 1800000000, .actor = "test"};
+	fx->opts = (struct inbound_opts){.trusted_authserv = "mx.invited.test"};
+}
+
+static void teardown(struct fixture *fx)
+{
+	char cmd[128];
+	store_close(fx->st);
+	tpl_set_free(fx->tpl);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
+	test_assert(system(cmd) == 0);
+}
+
+static struct inbound_outcome handle(struct fixture *fx, uint32_t uidvalidity, uint32_t uid,
+				     const char *msg)
+{
+	struct inbound_where w = {"INBOX", uidvalidity, uid};
+	struct inbound_outcome out;
+	const char *err = "";
+	if (inbound_handle(&fx->env, &fx->opts, &w, msg, strlen(msg), &out, &err) != 0) {
+		fprintf(stderr, "inbound_handle: %s\n", err);
+		test_assert(0);
+	}
+	return out;
+}
+
+/* ------------------------------------------- Authentication-Results */
+
+static struct classify_result reply_from(const char *from)
+{
+	struct classify_result r;
+	memset(&r, 0, sizeof(r));
+	r.cls = MAIL_REPLY;
+	snprintf(r.from_addr, sizeof(r.from_addr), "%s", from);
+	return r;
+}
+
+static void add_auth(struct classify_result *r, const char *server, const char *method,
+		     const char *result, const char *domain)
+{
+	struct auth_result *a = &r->auth[r->n_auth++];
+	snprintf(a->authserv_id, sizeof(a->authserv_id), "%s", server);
+	snprintf(a->method, sizeof(a->method), "%s", method);
+	snprintf(a->result, sizeof(a->result), "%s", result);
+	snprintf(a->domain, sizeof(a->domain), "%s", domain);
+}
+
+TEST(authentic_needs_a_trusted_server_and_a_pass_for_the_from_domain)
+{
+	const char *why;
+	const char *trusted = "mx1.invited.test, MX2.invited.test";
+	struct classify_result r = reply_from("rita@sales.contoso.test");
+	test_assert_int(inbound_authentic(&r, trusted, &why), 0);
+	test_assert_contains(why, "no Authentication-Results");
+
+	add_auth(&r, "mx.attacker.test", "dkim", "pass", "contoso.test");
+	test_assert_int(inbound_authentic(&r, trusted, &why), 0);
+	test_assert_contains(why, "trusted");
+
+	r = reply_from("rita@sales.contoso.test");
+	add_auth(&r, "mx2.invited.test", "dkim", "pass", "contoso.test"); /* parent: aligned */
+	test_assert_int(inbound_authentic(&r, trusted, &why), 1);
+	test_assert_contains(why, "dkim=pass header.d=contoso.test");
+
+	r = reply_from("rita@contoso.test");
+	add_auth(&r, "mx1.invited.test", "dkim", "pass", "sales.contoso.test"); /* child: not */
+	add_auth(&r, "mx1.invited.test", "spf", "pass", "contoso.test");      /* SPF: not */
+	add_auth(&r, "mx1.invited.test", "dmarc", "fail", "contoso.test");
+	test_assert_int(inbound_authentic(&r, trusted, &why), 0);
+	test_assert_contains(why, "neither");
+
+	r = reply_from("rita@contoso.test");
+	add_auth(&r, "mx1.invited.test", "dmarc", "pass", "contoso.test");
+	test_assert_int(inbound_authentic(&r, trusted, &why), 1);
+
+	/* Only the topmost results of the trusted server count: a pass
+	 * further down, below another server's header, was written by the
+	 * sender. */
+	r = reply_from("rita@contoso.test");
+	add_auth(&r, "mx1.invited.test", "dkim", "fail", "contoso.test");
+	add_auth(&r, "relay.elsewhere.test", "spf", "pass", "contoso.test");
+	add_auth(&r, "mx1.invited.test", "dkim", "pass", "contoso.test");
+	test_assert_int(inbound_authentic(&r, trusted, &why), 0);
+
+	/* A list of no servers trusts nobody. */
+	r = reply_from("rita@contoso.test");
+	add_auth(&r, "mx1.invited.test", "dkim", "pass", "contoso.test");
+	test_assert_int(inbound_authentic(&r, "", &why), 0);
+	test_assert_int(inbound_authentic(&r, " , ", &why), 0);
+}
+
+/* --------------------------------------------------- against the store */
+
+static const char unknown_msg[] =
+	"From: someone@elsewhere.test\r\n"
+	"To: postmaster@invited.test\r\n"
+	"Subject: hello\r\n"
+	"Message-ID: <one@elsewhere.test>\r\n"
+	"\r\n"
+	"Just saying hello.\r\n";
+
+TEST(a_message_is_handled_once_by_uid_and_by_message_id)
+{
+	struct fixture fx;
+	const char *err;
+	uint32_t uidvalidity, last_uid;
+	setup(&fx);
+	struct inbound_outcome out = handle(&fx, 7, 5, unknown_msg);
+	test_assert_int(out.duplicate, 0);
+	test_assert_int(out.unmatched, 1);
+	test_assert_str(out.row.action, "unmatched");
+	test_assert_str(out.row.message_id, "one@elsewhere.test");
+	test_assert_int(store_imap_state_get(fx.st, "INBOX", &uidvalidity, &last_uid, &err),
+			STORE_OK);
+	test_assert_int(uidvalidity, 7);
+	test_assert_int(last_uid, 5);
+
+	/* The same UID again: recognized, not acted on. */
+	out = handle(&fx, 7, 5, unknown_msg);
+	test_assert_int(out.duplicate, 1);
+	test_assert_int(out.unmatched, 1);
+
+	/* After a UIDVALIDITY change the message has another UID, but the
+	 * same Message-ID. */
+	out = handle(&fx, 8, 1, unknown_msg);
+	test_assert_int(out.duplicate, 1);
+
+	/* A new message under the new UIDVALIDITY starts the count over. */
+	char other[sizeof(unknown_msg)];
+	memcpy(other, unknown_msg, sizeof(unknown_msg));
+	memcpy(strstr(other, "<one@"), "<two@", 5);
+	out = handle(&fx, 8, 2, other);
+	test_assert_int(out.duplicate, 0);
+	test_assert_int(store_imap_state_get(fx.st, "INBOX", &uidvalidity, &last_uid, &err),
+			STORE_OK);
+	test_assert_int(uidvalidity, 8);
+	test_assert_int(last_uid, 2);
+
+	/* Last UID only grows while UIDVALIDITY stays. */
+	test_assert_int(store_imap_state_set(fx.st, "INBOX", 8, 1, &err), STORE_OK);
+	test_assert_int(store_imap_state_get(fx.st, "INBOX", &uidvalidity, &last_uid, &err),
+			STORE_OK);
+	test_assert_int(last_uid, 2);
+	teardown(&fx);
+}
+
+TEST(skipped_message_is_recorded_unmatched_with_its_reason)
+{
+	struct fixture fx;
+	struct inbound_outcome out;
+	const char *err;
+	setup(&fx);
+	struct inbound_where w = {"INBOX", 3, 9};
+	test_assert_int(inbound_skip(&fx.env, &w, "not read: too large", &out, &err), 0);
+	test_assert_int(out.unmatched, 1);
+	test_assert_int(inbound_skip(&fx.env, &w, "not read: too large", &out, &err), 0);
+	test_assert_int(out.duplicate, 1);
+	test_assert_str(out.row.detail, "not read: too large");
+	teardown(&fx);
+}
+
+/* An invitation from a provider, and the mail that carried it. */
+static int64_t sent_invitation(struct fixture *fx, struct outbox_msg *m)
+{
+	const char *err;
+	struct org o = {.kind = ORG_PROVIDER, .status = ORG_APPROVED};
+	snprintf(o.legal_name, sizeof(o.legal_name), "Northwind");
+	snprintf(o.contact_name, sizeof(o.contact_name), "Paula");
+	snprintf(o.contact_email, sizeof(o.contact_email), "paula@northwind.test");
+	snprintf(o.locale, sizeof(o.locale), "en");
+	test_assert_int(store_org_insert(fx->st, &o, &err), STORE_OK);
+	struct invitation inv = {.kind = INV_INDIRECT_PROVIDER, .status = INV_SENT,
+				 .inviter_org_id = o.id, .expires_at = fx->env.now + 86400,
+				 .created_at = fx->env.now, .updated_at = fx->env.now};
+	snprintf(inv.email, sizeof(inv.email), "rita@contoso.test");
+	snprintf(inv.locale, sizeof(inv.locale), "en");
+	snprintf(inv.reply_code, sizeof(inv.reply_code), "replycodereplycode22");
+	test_assert_int(store_invitation_insert(fx->st, &inv, &err), STORE_OK);
+	*m = (struct outbox_msg){.kind = "invitation", .invitation_id = inv.id,
+				 .org_id = o.id, .data = "x", .len = 1,
+				 .expires_at = fx->env.now + 86400, .created_at = fx->env.now};
+	snprintf(m->code, sizeof(m->code), "verpcodeverpcode2222");
+	snprintf(m->message_id, sizeof(m->message_id), "verpcodeverpcode2222@invited.test");
+	snprintf(m->env_from, sizeof(m->env_from), "bounces+%s@invited.test", m->code);
+	snprintf(m->rcpt, sizeof(m->rcpt), "rita@contoso.test");
+	test_assert_int(store_outbox_add(fx->st, m, &err), STORE_OK);
+	m->data = NULL;
+	return inv.id;
+}
+
+/* A bounce whose VERP address was rewritten away (sent to the postmaster),
+ * carrying the original's headers. */
+static const char bounce_by_headers[] =
+	"From: Mail Delivery System <MAILER-DAEMON@mx.contoso.test>\r\n"
+	"To: postmaster@invited.test\r\n"
+	"Subject: Undelivered Mail Returned to Sender\r\n"
+	"Message-ID: <dsn-1@mx.contoso.test>\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n"
+	"\r\n"
+	"--b\r\n"
+	"Content-Type: text/plain\r\n"
+	"\r\n"
+	"Your message could not be delivered.\r\n"
+	"--b\r\n"
+	"Content-Type: message/delivery-status\r\n"
+	"\r\n"
+	"Reporting-MTA: dns; mx.contoso.test\r\n"
+	"\r\n"
+	"Final-Recipient: rfc822; rita@contoso.test\r\n"
+	"Action: failed\r\n"
+	"Status: 5.1.1\r\n"
+	"Diagnostic-Code: smtp; 550 5.1.1 <rita@contoso.test>: no such user\r\n"
+	"--b\r\n"
+	"Content-Type: text/rfc822-headers\r\n"
+	"\r\n"
+	"From: invitations@invited.test\r\n"
+	"To: rita@contoso.test\r\n"
+	"Subject: Northwind invites you\r\n"
+	"Message-ID: <verpcodeverpcode2222@invited.test>\r\n"
+	"--b--\r\n";
+
+static int count_notice(void *ctx, const struct outbox_msg *m)
+{
+	if (strcmp(m->kind, "notice") == 0)
+		++*(int *)ctx;
+	return 0;
+}
+
+/* Notices queued about invitation id. */
+static int notices(struct fixture *fx, int64_t id)
+{
+	struct outbox_filter f = {.invitation_id = id, .limit = 100};
+	const char *err;
+	int n = 0;
+	test_assert_int(store_outbox_list(fx->st, &f, count_notice, &n, &err), STORE_OK);
+	return n;
+}
+
+TEST(bounce_matched_by_returned_message_id_bounces_the_invitation)
+{
+	struct fixture fx;
+	struct outbox_msg m;
+	struct invitation inv;
+	const char *err;
+	setup(&fx);
+	int64_t id = sent_invitation(&fx, &m);
+	struct inbound_outcome out = handle(&fx, 1, 1, bounce_by_headers);
+	test_assert_str(out.row.cls, "bounce");
+	test_assert_str(out.row.action, "bounced");
+	test_assert_int(out.row.invitation_id, id);
+	test_assert_int(out.row.outbox_id, m.id);
+	test_assert_contains(out.row.detail, "5.1.1");
+	test_assert_contains(out.row.detail, "no such user");
+	test_assert_int(store_invitation_get(fx.st, id, 0, &inv, &err), STORE_OK);
+	test_assert_int(inv.status, INV_BOUNCED);
+	test_assert_contains(inv.status_reason, "no such user");
+	/* The inviter is told, once. */
+	test_assert_int(notices(&fx, id), 1);
+	/* The same bounce again, as a copy under another UID: nothing more. */
+	out = handle(&fx, 1, 2, bounce_by_headers);
+	test_assert_int(out.duplicate, 1);
+	test_assert_int(notices(&fx, id), 1);
+	teardown(&fx);
+}
+
+TEST_MAIN()

@@ -1,0 +1,603 @@
+/*
+ * imap_reader.c: the IMAP side of inbound mail, on libetpan. What is done
+ * with a message is inbound.c's business; this file fetches messages,
+ * hands them over one by one, and moves them out of the mailbox once
+ * their outcome is committed.
+ */
+#include <libetpan/libetpan.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "invited/imap_reader.h"
+#include "invited/inbound.h"
+#include "invited/log.h"
+
+#define BATCH_MESSAGES 64           /* UIDs fetched per round trip */
+#define BATCH_BYTES (8u * 1024 * 1024)
+#define IDLE_MAX 25 * 60            /* RFC 2177: renew IDLE within 29 min */
+#define TIMEOUT 60                  /* seconds for any one command */
+#define BACKOFF_MAX 60
+
+const char *const imap_action_names[8] = {
+	"bounced", "bounce_noted", "auto_reply", "verified",
+	"verify_ignored", "relayed", "reply_kept", "unmatched",
+};
+
+struct imap_session {
+	mailimap *imap;
+	const struct imap_config *cfg;
+	uint32_t uidvalidity;
+	int has_move, has_uidplus, has_idle;
+	int swept;        /* the first pass, which sweeps, has run */
+};
+
+/* libetpan's code with the server's last words, as one sentence. */
+static const char *imap_error(struct imap_session *s, const char *what, int r)
+{
+	const char *said = s->imap != NULL ? s->imap->imap_response : NULL;
+	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_CONNECTION_REFUSED)
+		return errorf("IMAP %s:%d: %s: connection %s", s->cfg->host, s->cfg->port, what,
+			      r == MAILIMAP_ERROR_STREAM ? "lost" : "refused");
+	return errorf("IMAP %s:%d: %s failed (libetpan error %d)%s%s", s->cfg->host,
+		      s->cfg->port, what, r, said != NULL && said[0] ? ": " : "",
+		      said != NULL ? said : "");
+}
+
+static int ok(int r)
+{
+	return r == MAILIMAP_NO_ERROR || r == MAILIMAP_NO_ERROR_AUTHENTICATED ||
+	       r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED;
+}
+
+static int connect_tls(struct imap_session *s, const char **error_r)
+{
+	const struct imap_config *c = s->cfg;
+	int r;
+	if (c->tls == IMAP_TLS_IMPLICIT)
+		r = mailimap_ssl_connect(s->imap, c->host, (uint16_t)c->port);
+	else
+		r = mailimap_socket_connect(s->imap, c->host, (uint16_t)c->port);
+	if (!ok(r)) {
+		*error_r = imap_error(s, "connect", r);
+		return -1;
+	}
+	if (c->tls == IMAP_TLS_STARTTLS) {
+		r = mailimap_socket_starttls(s->imap);
+		if (!ok(r)) {
+			*error_r = imap_error(s, "STARTTLS", r);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Create folder unless LIST shows it. */
+static int ensure_folder(struct imap_session *s, const char *folder, const char **error_r)
+{
+	clist *found = NULL;
+	int r = mailimap_list(s->imap, "", folder, &found);
+	if (!ok(r)) {
+		*error_r = imap_error(s, errorf("LIST %s", folder), r);
+		return -1;
+	}
+	int exists = found != NULL && clist_count(found) > 0;
+	if (found != NULL)
+		mailimap_list_result_free(found);
+	if (exists)
+		return 0;
+	r = mailimap_create(s->imap, folder);
+	if (!ok(r)) {
+		*error_r = imap_error(s, errorf("CREATE %s", folder), r);
+		return -1;
+	}
+	msg_info("imap: created folder %s", folder);
+	return 0;
+}
+
+int imap_session_open(const struct imap_config *cfg, struct imap_session **s_r,
+		      const char **error_r)
+{
+	struct imap_session *s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->imap = mailimap_new(0, NULL)) == NULL) {
+		free(s);
+		*error_r = "out of memory";
+		return -1;
+	}
+	s->cfg = cfg;
+	mailimap_set_timeout(s->imap, TIMEOUT);
+	struct mailimap_capability_data *cap = NULL;
+	int r;
+	if (connect_tls(s, error_r) < 0)
+		goto fail;
+	r = mailimap_login(s->imap, cfg->user, cfg->password);
+	if (!ok(r)) {
+		*error_r = imap_error(s, errorf("LOGIN as %s", cfg->user), r);
+		goto fail;
+	}
+	r = mailimap_capability(s->imap, &cap);
+	if (!ok(r)) {
+		*error_r = imap_error(s, "CAPABILITY", r);
+		goto fail;
+	}
+	mailimap_capability_data_free(cap);
+	s->has_move = mailimap_has_extension(s->imap, "MOVE");
+	s->has_uidplus = mailimap_has_extension(s->imap, "UIDPLUS");
+	s->has_idle = mailimap_has_idle(s->imap);
+	if (ensure_folder(s, cfg->processed, error_r) < 0 ||
+	    ensure_folder(s, cfg->unmatched, error_r) < 0)
+		goto fail;
+	r = mailimap_select(s->imap, cfg->mailbox);
+	if (!ok(r)) {
+		*error_r = imap_error(s, errorf("SELECT %s", cfg->mailbox), r);
+		goto fail;
+	}
+	s->uidvalidity = s->imap->imap_selection_info->sel_uidvalidity;
+	*s_r = s;
+	return 0;
+fail:
+	imap_session_close(s);
+	return -1;
+}
+
+void imap_session_close(struct imap_session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->imap->imap_stream != NULL)
+		mailimap_logout(s->imap);
+	mailimap_free(s->imap);
+	free(s);
+}
+
+/* Where we stand: the stored state, started over when UIDVALIDITY
+ * changed (UIDs then mean other messages; Message-IDs still tell what
+ * was handled). */
+static int load_state(struct imap_session *s, struct store *st, uint32_t *last_uid_r,
+		      const char **error_r)
+{
+	uint32_t uidvalidity = 0;
+	int rc = store_imap_state_get(st, s->cfg->mailbox, &uidvalidity, last_uid_r, error_r);
+	if (rc == STORE_ERROR)
+		return -1;
+	if (rc == STORE_OK && uidvalidity == s->uidvalidity)
+		return 0;
+	if (rc == STORE_OK)
+		msg_warn("imap: UIDVALIDITY of %s changed from %u to %u; reading it from the "
+			 "start, and recognizing messages handled before by Message-ID",
+			 s->cfg->mailbox, uidvalidity, s->uidvalidity);
+	*last_uid_r = 0;
+	return store_imap_state_set(st, s->cfg->mailbox, s->uidvalidity, 0, error_r) ==
+			       STORE_OK ? 0 : -1;
+}
+
+/* UIDs in the mailbox above `above` (all when sweeping), ascending. */
+static int search(struct imap_session *s, uint32_t above, uint32_t **uids_r, size_t *n_r,
+		  const char **error_r)
+{
+	struct mailimap_set *set = mailimap_set_new_interval(above + 1, 0);
+	struct mailimap_search_key *key = set ? mailimap_search_key_new_uid(set) : NULL;
+	clist *found = NULL;
+	if (key == NULL) {
+		if (set != NULL)
+			mailimap_set_free(set);
+		*error_r = "out of memory";
+		return -1;
+	}
+	int r = mailimap_uid_search(s->imap, NULL, key, &found);
+	mailimap_search_key_free(key);
+	if (!ok(r)) {
+		*error_r = imap_error(s, "UID SEARCH", r);
+		return -1;
+	}
+	size_t n = 0, cap = (size_t)clist_count(found);
+	uint32_t *uids = malloc((cap + 1) * sizeof(*uids));
+	if (uids == NULL) {
+		mailimap_search_result_free(found);
+		*error_r = "out of memory";
+		return -1;
+	}
+	/* "N:*" always matches the last message, even below N. */
+	for (clistiter *it = clist_begin(found); it != NULL; it = clist_next(it)) {
+		uint32_t uid = *(uint32_t *)clist_content(it);
+		if (uid > above)
+			uids[n++] = uid;
+	}
+	mailimap_search_result_free(found);
+	for (size_t i = 1; i < n; i++) /* servers answer in order; make sure */
+		for (size_t j = i; j > 0 && uids[j - 1] > uids[j]; j--) {
+			uint32_t t = uids[j];
+			uids[j] = uids[j - 1];
+			uids[j - 1] = t;
+		}
+	*uids_r = uids;
+	*n_r = n;
+	return 0;
+}
+
+/* One fetched message's attributes. */
+struct fetched {
+	uint32_t uid;
+	uint32_t size;
+	const char *body;
+	size_t len;
+};
+
+static void read_att(struct mailimap_msg_att *att, struct fetched *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (clistiter *it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att_item *item = clist_content(it);
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		struct mailimap_msg_att_static *st = item->att_data.att_static;
+		switch (st->att_type) {
+		case MAILIMAP_MSG_ATT_UID:
+			f->uid = st->att_data.att_uid;
+			break;
+		case MAILIMAP_MSG_ATT_RFC822_SIZE:
+			f->size = st->att_data.att_rfc822_size;
+			break;
+		case MAILIMAP_MSG_ATT_BODY_SECTION:
+			if (st->att_data.att_body_section != NULL) {
+				f->body = st->att_data.att_body_section->sec_body_part;
+				f->len = st->att_data.att_body_section->sec_length;
+			}
+			break;
+		}
+	}
+}
+
+/* UID FETCH set (UID RFC822.SIZE) or (UID BODY.PEEK[]). */
+static int fetch(struct imap_session *s, struct mailimap_set *set, int bodies,
+		 clist **result_r, const char **error_r)
+{
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	struct mailimap_fetch_att *a;
+	if (ft == NULL)
+		goto oom;
+	if ((a = mailimap_fetch_att_new_uid()) == NULL ||
+	    mailimap_fetch_type_new_fetch_att_list_add(ft, a) != MAILIMAP_NO_ERROR)
+		goto oom;
+	if (bodies) {
+		struct mailimap_section *sec = mailimap_section_new(NULL);
+		a = sec ? mailimap_fetch_att_new_body_peek_section(sec) : NULL;
+	} else {
+		a = mailimap_fetch_att_new_rfc822_size();
+	}
+	if (a == NULL || mailimap_fetch_type_new_fetch_att_list_add(ft, a) != MAILIMAP_NO_ERROR)
+		goto oom;
+	int r = mailimap_uid_fetch(s->imap, set, ft, result_r);
+	mailimap_fetch_type_free(ft);
+	if (!ok(r)) {
+		*error_r = imap_error(s, "UID FETCH", r);
+		return -1;
+	}
+	return 0;
+oom:
+	if (ft != NULL)
+		mailimap_fetch_type_free(ft);
+	*error_r = "out of memory";
+	return -1;
+}
+
+/* Move the messages of set to folder. */
+static int move(struct imap_session *s, struct mailimap_set *set, const char *folder,
+		const char **error_r)
+{
+	int r;
+	if (s->has_move) {
+		r = mailimap_uid_move(s->imap, set, folder);
+		if (!ok(r)) {
+			*error_r = imap_error(s, errorf("UID MOVE to %s", folder), r);
+			return -1;
+		}
+		return 0;
+	}
+	r = mailimap_uid_copy(s->imap, set, folder);
+	if (!ok(r)) {
+		*error_r = imap_error(s, errorf("UID COPY to %s", folder), r);
+		return -1;
+	}
+	struct mailimap_flag_list *flags = mailimap_flag_list_new_empty();
+	struct mailimap_flag *deleted = mailimap_flag_new_deleted();
+	struct mailimap_store_att_flags *att = NULL;
+	if (flags == NULL || deleted == NULL || mailimap_flag_list_add(flags, deleted) != 0) {
+		if (deleted != NULL)
+			mailimap_flag_free(deleted);
+		goto oom;
+	}
+	if ((att = mailimap_store_att_flags_new_add_flags_silent(flags)) == NULL)
+		goto oom;
+	flags = NULL;
+	r = mailimap_uid_store(s->imap, set, att);
+	mailimap_store_att_flags_free(att);
+	if (!ok(r)) {
+		*error_r = imap_error(s, "UID STORE +FLAGS (\\Deleted)", r);
+		return -1;
+	}
+	/* Without UIDPLUS, EXPUNGE also removes whatever else is \Deleted. */
+	r = s->has_uidplus ? mailimap_uid_expunge(s->imap, set) : mailimap_expunge(s->imap);
+	if (!ok(r)) {
+		*error_r = imap_error(s, "EXPUNGE", r);
+		return -1;
+	}
+	return 0;
+oom:
+	if (flags != NULL)
+		mailimap_flag_list_free(flags);
+	*error_r = "out of memory";
+	return -1;
+}
+
+/* The UIDs of one batch, split by where they go. */
+struct batch {
+	struct mailimap_set *all;
+	struct mailimap_set *processed;
+	struct mailimap_set *unmatched;
+	size_t n_processed, n_unmatched;
+};
+
+static void batch_free(struct batch *b)
+{
+	if (b->all != NULL)
+		mailimap_set_free(b->all);
+	if (b->processed != NULL)
+		mailimap_set_free(b->processed);
+	if (b->unmatched != NULL)
+		mailimap_set_free(b->unmatched);
+}
+
+static int batch_init(struct batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->all = mailimap_set_new_empty();
+	b->processed = mailimap_set_new_empty();
+	b->unmatched = mailimap_set_new_empty();
+	return b->all && b->processed && b->unmatched ? 0 : -1;
+}
+
+static void count(struct imap_stats *stats, const struct inbound_outcome *out)
+{
+	if (out->duplicate) {
+		stats->again++;
+		return;
+	}
+	stats->handled++;
+	if (out->unmatched)
+		stats->unmatched++;
+	for (size_t i = 0; i < 8; i++)
+		if (strcmp(out->row.action, imap_action_names[i]) == 0)
+			stats->by_action[i]++;
+}
+
+/* Route a message, handled or found handled, to its folder. */
+static int route(struct batch *b, uint32_t uid, const struct inbound_outcome *out)
+{
+	if (out->unmatched) {
+		b->n_unmatched++;
+		return mailimap_set_add_single(b->unmatched, uid);
+	}
+	b->n_processed++;
+	return mailimap_set_add_single(b->processed, uid);
+}
+
+/* Fetch the bodies of b->all, handle each, route it. */
+static int handle_batch(struct imap_session *s, struct verifier_env *env,
+			const struct inbound_opts *opts, struct batch *b,
+			struct imap_stats *stats, const char **error_r)
+{
+	clist *result = NULL;
+	if (fetch(s, b->all, 1, &result, error_r) < 0)
+		return -1;
+	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
+		struct fetched f;
+		struct inbound_outcome out;
+		const char *err;
+		read_att(clist_content(it), &f);
+		if (f.uid == 0)
+			continue;
+		struct inbound_where w = {s->cfg->mailbox, s->uidvalidity, f.uid};
+		env->now = (int64_t)time(NULL);
+		if (inbound_handle(env, opts, &w, f.body ? f.body : "", f.len, &out, &err) < 0) {
+			/* Left in the mailbox; the next session sweeps it. */
+			msg_error("imap: message UID %u of %s: %s", f.uid, s->cfg->mailbox, err);
+			stats->failed++;
+			continue;
+		}
+		if (!out.duplicate)
+			msg_info("imap: UID %u %s %s%s%s: %s", f.uid, out.row.cls, out.row.action,
+				 out.row.code[0] ? " code " : "", out.row.code, out.row.detail);
+		count(stats, &out);
+		route(b, f.uid, &out);
+	}
+	mailimap_fetch_list_free(result);
+	return 0;
+}
+
+static int move_batch(struct imap_session *s, struct batch *b, const char **error_r)
+{
+	if (b->n_processed > 0 && move(s, b->processed, s->cfg->processed, error_r) < 0)
+		return -1;
+	if (b->n_unmatched > 0 && move(s, b->unmatched, s->cfg->unmatched, error_r) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * One batch starting at uids[*i]: sizes first, so that a huge message is
+ * recorded without being fetched, and messages recorded before are only
+ * moved; then the bodies of the rest, then the moves.
+ */
+static int do_batch(struct imap_session *s, struct verifier_env *env,
+		    const struct inbound_opts *opts, const uint32_t *uids, size_t n,
+		    size_t *i, struct imap_stats *stats, const char **error_r)
+{
+	struct batch b;
+	struct mailimap_set *sizes = mailimap_set_new_empty();
+	clist *result = NULL;
+	int rc = -1;
+	if (sizes == NULL || batch_init(&b) < 0) {
+		if (sizes != NULL)
+			mailimap_set_free(sizes);
+		batch_free(&b);
+		*error_r = "out of memory";
+		return -1;
+	}
+	size_t end = *i + BATCH_MESSAGES < n ? *i + BATCH_MESSAGES : n;
+	for (size_t k = *i; k < end; k++)
+		mailimap_set_add_single(sizes, uids[k]);
+	*i = end;
+	if (fetch(s, sizes, 0, &result, error_r) < 0)
+		goto out;
+	size_t bytes = 0, wanted = 0;
+	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
+		struct fetched f;
+		struct inbound_outcome out;
+		read_att(clist_content(it), &f);
+		if (f.uid == 0)
+			continue;
+		struct inbound_where w = {s->cfg->mailbox, s->uidvalidity, f.uid};
+		int known = store_inbound_get(env->st, w.mailbox, w.uidvalidity, w.uid, &out.row,
+					      error_r);
+		if (known == STORE_ERROR)
+			goto out;
+		if (known == STORE_OK) {
+			out.duplicate = 1;
+			out.unmatched = strcmp(out.row.action, "unmatched") == 0;
+			count(stats, &out);
+			route(&b, f.uid, &out);
+			continue;
+		}
+		if (f.size > MAX_MAIL_SIZE) {
+			env->now = (int64_t)time(NULL);
+			const char *why = errorf("not read: %u bytes, more than %d", f.size,
+						 MAX_MAIL_SIZE);
+			if (inbound_skip(env, &w, why, &out, error_r) < 0)
+				goto out;
+			msg_warn("imap: UID %u of %s %s", f.uid, w.mailbox, why);
+			count(stats, &out);
+			route(&b, f.uid, &out);
+			continue;
+		}
+		/* Bodies in slices of at most BATCH_BYTES. */
+		if (wanted > 0 && bytes + f.size > BATCH_BYTES) {
+			if (handle_batch(s, env, opts, &b, stats, error_r) < 0)
+				goto out;
+			mailimap_set_free(b.all);
+			if ((b.all = mailimap_set_new_empty()) == NULL) {
+				*error_r = "out of memory";
+				goto out;
+			}
+			bytes = wanted = 0;
+		}
+		mailimap_set_add_single(b.all, f.uid);
+		bytes += f.size;
+		wanted++;
+	}
+	if (wanted > 0 && handle_batch(s, env, opts, &b, stats, error_r) < 0)
+		goto out;
+	rc = move_batch(s, &b, error_r);
+out:
+	if (result != NULL)
+		mailimap_fetch_list_free(result);
+	mailimap_set_free(sizes);
+	batch_free(&b);
+	return rc;
+}
+
+int imap_session_pass(struct imap_session *s, struct verifier_env *env,
+		      const struct inbound_opts *opts, struct imap_stats *stats,
+		      const char **error_r)
+{
+	uint32_t last_uid = 0, *uids = NULL;
+	size_t n = 0;
+	memset(stats, 0, sizeof(*stats));
+	if (load_state(s, env->st, &last_uid, error_r) < 0)
+		return -1;
+	/* The first pass looks at everything: messages recorded but not
+	 * moved before a crash are moved now. */
+	if (search(s, s->swept ? last_uid : 0, &uids, &n, error_r) < 0)
+		return -1;
+	s->swept = 1;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0;)
+		rc = do_batch(s, env, opts, uids, n, &i, stats, error_r);
+	free(uids);
+	return rc;
+}
+
+static int sleep_until(time_t until, const volatile int *stop)
+{
+	while (!*stop && time(NULL) < until)
+		sleep(1);
+	return 0;
+}
+
+int imap_session_wait(struct imap_session *s, const volatile int *stop, const char **error_r)
+{
+	if (!s->has_idle || !s->cfg->idle)
+		return sleep_until(time(NULL) + s->cfg->poll_interval, stop);
+	int r = mailimap_idle(s->imap);
+	if (!ok(r)) {
+		*error_r = imap_error(s, "IDLE", r);
+		return -1;
+	}
+	int fd = mailimap_idle_get_fd(s->imap);
+	time_t until = time(NULL) + IDLE_MAX;
+	int ready = 0;
+	while (!*stop && !ready && time(NULL) < until) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ready = poll(&p, 1, 1000) > 0;
+	}
+	/* DONE reads whatever the server said (EXISTS …) up to its OK. */
+	r = mailimap_idle_done(s->imap);
+	if (!ok(r)) {
+		*error_r = imap_error(s, "IDLE DONE", r);
+		return -1;
+	}
+	return 0;
+}
+
+static void log_pass(const struct imap_config *cfg, const struct imap_stats *st)
+{
+	if (st->handled == 0 && st->again == 0 && st->failed == 0)
+		return;
+	msg_info("imap: %s: %zu handled (%zu unmatched), %zu moved that were handled "
+		 "before, %zu left to try again",
+		 cfg->mailbox, st->handled, st->unmatched, st->again, st->failed);
+}
+
+void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
+		const struct inbound_opts *opts, const volatile int *stop)
+{
+	int backoff = 1;
+	while (!*stop) {
+		struct imap_session *s;
+		struct imap_stats stats;
+		const char *err;
+		if (imap_session_open(cfg, &s, &err) < 0) {
+			msg_error("imap: %s; trying again in %d s", err, backoff);
+			sleep_until(time(NULL) + backoff, stop);
+			backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
+			continue;
+		}
+		msg_info("imap: watching %s as %s on %s:%d (%s)", cfg->mailbox, cfg->user,
+			 cfg->host, cfg->port,
+			 s->has_idle && cfg->idle ? "IDLE" : "polling");
+		backoff = 1;
+		while (imap_session_pass(s, env, opts, &stats, &err) == 0) {
+			log_pass(cfg, &stats);
+			if (*stop || imap_session_wait(s, stop, &err) < 0)
+				break;
+		}
+		/* A failed pass or a failed wait: reconnect. */
+		if (!*stop)
+			msg_error("imap: %s; reconnecting", err);
+		imap_session_close(s);
+		if (!*stop)
+			sleep_until(time(NULL) + 1, stop);
+	}
+}

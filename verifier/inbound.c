@@ -1,0 +1,372 @@
+/*
+ * inbound.c: one message that came back, classified, matched to what we
+ * sent, acted on and recorded in one transaction (see inbound.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "invited/inbound.h"
+#include "invited/log.h"
+#include "invited/verify.h"
+
+/* A word of a blank- or comma-separated list, compared without case. */
+static int in_list(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " \t,");
+		size_t len = strcspn(p, " \t,");
+		if (len == n && n > 0 && strncasecmp(p, word, n) == 0)
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+int inbound_authentic(const struct classify_result *res, const char *trusted_authserv,
+		      const char **why_r)
+{
+	const char *at = strrchr(res->from_addr, '@');
+	size_t i = 0;
+	while (i < res->n_auth && !in_list(trusted_authserv, res->auth[i].authserv_id))
+		i++;
+	if (at == NULL) {
+		*why_r = "the reply has no From address";
+		return 0;
+	}
+	if (i == res->n_auth) {
+		*why_r = res->n_auth == 0 ? "the reply has no Authentication-Results"
+					  : "no Authentication-Results from a trusted server";
+		return 0;
+	}
+	const char *domain = at + 1;
+	const char *server = res->auth[i].authserv_id;
+	/* The trusted server's own results: the entries of its topmost
+	 * header, which come one after the other. */
+	for (; i < res->n_auth && strcasecmp(res->auth[i].authserv_id, server) == 0; i++) {
+		const struct auth_result *a = &res->auth[i];
+		if (strcasecmp(a->result, "pass") != 0 || a->domain[0] == '\0')
+			continue;
+		if (strcasecmp(a->method, "dkim") == 0 && domain_within(domain, a->domain)) {
+			*why_r = errorf("%s: dkim=pass header.d=%s", server, a->domain);
+			return 1;
+		}
+		if (strcasecmp(a->method, "dmarc") == 0 && strcasecmp(domain, a->domain) == 0) {
+			*why_r = errorf("%s: dmarc=pass header.from=%s", server, a->domain);
+			return 1;
+		}
+	}
+	*why_r = errorf("%s shows neither dkim=pass nor dmarc=pass for %s", server, domain);
+	return 0;
+}
+
+static void set_action(struct inbound_row *r, const char *action, const char *detail)
+{
+	snprintf(r->action, sizeof(r->action), "%s", action);
+	snprintf(r->detail, sizeof(r->detail), "%s", detail != NULL ? detail : "");
+}
+
+/* The message a bounce or auto-reply answers: by the VERP code, else by
+ * the Message-ID of the returned original. */
+static int find_sent(struct store *st, const struct classify_result *res,
+		     struct outbox_msg *m, const char **error_r)
+{
+	int rc = STORE_NOT_FOUND;
+	if (res->tag == TAG_BOUNCES)
+		rc = store_outbox_by_code(st, res->code, m, error_r);
+	if (rc == STORE_NOT_FOUND && res->returned_message_id[0] != '\0')
+		rc = store_outbox_by_message_id(st, res->returned_message_id, m, error_r);
+	if (rc == STORE_OK)
+		outbox_msg_clear(m); /* the bytes are not needed */
+	return rc;
+}
+
+/* The recipient line that says most about a bounce, as one sentence. */
+static const char *bounce_reason(const struct classify_result *res)
+{
+	const struct bounce_rcpt *worst = NULL;
+	for (size_t i = 0; i < res->n_rcpts; i++)
+		if (worst == NULL || res->rcpts[i].kind > worst->kind)
+			worst = &res->rcpts[i];
+	if (worst == NULL)
+		return errorf("%s bounce: %s", bounce_kind_str(res->bounce), res->reason);
+	return errorf("%s%s%s%s%s", worst->status, worst->status[0] ? " " : "",
+		      worst->diagnostic[0] ? worst->diagnostic : "delivery failed",
+		      worst->addr[0] ? " for " : "", worst->addr);
+}
+
+static int on_bounce(const struct verifier_env *env, const struct classify_result *res,
+		     struct inbound_row *r, const char **error_r)
+{
+	struct outbox_msg m;
+	int rc = find_sent(env->st, res, &m, error_r);
+	if (rc == STORE_ERROR)
+		return -1;
+	if (rc == STORE_NOT_FOUND) {
+		set_action(r, "unmatched", "a bounce for no message we sent");
+		return 0;
+	}
+	r->outbox_id = m.id;
+	r->invitation_id = m.invitation_id;
+	r->verification_id = m.verification_id;
+	const char *reason = bounce_reason(res);
+	int is_invitation = strcmp(m.kind, "invitation") == 0 && m.invitation_id != 0;
+	int is_verification = strcmp(m.kind, "verification") == 0 && m.verification_id != 0;
+	if (res->bounce != BOUNCE_PERMANENT || (!is_invitation && !is_verification)) {
+		set_action(r, "bounce_noted", errorf("%s of a %s mail: %s",
+						     bounce_kind_str(res->bounce), m.kind, reason));
+		return 0;
+	}
+	if (is_invitation) {
+		struct invitation inv;
+		rc = store_invitation_get(env->st, m.invitation_id, 0, &inv, error_r);
+		if (rc == STORE_ERROR)
+			return -1;
+		enum inv_status before = rc == STORE_OK ? inv.status : INV_BOUNCED;
+		if (mailer_invitation_undeliverable(env->mailer, env->st, m.invitation_id, reason,
+						    env->now, error_r) < 0)
+			return -1;
+		if (store_invitation_get(env->st, m.invitation_id, 0, &inv, error_r) == STORE_ERROR)
+			return -1;
+		if (before != INV_BOUNCED && inv.status == INV_BOUNCED)
+			set_action(r, "bounced", reason);
+		else
+			set_action(r, "bounce_noted",
+				   errorf("the invitation was already %s: %s",
+					  inv_status_str(inv.status), reason));
+		return 0;
+	}
+	struct verification v;
+	if (store_verif_get(env->st, m.verification_id, &v, error_r) == STORE_ERROR)
+		return -1;
+	if (v.status != VERIF_PENDING) {
+		set_action(r, "bounce_noted", errorf("the verification was already %s: %s",
+						     verif_status_str(v.status), reason));
+		return 0;
+	}
+	if (mailer_verification_undeliverable(env->st, m.verification_id, reason, env->now,
+					      error_r) < 0)
+		return -1;
+	set_action(r, "bounced", reason);
+	return 0;
+}
+
+static int on_auto_reply(const struct verifier_env *env, const struct classify_result *res,
+			 struct inbound_row *r, const char **error_r)
+{
+	struct outbox_msg m;
+	struct invitation inv;
+	struct verification v;
+	int rc = STORE_NOT_FOUND;
+	if (res->tag == TAG_REPLY) {
+		rc = store_invitation_by_reply_code(env->st, res->code, &inv, error_r);
+		if (rc == STORE_OK)
+			r->invitation_id = inv.id;
+	} else if (res->tag == TAG_VERIFY) {
+		rc = store_verif_by_reply_code(env->st, res->code, &v, error_r);
+		if (rc == STORE_OK)
+			r->verification_id = v.id;
+	} else {
+		rc = find_sent(env->st, res, &m, error_r);
+		if (rc == STORE_OK) {
+			r->outbox_id = m.id;
+			r->invitation_id = m.invitation_id;
+			r->verification_id = m.verification_id;
+		}
+	}
+	if (rc == STORE_ERROR)
+		return -1;
+	if (rc == STORE_NOT_FOUND) {
+		set_action(r, "unmatched", errorf("an auto-reply (%s) to nothing we sent",
+						  res->reason));
+		return 0;
+	}
+	set_action(r, "auto_reply", errorf("recorded, not answered: %s", res->reason));
+	return 0;
+}
+
+static int on_verify_reply(const struct verifier_env *env, const struct inbound_opts *opts,
+			   const struct classify_result *res, struct inbound_row *r,
+			   const char **error_r)
+{
+	struct verification v;
+	int rc = store_verif_by_reply_code(env->st, res->code, &v, error_r);
+	if (rc == STORE_ERROR)
+		return -1;
+	if (rc == STORE_NOT_FOUND) {
+		set_action(r, "unmatched", "a reply to a verification code we do not know");
+		return 0;
+	}
+	r->verification_id = v.id;
+	const char *proof;
+	if (opts->trust_relay)
+		proof = "the receiving relay is trusted ([imap] trust_relay)";
+	else if (!inbound_authentic(res, opts->trusted_authserv, &proof)) {
+		set_action(r, "verify_ignored", errorf("not authenticated: %s", proof));
+		return 0;
+	}
+	struct verify_view view;
+	const char *why;
+	enum verify_status s = verify_by_reply(env, res->code, res->from_addr, &view, &why);
+	if (s == VERIFY_INTERNAL) {
+		*error_r = why;
+		return -1;
+	}
+	if (s != VERIFY_OK) {
+		set_action(r, "verify_ignored", why);
+		return 0;
+	}
+	set_action(r, "verified", errorf("%s; %s", why, proof));
+	return 0;
+}
+
+static int on_invitation_reply(const struct verifier_env *env,
+			       const struct classify_result *res, struct inbound_row *r,
+			       const char **error_r)
+{
+	struct invitation inv;
+	int rc = store_invitation_by_reply_code(env->st, res->code, &inv, error_r);
+	if (rc == STORE_ERROR)
+		return -1;
+	if (rc == STORE_NOT_FOUND) {
+		set_action(r, "unmatched", "a reply to an invitation code we do not know");
+		return 0;
+	}
+	r->invitation_id = inv.id;
+	struct relayed_reply reply = {
+		.from_addr = res->from_addr,
+		.from_name = res->from_name,
+		.subject = res->subject,
+		.text = res->text,
+		.message_id = res->message_id[0] ? res->message_id : NULL,
+	};
+	int64_t outbox_id = 0;
+	rc = mailer_invitation_reply(env->mailer, env->st, &inv, &reply, env->now, &outbox_id,
+				     error_r);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		set_action(r, "reply_kept", *error_r);
+		return 0;
+	}
+	r->outbox_id = outbox_id;
+	set_action(r, "relayed", errorf("relayed to the inviter (outbox %lld)",
+					(long long)outbox_id));
+	return store_audit(env->st, env->now, env->actor, "invitation.reply",
+			   errorf("invitation:%lld", (long long)inv.id),
+			   errorf("from %s, relayed to the inviter", res->from_addr),
+			   error_r) == STORE_OK ? 0 : -1;
+}
+
+static int act(const struct verifier_env *env, const struct inbound_opts *opts,
+	       const struct classify_result *res, struct inbound_row *r,
+	       const char **error_r)
+{
+	switch (res->cls) {
+	case MAIL_BOUNCE:
+		return on_bounce(env, res, r, error_r);
+	case MAIL_AUTO_REPLY:
+		return on_auto_reply(env, res, r, error_r);
+	case MAIL_REPLY:
+		if (res->tag == TAG_VERIFY)
+			return on_verify_reply(env, opts, res, r, error_r);
+		if (res->tag == TAG_REPLY)
+			return on_invitation_reply(env, res, r, error_r);
+		set_action(r, "unmatched", "a reply to none of our reply addresses");
+		return 0;
+	case MAIL_UNKNOWN:
+		break;
+	}
+	set_action(r, "unmatched", res->reason);
+	return 0;
+}
+
+/* Already handled: the same UID, or the same Message-ID (a UIDVALIDITY
+ * change renumbers what was left in the mailbox). */
+static int find_done(struct store *st, const struct inbound_where *w,
+		     const char *message_id, struct inbound_outcome *out,
+		     const char **error_r)
+{
+	int rc = store_inbound_get(st, w->mailbox, w->uidvalidity, w->uid, &out->row, error_r);
+	if (rc == STORE_NOT_FOUND && message_id != NULL && message_id[0] != '\0')
+		rc = store_inbound_by_message_id(st, w->mailbox, message_id, &out->row,
+						 error_r);
+	if (rc == STORE_OK) {
+		out->duplicate = 1;
+		out->unmatched = strcmp(out->row.action, "unmatched") == 0;
+	}
+	return rc;
+}
+
+/* Record r, move the mailbox's last UID, and commit. */
+static int record(const struct verifier_env *env, const struct inbound_where *w,
+		  struct inbound_outcome *out, const char **error_r)
+{
+	struct inbound_row *r = &out->row;
+	snprintf(r->mailbox, sizeof(r->mailbox), "%s", w->mailbox);
+	r->uidvalidity = w->uidvalidity;
+	r->uid = w->uid;
+	r->received_at = env->now;
+	out->unmatched = strcmp(r->action, "unmatched") == 0;
+	if (store_inbound_add(env->st, r, error_r) != STORE_OK ||
+	    store_imap_state_set(env->st, w->mailbox, w->uidvalidity, w->uid, error_r) !=
+		    STORE_OK ||
+	    store_commit(env->st, error_r) != STORE_OK) {
+		store_rollback(env->st);
+		return -1;
+	}
+	return 0;
+}
+
+int inbound_handle(const struct verifier_env *env, const struct inbound_opts *opts,
+		   const struct inbound_where *where, const char *data, size_t len,
+		   struct inbound_outcome *out, const char **error_r)
+{
+	struct classify_opts copts = {.reply_domain = env->mailer->reply_domain};
+	struct classify_result res;
+	memset(out, 0, sizeof(*out));
+	if (classify_message(data, len, &copts, &res, error_r) < 0)
+		return -1;
+	int rc = -1;
+	if (store_begin(env->st, error_r) != STORE_OK)
+		goto done;
+	int found = find_done(env->st, where, res.message_id, out, error_r);
+	if (found != STORE_NOT_FOUND) {
+		store_rollback(env->st);
+		rc = found == STORE_OK ? 0 : -1;
+		goto done;
+	}
+	struct inbound_row *r = &out->row;
+	snprintf(r->message_id, sizeof(r->message_id), "%s", res.message_id);
+	snprintf(r->cls, sizeof(r->cls), "%s", mail_class_str(res.cls));
+	snprintf(r->tag, sizeof(r->tag), "%s", mail_tag_str(res.tag));
+	snprintf(r->code, sizeof(r->code), "%s", res.code);
+	snprintf(r->from_addr, sizeof(r->from_addr), "%s", res.from_addr);
+	snprintf(r->subject, sizeof(r->subject), "%s", res.subject);
+	if (act(env, opts, &res, r, error_r) < 0) {
+		store_rollback(env->st);
+		goto done;
+	}
+	rc = record(env, where, out, error_r);
+done:
+	classify_result_clear(&res);
+	return rc;
+}
+
+int inbound_skip(const struct verifier_env *env, const struct inbound_where *where,
+		 const char *reason, struct inbound_outcome *out, const char **error_r)
+{
+	memset(out, 0, sizeof(*out));
+	if (store_begin(env->st, error_r) != STORE_OK)
+		return -1;
+	int found = find_done(env->st, where, NULL, out, error_r);
+	if (found != STORE_NOT_FOUND) {
+		store_rollback(env->st);
+		return found == STORE_OK ? 0 : -1;
+	}
+	snprintf(out->row.cls, sizeof(out->row.cls), "unknown");
+	set_action(&out->row, "unmatched", reason);
+	return record(env, where, out, error_r);
+}
