@@ -46,7 +46,18 @@ static int add_message(void *ctx, const struct outbox_msg *m)
 	return 0;
 }
 
-/* The full view: bodies, the live link, and the messages sent for it. */
+static int add_inbound(void *ctx, const struct inbound_row *r)
+{
+	json_array_append_new(
+		ctx, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o}", "id", (json_int_t)r->id,
+			       "class", r->cls, "action", r->action, "from", r->from_addr,
+			       "subject", r->subject, "detail", r->detail, "received_at",
+			       api_time(r->received_at)));
+	return 0;
+}
+
+/* The full view: bodies, the live link, the messages sent for it, and the
+ * mail that came back about it (bounces, replies, auto-replies). */
 static int show(struct api_call *call, int64_t id, int status, struct fault *f)
 {
 	struct inv_env env = env_of(call);
@@ -70,6 +81,13 @@ static int show(struct api_call *call, int64_t id, int status, struct fault *f)
 		return fault_internal(f, err);
 	}
 	json_object_set_new(j, "messages", messages);
+	json_t *inbound = json_array();
+	if (store_inbound_list(call->st, id, add_inbound, inbound, &err) != STORE_OK) {
+		json_decref(inbound);
+		json_decref(j);
+		return fault_internal(f, err);
+	}
+	json_object_set_new(j, "inbound", inbound);
 	return http_respond_json(call->rq, status, j);
 }
 

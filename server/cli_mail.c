@@ -107,7 +107,7 @@ static int poll_once(struct cli *cli)
 	printf("%zu handled, %zu unmatched, %zu moved that were handled before, "
 	       "%zu left to try again\n",
 	       stats.handled, stats.unmatched, stats.again, stats.failed);
-	for (size_t i = 0; i < sizeof(stats.by_action) / sizeof(stats.by_action[0]); i++)
+	for (size_t i = 0; i < IMAP_ACTIONS; i++)
 		if (stats.by_action[i] > 0)
 			printf("  %s\t%zu\n", imap_action_names[i], stats.by_action[i]);
 	return stats.failed > 0 ? EXIT_FAIL : EXIT_OK;

@@ -21,7 +21,7 @@
 #define TIMEOUT 60                  /* seconds for any one command */
 #define BACKOFF_MAX 60
 
-const char *const imap_action_names[8] = {
+const char *const imap_action_names[IMAP_ACTIONS] = {
 	"bounced", "bounce_noted", "auto_reply", "verified",
 	"verify_ignored", "relayed", "reply_kept", "unmatched",
 };
@@ -368,20 +368,22 @@ static void count(struct imap_stats *stats, const struct inbound_outcome *out)
 	stats->handled++;
 	if (out->unmatched)
 		stats->unmatched++;
-	for (size_t i = 0; i < 8; i++)
+	for (size_t i = 0; i < IMAP_ACTIONS; i++)
 		if (strcmp(out->row.action, imap_action_names[i]) == 0)
 			stats->by_action[i]++;
 }
 
 /* Route a message, handled or found handled, to its folder. */
-static int route(struct batch *b, uint32_t uid, const struct inbound_outcome *out)
+static void route(struct batch *b, uint32_t uid, const struct inbound_outcome *out)
 {
 	if (out->unmatched) {
-		b->n_unmatched++;
-		return mailimap_set_add_single(b->unmatched, uid);
+		if (mailimap_set_add_single(b->unmatched, uid) == MAILIMAP_NO_ERROR)
+			b->n_unmatched++;
+	} else if (mailimap_set_add_single(b->processed, uid) == MAILIMAP_NO_ERROR) {
+		b->n_processed++;
 	}
-	b->n_processed++;
-	return mailimap_set_add_single(b->processed, uid);
+	/* Out of memory: it stays in the mailbox, and the next session's
+	 * sweep moves it. */
 }
 
 /* Fetch the bodies of b->all, handle each, route it. */

@@ -40,12 +40,14 @@ struct imap_config {
 struct verifier_env;
 struct inbound_opts;
 
+#define IMAP_ACTIONS 8 /* the actions of inbound.h */
+
 struct imap_stats {
 	size_t handled;    /* acted on and recorded in this pass */
 	size_t unmatched;  /* of those, moved to the unmatched folder */
 	size_t again;      /* already recorded: only moved */
 	size_t failed;     /* left in the mailbox, to be tried again */
-	size_t by_action[8]; /* see imap_action_names */
+	size_t by_action[IMAP_ACTIONS]; /* as imap_action_names */
 };
 
 struct imap_session;
@@ -70,7 +72,7 @@ int imap_session_wait(struct imap_session *s, const volatile int *stop,
 		      const char **error_r);
 
 /* The actions of inbound.h, in the order of imap_stats.by_action. */
-extern const char *const imap_action_names[8];
+extern const char *const imap_action_names[IMAP_ACTIONS];
 
 /*
  * Run until *stop: open, pass, wait, pass…; a lost or refused connection

@@ -22,6 +22,7 @@
  *                                                         "verify_ignored"
  *   reply to reply+CODE                   -> relayed to the inviter
  *                                                                "relayed"
+ *   the same, but the inviter has no contact address         "reply_kept"
  *   anything else                         -> "unmatched"
  * Unmatched messages belong in the unmatched folder, the rest in the
  * processed folder.

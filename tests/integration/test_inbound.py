@@ -90,6 +90,7 @@ def test_real_dsn_bounces_the_invitation_and_tells_the_inviter():
     status, got = srv.api("GET", f"/api/v1/invitations/{inv['id']}", key=key)
     assert status == 200 and got["status"] == "bounced", got
     assert "5.1.1" in got["status_reason"], got
+    assert [(i["class"], i["action"]) for i in got["inbound"]] == [("bounce", "bounced")], got
     # The inviter is told, in their own mailbox, with the server's words.
     raw = mailstack.imap_fetch("p21", lambda r: b"could not be delivered" in r)
     msg = mailstack.parse_strict(raw[-1])
@@ -237,6 +238,13 @@ def test_invitation_reply_is_relayed_to_the_inviter():
     assert f"Can we talk on Tuesday before I accept? ({tag})" in text_of(relayed)
     assert srv.sql(f"SELECT count(*) FROM audit WHERE action = 'invitation.reply' AND "
                    f"subject = 'invitation:{inv['id']}'") == [(1,)]
+    # The inviter sees it on the invitation, and the relay among its mails.
+    status, got = srv.api("GET", f"/api/v1/invitations/{inv['id']}", key=key)
+    assert status == 200, got
+    assert [(i["class"], i["action"], i["from"]) for i in got["inbound"]] == \
+        [("reply", "relayed", "c22@example.test")], got["inbound"]
+    assert tag not in got["inbound"][0]["detail"]  # the words go by mail, not the API
+    assert [m["kind"] for m in got["messages"]].count("relay") == 1, got["messages"]
     srv.cleanup()
 
 
