@@ -438,10 +438,11 @@ static int do_batch(struct imap_session *s, struct verifier_env *env,
 		    size_t *i, struct imap_stats *stats, const char **error_r)
 {
 	struct batch b;
+	int ready = batch_init(&b);
 	struct mailimap_set *sizes = mailimap_set_new_empty();
 	clist *result = NULL;
 	int rc = -1;
-	if (sizes == NULL || batch_init(&b) < 0) {
+	if (sizes == NULL || ready < 0) {
 		if (sizes != NULL)
 			mailimap_set_free(sizes);
 		batch_free(&b);
