@@ -92,9 +92,13 @@ static const char *bounce_reason(const struct classify_result *res)
 			worst = &res->rcpts[i];
 	if (worst == NULL)
 		return errorf("%s bounce: %s", bounce_kind_str(res->bounce), res->reason);
-	return errorf("%s%s%s%s%s", worst->status, worst->status[0] ? " " : "",
-		      worst->diagnostic[0] ? worst->diagnostic : "delivery failed",
-		      worst->addr[0] ? " for " : "", worst->addr);
+	const char *said = worst->diagnostic[0] ? worst->diagnostic : "delivery failed";
+	/* The server's words usually carry the status and the address; add
+	 * them only when they don't. */
+	int has_status = worst->status[0] == '\0' || strstr(said, worst->status) != NULL;
+	int has_addr = worst->addr[0] == '\0' || strcasestr(said, worst->addr) != NULL;
+	return errorf("%s%s%s%s%s", has_status ? "" : worst->status, has_status ? "" : " ", said,
+		      has_addr ? "" : " for ", has_addr ? "" : worst->addr);
 }
 
 static int on_bounce(const struct verifier_env *env, const struct classify_result *res,
