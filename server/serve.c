@@ -38,6 +38,19 @@ static void wait_for_work(struct app *app, int seconds)
 	pthread_mutex_unlock(&app->kick_lock);
 }
 
+/* Sleep `seconds` whatever kicks come (but not past a stop). */
+static void hold_off(struct app *app, int seconds)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&app->kick_lock);
+	while (!app->stopping &&
+	       pthread_cond_timedwait(&app->kick, &app->kick_lock, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&app->kick_lock);
+}
+
 static void *sender_main(void *arg)
 {
 	struct app *app = arg;
@@ -57,8 +70,17 @@ static void *sender_main(void *arg)
 		}
 		__atomic_add_fetch(&app->mails_sent, stats.sent, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&app->mails_failed, stats.failed, __ATOMIC_RELAXED);
+		/* Nothing got through: the SMTP server is down or deferring
+		 * everything. Each message waits out its own backoff; the
+		 * sender also holds off, as Postfix does with a dead
+		 * destination, rather than cycling through every due message
+		 * and keeping the store's write lock from the API. */
+		if (stats.claimed > 0 && stats.deferred == stats.claimed)
+			hold_off(app, (int)(app->cfg.outbox.retry_base < 30
+						    ? app->cfg.outbox.retry_base
+						    : 30));
 		/* A full batch means more may be due: go again at once. */
-		if (stats.claimed < app->cfg.outbox.batch_size)
+		else if (stats.claimed < app->cfg.outbox.batch_size)
 			wait_for_work(app, 1);
 	}
 	app_store_release();
