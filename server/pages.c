@@ -207,8 +207,14 @@ int pages_link(struct request *rq, const char *token)
 			      rq->app->cfg.tokens.invitation_lifetime, rq->now, "link"};
 	if (rq->method == HTTP_POST)
 		return post_invitation(rq, &env, token, &claims);
+	/* The page's reads in one snapshot, with one WAL read lock. */
+	if (store_begin_read(st, &err) != STORE_OK) {
+		msg_error("pages: %s", err);
+		return show_status(rq, REDEEM_INTERNAL, NULL);
+	}
 	struct offer o;
 	enum redeem_status s = redeem_inspect(&env, &claims, &o, &err);
+	store_rollback(st);
 	if (s != REDEEM_OK)
 		return show_status(rq, s, o.inv.locale[0] ? o.inv.locale : NULL);
 	return show_offer(rq, token, &o, 200, NULL);

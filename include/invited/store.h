@@ -43,6 +43,20 @@ int store_schema_version(void);
 int store_begin(struct store *st, const char **error_r);
 int store_commit(struct store *st, const char **error_r);
 void store_rollback(struct store *st);
+/* A read transaction (BEGIN DEFERRED), ended by store_rollback(): the reads
+ * in it see one snapshot and take the WAL read lock once, not once each. */
+int store_begin_read(struct store *st, const char **error_r);
+
+/*
+ * Bulk loading, for a database no other process has open (a benchmark's
+ * fill, an import): until store_close, the connection holds the file
+ * locked, keeps no journal, never syncs, skips CHECK constraints, has a
+ * larger page cache and reads through mmap, so that big transactions run
+ * at the speed of the inserts. Only rows made through this API belong
+ * there, and a crash meanwhile can leave the file damaged. The next
+ * store_open puts the database back in WAL mode.
+ */
+int store_bulk_load(struct store *st, const char **error_r);
 
 /* PRAGMA integrity_check; *result_r is malloc'd ("ok" when sound). */
 int store_integrity_check(struct store *st, char **result_r,
@@ -239,7 +253,8 @@ int store_invitation_list(struct store *st, const struct inv_filter *f,
 			  store_inv_cb *cb, void *ctx, const char **error_r);
 
 /* Mark open invitations whose expires_at has passed as expired, at most
- * limit; their ids go to cb. Returns the count through *n_r. */
+ * limit, and revoke their links: in the caller's transaction, or in one of
+ * its own when there is none. Returns the count through *n_r. */
 int store_invitation_expire(struct store *st, int64_t now, int limit,
 			    size_t *n_r, const char **error_r);
 
