@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -334,14 +335,30 @@ static int listen_address(const char *listen, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* The cores this process may run on (taskset, cpusets), not all the
+ * machine's: more threads than that only take turns on a core. */
+static unsigned usable_cores(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 0 ? (unsigned)cores : 1;
+}
+
+/* A pool of one is no pool: libmicrohttpd warns and uses its own thread. */
+static unsigned pool_size(unsigned threads)
+{
+	return threads > 1 ? threads : 0;
+}
+
 int http_server_start(struct app *app, const char **error_r)
 {
 	struct sockaddr_storage ss;
 	if (listen_address(app->cfg.server.listen, &ss, error_r) < 0)
 		return -1;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = app->cfg.server.threads > 0 ? (unsigned)app->cfg.server.threads
-						       : (unsigned)(cores > 0 ? cores : 1);
+						       : usable_cores();
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -353,7 +370,7 @@ int http_server_start(struct app *app, const char **error_r)
 	app->http->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
 		app, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+		MHD_OPTION_THREAD_POOL_SIZE, pool_size(threads), MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
 	if (app->http->daemon == NULL) {
