@@ -15,8 +15,10 @@
 #include "invited/inbound.h"
 #include "invited/log.h"
 
-#define BATCH_MESSAGES 64           /* UIDs fetched per round trip */
+#define BATCH_MESSAGES 256          /* UIDs fetched, and handled in one
+				       * transaction, per round trip */
 #define BATCH_BYTES (8u * 1024 * 1024)
+#define MOVE_EVERY 4096             /* handled messages per MOVE */
 #define IDLE_MAX 25 * 60            /* RFC 2177: renew IDLE within 29 min */
 #define TIMEOUT 60                  /* seconds for any one command */
 #define BACKOFF_MAX 60
@@ -332,31 +334,48 @@ oom:
 	return -1;
 }
 
-/* The UIDs of one batch, split by where they go. */
-struct batch {
-	struct mailimap_set *all;
+/*
+ * Where handled messages go, gathered over a pass and moved a few thousand
+ * at a time: each MOVE costs the server a commit in both mailboxes, far
+ * more than the messages it moves. Messages recorded but not yet moved
+ * when a session dies are moved by the next session's sweep.
+ */
+struct moves {
 	struct mailimap_set *processed;
 	struct mailimap_set *unmatched;
 	size_t n_processed, n_unmatched;
 };
 
-static void batch_free(struct batch *b)
+static void moves_free(struct moves *mv)
 {
-	if (b->all != NULL)
-		mailimap_set_free(b->all);
-	if (b->processed != NULL)
-		mailimap_set_free(b->processed);
-	if (b->unmatched != NULL)
-		mailimap_set_free(b->unmatched);
+	if (mv->processed != NULL)
+		mailimap_set_free(mv->processed);
+	if (mv->unmatched != NULL)
+		mailimap_set_free(mv->unmatched);
+	memset(mv, 0, sizeof(*mv));
 }
 
-static int batch_init(struct batch *b)
+static int moves_init(struct moves *mv)
 {
-	memset(b, 0, sizeof(*b));
-	b->all = mailimap_set_new_empty();
-	b->processed = mailimap_set_new_empty();
-	b->unmatched = mailimap_set_new_empty();
-	return b->all && b->processed && b->unmatched ? 0 : -1;
+	memset(mv, 0, sizeof(*mv));
+	mv->processed = mailimap_set_new_empty();
+	mv->unmatched = mailimap_set_new_empty();
+	return mv->processed && mv->unmatched ? 0 : -1;
+}
+
+/* Add uid to set, extending its last range when uid follows it, so that
+ * the command stays short. */
+static int set_add(struct mailimap_set *set, uint32_t uid)
+{
+	clistiter *last = clist_end(set->set_list);
+	if (last != NULL) {
+		struct mailimap_set_item *item = clist_content(last);
+		if (item->set_last != 0 && item->set_last + 1 == uid) {
+			item->set_last = uid;
+			return 0;
+		}
+	}
+	return mailimap_set_add_single(set, uid) == MAILIMAP_NO_ERROR ? 0 : -1;
 }
 
 static void count(struct imap_stats *stats, const struct inbound_outcome *out)
@@ -374,84 +393,151 @@ static void count(struct imap_stats *stats, const struct inbound_outcome *out)
 }
 
 /* Route a message, handled or found handled, to its folder. */
-static void route(struct batch *b, uint32_t uid, const struct inbound_outcome *out)
+static void route(struct moves *mv, uint32_t uid, const struct inbound_outcome *out)
 {
 	if (out->unmatched) {
-		if (mailimap_set_add_single(b->unmatched, uid) == MAILIMAP_NO_ERROR)
-			b->n_unmatched++;
-	} else if (mailimap_set_add_single(b->processed, uid) == MAILIMAP_NO_ERROR) {
-		b->n_processed++;
+		if (set_add(mv->unmatched, uid) == 0)
+			mv->n_unmatched++;
+	} else if (set_add(mv->processed, uid) == 0) {
+		mv->n_processed++;
 	}
 	/* Out of memory: it stays in the mailbox, and the next session's
 	 * sweep moves it. */
 }
 
-/* Fetch the bodies of b->all, handle each, route it. */
-static int handle_batch(struct imap_session *s, struct verifier_env *env,
-			const struct inbound_opts *opts, struct batch *b,
-			struct imap_stats *stats, const char **error_r)
+static void report(struct moves *mv, uint32_t uid, const struct inbound_outcome *out,
+		   struct imap_stats *stats)
 {
-	clist *result = NULL;
-	if (fetch(s, b->all, 1, &result, error_r) < 0)
+	if (!out->duplicate)
+		msg_info("imap: UID %u %s %s%s%s: %s", uid, out->row.cls, out->row.action,
+			 out->row.code[0] ? " code " : "", out->row.code, out->row.detail);
+	count(stats, out);
+	route(mv, uid, out);
+}
+
+/* Move what was gathered, and start again. */
+static int moves_flush(struct imap_session *s, struct moves *mv, const char **error_r)
+{
+	if (mv->n_processed > 0 && move(s, mv->processed, s->cfg->processed, error_r) < 0)
 		return -1;
+	if (mv->n_unmatched > 0 && move(s, mv->unmatched, s->cfg->unmatched, error_r) < 0)
+		return -1;
+	moves_free(mv);
+	if (moves_init(mv) < 0) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+static void where_of(struct imap_session *s, struct mailimap_msg_att *att,
+		     struct fetched *f, struct inbound_where *w)
+{
+	read_att(att, f);
+	*w = (struct inbound_where){s->cfg->mailbox, s->uidvalidity, f->uid};
+}
+
+/*
+ * Every fetched message in one transaction, one commit for them all: the
+ * outcomes in outs[] (uid 0: not a message) count only once committed.
+ * -1 when anything failed: then nothing is recorded.
+ */
+static int handle_together(struct imap_session *s, struct verifier_env *env,
+			   const struct inbound_opts *opts, clist *result,
+			   struct inbound_outcome *outs, uint32_t *uids, const char **error_r)
+{
+	size_t i = 0;
+	if (store_begin(env->st, error_r) != STORE_OK)
+		return -1;
+	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it), i++) {
+		struct fetched f;
+		struct inbound_where w;
+		where_of(s, clist_content(it), &f, &w);
+		if ((uids[i] = f.uid) == 0)
+			continue;
+		env->now = (int64_t)time(NULL);
+		if (inbound_handle_in_tx(env, opts, &w, f.body ? f.body : "", f.len, &outs[i],
+					 error_r) < 0) {
+			store_rollback(env->st);
+			return -1;
+		}
+	}
+	return store_commit(env->st, error_r) == STORE_OK ? 0 : -1;
+}
+
+/* Each message in a transaction of its own, so that one the store cannot
+ * record holds back no other: it stays in the mailbox for the next session. */
+static void handle_one_by_one(struct imap_session *s, struct verifier_env *env,
+			      const struct inbound_opts *opts, clist *result,
+			      struct moves *mv, struct imap_stats *stats)
+{
 	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
 		struct fetched f;
+		struct inbound_where w;
 		struct inbound_outcome out;
 		const char *err;
-		read_att(clist_content(it), &f);
+		where_of(s, clist_content(it), &f, &w);
 		if (f.uid == 0)
 			continue;
-		struct inbound_where w = {s->cfg->mailbox, s->uidvalidity, f.uid};
 		env->now = (int64_t)time(NULL);
 		if (inbound_handle(env, opts, &w, f.body ? f.body : "", f.len, &out, &err) < 0) {
-			/* Left in the mailbox; the next session sweeps it. */
 			msg_error("imap: message UID %u of %s: %s", f.uid, s->cfg->mailbox, err);
 			stats->failed++;
 			continue;
 		}
-		if (!out.duplicate)
-			msg_info("imap: UID %u %s %s%s%s: %s", f.uid, out.row.cls, out.row.action,
-				 out.row.code[0] ? " code " : "", out.row.code, out.row.detail);
-		count(stats, &out);
-		route(b, f.uid, &out);
+		report(mv, f.uid, &out, stats);
 	}
-	mailimap_fetch_list_free(result);
-	return 0;
 }
 
-static int move_batch(struct imap_session *s, struct batch *b, const char **error_r)
+/* Fetch the bodies of set, handle them, route each. */
+static int handle_batch(struct imap_session *s, struct verifier_env *env,
+			const struct inbound_opts *opts, struct mailimap_set *set,
+			struct moves *mv, struct imap_stats *stats, const char **error_r)
 {
-	if (b->n_processed > 0 && move(s, b->processed, s->cfg->processed, error_r) < 0)
+	clist *result = NULL;
+	const char *err = "out of memory";
+	if (fetch(s, set, 1, &result, error_r) < 0)
 		return -1;
-	if (b->n_unmatched > 0 && move(s, b->unmatched, s->cfg->unmatched, error_r) < 0)
-		return -1;
+	size_t n = (size_t)clist_count(result);
+	struct inbound_outcome *outs = calloc(n + 1, sizeof(*outs));
+	uint32_t *uids = calloc(n + 1, sizeof(*uids));
+	if (outs != NULL && uids != NULL &&
+	    handle_together(s, env, opts, result, outs, uids, &err) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (uids[i] != 0)
+				report(mv, uids[i], &outs[i], stats);
+	} else {
+		msg_warn("imap: a batch of %zu messages of %s failed (%s); handling them "
+			 "one by one", n, s->cfg->mailbox, err);
+		handle_one_by_one(s, env, opts, result, mv, stats);
+	}
+	free(outs);
+	free(uids);
+	mailimap_fetch_list_free(result);
 	return 0;
 }
 
 /*
  * One batch starting at uids[*i]: sizes first, so that a huge message is
  * recorded without being fetched, and messages recorded before are only
- * moved; then the bodies of the rest, then the moves.
+ * moved; then the bodies of the rest.
  */
 static int do_batch(struct imap_session *s, struct verifier_env *env,
 		    const struct inbound_opts *opts, const uint32_t *uids, size_t n,
-		    size_t *i, struct imap_stats *stats, const char **error_r)
+		    size_t *i, struct moves *mv, struct imap_stats *stats,
+		    const char **error_r)
 {
-	struct batch b;
-	int ready = batch_init(&b);
 	struct mailimap_set *sizes = mailimap_set_new_empty();
+	struct mailimap_set *bodies = mailimap_set_new_empty();
 	clist *result = NULL;
 	int rc = -1;
-	if (sizes == NULL || ready < 0) {
-		if (sizes != NULL)
-			mailimap_set_free(sizes);
-		batch_free(&b);
+	if (sizes == NULL || bodies == NULL) {
 		*error_r = "out of memory";
-		return -1;
+		goto out;
 	}
 	size_t end = *i + BATCH_MESSAGES < n ? *i + BATCH_MESSAGES : n;
 	for (size_t k = *i; k < end; k++)
-		mailimap_set_add_single(sizes, uids[k]);
+		set_add(sizes, uids[k]);
 	*i = end;
 	if (fetch(s, sizes, 0, &result, error_r) < 0)
 		goto out;
@@ -471,7 +557,7 @@ static int do_batch(struct imap_session *s, struct verifier_env *env,
 			out.duplicate = 1;
 			out.unmatched = strcmp(out.row.action, "unmatched") == 0;
 			count(stats, &out);
-			route(&b, f.uid, &out);
+			route(mv, f.uid, &out);
 			continue;
 		}
 		if (f.size > MAX_MAIL_SIZE) {
@@ -482,32 +568,32 @@ static int do_batch(struct imap_session *s, struct verifier_env *env,
 				goto out;
 			msg_warn("imap: UID %u of %s %s", f.uid, w.mailbox, why);
 			count(stats, &out);
-			route(&b, f.uid, &out);
+			route(mv, f.uid, &out);
 			continue;
 		}
 		/* Bodies in slices of at most BATCH_BYTES. */
 		if (wanted > 0 && bytes + f.size > BATCH_BYTES) {
-			if (handle_batch(s, env, opts, &b, stats, error_r) < 0)
+			if (handle_batch(s, env, opts, bodies, mv, stats, error_r) < 0)
 				goto out;
-			mailimap_set_free(b.all);
-			if ((b.all = mailimap_set_new_empty()) == NULL) {
+			mailimap_set_free(bodies);
+			if ((bodies = mailimap_set_new_empty()) == NULL) {
 				*error_r = "out of memory";
 				goto out;
 			}
 			bytes = wanted = 0;
 		}
-		mailimap_set_add_single(b.all, f.uid);
+		set_add(bodies, f.uid);
 		bytes += f.size;
 		wanted++;
 	}
-	if (wanted > 0 && handle_batch(s, env, opts, &b, stats, error_r) < 0)
-		goto out;
-	rc = move_batch(s, &b, error_r);
+	rc = wanted > 0 ? handle_batch(s, env, opts, bodies, mv, stats, error_r) : 0;
 out:
 	if (result != NULL)
 		mailimap_fetch_list_free(result);
-	mailimap_set_free(sizes);
-	batch_free(&b);
+	if (sizes != NULL)
+		mailimap_set_free(sizes);
+	if (bodies != NULL)
+		mailimap_set_free(bodies);
 	return rc;
 }
 
@@ -517,6 +603,7 @@ int imap_session_pass(struct imap_session *s, struct verifier_env *env,
 {
 	uint32_t last_uid = 0, *uids = NULL;
 	size_t n = 0;
+	struct moves mv;
 	memset(stats, 0, sizeof(*stats));
 	if (load_state(s, env->st, &last_uid, error_r) < 0)
 		return -1;
@@ -525,9 +612,17 @@ int imap_session_pass(struct imap_session *s, struct verifier_env *env,
 	if (search(s, s->swept ? last_uid : 0, &uids, &n, error_r) < 0)
 		return -1;
 	s->swept = 1;
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0;)
-		rc = do_batch(s, env, opts, uids, n, &i, stats, error_r);
+	int rc = moves_init(&mv);
+	if (rc < 0)
+		*error_r = "out of memory";
+	for (size_t i = 0; i < n && rc == 0;) {
+		rc = do_batch(s, env, opts, uids, n, &i, &mv, stats, error_r);
+		if (rc == 0 && mv.n_processed + mv.n_unmatched >= MOVE_EVERY)
+			rc = moves_flush(s, &mv, error_r);
+	}
+	if (rc == 0)
+		rc = moves_flush(s, &mv, error_r);
+	moves_free(&mv);
 	free(uids);
 	return rc;
 }
@@ -550,7 +645,9 @@ int imap_session_wait(struct imap_session *s, const volatile int *stop, const ch
 	}
 	int fd = mailimap_idle_get_fd(s->imap);
 	time_t until = time(NULL) + IDLE_MAX;
-	int ready = 0;
+	/* The server may have said EXISTS in the same packet as its "+ idling":
+	 * then libetpan has it in its read buffer and the socket stays quiet. */
+	int ready = s->imap->imap_stream->read_buffer_len > 0;
 	while (!*stop && !ready && time(NULL) < until) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ready = poll(&p, 1, 1000) > 0;

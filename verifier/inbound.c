@@ -304,7 +304,7 @@ static int find_done(struct store *st, const struct inbound_where *w,
 	return rc;
 }
 
-/* Record r, move the mailbox's last UID, and commit. */
+/* Record r and move the mailbox's last UID, in the open transaction. */
 static int record(const struct verifier_env *env, const struct inbound_where *w,
 		  struct inbound_outcome *out, const char **error_r)
 {
@@ -316,47 +316,58 @@ static int record(const struct verifier_env *env, const struct inbound_where *w,
 	out->unmatched = strcmp(r->action, "unmatched") == 0;
 	if (store_inbound_add(env->st, r, error_r) != STORE_OK ||
 	    store_imap_state_set(env->st, w->mailbox, w->uidvalidity, w->uid, error_r) !=
-		    STORE_OK ||
-	    store_commit(env->st, error_r) != STORE_OK) {
-		store_rollback(env->st);
+		    STORE_OK)
 		return -1;
-	}
 	return 0;
 }
 
-int inbound_handle(const struct verifier_env *env, const struct inbound_opts *opts,
-		   const struct inbound_where *where, const char *data, size_t len,
-		   struct inbound_outcome *out, const char **error_r)
+/* Act on a classified message and record it, unless it was handled. */
+static int handle_classified(const struct verifier_env *env, const struct inbound_opts *opts,
+			     const struct inbound_where *where,
+			     const struct classify_result *res, struct inbound_outcome *out,
+			     const char **error_r)
+{
+	int found = find_done(env->st, where, res->message_id, out, error_r);
+	if (found != STORE_NOT_FOUND)
+		return found == STORE_OK ? 0 : -1;
+	struct inbound_row *r = &out->row;
+	snprintf(r->message_id, sizeof(r->message_id), "%s", res->message_id);
+	snprintf(r->cls, sizeof(r->cls), "%s", mail_class_str(res->cls));
+	snprintf(r->tag, sizeof(r->tag), "%s", mail_tag_str(res->tag));
+	snprintf(r->code, sizeof(r->code), "%s", res->code);
+	snprintf(r->from_addr, sizeof(r->from_addr), "%s", res->from_addr);
+	snprintf(r->subject, sizeof(r->subject), "%s", res->subject);
+	if (act(env, opts, res, r, error_r) < 0)
+		return -1;
+	return record(env, where, out, error_r);
+}
+
+int inbound_handle_in_tx(const struct verifier_env *env, const struct inbound_opts *opts,
+			 const struct inbound_where *where, const char *data, size_t len,
+			 struct inbound_outcome *out, const char **error_r)
 {
 	struct classify_opts copts = {.reply_domain = env->mailer->reply_domain};
 	struct classify_result res;
 	memset(out, 0, sizeof(*out));
 	if (classify_message(data, len, &copts, &res, error_r) < 0)
 		return -1;
-	int rc = -1;
-	if (store_begin(env->st, error_r) != STORE_OK)
-		goto done;
-	int found = find_done(env->st, where, res.message_id, out, error_r);
-	if (found != STORE_NOT_FOUND) {
-		store_rollback(env->st);
-		rc = found == STORE_OK ? 0 : -1;
-		goto done;
-	}
-	struct inbound_row *r = &out->row;
-	snprintf(r->message_id, sizeof(r->message_id), "%s", res.message_id);
-	snprintf(r->cls, sizeof(r->cls), "%s", mail_class_str(res.cls));
-	snprintf(r->tag, sizeof(r->tag), "%s", mail_tag_str(res.tag));
-	snprintf(r->code, sizeof(r->code), "%s", res.code);
-	snprintf(r->from_addr, sizeof(r->from_addr), "%s", res.from_addr);
-	snprintf(r->subject, sizeof(r->subject), "%s", res.subject);
-	if (act(env, opts, &res, r, error_r) < 0) {
-		store_rollback(env->st);
-		goto done;
-	}
-	rc = record(env, where, out, error_r);
-done:
+	int rc = handle_classified(env, opts, where, &res, out, error_r);
 	classify_result_clear(&res);
 	return rc;
+}
+
+int inbound_handle(const struct verifier_env *env, const struct inbound_opts *opts,
+		   const struct inbound_where *where, const char *data, size_t len,
+		   struct inbound_outcome *out, const char **error_r)
+{
+	if (store_begin(env->st, error_r) != STORE_OK)
+		return -1;
+	if (inbound_handle_in_tx(env, opts, where, data, len, out, error_r) < 0 ||
+	    store_commit(env->st, error_r) != STORE_OK) {
+		store_rollback(env->st);
+		return -1;
+	}
+	return 0;
 }
 
 int inbound_skip(const struct verifier_env *env, const struct inbound_where *where,
@@ -372,5 +383,9 @@ int inbound_skip(const struct verifier_env *env, const struct inbound_where *whe
 	}
 	snprintf(out->row.cls, sizeof(out->row.cls), "unknown");
 	set_action(&out->row, "unmatched", reason);
-	return record(env, where, out, error_r);
+	if (record(env, where, out, error_r) < 0 || store_commit(env->st, error_r) != STORE_OK) {
+		store_rollback(env->st);
+		return -1;
+	}
+	return 0;
 }

@@ -3,14 +3,16 @@
  *
  * A session logs in (plain, STARTTLS or implicit TLS), makes sure the
  * processed and unmatched folders exist, and selects the mailbox. A pass
- * fetches the messages by UID, hands each to inbound_handle() (which
- * records it and the mailbox's last UID in one transaction), then moves
- * them out of the mailbox: MOVE when the server offers it, else COPY,
- * \Deleted and (UID) EXPUNGE. The first pass of a session also sweeps up
- * messages handled before but not moved (a crash between the two), so
- * nothing is acted on twice and nothing stays behind. Between passes the
- * session waits in IDLE when the server offers it, else sleeps for the
- * poll interval.
+ * fetches the messages by UID, a batch per round trip, and handles each
+ * batch in one transaction (inbound_handle_in_tx(), one commit for the
+ * batch; if anything fails, each message again in its own transaction).
+ * Once committed, messages are moved out of the mailbox a few thousand at
+ * a time and at the end of the pass: MOVE when the server offers it, else
+ * COPY, \Deleted and (UID) EXPUNGE. The first pass of a session also
+ * sweeps up messages handled before but not moved (a crash between the
+ * two), so nothing is acted on twice and nothing stays behind. Between
+ * passes the session waits in IDLE when the server offers it, else sleeps
+ * for the poll interval.
  */
 #ifndef INVITED_IMAP_READER_H
 #define INVITED_IMAP_READER_H

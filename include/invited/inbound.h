@@ -67,6 +67,16 @@ int inbound_handle(const struct verifier_env *env, const struct inbound_opts *op
 		   const struct inbound_where *where, const char *data, size_t len,
 		   struct inbound_outcome *out, const char **error_r);
 
+/*
+ * The same in a transaction the caller opened (store_begin) and commits,
+ * so that a batch of messages costs one commit. Nothing is committed or
+ * rolled back here; after -1 the caller must roll back the transaction,
+ * which may hold part of this message's work.
+ */
+int inbound_handle_in_tx(const struct verifier_env *env, const struct inbound_opts *opts,
+			 const struct inbound_where *where, const char *data, size_t len,
+			 struct inbound_outcome *out, const char **error_r);
+
 /* Record a message that is not read at all (too large, say) as unmatched,
  * with the reason; the same duplicate rules apply. */
 int inbound_skip(const struct verifier_env *env, const struct inbound_where *where,
