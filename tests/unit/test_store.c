@@ -257,6 +257,44 @@ TEST(expiry_sweep_marks_only_open_overdue_invitations)
 	done(st);
 }
 
+/* An expired invitation's link dies with it, in the same sweep; a link of
+ * an invitation that is still open stays live. */
+TEST(expiry_sweep_revokes_the_links_of_those_it_expires)
+{
+	struct store *st = fresh();
+	const char *err;
+	size_t n;
+	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
+	const char *jtis[] = {"overdue", "open"};
+	const int64_t expires[] = {50, 500};
+	for (int i = 0; i < 2; i++) {
+		struct invitation inv = {.kind = INV_RESELLER, .status = INV_SENT,
+					 .inviter_org_id = r, .expires_at = expires[i],
+					 .created_at = 1};
+		snprintf(inv.email, sizeof(inv.email), "x%d@c.test", i);
+		snprintf(inv.reply_code, sizeof(inv.reply_code), "sweep%d", i);
+		snprintf(inv.locale, sizeof(inv.locale), "en");
+		snprintf(inv.subject, sizeof(inv.subject), "s");
+		snprintf(inv.jti, sizeof(inv.jti), "%s", jtis[i]);
+		test_assert_int(store_invitation_insert(st, &inv, &err), STORE_OK);
+		struct link_row l = {.purpose = "reseller", .subject_id = inv.id, .kid = "k",
+				     .token = "t", .issued_at = 1, .expires_at = expires[i]};
+		snprintf(l.jti, sizeof(l.jti), "%s", jtis[i]);
+		test_assert_int(store_link_insert(st, &l, &err), STORE_OK);
+	}
+	test_assert_int(store_invitation_expire(st, 100, 10, &n, &err), STORE_OK);
+	test_assert_int(n, 1);
+	struct link_row got;
+	test_assert_int(store_link_get(st, "overdue", &got, &err), STORE_OK);
+	test_assert_int(got.state, LINK_REVOKED);
+	test_assert_int(store_link_get(st, "open", &got, &err), STORE_OK);
+	test_assert_int(got.state, LINK_LIVE);
+	/* A second sweep finds nothing more to do. */
+	test_assert_int(store_invitation_expire(st, 100, 10, &n, &err), STORE_OK);
+	test_assert_int(n, 0);
+	done(st);
+}
+
 static void queue(struct store *st, const char *code, int64_t due)
 {
 	struct outbox_msg m = {.kind = "notice", .env_from = "b@x.test", .rcpt = "r@x.test",
