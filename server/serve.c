@@ -26,29 +26,24 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
-/* Sleep until kicked or `seconds` pass (or the server stops). */
-static void wait_for_work(struct app *app, int seconds)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += seconds;
-	pthread_mutex_lock(&app->kick_lock);
-	if (!app->stopping)
-		pthread_cond_timedwait(&app->kick, &app->kick_lock, &until);
-	pthread_mutex_unlock(&app->kick_lock);
-}
-
-/* Sleep `seconds` whatever kicks come (but not past a stop). */
-static void hold_off(struct app *app, int seconds)
+/* Sleep `seconds`, or until the server stops; a kick (new work) ends the
+ * sleep too when `kickable`. */
+static void sleep_for(struct app *app, int seconds, int kickable)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&app->kick_lock);
 	while (!app->stopping &&
-	       pthread_cond_timedwait(&app->kick, &app->kick_lock, &until) != ETIMEDOUT)
+	       pthread_cond_timedwait(&app->kick, &app->kick_lock, &until) != ETIMEDOUT &&
+	       !kickable)
 		;
 	pthread_mutex_unlock(&app->kick_lock);
+}
+
+static void wait_for_work(struct app *app, int seconds)
+{
+	sleep_for(app, seconds, 1);
 }
 
 static void *sender_main(void *arg)
@@ -70,15 +65,14 @@ static void *sender_main(void *arg)
 		}
 		__atomic_add_fetch(&app->mails_sent, stats.sent, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&app->mails_failed, stats.failed, __ATOMIC_RELAXED);
+		int64_t retry_base = app->cfg.outbox.retry_base;
 		/* Nothing got through: the SMTP server is down or deferring
 		 * everything. Each message waits out its own backoff; the
 		 * sender also holds off, as Postfix does with a dead
 		 * destination, rather than cycling through every due message
 		 * and keeping the store's write lock from the API. */
 		if (stats.claimed > 0 && stats.deferred == stats.claimed)
-			hold_off(app, (int)(app->cfg.outbox.retry_base < 30
-						    ? app->cfg.outbox.retry_base
-						    : 30));
+			sleep_for(app, (int)(retry_base < 30 ? retry_base : 30), 0);
 		/* A full batch means more may be due: go again at once. */
 		else if (stats.claimed < app->cfg.outbox.batch_size)
 			wait_for_work(app, 1);

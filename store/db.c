@@ -205,9 +205,9 @@ void store_close(struct store *st)
 	free(st);
 }
 
-int store_begin(struct store *st, const char **error_r)
+/* BEGIN of either kind, through the statement cache. */
+static int begin(struct store *st, const char *sql, const char **error_r)
 {
-	static const char sql[] = "BEGIN IMMEDIATE";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -217,16 +217,14 @@ int store_begin(struct store *st, const char **error_r)
 	return STORE_OK;
 }
 
+int store_begin(struct store *st, const char **error_r)
+{
+	return begin(st, "BEGIN IMMEDIATE", error_r);
+}
+
 int store_begin_read(struct store *st, const char **error_r)
 {
-	static const char sql[] = "BEGIN DEFERRED";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
-	if (s == NULL)
-		return STORE_ERROR;
-	if (store_exec_stmt(st, s, "begin", error_r) != STORE_OK)
-		return STORE_ERROR;
-	st->in_tx = 1;
-	return STORE_OK;
+	return begin(st, "BEGIN DEFERRED", error_r);
 }
 
 int store_commit(struct store *st, const char **error_r)

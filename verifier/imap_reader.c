@@ -1,17 +1,16 @@
 /*
- * imap_reader.c: the IMAP side of inbound mail, on libetpan. What is done
- * with a message is inbound.c's business; this file fetches messages,
- * hands them over one by one, and moves them out of the mailbox once
- * their outcome is committed.
+ * imap_reader.c: the passes over the mailbox and the watch loop. A pass
+ * fetches messages in batches (imap_session.c speaks the protocol), hands
+ * each batch to inbound.c in one transaction, and moves messages out of
+ * the mailbox once their outcome is committed. What is done with a
+ * message is inbound.c's business.
  */
 #include <libetpan/libetpan.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "invited/imap_reader.h"
+#include "imap_int.h"
 #include "invited/inbound.h"
 #include "invited/log.h"
 
@@ -19,140 +18,12 @@
 				       * transaction, per round trip */
 #define BATCH_BYTES (8u * 1024 * 1024)
 #define MOVE_EVERY 4096             /* handled messages per MOVE */
-#define IDLE_MAX 25 * 60            /* RFC 2177: renew IDLE within 29 min */
-#define TIMEOUT 60                  /* seconds for any one command */
 #define BACKOFF_MAX 60
 
 const char *const imap_action_names[IMAP_ACTIONS] = {
 	"bounced", "bounce_noted", "auto_reply", "verified",
 	"verify_ignored", "relayed", "reply_kept", "unmatched",
 };
-
-struct imap_session {
-	mailimap *imap;
-	const struct imap_config *cfg;
-	uint32_t uidvalidity;
-	int has_move, has_uidplus, has_idle;
-	int swept;        /* the first pass, which sweeps, has run */
-};
-
-/* libetpan's code with the server's last words, as one sentence. */
-static const char *imap_error(struct imap_session *s, const char *what, int r)
-{
-	const char *said = s->imap != NULL ? s->imap->imap_response : NULL;
-	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_CONNECTION_REFUSED)
-		return errorf("IMAP %s:%d: %s: connection %s", s->cfg->host, s->cfg->port, what,
-			      r == MAILIMAP_ERROR_STREAM ? "lost" : "refused");
-	return errorf("IMAP %s:%d: %s failed (libetpan error %d)%s%s", s->cfg->host,
-		      s->cfg->port, what, r, said != NULL && said[0] ? ": " : "",
-		      said != NULL ? said : "");
-}
-
-static int ok(int r)
-{
-	return r == MAILIMAP_NO_ERROR || r == MAILIMAP_NO_ERROR_AUTHENTICATED ||
-	       r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED;
-}
-
-static int connect_tls(struct imap_session *s, const char **error_r)
-{
-	const struct imap_config *c = s->cfg;
-	int r;
-	if (c->tls == IMAP_TLS_IMPLICIT)
-		r = mailimap_ssl_connect(s->imap, c->host, (uint16_t)c->port);
-	else
-		r = mailimap_socket_connect(s->imap, c->host, (uint16_t)c->port);
-	if (!ok(r)) {
-		*error_r = imap_error(s, "connect", r);
-		return -1;
-	}
-	if (c->tls == IMAP_TLS_STARTTLS) {
-		r = mailimap_socket_starttls(s->imap);
-		if (!ok(r)) {
-			*error_r = imap_error(s, "STARTTLS", r);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Create folder unless LIST shows it. */
-static int ensure_folder(struct imap_session *s, const char *folder, const char **error_r)
-{
-	clist *found = NULL;
-	int r = mailimap_list(s->imap, "", folder, &found);
-	if (!ok(r)) {
-		*error_r = imap_error(s, errorf("LIST %s", folder), r);
-		return -1;
-	}
-	int exists = found != NULL && clist_count(found) > 0;
-	if (found != NULL)
-		mailimap_list_result_free(found);
-	if (exists)
-		return 0;
-	r = mailimap_create(s->imap, folder);
-	if (!ok(r)) {
-		*error_r = imap_error(s, errorf("CREATE %s", folder), r);
-		return -1;
-	}
-	msg_info("imap: created folder %s", folder);
-	return 0;
-}
-
-int imap_session_open(const struct imap_config *cfg, struct imap_session **s_r,
-		      const char **error_r)
-{
-	struct imap_session *s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->imap = mailimap_new(0, NULL)) == NULL) {
-		free(s);
-		*error_r = "out of memory";
-		return -1;
-	}
-	s->cfg = cfg;
-	mailimap_set_timeout(s->imap, TIMEOUT);
-	struct mailimap_capability_data *cap = NULL;
-	int r;
-	if (connect_tls(s, error_r) < 0)
-		goto fail;
-	r = mailimap_login(s->imap, cfg->user, cfg->password);
-	if (!ok(r)) {
-		*error_r = imap_error(s, errorf("LOGIN as %s", cfg->user), r);
-		goto fail;
-	}
-	r = mailimap_capability(s->imap, &cap);
-	if (!ok(r)) {
-		*error_r = imap_error(s, "CAPABILITY", r);
-		goto fail;
-	}
-	mailimap_capability_data_free(cap);
-	s->has_move = mailimap_has_extension(s->imap, "MOVE");
-	s->has_uidplus = mailimap_has_extension(s->imap, "UIDPLUS");
-	s->has_idle = mailimap_has_idle(s->imap);
-	if (ensure_folder(s, cfg->processed, error_r) < 0 ||
-	    ensure_folder(s, cfg->unmatched, error_r) < 0)
-		goto fail;
-	r = mailimap_select(s->imap, cfg->mailbox);
-	if (!ok(r)) {
-		*error_r = imap_error(s, errorf("SELECT %s", cfg->mailbox), r);
-		goto fail;
-	}
-	s->uidvalidity = s->imap->imap_selection_info->sel_uidvalidity;
-	*s_r = s;
-	return 0;
-fail:
-	imap_session_close(s);
-	return -1;
-}
-
-void imap_session_close(struct imap_session *s)
-{
-	if (s == NULL)
-		return;
-	if (s->imap->imap_stream != NULL)
-		mailimap_logout(s->imap);
-	mailimap_free(s->imap);
-	free(s);
-}
 
 /* Where we stand: the stored state, started over when UIDVALIDITY
  * changed (UIDs then mean other messages; Message-IDs still tell what
@@ -173,165 +44,6 @@ static int load_state(struct imap_session *s, struct store *st, uint32_t *last_u
 	*last_uid_r = 0;
 	return store_imap_state_set(st, s->cfg->mailbox, s->uidvalidity, 0, error_r) ==
 			       STORE_OK ? 0 : -1;
-}
-
-/* UIDs in the mailbox above `above` (all when sweeping), ascending. */
-static int search(struct imap_session *s, uint32_t above, uint32_t **uids_r, size_t *n_r,
-		  const char **error_r)
-{
-	struct mailimap_set *set = mailimap_set_new_interval(above + 1, 0);
-	struct mailimap_search_key *key = set ? mailimap_search_key_new_uid(set) : NULL;
-	clist *found = NULL;
-	if (key == NULL) {
-		if (set != NULL)
-			mailimap_set_free(set);
-		*error_r = "out of memory";
-		return -1;
-	}
-	int r = mailimap_uid_search(s->imap, NULL, key, &found);
-	mailimap_search_key_free(key);
-	if (!ok(r)) {
-		*error_r = imap_error(s, "UID SEARCH", r);
-		return -1;
-	}
-	size_t n = 0, cap = (size_t)clist_count(found);
-	uint32_t *uids = malloc((cap + 1) * sizeof(*uids));
-	if (uids == NULL) {
-		mailimap_search_result_free(found);
-		*error_r = "out of memory";
-		return -1;
-	}
-	/* "N:*" always matches the last message, even below N. */
-	for (clistiter *it = clist_begin(found); it != NULL; it = clist_next(it)) {
-		uint32_t uid = *(uint32_t *)clist_content(it);
-		if (uid > above)
-			uids[n++] = uid;
-	}
-	mailimap_search_result_free(found);
-	for (size_t i = 1; i < n; i++) /* servers answer in order; make sure */
-		for (size_t j = i; j > 0 && uids[j - 1] > uids[j]; j--) {
-			uint32_t t = uids[j];
-			uids[j] = uids[j - 1];
-			uids[j - 1] = t;
-		}
-	*uids_r = uids;
-	*n_r = n;
-	return 0;
-}
-
-/* One fetched message's attributes. */
-struct fetched {
-	uint32_t uid;
-	uint32_t size;
-	const char *body;
-	size_t len;
-};
-
-static void read_att(struct mailimap_msg_att *att, struct fetched *f)
-{
-	memset(f, 0, sizeof(*f));
-	for (clistiter *it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
-		struct mailimap_msg_att_item *item = clist_content(it);
-		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-			continue;
-		struct mailimap_msg_att_static *st = item->att_data.att_static;
-		switch (st->att_type) {
-		case MAILIMAP_MSG_ATT_UID:
-			f->uid = st->att_data.att_uid;
-			break;
-		case MAILIMAP_MSG_ATT_RFC822_SIZE:
-			f->size = st->att_data.att_rfc822_size;
-			break;
-		case MAILIMAP_MSG_ATT_BODY_SECTION:
-			if (st->att_data.att_body_section != NULL) {
-				f->body = st->att_data.att_body_section->sec_body_part;
-				f->len = st->att_data.att_body_section->sec_length;
-			}
-			break;
-		}
-	}
-}
-
-/* UID FETCH set (UID RFC822.SIZE) or (UID BODY.PEEK[]). */
-static int fetch(struct imap_session *s, struct mailimap_set *set, int bodies,
-		 clist **result_r, const char **error_r)
-{
-	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
-	struct mailimap_fetch_att *a;
-	if (ft == NULL)
-		goto oom;
-	if ((a = mailimap_fetch_att_new_uid()) == NULL ||
-	    mailimap_fetch_type_new_fetch_att_list_add(ft, a) != MAILIMAP_NO_ERROR)
-		goto oom;
-	if (bodies) {
-		struct mailimap_section *sec = mailimap_section_new(NULL);
-		a = sec ? mailimap_fetch_att_new_body_peek_section(sec) : NULL;
-	} else {
-		a = mailimap_fetch_att_new_rfc822_size();
-	}
-	if (a == NULL || mailimap_fetch_type_new_fetch_att_list_add(ft, a) != MAILIMAP_NO_ERROR)
-		goto oom;
-	int r = mailimap_uid_fetch(s->imap, set, ft, result_r);
-	mailimap_fetch_type_free(ft);
-	if (!ok(r)) {
-		*error_r = imap_error(s, "UID FETCH", r);
-		return -1;
-	}
-	return 0;
-oom:
-	if (ft != NULL)
-		mailimap_fetch_type_free(ft);
-	*error_r = "out of memory";
-	return -1;
-}
-
-/* Move the messages of set to folder. */
-static int move(struct imap_session *s, struct mailimap_set *set, const char *folder,
-		const char **error_r)
-{
-	int r;
-	if (s->has_move) {
-		r = mailimap_uid_move(s->imap, set, folder);
-		if (!ok(r)) {
-			*error_r = imap_error(s, errorf("UID MOVE to %s", folder), r);
-			return -1;
-		}
-		return 0;
-	}
-	r = mailimap_uid_copy(s->imap, set, folder);
-	if (!ok(r)) {
-		*error_r = imap_error(s, errorf("UID COPY to %s", folder), r);
-		return -1;
-	}
-	struct mailimap_flag_list *flags = mailimap_flag_list_new_empty();
-	struct mailimap_flag *deleted = mailimap_flag_new_deleted();
-	struct mailimap_store_att_flags *att = NULL;
-	if (flags == NULL || deleted == NULL || mailimap_flag_list_add(flags, deleted) != 0) {
-		if (deleted != NULL)
-			mailimap_flag_free(deleted);
-		goto oom;
-	}
-	if ((att = mailimap_store_att_flags_new_add_flags_silent(flags)) == NULL)
-		goto oom;
-	flags = NULL;
-	r = mailimap_uid_store(s->imap, set, att);
-	mailimap_store_att_flags_free(att);
-	if (!ok(r)) {
-		*error_r = imap_error(s, "UID STORE +FLAGS (\\Deleted)", r);
-		return -1;
-	}
-	/* Without UIDPLUS, EXPUNGE also removes whatever else is \Deleted. */
-	r = s->has_uidplus ? mailimap_uid_expunge(s->imap, set) : mailimap_expunge(s->imap);
-	if (!ok(r)) {
-		*error_r = imap_error(s, "EXPUNGE", r);
-		return -1;
-	}
-	return 0;
-oom:
-	if (flags != NULL)
-		mailimap_flag_list_free(flags);
-	*error_r = "out of memory";
-	return -1;
 }
 
 /*
@@ -418,9 +130,9 @@ static void report(struct moves *mv, uint32_t uid, const struct inbound_outcome 
 /* Move what was gathered, and start again. */
 static int moves_flush(struct imap_session *s, struct moves *mv, const char **error_r)
 {
-	if (mv->n_processed > 0 && move(s, mv->processed, s->cfg->processed, error_r) < 0)
+	if (mv->n_processed > 0 && imap_move(s, mv->processed, s->cfg->processed, error_r) < 0)
 		return -1;
-	if (mv->n_unmatched > 0 && move(s, mv->unmatched, s->cfg->unmatched, error_r) < 0)
+	if (mv->n_unmatched > 0 && imap_move(s, mv->unmatched, s->cfg->unmatched, error_r) < 0)
 		return -1;
 	moves_free(mv);
 	if (moves_init(mv) < 0) {
@@ -433,7 +145,7 @@ static int moves_flush(struct imap_session *s, struct moves *mv, const char **er
 static void where_of(struct imap_session *s, struct mailimap_msg_att *att,
 		     struct fetched *f, struct inbound_where *w)
 {
-	read_att(att, f);
+	imap_read_att(att, f);
 	*w = (struct inbound_where){s->cfg->mailbox, s->uidvalidity, f->uid};
 }
 
@@ -496,7 +208,7 @@ static int handle_batch(struct imap_session *s, struct verifier_env *env,
 {
 	clist *result = NULL;
 	const char *err = "out of memory";
-	if (fetch(s, set, 1, &result, error_r) < 0)
+	if (imap_fetch(s, set, 1, &result, error_r) < 0)
 		return -1;
 	size_t n = (size_t)clist_count(result);
 	struct inbound_outcome *outs = calloc(n + 1, sizeof(*outs));
@@ -539,13 +251,13 @@ static int do_batch(struct imap_session *s, struct verifier_env *env,
 	for (size_t k = *i; k < end; k++)
 		set_add(sizes, uids[k]);
 	*i = end;
-	if (fetch(s, sizes, 0, &result, error_r) < 0)
+	if (imap_fetch(s, sizes, 0, &result, error_r) < 0)
 		goto out;
 	size_t bytes = 0, wanted = 0;
 	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
 		struct fetched f;
 		struct inbound_outcome out;
-		read_att(clist_content(it), &f);
+		imap_read_att(clist_content(it), &f);
 		if (f.uid == 0)
 			continue;
 		struct inbound_where w = {s->cfg->mailbox, s->uidvalidity, f.uid};
@@ -609,7 +321,7 @@ int imap_session_pass(struct imap_session *s, struct verifier_env *env,
 		return -1;
 	/* The first pass looks at everything: messages recorded but not
 	 * moved before a crash are moved now. */
-	if (search(s, s->swept ? last_uid : 0, &uids, &n, error_r) < 0)
+	if (imap_search(s, s->swept ? last_uid : 0, &uids, &n, error_r) < 0)
 		return -1;
 	s->swept = 1;
 	int rc = moves_init(&mv);
@@ -625,40 +337,6 @@ int imap_session_pass(struct imap_session *s, struct verifier_env *env,
 	moves_free(&mv);
 	free(uids);
 	return rc;
-}
-
-static int sleep_until(time_t until, const volatile int *stop)
-{
-	while (!*stop && time(NULL) < until)
-		sleep(1);
-	return 0;
-}
-
-int imap_session_wait(struct imap_session *s, const volatile int *stop, const char **error_r)
-{
-	if (!s->has_idle || !s->cfg->idle)
-		return sleep_until(time(NULL) + s->cfg->poll_interval, stop);
-	int r = mailimap_idle(s->imap);
-	if (!ok(r)) {
-		*error_r = imap_error(s, "IDLE", r);
-		return -1;
-	}
-	int fd = mailimap_idle_get_fd(s->imap);
-	time_t until = time(NULL) + IDLE_MAX;
-	/* The server may have said EXISTS in the same packet as its "+ idling":
-	 * then libetpan has it in its read buffer and the socket stays quiet. */
-	int ready = s->imap->imap_stream->read_buffer_len > 0;
-	while (!*stop && !ready && time(NULL) < until) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ready = poll(&p, 1, 1000) > 0;
-	}
-	/* DONE reads whatever the server said (EXISTS …) up to its OK. */
-	r = mailimap_idle_done(s->imap);
-	if (!ok(r)) {
-		*error_r = imap_error(s, "IDLE DONE", r);
-		return -1;
-	}
-	return 0;
 }
 
 static void log_pass(const struct imap_config *cfg, const struct imap_stats *st)
@@ -680,7 +358,7 @@ void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
 		const char *err;
 		if (imap_session_open(cfg, &s, &err) < 0) {
 			msg_error("imap: %s; trying again in %d s", err, backoff);
-			sleep_until(time(NULL) + backoff, stop);
+			imap_sleep_until(time(NULL) + backoff, stop);
 			backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
 			continue;
 		}
@@ -698,6 +376,6 @@ void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
 			msg_error("imap: %s; reconnecting", err);
 		imap_session_close(s);
 		if (!*stop)
-			sleep_until(time(NULL) + 1, stop);
+			imap_sleep_until(time(NULL) + 1, stop);
 	}
 }
