@@ -113,10 +113,11 @@ def typical_mail(db_path, out_path):
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         queued, mean = db.execute(
-            "SELECT count(*), avg(length(data)) FROM outbox WHERE status = 'queued'").fetchone()
+            "SELECT count(*), avg(length(data)) FROM outbox JOIN outbox_data USING (id)"
+            " WHERE status = 'queued'").fetchone()
         data, env_from, rcpt = db.execute(
-            "SELECT data, env_from, rcpt FROM outbox ORDER BY abs(length(data) - ?), id"
-            " LIMIT 1", (mean,)).fetchone()
+            "SELECT data, env_from, rcpt FROM outbox JOIN outbox_data USING (id)"
+            " ORDER BY abs(length(data) - ?), id LIMIT 1", (mean,)).fetchone()
     finally:
         db.close()
     if queued != MAILS:

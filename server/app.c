@@ -40,6 +40,8 @@ struct store *app_store(struct app *app, const char **error_r)
 	store_path = app->cfg.server.database;
 	if (store_open(store_path, 0, &st, error_r) != STORE_OK)
 		return NULL;
+	if (app->checkpointer != NULL)
+		store_checkpoint_by(st, app->checkpointer);
 	pthread_setspecific(store_key, st);
 	return st;
 }

@@ -17,6 +17,7 @@
 #include "invited/server.h"
 
 #define MAX_SENDERS 16
+#define GATHER_MS 20 /* see sender_main */
 #define MAX_THREADS (MAX_SENDERS + 2) /* the sweeper and the IMAP reader */
 
 static volatile sig_atomic_t got_signal;
@@ -27,23 +28,26 @@ static void on_signal(int sig)
 }
 
 /* Sleep `seconds`, or until the server stops; a kick (new work) ends the
- * sleep too when `kickable`. */
-static void sleep_for(struct app *app, int seconds, int kickable)
+ * sleep too when `kickable`. 1 if a kick ended it. */
+static int sleep_for(struct app *app, int seconds, int kickable)
 {
 	struct timespec until;
+	int kicked = 0;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&app->kick_lock);
-	while (!app->stopping &&
-	       pthread_cond_timedwait(&app->kick, &app->kick_lock, &until) != ETIMEDOUT &&
-	       !kickable)
-		;
+	while (!app->stopping && !kicked) {
+		if (pthread_cond_timedwait(&app->kick, &app->kick_lock, &until) == ETIMEDOUT)
+			break;
+		kicked = kickable;
+	}
 	pthread_mutex_unlock(&app->kick_lock);
+	return kicked;
 }
 
-static void wait_for_work(struct app *app, int seconds)
+static int wait_for_work(struct app *app, int seconds)
 {
-	sleep_for(app, seconds, 1);
+	return sleep_for(app, seconds, 1);
 }
 
 static void *sender_main(void *arg)
@@ -51,7 +55,7 @@ static void *sender_main(void *arg)
 	struct app *app = arg;
 	const char *err;
 	struct store *st = app_store(app, &err);
-	if (st == NULL) {
+	if (st == NULL || store_sync_relaxed(st, &err) != STORE_OK) {
 		msg_error("outbox: %s", err);
 		return NULL;
 	}
@@ -74,8 +78,15 @@ static void *sender_main(void *arg)
 		if (stats.claimed > 0 && stats.deferred == stats.claimed)
 			sleep_for(app, (int)(retry_base < 30 ? retry_base : 30), 0);
 		/* A full batch means more may be due: go again at once. */
-		else if (stats.claimed < app->cfg.outbox.batch_size)
-			wait_for_work(app, 1);
+		else if (stats.claimed < app->cfg.outbox.batch_size &&
+			 wait_for_work(app, 1)) {
+			/* A kick is a mail or two just queued, and more may
+			 * follow (a burst of redeems, each with its notices):
+			 * gathering them for a moment lets one claim, one SMTP
+			 * connection and one commit carry them all. */
+			struct timespec gather = {0, GATHER_MS * 1000000L};
+			nanosleep(&gather, NULL);
+		}
 	}
 	app_store_release();
 	return NULL;
@@ -169,8 +180,16 @@ int app_serve(struct app *app)
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 
-	if (recover_outbox(app, &err) < 0 || http_server_start(app, &err) < 0) {
+	if (recover_outbox(app, &err) < 0 ||
+	    store_checkpointer_start(app->cfg.server.database, &app->checkpointer, &err) !=
+		    STORE_OK) {
 		msg_error("%s", err);
+		return 1;
+	}
+	if (http_server_start(app, &err) < 0) {
+		msg_error("%s", err);
+		store_checkpointer_stop(app->checkpointer);
+		app->checkpointer = NULL;
 		return 1;
 	}
 	int senders = app->cfg.outbox.concurrency;
@@ -198,5 +217,8 @@ int app_serve(struct app *app)
 	msg_info("stopping");
 	http_server_stop(app);
 	stop_threads(app, threads, n);
+	/* Every connection that used it is closed now. */
+	store_checkpointer_stop(app->checkpointer);
+	app->checkpointer = NULL;
 	return 0;
 }

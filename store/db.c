@@ -258,6 +258,12 @@ int store_bulk_load(struct store *st, const char **error_r)
 			error_r);
 }
 
+int store_sync_relaxed(struct store *st, const char **error_r)
+{
+	return exec_sql(st, "PRAGMA synchronous = NORMAL;", error_r) < 0 ? STORE_ERROR
+									 : STORE_OK;
+}
+
 int store_integrity_check(struct store *st, char **result_r,
 			  const char **error_r)
 {

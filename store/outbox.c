@@ -44,28 +44,47 @@ static void read_msg(sqlite3_stmt *s, struct outbox_msg *m)
 	col_text(s, 16, m->last_reply, sizeof(m->last_reply));
 }
 
-/* Copy the data column (index i) into m->data. */
-static int read_data(sqlite3_stmt *s, int i, struct outbox_msg *m)
+/* The message's bytes, from outbox_data, into m->data. */
+static int read_data(struct store *st, struct outbox_msg *m, const char **error_r)
 {
-	const void *blob = sqlite3_column_blob(s, i);
-	size_t n = (size_t)sqlite3_column_bytes(s, i);
+	static const char sql[] = "SELECT data FROM outbox_data WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, m->id);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		*error_r = rc == SQLITE_DONE ? errorf("store: message %lld has no data",
+						      (long long)m->id)
+					     : store_err(st, "read message data");
+		sqlite3_reset(s);
+		return STORE_ERROR;
+	}
+	const void *blob = sqlite3_column_blob(s, 0);
+	size_t n = (size_t)sqlite3_column_bytes(s, 0);
 	m->data = malloc(n + 1);
-	if (m->data == NULL)
-		return -1;
-	if (n > 0)
-		memcpy(m->data, blob, n);
-	m->data[n] = '\0';
-	m->len = n;
-	return 0;
+	if (m->data != NULL) {
+		if (n > 0)
+			memcpy(m->data, blob, n);
+		m->data[n] = '\0';
+		m->len = n;
+	}
+	sqlite3_reset(s);
+	if (m->data == NULL) {
+		*error_r = "store: out of memory";
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
-int store_outbox_add(struct store *st, struct outbox_msg *m, const char **error_r)
+static int add(struct store *st, struct outbox_msg *m, const char **error_r)
 {
 	static const char sql[] =
 		"INSERT INTO outbox (code, message_id, kind, invitation_id,"
-		" verification_id, org_id, env_from, rcpt, data, status,"
+		" verification_id, org_id, env_from, rcpt, status,"
 		" next_attempt_at, expires_at, created_at)"
-		" VALUES (?,?,?,?,?,?,?,?,?,'queued',?,?,?)";
+		" VALUES (?,?,?,?,?,?,?,?,'queued',?,?,?)";
+	static const char sql_data[] = "INSERT INTO outbox_data (id, data) VALUES (?,?)";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -77,15 +96,35 @@ int store_outbox_add(struct store *st, struct outbox_msg *m, const char **error_
 	bind_id(s, 6, m->org_id);
 	bind_text(s, 7, m->env_from);
 	bind_text(s, 8, m->rcpt);
-	sqlite3_bind_blob(s, 9, m->data, (int)m->len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 10, m->created_at);
-	sqlite3_bind_int64(s, 11, m->expires_at);
-	sqlite3_bind_int64(s, 12, m->created_at);
+	sqlite3_bind_int64(s, 9, m->created_at);
+	sqlite3_bind_int64(s, 10, m->expires_at);
+	sqlite3_bind_int64(s, 11, m->created_at);
 	int rc = store_exec_stmt(st, s, "queue message", error_r);
-	if (rc == STORE_OK) {
-		m->id = sqlite3_last_insert_rowid(st->db);
-		m->status = OUTBOX_QUEUED;
-	}
+	if (rc != STORE_OK)
+		return rc;
+	int64_t id = sqlite3_last_insert_rowid(st->db);
+	if ((s = store_stmt(st, sql_data, error_r)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_blob(s, 2, m->data, (int)m->len, SQLITE_STATIC);
+	if ((rc = store_exec_stmt(st, s, "queue message data", error_r)) != STORE_OK)
+		return rc;
+	m->id = id;
+	m->status = OUTBOX_QUEUED;
+	return STORE_OK;
+}
+
+/* Two rows: in the caller's transaction, or in one of its own. */
+int store_outbox_add(struct store *st, struct outbox_msg *m, const char **error_r)
+{
+	int own_tx = !st->in_tx;
+	if (own_tx && store_begin(st, error_r) != STORE_OK)
+		return STORE_ERROR;
+	int rc = add(st, m, error_r);
+	if (own_tx && rc == STORE_OK && store_commit(st, error_r) != STORE_OK)
+		rc = STORE_ERROR;
+	if (own_tx && rc != STORE_OK)
+		store_rollback(st);
 	return rc;
 }
 
@@ -100,7 +139,7 @@ int store_outbox_claim(struct store *st, int64_t now, size_t max,
 		" WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_due"
 		" WHERE status = 'queued'"
 		" AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
-		" RETURNING " OUTBOX_COLUMNS ", data";
+		" RETURNING " OUTBOX_COLUMNS;
 	*n_r = 0;
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
@@ -108,22 +147,24 @@ int store_outbox_claim(struct store *st, int64_t now, size_t max,
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, (int64_t)max);
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n_r < max) {
-		struct outbox_msg *m = &out[*n_r];
-		read_msg(s, m);
-		if (read_data(s, 17, m) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		(*n_r)++;
-	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n_r < max)
+		read_msg(s, &out[(*n_r)++]);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		for (size_t i = 0; i < *n_r; i++)
-			outbox_msg_clear(&out[i]);
 		*n_r = 0;
 		*error_r = store_err(st, "claim messages");
 		return STORE_ERROR;
+	}
+	/* The bytes of a claimed message never change: read them after the
+	 * claim's own (single-statement) transaction, which stays short. A
+	 * failure leaves the claimed messages `sending`, for recovery. */
+	for (size_t i = 0; i < *n_r; i++) {
+		if (read_data(st, &out[i], error_r) != STORE_OK) {
+			for (size_t j = 0; j < *n_r; j++)
+				outbox_msg_clear(&out[j]);
+			*n_r = 0;
+			return STORE_ERROR;
+		}
 	}
 	return STORE_OK;
 }
@@ -207,27 +248,23 @@ static int get_by(struct store *st, sqlite3_stmt *s, int with_data,
 		  struct outbox_msg *m, const char **error_r)
 {
 	int rc = sqlite3_step(s);
-	int oom = 0;
-	if (rc == SQLITE_ROW) {
+	if (rc == SQLITE_ROW)
 		read_msg(s, m);
-		if (with_data && read_data(s, 17, m) < 0)
-			oom = 1;
-	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE)
 		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW || oom) {
-		*error_r = oom ? "out of memory" : store_err(st, "get message");
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "get message");
 		return STORE_ERROR;
 	}
-	return STORE_OK;
+	return with_data ? read_data(st, m, error_r) : STORE_OK;
 }
 
 int store_outbox_get(struct store *st, int64_t id, int with_data,
 		     struct outbox_msg *m, const char **error_r)
 {
 	static const char sql[] =
-		"SELECT " OUTBOX_COLUMNS ", data FROM outbox WHERE id = ?";
+		"SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id = ?";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -239,7 +276,7 @@ int store_outbox_by_code(struct store *st, const char *code,
 			 struct outbox_msg *m, const char **error_r)
 {
 	static const char sql[] =
-		"SELECT " OUTBOX_COLUMNS ", data FROM outbox WHERE code = ?";
+		"SELECT " OUTBOX_COLUMNS " FROM outbox WHERE code = ?";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -251,7 +288,7 @@ int store_outbox_by_message_id(struct store *st, const char *message_id,
 			       struct outbox_msg *m, const char **error_r)
 {
 	static const char sql[] =
-		"SELECT " OUTBOX_COLUMNS ", data FROM outbox WHERE message_id = ?";
+		"SELECT " OUTBOX_COLUMNS " FROM outbox WHERE message_id = ?";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;

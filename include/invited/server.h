@@ -36,6 +36,9 @@ struct app {
 	volatile int stopping;
 
 	struct http_server *http;
+	/* `invited serve` only: copies the WAL into the database for
+	 * every connection app_store() opens meanwhile. */
+	struct store_checkpointer *checkpointer;
 	struct rate_limiter *enroll_limit;
 	struct domain_list *public_domains; /* NULL when none is configured */
 

@@ -58,6 +58,29 @@ int store_begin_read(struct store *st, const char **error_r);
  */
 int store_bulk_load(struct store *st, const char **error_r);
 
+/*
+ * A checkpointer: a thread with its own connection that copies the WAL
+ * into the database, so that commits never do it within a request. A
+ * connection handed to it with store_checkpoint_by() (use it from that
+ * connection's thread, before anything else) wakes it once the WAL holds
+ * 1,000 pages instead of checkpointing itself. Stop it after every
+ * connection handed to it is closed.
+ */
+struct store_checkpointer;
+int store_checkpointer_start(const char *path, struct store_checkpointer **cp_r,
+			     const char **error_r);
+void store_checkpointer_stop(struct store_checkpointer *cp);
+void store_checkpoint_by(struct store *st, struct store_checkpointer *cp);
+
+/*
+ * synchronous = NORMAL for this connection: its commits survive a crash
+ * of the process but not of the machine, and cost no fsync. Only for a
+ * connection whose lost commits lose nothing: the outbox sender's (a lost
+ * claim or outcome only means a mail sent again; the next durable commit
+ * of any connection makes them durable too, as the WAL is one file).
+ */
+int store_sync_relaxed(struct store *st, const char **error_r);
+
 /* PRAGMA integrity_check; *result_r is malloc'd ("ok" when sound). */
 int store_integrity_check(struct store *st, char **result_r,
 			  const char **error_r);

@@ -4,7 +4,10 @@
  * status changes, one active relationship per pair, links used once,
  * and the outbox's claim, result and recovery.
  */
+#include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "invited/store.h"
@@ -65,6 +68,48 @@ TEST(schema_version_and_reopen)
 	store_close(st);
 	/* Reopening migrates nothing and keeps the data. */
 	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
+	done(st);
+}
+
+extern const char *const store_migrations[];
+
+/* A database of schema 2 (the mail's bytes in the outbox row) opened by
+ * this build: the bytes move to outbox_data, and the message is still
+ * claimed and sent whole. */
+TEST(migration_3_moves_queued_mail_bytes)
+{
+	sqlite3 *db;
+	const char *err;
+	snprintf(db_path, sizeof(db_path), "/tmp/invited-store-XXXXXX");
+	close(mkstemp(db_path));
+	unlink(db_path);
+	test_assert_int(sqlite3_open(db_path, &db), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db, store_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db, store_migrations[1], NULL, NULL, NULL), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db,
+				     "PRAGMA user_version = 2;"
+				     "INSERT INTO outbox (code, message_id, kind, env_from, rcpt,"
+				     " data, status, next_attempt_at, expires_at, created_at)"
+				     " VALUES ('c1', 'm1@x.test', 'notice', 'b@x.test',"
+				     " 'r@x.test', CAST('Subject: old\r\n\r\nkept\r\n' AS BLOB),"
+				     " 'queued', 10, 1000, 10)",
+				     NULL, NULL, NULL),
+			SQLITE_OK);
+	sqlite3_close(db);
+
+	struct store *st;
+	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
+	struct outbox_msg got[2];
+	size_t n;
+	test_assert_int(store_outbox_claim(st, 20, 2, got, &n, &err), STORE_OK);
+	test_assert_int(n, 1);
+	test_assert_str(got[0].code, "c1");
+	test_assert_str(got[0].data, "Subject: old\r\n\r\nkept\r\n");
+	outbox_msg_clear(&got[0]);
+	char *ok;
+	test_assert_int(store_integrity_check(st, &ok, &err), STORE_OK);
+	test_assert_str(ok, "ok");
+	free(ok);
 	done(st);
 }
 
@@ -321,6 +366,7 @@ TEST(outbox_claims_due_messages_once_and_recovers)
 	test_assert_int(got[0].attempts, 1);
 	test_assert_int(got[0].status, OUTBOX_SENDING);
 	test_assert_int(got[0].len, strlen("Subject: x\r\n\r\nbody\r\n"));
+	test_assert_str(got[0].data, "Subject: x\r\n\r\nbody\r\n");
 	for (size_t i = 0; i < n; i++)
 		outbox_msg_clear(&got[i]);
 	/* Claimed messages are not claimed again. */
@@ -396,6 +442,53 @@ TEST(audit_lists_newest_first)
 	seen[0] = '\0';
 	test_assert_int(store_audit_list(st, 2, 10, audit_cb, seen, &err), STORE_OK);
 	test_assert_str(seen, "a.one;");
+	done(st);
+}
+
+
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* Commits of a connection handed to the checkpointer leave the WAL to it:
+ * the pages reach the database file while the writer does nothing, and
+ * stopping it leaves everything in the database. */
+TEST(checkpointer_copies_the_wal_in_its_own_thread)
+{
+	struct store *st = fresh();
+	struct store_checkpointer *cp;
+	const char *err;
+	char wal[80];
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	test_assert_int(store_checkpointer_start(db_path, &cp, &err), STORE_OK);
+	store_checkpoint_by(st, cp);
+	off_t before = file_size(db_path);
+	static char body[4000];
+	memset(body, 'x', sizeof(body) - 1);
+	for (int i = 0; i < 1200; i++) {
+		struct outbox_msg m = {.kind = "notice", .env_from = "b@x.test",
+				       .rcpt = "r@x.test", .created_at = 1, .expires_at = 9,
+				       .data = body, .len = sizeof(body) - 1};
+		snprintf(m.code, sizeof(m.code), "c%d", i);
+		snprintf(m.message_id, sizeof(m.message_id), "m%d@x.test", i);
+		test_assert_int(store_outbox_add(st, &m, &err), STORE_OK);
+	}
+	test_assert(file_size(wal) > 1000 * 4096);
+	off_t after = before;
+	for (int waited = 0; waited < 500 && after < 1000 * 4096; waited++) {
+		struct timespec ms10 = {0, 10000000L};
+		nanosleep(&ms10, NULL);
+		after = file_size(db_path);
+	}
+	test_assert(after >= 1000 * 4096);
+	store_close(st);
+	store_checkpointer_stop(cp);
+	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
+	int64_t counts[5];
+	test_assert_int(store_outbox_counts(st, counts, &err), STORE_OK);
+	test_assert_int(counts[OUTBOX_QUEUED], 1200);
 	done(st);
 }
 

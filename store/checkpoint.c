@@ -1,0 +1,118 @@
+/*
+ * checkpoint.c: copying the WAL into the database from a thread of its
+ * own. With SQLite's automatic checkpoint, the commit that fills the WAL
+ * past its limit does the copy and two fsyncs before it returns, inside
+ * whatever request made it. Connections handed to a checkpointer stop
+ * doing that: their commits only wake the thread, which runs PASSIVE
+ * checkpoints (they never block a writer or a reader) on its own
+ * connection.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "store_int.h"
+
+/* The WAL pages at which a commit wakes the checkpointer, and (should
+ * it fall far behind) the count at which the commit checkpoints itself,
+ * as SQLite would. */
+#define WAKE_PAGES 1000
+#define SELF_PAGES 16000
+
+struct store_checkpointer {
+	struct store *st;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int due;
+	int stopping;
+};
+
+static void *checkpointer_main(void *arg)
+{
+	struct store_checkpointer *cp = arg;
+	pthread_mutex_lock(&cp->lock);
+	for (;;) {
+		while (!cp->due && !cp->stopping)
+			pthread_cond_wait(&cp->wake, &cp->lock);
+		if (cp->stopping)
+			break;
+		cp->due = 0;
+		pthread_mutex_unlock(&cp->lock);
+		int log = 0, done = 0;
+		if (sqlite3_wal_checkpoint_v2(cp->st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+					      &log, &done) != SQLITE_OK &&
+		    sqlite3_errcode(cp->st->db) != SQLITE_BUSY)
+			msg_warn("store: checkpoint: %s", sqlite3_errmsg(cp->st->db));
+		pthread_mutex_lock(&cp->lock);
+	}
+	pthread_mutex_unlock(&cp->lock);
+	return NULL;
+}
+
+int store_checkpointer_start(const char *path, struct store_checkpointer **cp_r,
+			     const char **error_r)
+{
+	struct store_checkpointer *cp = calloc(1, sizeof(*cp));
+	if (cp == NULL) {
+		*error_r = "store: out of memory";
+		return STORE_ERROR;
+	}
+	if (store_open(path, 0, &cp->st, error_r) != STORE_OK) {
+		free(cp);
+		return STORE_ERROR;
+	}
+	pthread_mutex_init(&cp->lock, NULL);
+	pthread_cond_init(&cp->wake, NULL);
+	if (pthread_create(&cp->thread, NULL, checkpointer_main, cp) != 0) {
+		*error_r = "store: cannot start the checkpointer thread";
+		pthread_mutex_destroy(&cp->lock);
+		pthread_cond_destroy(&cp->wake);
+		store_close(cp->st);
+		free(cp);
+		return STORE_ERROR;
+	}
+	*cp_r = cp;
+	return STORE_OK;
+}
+
+void store_checkpointer_stop(struct store_checkpointer *cp)
+{
+	if (cp == NULL)
+		return;
+	pthread_mutex_lock(&cp->lock);
+	cp->stopping = 1;
+	pthread_cond_signal(&cp->wake);
+	pthread_mutex_unlock(&cp->lock);
+	pthread_join(cp->thread, NULL);
+	/* What the last commits left in the WAL goes in now, so that a
+	 * stopped server leaves a short WAL behind. */
+	sqlite3_wal_checkpoint_v2(cp->st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	pthread_mutex_destroy(&cp->lock);
+	pthread_cond_destroy(&cp->wake);
+	store_close(cp->st);
+	free(cp);
+}
+
+/* SQLite calls this after each commit of a connection handed over. */
+static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store_checkpointer *cp = arg;
+	if (pages >= SELF_PAGES) {
+		/* Far behind (a long reader holds old pages): copy what can
+		 * be copied now rather than let the WAL grow on. */
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		return SQLITE_OK;
+	}
+	if (pages >= WAKE_PAGES) {
+		pthread_mutex_lock(&cp->lock);
+		cp->due = 1;
+		pthread_cond_signal(&cp->wake);
+		pthread_mutex_unlock(&cp->lock);
+	}
+	return SQLITE_OK;
+}
+
+void store_checkpoint_by(struct store *st, struct store_checkpointer *cp)
+{
+	sqlite3_wal_hook(st->db, on_commit, cp);
+}
