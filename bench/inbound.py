@@ -321,8 +321,9 @@ def invitations(db_path):
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         rows = db.execute(
-            "SELECT o.code, o.message_id, o.data, i.reply_code, i.email, i.name, i.subject "
-            "FROM outbox o JOIN invitations i ON i.id = o.invitation_id "
+            "SELECT o.code, o.message_id, d.data, i.reply_code, i.email, i.name, i.subject "
+            "FROM outbox o JOIN outbox_data d USING (id)"
+            " JOIN invitations i ON i.id = o.invitation_id "
             "WHERE o.kind = 'invitation' ORDER BY i.id").fetchall()
     finally:
         db.close()

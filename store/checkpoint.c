@@ -12,17 +12,16 @@
 
 #include "store_int.h"
 
-/* The WAL pages at which a commit wakes the checkpointer, and (should
- * it fall far behind) the count at which the commit checkpoints itself,
- * as SQLite would. */
-#define WAKE_PAGES 1000
-#define SELF_PAGES 16000
+/* Should the checkpointer fall this many times its threshold behind, a
+ * commit checkpoints itself, as SQLite would. */
+#define SELF_TIMES 4
 
 struct store_checkpointer {
 	struct store *st;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	int pages; /* the WAL size at which a commit wakes the thread */
 	int due;
 	int stopping;
 };
@@ -39,8 +38,8 @@ static void *checkpointer_main(void *arg)
 		cp->due = 0;
 		pthread_mutex_unlock(&cp->lock);
 		int log = 0, done = 0;
-		if (sqlite3_wal_checkpoint_v2(cp->st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-					      &log, &done) != SQLITE_OK &&
+		if (sqlite3_wal_checkpoint_v2(cp->st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+					      &done) != SQLITE_OK &&
 		    sqlite3_errcode(cp->st->db) != SQLITE_BUSY)
 			msg_warn("store: checkpoint: %s", sqlite3_errmsg(cp->st->db));
 		pthread_mutex_lock(&cp->lock);
@@ -49,7 +48,7 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
-int store_checkpointer_start(const char *path, struct store_checkpointer **cp_r,
+int store_checkpointer_start(const char *path, int pages, struct store_checkpointer **cp_r,
 			     const char **error_r)
 {
 	struct store_checkpointer *cp = calloc(1, sizeof(*cp));
@@ -61,6 +60,7 @@ int store_checkpointer_start(const char *path, struct store_checkpointer **cp_r,
 		free(cp);
 		return STORE_ERROR;
 	}
+	cp->pages = pages > 0 ? pages : 1;
 	pthread_mutex_init(&cp->lock, NULL);
 	pthread_cond_init(&cp->wake, NULL);
 	if (pthread_create(&cp->thread, NULL, checkpointer_main, cp) != 0) {
@@ -97,13 +97,13 @@ void store_checkpointer_stop(struct store_checkpointer *cp)
 static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct store_checkpointer *cp = arg;
-	if (pages >= SELF_PAGES) {
+	if (pages >= SELF_TIMES * cp->pages) {
 		/* Far behind (a long reader holds old pages): copy what can
 		 * be copied now rather than let the WAL grow on. */
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		return SQLITE_OK;
 	}
-	if (pages >= WAKE_PAGES) {
+	if (pages >= cp->pages) {
 		pthread_mutex_lock(&cp->lock);
 		cp->due = 1;
 		pthread_cond_signal(&cp->wake);

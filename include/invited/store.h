@@ -63,12 +63,13 @@ int store_bulk_load(struct store *st, const char **error_r);
  * into the database, so that commits never do it within a request. A
  * connection handed to it with store_checkpoint_by() (use it from that
  * connection's thread, before anything else) wakes it once the WAL holds
- * 1,000 pages instead of checkpointing itself. Stop it after every
- * connection handed to it is closed.
+ * `pages` pages instead of checkpointing itself (unless the thread falls
+ * four times that far behind). Stop it after every connection handed to
+ * it is closed.
  */
 struct store_checkpointer;
-int store_checkpointer_start(const char *path, struct store_checkpointer **cp_r,
-			     const char **error_r);
+int store_checkpointer_start(const char *path, int pages,
+			     struct store_checkpointer **cp_r, const char **error_r);
 void store_checkpointer_stop(struct store_checkpointer *cp);
 void store_checkpoint_by(struct store *st, struct store_checkpointer *cp);
 

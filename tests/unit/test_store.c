@@ -462,7 +462,7 @@ TEST(checkpointer_copies_the_wal_in_its_own_thread)
 	const char *err;
 	char wal[80];
 	snprintf(wal, sizeof(wal), "%s-wal", db_path);
-	test_assert_int(store_checkpointer_start(db_path, &cp, &err), STORE_OK);
+	test_assert_int(store_checkpointer_start(db_path, 1000, &cp, &err), STORE_OK);
 	store_checkpoint_by(st, cp);
 	off_t before = file_size(db_path);
 	static char body[4000];
