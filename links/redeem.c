@@ -1,8 +1,9 @@
 /*
  * redeem.c: using an invitation link. Inspecting only reads; accepting
- * and declining re-check everything inside one IMMEDIATE transaction,
- * use the link with a conditional update (so a second redeem finds it
- * used), create the relationships, and queue the mails, all at once.
+ * and declining re-check everything inside one IMMEDIATE transaction
+ * (shared by a batch, each in its savepoint), use the link with a
+ * conditional update (so a second redeem finds it used), create the
+ * relationships, and queue the mails, all at once.
  */
 #include <string.h>
 
@@ -283,44 +284,69 @@ static enum redeem_status finish(const struct inv_env *env, struct offer *o,
 	return REDEEM_OK;
 }
 
-static enum redeem_status redeem(const struct inv_env *env,
-				 const struct link_claims *claims,
-				 const struct accept_input *in, enum inv_status to,
-				 struct offer *o, const char **detail_r)
+/* Everything a redeem changes, inside the caller's transaction. */
+static enum redeem_status redeem_in_tx(const struct inv_env *env,
+				       const struct link_claims *claims,
+				       const struct accept_input *in, enum inv_status to,
+				       struct offer *o, const char **detail_r)
 {
-	const char *err;
-	if (store_begin(env->st, &err) != STORE_OK) {
-		*detail_r = err;
-		return REDEEM_INTERNAL;
-	}
 	enum redeem_status s = redeem_inspect(env, claims, o, detail_r);
 	if (s == REDEEM_OK && to == INV_ACCEPTED)
 		s = relate(env, o, in, detail_r);
 	if (s == REDEEM_OK)
 		s = finish(env, o, to, detail_r);
-	if (s == REDEEM_OK && store_commit(env->st, &err) != STORE_OK) {
-		*detail_r = err;
-		s = REDEEM_INTERNAL;
-	}
-	if (s != REDEEM_OK) {
-		store_rollback(env->st);
-		if (s == REDEEM_INTERNAL)
-			msg_error("redeem: %s", *detail_r ? *detail_r : "internal error");
-	}
 	return s;
 }
 
-enum redeem_status redeem_accept(const struct inv_env *env,
-				 const struct link_claims *claims,
-				 const struct accept_input *in, struct offer *o,
-				 const char **detail_r)
+/* One item in its savepoint; -1 when the transaction itself is lost. */
+static int batch_item(const struct inv_env *env, struct redeem_item *it)
 {
-	return redeem(env, claims, in, INV_ACCEPTED, o, detail_r);
+	const char *detail = NULL, *err;
+	if (store_savepoint(env->st, &err) != STORE_OK) {
+		detail = err;
+		it->status = REDEEM_INTERNAL;
+	} else {
+		it->status = redeem_in_tx(env, &it->claims, it->accept ? &it->in : NULL,
+					  it->accept ? INV_ACCEPTED : INV_DECLINED,
+					  &it->offer, &detail);
+		if (store_savepoint_end(env->st, it->status == REDEEM_OK, &err) != STORE_OK) {
+			detail = err;
+			it->status = REDEEM_INTERNAL;
+		}
+	}
+	snprintf(it->detail, sizeof(it->detail), "%s", detail ? detail : "");
+	if (it->status == REDEEM_INTERNAL)
+		msg_error("redeem: %s", it->detail[0] ? it->detail : "internal error");
+	return it->status == REDEEM_INTERNAL && !store_in_tx(env->st) ? -1 : 0;
 }
 
-enum redeem_status redeem_decline(const struct inv_env *env,
-				  const struct link_claims *claims,
-				  struct offer *o, const char **detail_r)
+void redeem_batch(const struct inv_env *env, struct redeem_item *const *items, size_t n)
 {
-	return redeem(env, claims, NULL, INV_DECLINED, o, detail_r);
+	const char *err = NULL;
+	size_t done = 0;
+	for (size_t i = 0; i < n; i++)
+		memset(&items[i]->offer, 0, sizeof(items[i]->offer));
+	if (store_begin(env->st, &err) == STORE_OK) {
+		for (; done < n; done++) {
+			struct inv_env one = *env;
+			one.now = items[done]->now;
+			if (batch_item(&one, items[done]) < 0)
+				break;
+		}
+		if (done == n && store_commit(env->st, &err) == STORE_OK)
+			return;
+		if (err == NULL)
+			err = items[done]->detail;
+		store_rollback(env->st);
+	}
+	/* Nothing of the batch was kept: what had succeeded did not. */
+	char why[sizeof(items[0]->detail)];
+	snprintf(why, sizeof(why), "%s", err && err[0] ? err : "internal error");
+	msg_error("redeem: a batch of %zu failed: %s", n, why);
+	for (size_t i = 0; i < n; i++) {
+		if (i < done && items[i]->status != REDEEM_OK)
+			continue;
+		items[i]->status = REDEEM_INTERNAL;
+		memcpy(items[i]->detail, why, sizeof(why));
+	}
 }

@@ -94,6 +94,26 @@ int http_respond_fault(struct request *rq, const struct fault *f)
 				 json_pack("{s:o}", "error", err));
 }
 
+/* Requests deferred and not answered yet, for http_server_stop(). */
+static int deferred_open;
+
+int http_defer(struct request *rq, int (*resume)(struct request *rq),
+	       void (*discard)(void *state), void *state)
+{
+	rq->resume = resume;
+	rq->discard = discard;
+	rq->deferred = state;
+	rq->suspended = 1;
+	__atomic_add_fetch(&deferred_open, 1, __ATOMIC_RELAXED);
+	MHD_suspend_connection(rq->conn);
+	return MHD_YES;
+}
+
+void http_resume(struct request *rq)
+{
+	MHD_resume_connection(rq->conn);
+}
+
 const char *http_header(struct request *rq, const char *name)
 {
 	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
@@ -268,6 +288,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (rq->suspended) { /* http_resume() woke it */
+		rq->suspended = 0;
+		__atomic_sub_fetch(&deferred_open, 1, __ATOMIC_RELAXED);
+		int ret = rq->resume(rq);
+		if (!rq->responded)
+			msg_panic("http: %s answered nothing after resuming", rq->path);
+		return (enum MHD_Result)ret;
+	}
 	if (rq->responded)
 		return MHD_YES;
 	if (rq->too_large) {
@@ -276,7 +304,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return (enum MHD_Result)http_respond_fault(rq, &f);
 	}
 	int ret = route(rq);
-	if (!rq->responded)
+	if (!rq->responded && !rq->suspended)
 		msg_panic("http: %s answered nothing", rq->path);
 	return (enum MHD_Result)ret;
 }
@@ -288,6 +316,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls, (void)conn, (void)toe;
 	if (rq == NULL)
 		return;
+	if (rq->suspended) {
+		__atomic_sub_fetch(&deferred_open, 1, __ATOMIC_RELAXED);
+		rq->discard(rq->deferred);
+	}
 	if (rq->pp != NULL)
 		MHD_destroy_post_processor(rq->pp);
 	free(rq->body);
@@ -359,7 +391,8 @@ int http_server_start(struct app *app, const char **error_r)
 		return -1;
 	unsigned threads = app->cfg.server.threads > 0 ? (unsigned)app->cfg.server.threads
 						       : usable_cores();
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	app->http = calloc(1, sizeof(*app->http));
@@ -386,6 +419,16 @@ void http_server_stop(struct app *app)
 {
 	if (app->http == NULL)
 		return;
+	/* No new connections; requests resumed by a last batch of redeems
+	 * get up to 5 s to be answered before connections are closed. */
+	MHD_socket s = MHD_quiesce_daemon(app->http->daemon);
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+	for (int ms = 0; ms < 5000 && __atomic_load_n(&deferred_open, __ATOMIC_RELAXED) > 0;
+	     ms++) {
+		struct timespec one = {0, 1000000L};
+		nanosleep(&one, NULL);
+	}
 	MHD_stop_daemon(app->http->daemon);
 	free(app->http);
 	app->http = NULL;

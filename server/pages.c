@@ -14,6 +14,8 @@
 #include "invited/log.h"
 #include "invited/pages.h"
 #include "invited/redeem.h"
+#include "invited/redeemer.h"
+#include "invited/server.h"
 
 #define CSRF_COOKIE "invited_csrf"
 #define CSRF_RAW 32
@@ -149,37 +151,67 @@ int pages_csrf_ok(struct request *rq, const char *jti)
 	return sodium_memcmp(want, field, CSRF_B64 - 1) == 0;
 }
 
+/* The page after an accept or a decline. */
+static int show_redeemed(struct request *rq, const char *token, struct redeem_item *it)
+{
+	const struct offer *o = &it->offer;
+	if (it->status == REDEEM_BAD_INPUT)
+		return show_offer(rq, token, o, 400, "org_name");
+	if (it->status != REDEEM_OK)
+		return show_status(rq, it->status, o->inv.locale[0] ? o->inv.locale : NULL);
+	__atomic_add_fetch(&rq->app->redeems, 1, __ATOMIC_RELAXED);
+	return show_done(rq, o, it->accept);
+}
+
+/* The redeemer has committed the job's batch (or failed it). */
+static int redeemed(struct request *rq)
+{
+	struct redeem_job *job = rq->deferred;
+	int ret = show_redeemed(rq, job->token, &job->item);
+	free(job);
+	return ret;
+}
+
 static int post_invitation(struct request *rq, const struct inv_env *env,
 			   const char *token, const struct link_claims *claims)
 {
-	struct offer o;
-	const char *detail = NULL, *action = http_form(rq, "action");
-	enum redeem_status s;
-
+	const char *action = http_form(rq, "action");
 	if (action == NULL || (strcmp(action, "accept") != 0 && strcmp(action, "decline") != 0))
 		return pages_error(rq, 400, NULL, "bad_form");
 	if (!pages_csrf_ok(rq, claims->jti))
 		return pages_error(rq, 403, NULL, "form_expired");
-	if (strcmp(action, "decline") == 0) {
-		s = redeem_decline(env, claims, &o, &detail);
-	} else {
-		const char *consent = http_form(rq, "consent");
-		if (consent == NULL || strcmp(consent, "yes") != 0) {
-			s = redeem_inspect(env, claims, &o, &detail);
-			if (s != REDEEM_OK)
-				return show_status(rq, s, o.inv.locale);
-			return show_offer(rq, token, &o, 400, "consent");
-		}
-		struct accept_input in = {.customer_name = http_form(rq, "org_name")};
-		s = redeem_accept(env, claims, &in, &o, &detail);
-		if (s == REDEEM_BAD_INPUT)
-			return show_offer(rq, token, &o, 400, "org_name");
+	int accept = strcmp(action, "accept") == 0;
+	const char *consent = http_form(rq, "consent");
+	if (accept && (consent == NULL || strcmp(consent, "yes") != 0)) {
+		struct offer o;
+		const char *detail;
+		/* A read in a snapshot, like the GET. */
+		enum redeem_status s = store_begin_read(env->st, &detail) == STORE_OK
+					       ? redeem_inspect(env, claims, &o, &detail)
+					       : REDEEM_INTERNAL;
+		store_rollback(env->st);
+		if (s != REDEEM_OK)
+			return show_status(rq, s, s == REDEEM_INTERNAL ? NULL : o.inv.locale);
+		return show_offer(rq, token, &o, 400, "consent");
 	}
-	if (s != REDEEM_OK)
-		return show_status(rq, s, o.inv.locale[0] ? o.inv.locale : NULL);
-	__atomic_add_fetch(&rq->app->redeems, 1, __ATOMIC_RELAXED);
+	struct redeem_job *job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return show_status(rq, REDEEM_INTERNAL, NULL);
+	job->rq = rq;
+	job->token = token;
+	job->item.claims = *claims;
+	job->item.accept = accept;
+	job->item.in.customer_name = http_form(rq, "org_name");
+	job->item.now = rq->now;
+	if (redeemer_submit(rq->app->redeemer, job, redeemed, free) == 0)
+		return MHD_YES; /* answered by redeemed() */
+	/* No redeemer (stopping): a batch of one, here. */
+	struct redeem_item *one = &job->item;
+	redeem_batch(env, &one, 1);
 	app_kick_outbox(rq->app);
-	return show_done(rq, &o, strcmp(action, "accept") == 0);
+	int ret = show_redeemed(rq, token, one);
+	free(job);
+	return ret;
 }
 
 int pages_link(struct request *rq, const char *token)

@@ -14,6 +14,7 @@
 #include "invited/inbound.h"
 #include "invited/log.h"
 #include "invited/outbox.h"
+#include "invited/redeemer.h"
 #include "invited/server.h"
 
 #define MAX_SENDERS 16
@@ -191,8 +192,11 @@ int app_serve(struct app *app)
 		msg_error("%s", err);
 		return 1;
 	}
-	if (http_server_start(app, &err) < 0) {
+	if (redeemer_start(app, &app->redeemer, &err) < 0 ||
+	    http_server_start(app, &err) < 0) {
 		msg_error("%s", err);
+		redeemer_free(app->redeemer);
+		app->redeemer = NULL;
 		store_checkpointer_stop(app->checkpointer);
 		app->checkpointer = NULL;
 		return 1;
@@ -220,7 +224,13 @@ int app_serve(struct app *app)
 		}
 	}
 	msg_info("stopping");
+	/* Redeems waiting for their commit get it, and their connections
+	 * are resumed, before libmicrohttpd closes connections; later ones
+	 * are redeemed in their HTTP thread. */
+	redeemer_stop(app->redeemer);
 	http_server_stop(app);
+	redeemer_free(app->redeemer);
+	app->redeemer = NULL;
 	stop_threads(app, threads, n);
 	/* Every connection that used it is closed now. */
 	store_checkpointer_stop(app->checkpointer);

@@ -248,6 +248,33 @@ void store_rollback(struct store *st)
 	st->in_tx = 0;
 }
 
+int store_savepoint(struct store *st, const char **error_r)
+{
+	static const char sql[] = "SAVEPOINT part";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	return store_exec_stmt(st, s, "savepoint", error_r);
+}
+
+int store_savepoint_end(struct store *st, int keep, const char **error_r)
+{
+	static const char undo[] = "ROLLBACK TO part";
+	static const char release[] = "RELEASE part";
+	sqlite3_stmt *s;
+	if (!keep && ((s = store_stmt(st, undo, error_r)) == NULL ||
+		      store_exec_stmt(st, s, "undo savepoint", error_r) != STORE_OK))
+		return STORE_ERROR;
+	if ((s = store_stmt(st, release, error_r)) == NULL)
+		return STORE_ERROR;
+	return store_exec_stmt(st, s, "release savepoint", error_r);
+}
+
+int store_in_tx(struct store *st)
+{
+	return sqlite3_get_autocommit(st->db) == 0;
+}
+
 int store_bulk_load(struct store *st, const char **error_r)
 {
 	return exec_sql(st,

@@ -48,6 +48,12 @@ struct request {
 	int responded;
 	int status;
 	int64_t retry_after;    /* seconds, for a 429 answer (default 60) */
+
+	/* http_defer(): answered later, by resume(rq) */
+	int suspended;
+	int (*resume)(struct request *rq);
+	void (*discard)(void *state); /* when the connection ends first */
+	void *deferred;               /* the handler's state meanwhile */
 };
 
 int http_server_start(struct app *app, const char **error_r);
@@ -63,6 +69,19 @@ int http_respond_fault(struct request *rq, const struct fault *f);
 /* An HTML page; set_cookie (may be NULL) becomes a Set-Cookie header. */
 int http_respond_page(struct request *rq, int status, char *html, size_t len,
 		      const char *set_cookie);
+
+/*
+ * Answer later: the connection is suspended (no timeout runs meanwhile)
+ * until another thread calls http_resume(rq); then resume(rq) runs in an
+ * HTTP thread, with rq->deferred = state, and must answer. Call it from a
+ * handler, which then returns its result; rq stays valid until resume()
+ * has run. Should the connection end first (the server stopping right
+ * after the resume), discard(state) runs instead. http_server_stop()
+ * gives resumed requests a few seconds to be answered.
+ */
+int http_defer(struct request *rq, int (*resume)(struct request *rq),
+	       void (*discard)(void *state), void *state);
+void http_resume(struct request *rq);
 
 const char *http_header(struct request *rq, const char *name);
 const char *http_cookie(struct request *rq, const char *name);

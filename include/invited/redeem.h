@@ -2,9 +2,9 @@
  * redeem.h: what happens behind /l/{token} for invitations.
  * redeem_inspect() reads only: it checks the token and says what the page
  * should offer (a GET must never change state, or link scanners would
- * consume links). redeem_accept() and redeem_decline() use the link once,
- * in one transaction with the relationships they create and the mails
- * they queue.
+ * consume links). redeem_batch() accepts and declines: it uses each link
+ * once, in one transaction with the relationships it creates and the
+ * mails it queues.
  */
 #ifndef INVITED_REDEEM_H
 #define INVITED_REDEEM_H
@@ -60,14 +60,25 @@ struct accept_input {
 	const char *customer_name; /* legal name for a new customer org */
 };
 
-/* Accept: uses the link and creates the relationship(s). o is filled as by
- * redeem_inspect (with the acceptor org). */
-enum redeem_status redeem_accept(const struct inv_env *env,
-				 const struct link_claims *claims,
-				 const struct accept_input *in, struct offer *o,
-				 const char **detail_r);
-enum redeem_status redeem_decline(const struct inv_env *env,
-				  const struct link_claims *claims,
-				  struct offer *o, const char **detail_r);
+/* One accept or decline of a batch. Accepting creates the relationship(s);
+ * offer is filled as by redeem_inspect (with the acceptor org). */
+struct redeem_item {
+	struct link_claims claims;
+	int accept;              /* else decline */
+	struct accept_input in;  /* for accept; points into the caller's memory */
+	int64_t now;
+	enum redeem_status status; /* out */
+	struct offer offer;        /* out */
+	char detail[256];          /* out: what went wrong, for the log */
+};
+
+/*
+ * Group commit: redeem every item in ONE transaction, each in a savepoint
+ * of its own (one refused leaves the others as if it had not been tried,
+ * and a link twice in a batch is used once), with one durable commit for
+ * all. env->now is replaced by each item's. Should the commit fail, no
+ * item succeeds.
+ */
+void redeem_batch(const struct inv_env *env, struct redeem_item *const *items, size_t n);
 
 #endif

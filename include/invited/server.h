@@ -39,6 +39,9 @@ struct app {
 	/* `invited serve` only: copies the WAL into the database for
 	 * every connection app_store() opens meanwhile. */
 	struct store_checkpointer *checkpointer;
+	/* `invited serve` only: commits the link pages' redeems in groups;
+	 * NULL elsewhere, and the pages then redeem in their own thread. */
+	struct redeemer *redeemer;
 	struct rate_limiter *enroll_limit;
 	struct domain_list *public_domains; /* NULL when none is configured */
 

@@ -43,6 +43,13 @@ int store_schema_version(void);
 int store_begin(struct store *st, const char **error_r);
 int store_commit(struct store *st, const char **error_r);
 void store_rollback(struct store *st);
+/* A savepoint in the current transaction (they do not nest either), and
+ * its end: kept (RELEASE) or undone (ROLLBACK TO, then RELEASE). An error
+ * may have ended the whole transaction: see store_in_tx(). */
+int store_savepoint(struct store *st, const char **error_r);
+int store_savepoint_end(struct store *st, int keep, const char **error_r);
+/* 1 while a transaction is open on this connection. */
+int store_in_tx(struct store *st);
 /* A read transaction (BEGIN DEFERRED), ended by store_rollback(): the reads
  * in it see one snapshot and take the WAL read lock once, not once each. */
 int store_begin_read(struct store *st, const char **error_r);

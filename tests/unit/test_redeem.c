@@ -1,0 +1,204 @@
+/* link: invited_links */
+/*
+ * test_redeem.c: group commit of redeems (redeem_batch) on a real SQLite
+ * store, key folder and templates in a temporary folder: each item in a
+ * savepoint of its own, a link twice in a batch used once, a refused item
+ * leaving nothing behind while the others are kept.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "invited/keys.h"
+#include "invited/redeem.h"
+#include "test.h"
+
+struct fixture {
+	char dir[64];
+	struct store *st;
+	struct keyring *keys;
+	struct tpl_set *tpl;
+	struct mailer mailer;
+	struct inv_env env;
+	int64_t reseller;
+};
+
+static void setup(struct fixture *fx)
+{
+	const char *err;
+	char path[128], kid[MAX_KID_LEN + 1];
+	memset(fx, 0, sizeof(*fx));
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-redeem-XXXXXX");
+	test_assert(mkdtemp(fx->dir) != NULL);
+	snprintf(path, sizeof(path), "%s/db", fx->dir);
+	test_assert_int(store_open(path, 1, &fx->st, &err), STORE_OK);
+	snprintf(path, sizeof(path), "%s/keys", fx->dir);
+	test_assert(keyring_generate(path, kid, &err) == 0);
+	test_assert(keyring_load(path, &fx->keys, &err) == 0);
+	char tpl[4096];
+	snprintf(tpl, sizeof(tpl), "%s/templates",
+		 getenv("INVITED_SOURCE_DIR") ? getenv("INVITED_SOURCE_DIR") : ".");
+	test_assert(tpl_set_load(tpl, &fx->tpl, &err) == 0);
+	fx->mailer = (struct mailer){.tpl = fx->tpl, .lifetime = 86400};
+	snprintf(fx->mailer.from_addr, sizeof(fx->mailer.from_addr), "invitations@invited.test");
+	snprintf(fx->mailer.reply_domain, sizeof(fx->mailer.reply_domain), "invited.test");
+	snprintf(fx->mailer.public_url, sizeof(fx->mailer.public_url), "http://invited.test");
+	snprintf(fx->mailer.default_locale, sizeof(fx->mailer.default_locale), "en");
+	fx->env = (struct inv_env){fx->st, fx->keys, &fx->mailer, 86400, 1800000000, "test"};
+
+	struct org o = {.kind = ORG_RESELLER, .status = ORG_APPROVED, .created_at = 1};
+	snprintf(o.legal_name, sizeof(o.legal_name), "Contoso");
+	snprintf(o.contact_name, sizeof(o.contact_name), "Rita");
+	snprintf(o.contact_email, sizeof(o.contact_email), "rita@contoso.test");
+	snprintf(o.locale, sizeof(o.locale), "en");
+	test_assert_int(store_org_insert(fx->st, &o, &err), STORE_OK);
+	fx->reseller = o.id;
+}
+
+static void teardown(struct fixture *fx)
+{
+	char cmd[128];
+	store_close(fx->st);
+	keyring_free(fx->keys);
+	tpl_set_free(fx->tpl);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
+	test_assert(system(cmd) == 0);
+}
+
+/* A reseller invitation to email, sent; its link's claims. */
+static struct link_claims invite(struct fixture *fx, const char *email)
+{
+	struct inv_request req = {.kind = INV_RESELLER, .inviter_org_id = fx->reseller,
+				  .email = email, .name = "Carol"};
+	struct invitation inv;
+	struct fault f = {0};
+	test_assert_int(invitation_create(&fx->env, &req, &inv, &f), 0);
+	struct link_claims c = {.purpose = PUR_RESELLER, .iat = fx->env.now,
+				.exp = fx->env.now + 3600};
+	snprintf(c.jti, sizeof(c.jti), "%s", inv.jti);
+	test_assert(c.jti[0] != '\0');
+	invitation_clear(&inv);
+	return c;
+}
+
+static struct redeem_item item(struct link_claims c, int accept, const char *name,
+			       int64_t now)
+{
+	struct redeem_item it = {.claims = c, .accept = accept, .now = now};
+	it.in.customer_name = name;
+	return it;
+}
+
+/* What a second connection sees committed. */
+static int64_t count(struct fixture *fx, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	snprintf(path, sizeof(path), "%s/db", fx->dir);
+	test_assert_int(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	test_assert_int(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	test_assert_int(sqlite3_step(s), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+TEST(a_batch_keeps_each_item_apart_and_uses_a_link_once)
+{
+	struct fixture fx;
+	setup(&fx);
+	struct link_claims a = invite(&fx, "carol@fabrikam.test");
+	struct link_claims b = invite(&fx, "dan@tailspin.test");
+	struct link_claims c = invite(&fx, "erin@wingtip.test");
+	int64_t mails = count(&fx, "SELECT count(*) FROM outbox");
+	int64_t t = fx.env.now + 10;
+	struct redeem_item items[] = {
+		item(a, 1, "Fabrikam K.K.", t), /* accepted */
+		item(a, 1, "Fabrikam K.K.", t), /* the same link again: used */
+		item(b, 1, "", t),              /* no name for the new customer */
+		item(c, 0, NULL, t),            /* declined */
+	};
+	struct redeem_item *p[] = {&items[0], &items[1], &items[2], &items[3]};
+	redeem_batch(&fx.env, p, 4);
+	test_assert_int(items[0].status, REDEEM_OK);
+	test_assert_int(items[1].status, REDEEM_USED);
+	test_assert_int(items[2].status, REDEEM_BAD_INPUT);
+	test_assert_int(items[3].status, REDEEM_OK);
+	test_assert_str(items[0].offer.acceptor.legal_name, "Fabrikam K.K.");
+	test_assert_str(items[2].offer.inv.email, "dan@tailspin.test");
+
+	/* One customer and one relationship, from the first item only; the
+	 * refused one created no organization and left its link live. */
+	test_assert_int(count(&fx, "SELECT count(*) FROM orgs WHERE kind = 'customer'"), 1);
+	test_assert_int(count(&fx, "SELECT count(*) FROM relationships"), 1);
+	test_assert_int(count(&fx, "SELECT count(*) FROM invitations WHERE status = 'accepted'"),
+			1);
+	test_assert_int(count(&fx, "SELECT count(*) FROM invitations WHERE status = 'declined'"),
+			1);
+	test_assert_int(count(&fx, "SELECT count(*) FROM links WHERE state = 'live'"), 1);
+	/* The inviter hears of the accept and of the decline. */
+	test_assert_int(count(&fx, "SELECT count(*) FROM outbox") - mails, 2);
+
+	/* The refused link still works, in a batch of its own. */
+	struct redeem_item again = item(b, 1, "Tailspin", t + 1), *q = &again;
+	redeem_batch(&fx.env, &q, 1);
+	test_assert_int(again.status, REDEEM_OK);
+	test_assert_int(count(&fx, "SELECT count(*) FROM relationships"), 2);
+	teardown(&fx);
+}
+
+/* An item that fails after it has written (here: the notice to an
+ * inviter whose contact address cannot be mailed) is undone to its
+ * savepoint: no customer, no relationship, its link still live. */
+TEST(an_item_failing_late_is_undone_and_the_others_kept)
+{
+	struct fixture fx;
+	setup(&fx);
+	struct link_claims a = invite(&fx, "carol@fabrikam.test");
+	struct org bad = {.kind = ORG_RESELLER, .status = ORG_APPROVED, .created_at = 1};
+	const char *err;
+	snprintf(bad.legal_name, sizeof(bad.legal_name), "Broken Inc.");
+	snprintf(bad.contact_email, sizeof(bad.contact_email), "no address\r\nBcc: x@y.test");
+	snprintf(bad.locale, sizeof(bad.locale), "en");
+	test_assert_int(store_org_insert(fx.st, &bad, &err), STORE_OK);
+	int64_t good = fx.reseller;
+	fx.reseller = bad.id;
+	/* Inviting mails the invitee only: this works. */
+	struct link_claims b = invite(&fx, "dan@tailspin.test");
+	fx.reseller = good;
+	struct redeem_item items[] = {item(b, 1, "Tailspin", fx.env.now),
+				      item(a, 1, "Fabrikam K.K.", fx.env.now)};
+	struct redeem_item *p[] = {&items[0], &items[1]};
+	redeem_batch(&fx.env, p, 2);
+	test_assert_int(items[0].status, REDEEM_INTERNAL);
+	test_assert_int(items[1].status, REDEEM_OK);
+	test_assert_int(count(&fx, "SELECT count(*) FROM orgs WHERE kind = 'customer'"), 1);
+	test_assert_int(count(&fx, "SELECT count(*) FROM relationships"), 1);
+	test_assert_int(count(&fx, "SELECT count(*) FROM links WHERE state = 'live'"), 1);
+	teardown(&fx);
+}
+
+TEST(a_failed_commit_keeps_nothing_of_the_batch)
+{
+	struct fixture fx;
+	setup(&fx);
+	struct link_claims a = invite(&fx, "carol@fabrikam.test");
+	/* Another connection holds the write lock past the busy timeout
+	 * would be slow; a transaction left open on this one makes BEGIN
+	 * fail the same way, before anything is tried. */
+	const char *err;
+	test_assert_int(store_begin(fx.st, &err), STORE_OK);
+	struct redeem_item it = item(a, 1, "Fabrikam K.K.", fx.env.now), *p = &it;
+	redeem_batch(&fx.env, &p, 1);
+	test_assert_int(it.status, REDEEM_INTERNAL);
+	test_assert_str(it.offer.inv.locale, "");
+	store_rollback(fx.st);
+	test_assert_int(count(&fx, "SELECT count(*) FROM relationships"), 0);
+	test_assert_int(count(&fx, "SELECT count(*) FROM links WHERE state = 'live'"), 1);
+	teardown(&fx);
+}
+
+TEST_MAIN()
