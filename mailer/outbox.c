@@ -109,6 +109,15 @@ int outbox_run_once(struct store *st, const struct mailer *m,
 		*error_r = "outbox: out of memory";
 		goto out;
 	}
+	/* Idle senders look every second, and a kick wakes them all: a claim
+	 * that finds nothing would still take the write lock from the API. */
+	int due = 0;
+	if (store_outbox_due(st, now, &due, error_r) != STORE_OK)
+		goto out;
+	if (!due) {
+		ret = 0;
+		goto out;
+	}
 	if (store_outbox_claim(st, now, batch, msgs, &n, error_r) != STORE_OK)
 		goto out;
 	stats->claimed = n;

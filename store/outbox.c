@@ -128,6 +128,25 @@ int store_outbox_add(struct store *st, struct outbox_msg *m, const char **error_
 	return rc;
 }
 
+int store_outbox_due(struct store *st, int64_t now, int *due_r, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_due"
+		" WHERE status = 'queued' AND next_attempt_at <= ?)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	int rc = sqlite3_step(s);
+	*due_r = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "look for due messages");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 int store_outbox_claim(struct store *st, int64_t now, size_t max,
 		       struct outbox_msg *out, size_t *n_r, const char **error_r)
 {

@@ -399,6 +399,9 @@ void outbox_msg_clear(struct outbox_msg *m);
 /* Queue m (status queued, due now); sets m->id. */
 int store_outbox_add(struct store *st, struct outbox_msg *m,
 		     const char **error_r);
+/* Whether any queued message is due: a read, without the write lock a
+ * claim takes even when it finds nothing. */
+int store_outbox_due(struct store *st, int64_t now, int *due_r, const char **error_r);
 /* Claim up to max due messages (queued, next_attempt_at <= now) for
  * sending: they become `sending` with attempts + 1, and are returned with
  * their data in out[0..*n_r). */

@@ -358,9 +358,16 @@ TEST(outbox_claims_due_messages_once_and_recovers)
 	const char *err;
 	struct outbox_msg got[4];
 	size_t n;
+	int due = -1;
+	test_assert_int(store_outbox_due(st, 20, &due, &err), STORE_OK);
+	test_assert_int(due, 0);
 	queue(st, "a", 10);
 	queue(st, "b", 10);
 	queue(st, "c", 99);
+	test_assert_int(store_outbox_due(st, 9, &due, &err), STORE_OK);
+	test_assert_int(due, 0);
+	test_assert_int(store_outbox_due(st, 10, &due, &err), STORE_OK);
+	test_assert_int(due, 1);
 	test_assert_int(store_outbox_claim(st, 20, 4, got, &n, &err), STORE_OK);
 	test_assert_int(n, 2);
 	test_assert_int(got[0].attempts, 1);
@@ -369,7 +376,9 @@ TEST(outbox_claims_due_messages_once_and_recovers)
 	test_assert_str(got[0].data, "Subject: x\r\n\r\nbody\r\n");
 	for (size_t i = 0; i < n; i++)
 		outbox_msg_clear(&got[i]);
-	/* Claimed messages are not claimed again. */
+	/* Claimed messages are not claimed again, nor due. */
+	test_assert_int(store_outbox_due(st, 20, &due, &err), STORE_OK);
+	test_assert_int(due, 0);
 	test_assert_int(store_outbox_claim(st, 20, 4, got, &n, &err), STORE_OK);
 	test_assert_int(n, 0);
 	/* A restart puts them back. */
