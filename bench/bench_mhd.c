@@ -94,7 +94,8 @@ int main(int argc, char **argv)
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	/* The same flags and options as http_server_start(). */
 	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
+		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0,
+		NULL, NULL, on_request,
 		page, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_THREAD_POOL_SIZE,
 		threads > 1 ? threads : 0,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
