@@ -100,7 +100,17 @@ static int poll_once(struct cli *cli)
 	app_verifier_env(&cli->app, cli->st, cli->now, "imap", &env);
 	if (imap_session_open(cfg, &s, &err) < 0)
 		return cli_fail("mail", "%s", err);
+	/* A pass commits every 256 messages: checkpoint beside it, as the
+	 * reader inside `invited serve` does. */
+	struct store_checkpointer *cp = NULL;
+	if (store_checkpointer_start(cli->app.cfg.server.database, APP_CHECKPOINT_PAGES, &cp,
+				     &err) == STORE_OK)
+		store_checkpoint_by(cli->st, cp);
 	int rc = imap_session_pass(s, &env, &opts, &stats, &err);
+	if (cp != NULL) {
+		store_checkpoint_by(cli->st, NULL);
+		store_checkpointer_stop(cp);
+	}
 	imap_session_close(s);
 	if (rc < 0)
 		return cli_fail("mail", "%s", err);

@@ -19,10 +19,6 @@
 
 #define MAX_SENDERS 16
 #define GATHER_MS 20 /* see sender_main */
-/* WAL pages (4 KiB) that start a checkpoint, in the checkpointer's thread:
- * fewer, larger checkpoints write a page changed many times once, and
- * fsync the database less often beside the requests' own commits. */
-#define CHECKPOINT_PAGES 4000
 #define MAX_THREADS (MAX_SENDERS + 2) /* the sweeper and the IMAP reader */
 
 static volatile sig_atomic_t got_signal;
@@ -186,7 +182,7 @@ int app_serve(struct app *app)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 
 	if (recover_outbox(app, &err) < 0 ||
-	    store_checkpointer_start(app->cfg.server.database, CHECKPOINT_PAGES,
+	    store_checkpointer_start(app->cfg.server.database, APP_CHECKPOINT_PAGES,
 				     &app->checkpointer, &err) !=
 		    STORE_OK) {
 		msg_error("%s", err);

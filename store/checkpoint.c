@@ -114,5 +114,8 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 
 void store_checkpoint_by(struct store *st, struct store_checkpointer *cp)
 {
-	sqlite3_wal_hook(st->db, on_commit, cp);
+	if (cp != NULL)
+		sqlite3_wal_hook(st->db, on_commit, cp);
+	else /* back to checkpointing in its own commits, as store_open set it */
+		sqlite3_wal_autocheckpoint(st->db, STORE_AUTOCHECKPOINT);
 }

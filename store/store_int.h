@@ -18,6 +18,9 @@ struct stmt_slot {
 	sqlite3_stmt *stmt;
 };
 
+/* WAL pages at which a commit checkpoints, without a checkpointer. */
+#define STORE_AUTOCHECKPOINT 250
+
 struct store {
 	sqlite3 *db;
 	int in_tx;

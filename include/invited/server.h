@@ -53,6 +53,12 @@ struct app {
 	uint64_t mails_failed;
 };
 
+/* WAL pages (4 KiB) that start a checkpoint in a checkpointer's thread
+ * (`invited serve`, `invited mail poll`): fewer, larger checkpoints write
+ * a page changed many times once, and fsync the database less often
+ * beside the requests' own commits. */
+#define APP_CHECKPOINT_PAGES 4000
+
 /* Load config, templates and keys (not the listening socket). */
 int app_init(struct app *app, const char *config_path, const char **error_r);
 void app_free(struct app *app);

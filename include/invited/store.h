@@ -72,7 +72,7 @@ int store_bulk_load(struct store *st, const char **error_r);
  * connection's thread, before anything else) wakes it once the WAL holds
  * `pages` pages instead of checkpointing itself (unless the thread falls
  * four times that far behind). Stop it after every connection handed to
- * it is closed.
+ * it is closed or taken back (store_checkpoint_by(st, NULL)).
  */
 struct store_checkpointer;
 int store_checkpointer_start(const char *path, int pages,
