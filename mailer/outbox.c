@@ -102,20 +102,18 @@ int outbox_run_once(struct store *st, const struct mailer *m,
 {
 	size_t n = 0, batch = cfg->batch_size > 0 ? cfg->batch_size : 1;
 	memset(stats, 0, sizeof(*stats));
+	/* Idle senders look every second, and a kick wakes them all: a claim
+	 * that finds nothing would still take the write lock from the API. */
+	int due = 0;
+	if (store_outbox_due(st, now, &due, error_r) != STORE_OK)
+		return -1;
+	if (!due)
+		return 0;
 	struct outbox_msg *msgs = calloc(batch, sizeof(*msgs));
 	struct smtp_item *items = calloc(batch, sizeof(*items));
 	int ret = -1;
 	if (msgs == NULL || items == NULL) {
 		*error_r = "outbox: out of memory";
-		goto out;
-	}
-	/* Idle senders look every second, and a kick wakes them all: a claim
-	 * that finds nothing would still take the write lock from the API. */
-	int due = 0;
-	if (store_outbox_due(st, now, &due, error_r) != STORE_OK)
-		goto out;
-	if (!due) {
-		ret = 0;
 		goto out;
 	}
 	if (store_outbox_claim(st, now, batch, msgs, &n, error_r) != STORE_OK)
