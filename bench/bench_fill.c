@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "invited/invitation.h"
 #include "invited/link.h"
 #include "invited/log.h"
 #include "invited/mailer.h"
@@ -300,23 +301,6 @@ static int render(struct filler *f, struct invitation *inv, const char *token, c
 	return 0;
 }
 
-/* Queue the mail as invitation_queue_mail() does; *id_r gets its row. */
-static int queue_mail(struct filler *f, const struct invitation *inv, int64_t *id_r,
-		      const char **error_r)
-{
-	struct mail_content c = {(char *)inv->subject, inv->body_text, inv->body_html};
-	struct mail_job job = {
-	    .kind = "invitation",
-	    .to = {inv->name[0] ? inv->name : NULL, inv->email},
-	    .reply_tag = "reply",
-	    .reply_code = inv->reply_code,
-	    .invitation_id = inv->id,
-	    .org_id = inv->inviter_org_id,
-	    .content = &c,
-	};
-	return mailer_queue(&f->app.mailer, f->st, &job, inv->created_at, id_r, error_r);
-}
-
 /* Keep what a copy needs from the invitation just made. */
 static int keep_proto(struct filler *f, struct proto *p, const struct invitation *inv,
 		      const char *token, const char *kid, int64_t outbox_id, const char **error_r)
@@ -348,6 +332,8 @@ static int add_real(struct filler *f, struct invitation *inv, struct proto *p, e
 	struct link_claims claims;
 	int64_t outbox_id;
 	char *token;
+	struct inv_env env = {f->st, app_keys(&f->app), &f->app.mailer, f->lifetime,
+			      inv->created_at, "apikey:1"};
 	if (link_mint(app_keys(&f->app), f->app.mailer.public_url, link_purpose_of(inv->kind),
 		      inv->created_at, f->lifetime, &claims, &token, error_r) < 0)
 		return -1;
@@ -357,7 +343,7 @@ static int add_real(struct filler *f, struct invitation *inv, struct proto *p, e
 			 store_invitation_insert(f->st, inv, error_r) == STORE_OK &&
 			 store_link(f, inv, token, claims.kid, fin, error_r) == 0 &&
 			 audit_create(f, inv, 1, error_r) == 0 &&
-			 queue_mail(f, inv, &outbox_id, error_r) == 0 &&
+			 invitation_queue_mail(&env, inv, &outbox_id, error_r) == 0 &&
 			 record_sent(f, outbox_id, inv->created_at, error_r) == 0 &&
 			 keep_proto(f, p, inv, token, claims.kid, outbox_id, error_r) == 0
 		     ? 0

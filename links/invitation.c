@@ -44,7 +44,7 @@ int invitation_html_of_text(const struct inv_env *env, const char *locale,
 }
 
 int invitation_queue_mail(const struct inv_env *env, const struct invitation *inv,
-			  const char **error_r)
+			  int64_t *outbox_id_r, const char **error_r)
 {
 	struct mail_content c = {(char *)inv->subject, inv->body_text, inv->body_html};
 	struct mail_job job = {
@@ -56,7 +56,7 @@ int invitation_queue_mail(const struct inv_env *env, const struct invitation *in
 		.org_id = inv->inviter_org_id,
 		.content = &c,
 	};
-	return mailer_queue(env->mailer, env->st, &job, env->now, NULL, error_r);
+	return mailer_queue(env->mailer, env->st, &job, env->now, outbox_id_r, error_r);
 }
 
 /* Check the request against the organizations it names. */
@@ -166,7 +166,7 @@ static int create_in_tx(const struct inv_env *env, const struct inv_request *req
 					 inv->body_html, 0, inv->jti, 0, env->now,
 					 error_r) != STORE_OK)
 		return -1;
-	if (!req->draft && invitation_queue_mail(env, inv, error_r) < 0)
+	if (!req->draft && invitation_queue_mail(env, inv, NULL, error_r) < 0)
 		return -1;
 	return invitation_audit(env, inv->id, "invitation.create",
 				errorf("kind=%s email=%s delivery=%s",

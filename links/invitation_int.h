@@ -19,10 +19,6 @@ int invitation_html_of_text(const struct inv_env *env, const char *locale,
 			    const char *text, char **html_r,
 			    const char **error_r);
 
-/* Queue the invitation mail from its stored subject and bodies. */
-int invitation_queue_mail(const struct inv_env *env,
-			  const struct invitation *inv, const char **error_r);
-
 /* An audit line about invitation id. */
 int invitation_audit(const struct inv_env *env, int64_t id, const char *action,
 		     const char *details, const char **error_r);

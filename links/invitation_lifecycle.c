@@ -125,7 +125,7 @@ int invitation_send(const struct inv_env *env, int64_t org_id, int64_t id,
 		return wrong_status(env, &inv, "send", f);
 	int ok = store_invitation_set_status(env->st, id, BIT(INV_DRAFT), INV_QUEUED,
 					     NULL, env->now, &err) == STORE_OK &&
-		 invitation_queue_mail(env, &inv, &err) == 0 &&
+		 invitation_queue_mail(env, &inv, NULL, &err) == 0 &&
 		 invitation_audit(env, id, "invitation.send", NULL, &err) == 0;
 	return finish(env, &inv, ok, err, f);
 }
@@ -208,7 +208,7 @@ int invitation_resend(const struct inv_env *env, int64_t org_id, int64_t id,
 	int ok = relink(env, &inv, &err) == 0 &&
 		 store_invitation_set_status(env->st, id, may, INV_QUEUED, NULL,
 					     env->now, &err) == STORE_OK &&
-		 invitation_queue_mail(env, &inv, &err) == 0 &&
+		 invitation_queue_mail(env, &inv, NULL, &err) == 0 &&
 		 invitation_audit(env, id, "invitation.resend", NULL, &err) == 0;
 	return finish(env, &inv, ok, err, f);
 }

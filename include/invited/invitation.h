@@ -41,6 +41,12 @@ struct inv_request {
 int invitation_create(const struct inv_env *env, const struct inv_request *req,
 		      struct invitation *inv_r, struct fault *f);
 
+/* Queue inv's invitation mail from its stored subject and bodies, in the
+ * caller's transaction, as create and send do; *outbox_id_r (may be NULL)
+ * gets its outbox row. */
+int invitation_queue_mail(const struct inv_env *env, const struct invitation *inv,
+			  int64_t *outbox_id_r, const char **error_r);
+
 /* Load an invitation of org (its inviter; org_id 0: any); 404 otherwise.
  * The provider named in a reseller_with_provider invitation does not see
  * it: it hears the outcome by mail and sees the customer in its lists. */
