@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "invited/inbound.h"
+#include "mailer_fixture.h"
 #include "test.h"
 
 struct fixture {
@@ -25,20 +26,13 @@ struct fixture {
 static void setup(struct fixture *fx)
 {
 	const char *err;
-	char path[128], tpl[4096];
+	char path[128];
 	memset(fx, 0, sizeof(*fx));
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-inbound-XXXXXX");
 	test_assert(mkdtemp(fx->dir) != NULL);
 	snprintf(path, sizeof(path), "%s/db", fx->dir);
 	test_assert_int(store_open(path, 1, &fx->st, &err), STORE_OK);
-	snprintf(tpl, sizeof(tpl), "%s/templates",
-		 getenv("INVITED_SOURCE_DIR") ? getenv("INVITED_SOURCE_DIR") : ".");
-	test_assert(tpl_set_load(tpl, &fx->tpl, &err) == 0);
-	fx->mailer = (struct mailer){.tpl = fx->tpl, .lifetime = 86400};
-	snprintf(fx->mailer.from_addr, sizeof(fx->mailer.from_addr), "invitations@invited.test");
-	snprintf(fx->mailer.reply_domain, sizeof(fx->mailer.reply_domain), "invited.test");
-	snprintf(fx->mailer.public_url, sizeof(fx->mailer.public_url), "http://invited.test");
-	snprintf(fx->mailer.default_locale, sizeof(fx->mailer.default_locale), "en");
+	mailer_fixture(&fx->mailer, &fx->tpl);
 	fx->env = (struct verifier_env){
 		.st = fx->st, .mailer = &fx->mailer, .now = 1800000000, .actor = "test"};
 	fx->opts = (struct inbound_opts){.trusted_authserv = "mx.invited.test"};

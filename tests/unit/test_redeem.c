@@ -12,6 +12,7 @@
 
 #include "invited/keys.h"
 #include "invited/redeem.h"
+#include "mailer_fixture.h"
 #include "test.h"
 
 struct fixture {
@@ -36,15 +37,7 @@ static void setup(struct fixture *fx)
 	snprintf(path, sizeof(path), "%s/keys", fx->dir);
 	test_assert(keyring_generate(path, kid, &err) == 0);
 	test_assert(keyring_load(path, &fx->keys, &err) == 0);
-	char tpl[4096];
-	snprintf(tpl, sizeof(tpl), "%s/templates",
-		 getenv("INVITED_SOURCE_DIR") ? getenv("INVITED_SOURCE_DIR") : ".");
-	test_assert(tpl_set_load(tpl, &fx->tpl, &err) == 0);
-	fx->mailer = (struct mailer){.tpl = fx->tpl, .lifetime = 86400};
-	snprintf(fx->mailer.from_addr, sizeof(fx->mailer.from_addr), "invitations@invited.test");
-	snprintf(fx->mailer.reply_domain, sizeof(fx->mailer.reply_domain), "invited.test");
-	snprintf(fx->mailer.public_url, sizeof(fx->mailer.public_url), "http://invited.test");
-	snprintf(fx->mailer.default_locale, sizeof(fx->mailer.default_locale), "en");
+	mailer_fixture(&fx->mailer, &fx->tpl);
 	fx->env = (struct inv_env){fx->st, fx->keys, &fx->mailer, 86400, 1800000000, "test"};
 
 	struct org o = {.kind = ORG_RESELLER, .status = ORG_APPROVED, .created_at = 1};

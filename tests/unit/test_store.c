@@ -340,16 +340,33 @@ TEST(expiry_sweep_revokes_the_links_of_those_it_expires)
 	done(st);
 }
 
-static void queue(struct store *st, const char *code, int64_t due)
+/* A message with these bytes, due at due. */
+static void queue_bytes(struct store *st, const char *code, int64_t due, char *data)
 {
 	struct outbox_msg m = {.kind = "notice", .env_from = "b@x.test", .rcpt = "r@x.test",
-			       .created_at = due, .expires_at = due + 1000};
+			       .created_at = due, .expires_at = due + 1000, .data = data,
+			       .len = strlen(data)};
 	const char *err;
 	snprintf(m.code, sizeof(m.code), "%s", code);
 	snprintf(m.message_id, sizeof(m.message_id), "%s@x.test", code);
-	m.data = "Subject: x\r\n\r\nbody\r\n";
-	m.len = strlen(m.data);
 	test_assert_int(store_outbox_add(st, &m, &err), STORE_OK);
+}
+
+static void queue(struct store *st, const char *code, int64_t due)
+{
+	queue_bytes(st, code, due, "Subject: x\r\n\r\nbody\r\n");
+}
+
+/* Messages "c{from}" … "c{to - 1}" of 4 kB each: a page and more each. */
+static void queue_big(struct store *st, int from, int to)
+{
+	static char body[4000];
+	char code[16];
+	memset(body, 'x', sizeof(body) - 1);
+	for (int i = from; i < to; i++) {
+		snprintf(code, sizeof(code), "c%d", i);
+		queue_bytes(st, code, 1, body);
+	}
 }
 
 TEST(outbox_claims_due_messages_once_and_recovers)
@@ -474,16 +491,7 @@ TEST(checkpointer_copies_the_wal_in_its_own_thread)
 	test_assert_int(store_checkpointer_start(db_path, 1000, &cp, &err), STORE_OK);
 	store_checkpoint_by(st, cp);
 	off_t before = file_size(db_path);
-	static char body[4000];
-	memset(body, 'x', sizeof(body) - 1);
-	for (int i = 0; i < 1200; i++) {
-		struct outbox_msg m = {.kind = "notice", .env_from = "b@x.test",
-				       .rcpt = "r@x.test", .created_at = 1, .expires_at = 9,
-				       .data = body, .len = sizeof(body) - 1};
-		snprintf(m.code, sizeof(m.code), "c%d", i);
-		snprintf(m.message_id, sizeof(m.message_id), "m%d@x.test", i);
-		test_assert_int(store_outbox_add(st, &m, &err), STORE_OK);
-	}
+	queue_big(st, 0, 1200);
 	test_assert(file_size(wal) > 1000 * 4096);
 	off_t after = before;
 	for (int waited = 0; waited < 500 && after < 1000 * 4096; waited++) {
@@ -496,14 +504,7 @@ TEST(checkpointer_copies_the_wal_in_its_own_thread)
 	 * and no longer calls the stopped checkpointer (ASan would see it). */
 	store_checkpoint_by(st, NULL);
 	store_checkpointer_stop(cp);
-	for (int i = 1200; i < 1500; i++) {
-		struct outbox_msg m = {.kind = "notice", .env_from = "b@x.test",
-				       .rcpt = "r@x.test", .created_at = 1, .expires_at = 9,
-				       .data = body, .len = sizeof(body) - 1};
-		snprintf(m.code, sizeof(m.code), "c%d", i);
-		snprintf(m.message_id, sizeof(m.message_id), "m%d@x.test", i);
-		test_assert_int(store_outbox_add(st, &m, &err), STORE_OK);
-	}
+	queue_big(st, 1200, 1500);
 	store_close(st);
 	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
 	int64_t counts[5];
