@@ -23,7 +23,6 @@ pinned to one core; between rounds the store is restored and the messages
 are moved back to INBOX. The best run of each counts.
 """
 import argparse
-import imaplib
 import os
 import pwd
 import random
@@ -346,41 +345,14 @@ def build_messages(invs):
 
 
 # ------------------------------------------------------------------- IMAP
-def imap(env):
-    conn = imaplib.IMAP4("127.0.0.1", int(env["MAILSTACK_IMAP_PORT"]))
-    conn.login(USER, env["MAILSTACK_PASSWORD"])
-    return conn
+def folder_counts():
+    return {folder: mailstack.imap_count(USER, folder)
+            for folder in ("INBOX", "Processed", "Unmatched")}
 
 
-def folder_counts(env):
-    conn = imap(env)
-    try:
-        counts = {}
-        for folder in ("INBOX", "Processed", "Unmatched"):
-            typ, data = conn.select(folder, readonly=True)
-            counts[folder] = int(data[0]) if typ == "OK" else 0
-        return counts
-    finally:
-        conn.logout()
-
-
-def clear_mailbox(env):
-    conn = imap(env)
-    try:
-        _, data = conn.list()
-        for line in data:
-            name = line.decode().rsplit(' "/" ', 1)[-1].strip('"')
-            typ, data = conn.select(f'"{name}"')
-            if typ == "OK" and int(data[0]) > 0:
-                conn.store("1:*", "+FLAGS", r"(\Deleted)")
-                conn.expunge()
-    finally:
-        conn.logout()
-
-
-def move_back(env):
+def move_back():
     """The handled messages back into INBOX, for the next round."""
-    conn = imap(env)
+    conn = mailstack.imap_login(USER)
     try:
         for folder in ("Processed", "Unmatched"):
             typ, data = conn.select(folder)
@@ -504,7 +476,7 @@ def check(env, folder, said):
     if done != (MIX["relayed"], MIX["bounced"], MIX["bounced"]):
         fail(f"(relays, notices, bounced invitations) = {done}, expected "
              f"({MIX['relayed']}, {MIX['bounced']}, {MIX['bounced']})")
-    counts = folder_counts(env)
+    counts = folder_counts()
     if counts != {"INBOX": 0, "Processed": MESSAGES - MIX["unmatched"],
                   "Unmatched": MIX["unmatched"]}:
         fail(f"mailbox after the poll: {counts}")
@@ -543,10 +515,10 @@ def main():
     snapshot(folder, "filled.db")
     messages = build_messages(invitations(os.path.join(folder, "invited.db")))
     log(f"{len(messages)} messages, {sum(map(len, messages)) // 1024} KiB")
-    clear_mailbox(env)
+    mailstack.imap_clear(USER)
     t = time.monotonic()
     deliver(env, messages)
-    counts = folder_counts(env)  # Dovecot takes the new mail in
+    counts = folder_counts()  # Dovecot takes the new mail in
     if counts["INBOX"] != MESSAGES:
         fail(f"INBOX holds {counts['INBOX']} messages, not {MESSAGES}")
     log(f"delivered in {time.monotonic() - t:.1f} s")
@@ -555,10 +527,10 @@ def main():
     for r in range(ROUNDS):
         if r > 0:
             restore(folder, "filled.db")
-            move_back(env)
+            move_back()
         best_base = max(best_base, baseline(args, env))
         best_poll = max(best_poll, poll(args, env, folder, conf))
-    clear_mailbox(env)
+    mailstack.imap_clear(USER)
 
     ratio = best_poll / best_base
     print(f"| inbound messages classified and handled (10,000 in Dovecot) | "

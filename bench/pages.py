@@ -38,6 +38,8 @@ import sys
 import time
 import urllib.parse
 
+from benchlib import stop_process
+
 PORTS = range(40000, 41000)  # this bench's ports: invited, bench_mhd, smtp-sink
 SERVER_CORE, LOAD_CORE = "0", "1"
 CONNECTIONS = 32
@@ -119,13 +121,7 @@ class Invited:
         self.unprofile()
         if self.conn is not None:
             self.conn.close()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def request(self, method, path, body=None, headers=None):
@@ -219,16 +215,6 @@ def cpu_seconds(proc):
     with open(f"/proc/{proc.pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def stop_process(proc):
-    if proc is not None and proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ------------------------------------------------------------- invitations

@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import stop_process
+
 MAILS = 10000
 ROUNDS = 3           # of each, alternating; the best counts
 BUDGET = 30          # seconds of rounds after which no third round starts
@@ -150,9 +152,7 @@ class Sink:
         return int(found[-1]) if found else 0
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc, timeout=10)
 
 
 def baseline_run(sink, concurrency, mail, env_from, rcpt):
@@ -202,8 +202,7 @@ def value_run(sink, invited, conf, template_db, folder):
         sent = db.execute("SELECT count(*) FROM outbox WHERE status = 'sent'").fetchone()[0]
     finally:
         db.close()
-        srv.terminate()
-        srv.wait(timeout=30)
+        stop_process(srv, timeout=30)
     if sent != MAILS:
         raise BenchError(f"{sent} mails sent, not {MAILS}; see serve.log")
     got = sink.count() - before

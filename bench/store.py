@@ -28,11 +28,12 @@ import json
 import math
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import time
+
+from benchlib import stop_process
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HTTP_PORT = 43080
@@ -147,13 +148,7 @@ class Bench:
 
     def stop(self):
         for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
         self.procs = []
 
     # ------------------------------------------------------------- HTTP

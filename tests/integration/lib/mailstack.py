@@ -23,7 +23,8 @@ def env():
     return _env
 
 
-def _imap(user):
+def imap_login(user):
+    """A logged-in IMAP connection to the stack as user."""
     e = env()
     conn = imaplib.IMAP4("127.0.0.1", int(e["MAILSTACK_IMAP_PORT"]))
     conn.login(user, e["MAILSTACK_PASSWORD"])
@@ -34,7 +35,7 @@ def imap_fetch(user, predicate=None, timeout=30, delete=False, folder="INBOX"):
     """Messages (raw bytes) in the user's folder, once one matches."""
     deadline = time.monotonic() + timeout
     while True:
-        conn = _imap(user)
+        conn = imap_login(user)
         try:
             conn.select(folder)
             _, data = conn.uid("SEARCH", None, "ALL")
@@ -59,7 +60,7 @@ def imap_fetch(user, predicate=None, timeout=30, delete=False, folder="INBOX"):
 
 
 def imap_folders(user):
-    conn = _imap(user)
+    conn = imap_login(user)
     try:
         _, data = conn.list()
         return [line.decode().rsplit(' "/" ', 1)[-1].strip('"') for line in data]
@@ -68,7 +69,7 @@ def imap_folders(user):
 
 
 def imap_count(user, folder="INBOX"):
-    conn = _imap(user)
+    conn = imap_login(user)
     try:
         typ, data = conn.select(folder, readonly=True)
         return int(data[0]) if typ == "OK" else 0
@@ -78,7 +79,7 @@ def imap_count(user, folder="INBOX"):
 
 def imap_clear(user):
     """Delete every message in every folder of the user."""
-    conn = _imap(user)
+    conn = imap_login(user)
     try:
         _, data = conn.list()
         for line in data:
@@ -136,7 +137,7 @@ def control(*args):
 def message_ids(user, folder="INBOX"):
     """Every Message-ID in the user's folder, one entry per message (so a
     duplicate shows twice), fetched in one command."""
-    conn = _imap(user)
+    conn = imap_login(user)
     try:
         typ, data = conn.select(folder)
         if int(data[0]) == 0:
