@@ -48,6 +48,15 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
+/* Everything but the thread, which has been joined or never started. */
+static void checkpointer_free(struct store_checkpointer *cp)
+{
+	pthread_mutex_destroy(&cp->lock);
+	pthread_cond_destroy(&cp->wake);
+	store_close(cp->st);
+	free(cp);
+}
+
 int store_checkpointer_start(const char *path, int pages, struct store_checkpointer **cp_r,
 			     const char **error_r)
 {
@@ -65,10 +74,7 @@ int store_checkpointer_start(const char *path, int pages, struct store_checkpoin
 	pthread_cond_init(&cp->wake, NULL);
 	if (pthread_create(&cp->thread, NULL, checkpointer_main, cp) != 0) {
 		*error_r = "store: cannot start the checkpointer thread";
-		pthread_mutex_destroy(&cp->lock);
-		pthread_cond_destroy(&cp->wake);
-		store_close(cp->st);
-		free(cp);
+		checkpointer_free(cp);
 		return STORE_ERROR;
 	}
 	*cp_r = cp;
@@ -87,10 +93,7 @@ void store_checkpointer_stop(struct store_checkpointer *cp)
 	/* What the last commits left in the WAL goes in now, so that a
 	 * stopped server leaves a short WAL behind. */
 	sqlite3_wal_checkpoint_v2(cp->st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	pthread_mutex_destroy(&cp->lock);
-	pthread_cond_destroy(&cp->wake);
-	store_close(cp->st);
-	free(cp);
+	checkpointer_free(cp);
 }
 
 /* SQLite calls this after each commit of a connection handed over. */
