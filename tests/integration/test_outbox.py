@@ -48,6 +48,18 @@ def sent_message_ids(srv):
     return {r[0] for r in srv.sql("SELECT message_id FROM outbox WHERE kind = 'invitation'")}
 
 
+def outbox_listing(srv):
+    """`invited mail outbox`, every message, as dicts: its lines are id,
+    status, attempts, next attempt, recipient, kind, "code reply"."""
+    listing = srv.cli("mail", "outbox", "--limit", "1000").stdout
+    rows = []
+    for line in listing.splitlines():
+        cols = line.split("\t")
+        rows.append({"status": cols[1], "attempts": int(cols[2]),
+                     "reason": cols[6].partition(" ")[2]})
+    return rows, listing
+
+
 def integrity_ok(srv):
     assert srv.sql("PRAGMA integrity_check") == [("ok",)]
 
@@ -64,12 +76,9 @@ def test_postfix_down_then_up_delivers_each_once():
         # The whole outbox, not only `queued`: with a retry every second a
         # deferred message may already be claimed again (`sending`) when the
         # listing runs, and keeps its last reason while it is.
-        listing = srv.cli("mail", "outbox", "--limit", "1000").stdout
-        # id, status, attempts, next attempt, recipient, kind, "code reply"
-        rows = [line.split("\t") for line in listing.splitlines()]
-        assert len(rows) == 200 and {r[1] for r in rows} <= {"queued", "sending"}, listing
-        reasons = [r[6].partition(" ")[2].lower() for r in rows if int(r[2]) > 0]
-        reasons = [why for why in reasons if why]
+        rows, listing = outbox_listing(srv)
+        assert len(rows) == 200 and {m["status"] for m in rows} <= {"queued", "sending"}, listing
+        reasons = [m["reason"].lower() for m in rows if m["attempts"] > 0 and m["reason"]]
         assert reasons and all("refused" in why or "connect" in why for why in reasons), listing
         assert outbox_counts(srv).get("sent", 0) == 0
     finally:
@@ -185,10 +194,9 @@ def test_wrong_smtp_server_shows_in_the_outbox():
     invite_many(srv, key, "u23", 1)
     wait_for(lambda: srv.sql("SELECT last_reply FROM outbox WHERE attempts > 0 "
                              "AND last_reply != ''"), 30, "a recorded failure")
-    listing = srv.cli("mail", "outbox").stdout
     # queued, or already claimed again for the next attempt
-    [row] = [line.split("\t") for line in listing.splitlines()]
-    assert row[1] in ("queued", "sending") and "refused" in row[6].lower(), listing
+    [m], listing = outbox_listing(srv)
+    assert m["status"] in ("queued", "sending") and "refused" in m["reason"].lower(), listing
     assert "refused" in srv.log().lower()
 
 
