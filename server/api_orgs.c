@@ -49,6 +49,28 @@ static int query_id(struct api_call *call, const char *name, int64_t *id_r, stru
 	return 0;
 }
 
+/* The customers shared with a partner are shown only while the two are in
+ * an active indirect-provider relationship: a list must not tell anyone
+ * whom another organization serves. The operator sees every pair. */
+static int shared_with_partner(struct api_call *call, const struct org *o,
+			       int64_t provider, int64_t reseller, struct fault *f)
+{
+	const char *err = NULL;
+	if (call->caller.org_id == 0)
+		return 0;
+	int rc = provider ? store_rel_active(call->st, REL_INDIRECT_PROVIDER, provider,
+					     o->id, &err)
+			  : store_rel_active(call->st, REL_INDIRECT_PROVIDER, o->id,
+					     reseller, &err);
+	if (rc == STORE_ERROR)
+		return fault_internal(f, err);
+	if (rc != STORE_OK)
+		return fault_set(f, 403, "no_relationship", provider ? "provider_id" : "reseller_id",
+				 "you have no active indirect-provider relationship with "
+				 "that organization");
+	return 0;
+}
+
 static int list_rel(struct api_call *call, const struct org *o, const char *what,
 		    struct fault *f)
 {
@@ -84,6 +106,8 @@ static int list_rel(struct api_call *call, const struct org *o, const char *what
 		rf.kind = REL_RESELLER_OF_RECORD;
 		rf.side = REL_LIST_DOWN;
 		rf.shared_with = provider ? provider : reseller;
+		if (rf.shared_with != 0 && shared_with_partner(call, o, provider, reseller, f) < 0)
+			return -1;
 	} else {
 		return fault_set(f, 404, "not_found", NULL, "no such resource");
 	}
