@@ -213,6 +213,43 @@ int invitation_load(const struct inv_env *env, int64_t org_id, int64_t id,
 	return 0;
 }
 
+/* Every occurrence of from in s replaced by to; malloc'd. */
+char *invitation_replace_all(const char *s, const char *from, const char *to)
+{
+	size_t nf = strlen(from), nt = strlen(to), count = 0;
+	for (const char *p = s; (p = strstr(p, from)) != NULL; p += nf)
+		count++;
+	char *out = malloc(strlen(s) + count * nt + 1), *w = out;
+	if (out == NULL)
+		return NULL;
+	for (const char *p = s, *hit; (hit = strstr(p, from)) != NULL; p = hit + nf) {
+		memcpy(w, p, (size_t)(hit - p));
+		w += hit - p;
+		memcpy(w, to, nt);
+		w += nt;
+		s = hit + nf;
+	}
+	strcpy(w, s);
+	return out;
+}
+
+char *invitation_reveal(const struct inv_env *env, struct invitation *inv, int admin)
+{
+	char *url = invitation_link(env, inv);
+	if (url == NULL)
+		return NULL;
+	if (admin && (inv->status == INV_DRAFT || inv->status == INV_HANDED_OFF))
+		return url;
+	char *text = inv->body_text ? invitation_replace_all(inv->body_text, url, "[link]") : NULL;
+	char *html = inv->body_html ? invitation_replace_all(inv->body_html, url, "[link]") : NULL;
+	free(inv->body_text);
+	free(inv->body_html);
+	inv->body_text = text;
+	inv->body_html = html;
+	free(url);
+	return NULL;
+}
+
 char *invitation_link(const struct inv_env *env, const struct invitation *inv)
 {
 	struct link_row link;

@@ -19,6 +19,9 @@ int invitation_html_of_text(const struct inv_env *env, const char *locale,
 			    const char *text, char **html_r,
 			    const char **error_r);
 
+/* Every occurrence of from in s replaced by to; malloc'd. */
+char *invitation_replace_all(const char *s, const char *from, const char *to);
+
 /* An audit line about invitation id. */
 int invitation_audit(const struct inv_env *env, int64_t id, const char *action,
 		     const char *details, const char **error_r);

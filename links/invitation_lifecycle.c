@@ -13,26 +13,6 @@
 
 #define BIT(s) (1u << (s))
 
-/* Every occurrence of from in s replaced by to; malloc'd. */
-static char *replace_all(const char *s, const char *from, const char *to)
-{
-	size_t nf = strlen(from), nt = strlen(to), count = 0;
-	for (const char *p = s; (p = strstr(p, from)) != NULL; p += nf)
-		count++;
-	char *out = malloc(strlen(s) + count * nt + 1), *w = out;
-	if (out == NULL)
-		return NULL;
-	for (const char *p = s, *hit; (hit = strstr(p, from)) != NULL; p = hit + nf) {
-		memcpy(w, p, (size_t)(hit - p));
-		w += hit - p;
-		memcpy(w, to, nt);
-		w += nt;
-		s = hit + nf;
-	}
-	strcpy(w, s);
-	return out;
-}
-
 /* Begin, load the org's invitation with bodies. */
 static int begin_load(const struct inv_env *env, int64_t org_id, int64_t id,
 		      struct invitation *inv, struct fault *f)
@@ -60,6 +40,31 @@ static int finish(const struct inv_env *env, struct invitation *inv, int ok,
 		err = "internal error";
 	msg_error("invitation: %s", err);
 	return fault_internal(f, err);
+}
+
+/* Only approved organizations send invitations: the inviter, and the
+ * provider a reseller_with_provider invitation names (SPEC "Who may
+ * accept"). A suspended one may still edit and revoke. */
+static int parties_active(const struct inv_env *env, struct invitation *inv,
+			  struct fault *f)
+{
+	const int64_t ids[] = {inv->inviter_org_id, inv->provider_org_id};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct org o;
+		const char *err = NULL;
+		if (ids[i] == 0)
+			continue;
+		int rc = store_org_get(env->st, ids[i], &o, &err);
+		if (rc == STORE_OK && o.status == ORG_APPROVED)
+			continue;
+		if (rc == STORE_OK)
+			fault_set(f, 403, "org_inactive", NULL,
+				  errorf("%s is %s, and only an approved organization's "
+					 "invitations can be sent",
+					 o.legal_name, org_status_str(o.status)));
+		return finish(env, inv, 0, rc == STORE_OK ? NULL : err, f);
+	}
+	return 0;
 }
 
 static int wrong_status(const struct inv_env *env, struct invitation *inv,
@@ -114,38 +119,6 @@ int invitation_edit(const struct inv_env *env, int64_t org_id, int64_t id,
 	return finish(env, &inv, ok, err, f);
 }
 
-int invitation_send(const struct inv_env *env, int64_t org_id, int64_t id,
-		    struct fault *f)
-{
-	struct invitation inv;
-	const char *err = NULL;
-	if (begin_load(env, org_id, id, &inv, f) < 0)
-		return -1;
-	if (inv.status != INV_DRAFT)
-		return wrong_status(env, &inv, "send", f);
-	int ok = store_invitation_set_status(env->st, id, BIT(INV_DRAFT), INV_QUEUED,
-					     NULL, env->now, &err) == STORE_OK &&
-		 invitation_queue_mail(env, &inv, NULL, &err) == 0 &&
-		 invitation_audit(env, id, "invitation.send", NULL, &err) == 0;
-	return finish(env, &inv, ok, err, f);
-}
-
-int invitation_handed_off(const struct inv_env *env, int64_t org_id, int64_t id,
-			  struct fault *f)
-{
-	struct invitation inv;
-	const char *err = NULL;
-	if (begin_load(env, org_id, id, &inv, f) < 0)
-		return -1;
-	if (inv.status != INV_DRAFT)
-		return wrong_status(env, &inv, "hand off", f);
-	int ok = store_invitation_set_status(env->st, id, BIT(INV_DRAFT),
-					     INV_HANDED_OFF, NULL, env->now,
-					     &err) == STORE_OK &&
-		 invitation_audit(env, id, "invitation.handed_off", NULL, &err) == 0;
-	return finish(env, &inv, ok, err, f);
-}
-
 /* New link, content carrying it, old link dead. */
 static int relink(const struct inv_env *env, struct invitation *inv,
 		  const char **error_r)
@@ -168,7 +141,7 @@ static int relink(const struct inv_env *env, struct invitation *inv,
 	if (inv->edited && old_url != NULL) {
 		/* Keep the inviter's words; only the link changes. */
 		c.subject = strdup(inv->subject);
-		c.text = replace_all(inv->body_text, old_url, url);
+		c.text = invitation_replace_all(inv->body_text, old_url, url);
 		if (c.subject == NULL || c.text == NULL ||
 		    invitation_html_of_text(env, inv->locale, c.text, &c.html, error_r) < 0)
 			goto out;
@@ -194,6 +167,45 @@ out:
 	return ret;
 }
 
+int invitation_send(const struct inv_env *env, int64_t org_id, int64_t id,
+		    struct fault *f)
+{
+	struct invitation inv;
+	const char *err = NULL;
+	if (begin_load(env, org_id, id, &inv, f) < 0)
+		return -1;
+	if (inv.status != INV_DRAFT)
+		return wrong_status(env, &inv, "send", f);
+	if (parties_active(env, &inv, f) < 0)
+		return -1;
+	/* The inviter has seen the draft's link: the mail carries a new one,
+	 * which only the invitee holds, and the old one dies. */
+	int ok = relink(env, &inv, &err) == 0 &&
+		 store_invitation_set_status(env->st, id, BIT(INV_DRAFT), INV_QUEUED,
+					     NULL, env->now, &err) == STORE_OK &&
+		 invitation_queue_mail(env, &inv, NULL, &err) == 0 &&
+		 invitation_audit(env, id, "invitation.send", NULL, &err) == 0;
+	return finish(env, &inv, ok, err, f);
+}
+
+int invitation_handed_off(const struct inv_env *env, int64_t org_id, int64_t id,
+			  struct fault *f)
+{
+	struct invitation inv;
+	const char *err = NULL;
+	if (begin_load(env, org_id, id, &inv, f) < 0)
+		return -1;
+	if (inv.status != INV_DRAFT)
+		return wrong_status(env, &inv, "hand off", f);
+	if (parties_active(env, &inv, f) < 0)
+		return -1;
+	int ok = store_invitation_set_status(env->st, id, BIT(INV_DRAFT),
+					     INV_HANDED_OFF, NULL, env->now,
+					     &err) == STORE_OK &&
+		 invitation_audit(env, id, "invitation.handed_off", NULL, &err) == 0;
+	return finish(env, &inv, ok, err, f);
+}
+
 int invitation_resend(const struct inv_env *env, int64_t org_id, int64_t id,
 		      struct fault *f)
 {
@@ -205,6 +217,8 @@ int invitation_resend(const struct inv_env *env, int64_t org_id, int64_t id,
 		return -1;
 	if (!(may & BIT(inv.status)))
 		return wrong_status(env, &inv, "resend", f);
+	if (parties_active(env, &inv, f) < 0)
+		return -1;
 	int ok = relink(env, &inv, &err) == 0 &&
 		 store_invitation_set_status(env->st, id, may, INV_QUEUED, NULL,
 					     env->now, &err) == STORE_OK &&

@@ -13,18 +13,19 @@
 #include "invited/rfc3339.h"
 
 static const char *const purposes[] = {NULL, "indirect_provider", "reseller",
-				       "reseller_with_provider", "verify_contact"};
+				       "reseller_with_provider", "verify_contact",
+				       "confirm_accept"};
 
 const char *link_purpose_str(enum link_purpose pur)
 {
-	return pur >= PUR_INDIRECT_PROVIDER && pur <= PUR_VERIFY_CONTACT
+	return pur >= PUR_INDIRECT_PROVIDER && pur <= PUR_CONFIRM_ACCEPT
 		       ? purposes[pur]
 		       : "unknown";
 }
 
 int link_purpose_parse(const char *s, enum link_purpose *pur_r)
 {
-	for (int i = PUR_INDIRECT_PROVIDER; i <= PUR_VERIFY_CONTACT; i++) {
+	for (int i = PUR_INDIRECT_PROVIDER; i <= PUR_CONFIRM_ACCEPT; i++) {
 		if (strcmp(s, purposes[i]) == 0) {
 			*pur_r = (enum link_purpose)i;
 			return 0;

@@ -5,11 +5,13 @@
  * conditional update (so a second redeem finds it used), create the
  * relationships, and queue the mails, all at once.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "invitation_int.h"
 #include "invited/log.h"
 #include "invited/redeem.h"
+#include "invited/rfc3339.h"
 #include "invited/text.h"
 
 #define BIT(s) (1u << (s))
@@ -32,6 +34,9 @@ static const struct {
 	[REDEEM_NOT_ALLOWED] = {"not_allowed", 409},
 	[REDEEM_BAD_INPUT] = {"bad_input", 400},
 	[REDEEM_INTERNAL] = {"internal", 500},
+	[REDEEM_NOT_ADMIN] = {"not_admin", 403},
+	[REDEEM_INVITER_INACTIVE] = {"inviter_inactive", 403},
+	[REDEEM_CONFIRM_SENT] = {"confirm_sent", 202},
 };
 
 const char *redeem_status_code(enum redeem_status s)
@@ -95,6 +100,11 @@ static enum redeem_status load_parties(const struct inv_env *env, struct offer *
 		*detail_r = "an organization of this invitation is missing";
 		return REDEEM_INTERNAL;
 	}
+	/* A suspended, rejected or not yet approved organization's links do
+	 * not redeem, as it cannot invite. */
+	if (o->inviter.status != ORG_APPROVED ||
+	    (o->inv.provider_org_id != 0 && o->provider.status != ORG_APPROVED))
+		return REDEEM_INVITER_INACTIVE;
 	enum org_kind acceptor = o->inv.kind == INV_INDIRECT_PROVIDER ? ORG_RESELLER
 								      : ORG_CUSTOMER;
 	int rc = store_org_find_by_email(env->st, acceptor, o->inv.email, &o->acceptor, &err);
@@ -103,6 +113,11 @@ static enum redeem_status load_parties(const struct inv_env *env, struct offer *
 		return REDEEM_INTERNAL;
 	}
 	o->has_acceptor = rc == STORE_OK;
+	/* Only an admin address binds an organization: its primary contact
+	 * (found by its domain, the invitee may be a colleague). Customers
+	 * are found by their contact address, which is theirs. */
+	if (o->has_acceptor && strcmp(o->acceptor.contact_email, o->inv.email) != 0)
+		return REDEEM_NOT_ADMIN;
 	return REDEEM_OK;
 }
 
@@ -128,13 +143,15 @@ enum redeem_status redeem_inspect(const struct inv_env *env,
 		return REDEEM_UNKNOWN;
 	if (strcmp(row.purpose, link_purpose_str(o->claims.purpose)) != 0)
 		return REDEEM_WRONG_PURPOSE;
+	int confirm = o->claims.purpose == PUR_CONFIRM_ACCEPT;
 	rc = store_invitation_get(env->st, row.subject_id, 0, &o->inv, &err);
 	if (rc != STORE_OK) {
 		*detail_r = err;
 		return rc == STORE_NOT_FOUND ? REDEEM_UNKNOWN : REDEEM_INTERNAL;
 	}
-	if (link_purpose_of(o->inv.kind) != o->claims.purpose)
+	if (!confirm && link_purpose_of(o->inv.kind) != o->claims.purpose)
 		return REDEEM_WRONG_PURPOSE;
+	o->proven = confirm || o->inv.status == INV_QUEUED || o->inv.status == INV_SENT;
 	enum redeem_status s = closed_status(&o->inv, env->now);
 	if (s != REDEEM_OK)
 		return s;
@@ -284,6 +301,52 @@ static enum redeem_status finish(const struct inv_env *env, struct offer *o,
 	return REDEEM_OK;
 }
 
+/*
+ * An accept from a link that proves nothing (the inviter has seen it):
+ * mail the invitee address a confirmation link, whose use accepts. At most
+ * one mail per CONFIRM_MAIL_INTERVAL, so that the form is no mail cannon.
+ */
+static enum redeem_status confirm_by_mail(const struct inv_env *env, struct offer *o,
+					  const char **detail_r)
+{
+	struct link_row link;
+	struct inv_mail_vars v;
+	int64_t last, life = o->inv.expires_at - env->now;
+	if (store_outbox_last_queued(env->st, o->inv.id, "confirm", &last, detail_r) != STORE_OK)
+		return REDEEM_INTERNAL;
+	if (last != 0 && env->now - last < CONFIRM_MAIL_INTERVAL)
+		return REDEEM_CONFIRM_SENT; /* the last one is on its way */
+	if (life > CONFIRM_LINK_LIFETIME)
+		life = CONFIRM_LINK_LIFETIME;
+	if (link_issue(env->st, env->keys, env->mailer->public_url, PUR_CONFIRM_ACCEPT,
+		       o->inv.id, env->now, life, &link, detail_r) < 0 ||
+	    mailer_invitation_vars(env->mailer, env->st, &o->inv, &v, detail_r) < 0)
+		return REDEEM_INTERNAL;
+	char *url = link_url(env->mailer->public_url, link.token);
+	if (url == NULL) {
+		*detail_r = "out of memory";
+		return REDEEM_INTERNAL;
+	}
+	rfc3339_format(env->now + life, v.expires);
+	v.expires[10] = '\0';
+	tpl_vars_set(&v.vars, "link", url);
+	tpl_vars_set(&v.vars, "acceptor", o->has_acceptor ? o->acceptor.legal_name : NULL);
+	struct mail_job job = {
+		.kind = "confirm",
+		.to = {o->inv.name[0] ? o->inv.name : NULL, o->inv.email},
+		.auto_submitted = 1,
+		.invitation_id = o->inv.id,
+		.org_id = o->inv.inviter_org_id,
+	};
+	int rc = mailer_queue_template(env->mailer, env->st, "accept_confirm", o->inv.locale,
+				       &v.vars, &job, env->now, detail_r);
+	free(url);
+	if (rc < 0 || invitation_audit(env, o->inv.id, "invitation.confirm_mailed", NULL,
+				       detail_r) < 0)
+		return REDEEM_INTERNAL;
+	return REDEEM_CONFIRM_SENT;
+}
+
 /* Everything a redeem changes, inside the caller's transaction. */
 static enum redeem_status redeem_in_tx(const struct inv_env *env,
 				       const struct link_claims *claims,
@@ -291,6 +354,10 @@ static enum redeem_status redeem_in_tx(const struct inv_env *env,
 				       struct offer *o, const char **detail_r)
 {
 	enum redeem_status s = redeem_inspect(env, claims, o, detail_r);
+	if (s == REDEEM_OK && to == INV_ACCEPTED && !o->proven)
+		return o->inv.kind == INV_INDIRECT_PROVIDER && !o->has_acceptor
+			       ? REDEEM_NO_ACCEPTOR
+			       : confirm_by_mail(env, o, detail_r);
 	if (s == REDEEM_OK && to == INV_ACCEPTED)
 		s = relate(env, o, in, detail_r);
 	if (s == REDEEM_OK)
@@ -309,7 +376,8 @@ static int batch_item(const struct inv_env *env, struct redeem_item *it)
 		it->status = redeem_in_tx(env, &it->claims, it->accept ? &it->in : NULL,
 					  it->accept ? INV_ACCEPTED : INV_DECLINED,
 					  &it->offer, &detail);
-		if (store_savepoint_end(env->st, it->status == REDEEM_OK, &err) != STORE_OK) {
+		int keep = it->status == REDEEM_OK || it->status == REDEEM_CONFIRM_SENT;
+		if (store_savepoint_end(env->st, keep, &err) != STORE_OK) {
 			detail = err;
 			it->status = REDEEM_INTERNAL;
 		}

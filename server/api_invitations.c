@@ -56,8 +56,9 @@ static int add_inbound(void *ctx, const struct inbound_row *r)
 	return 0;
 }
 
-/* The full view: bodies, the live link, the messages sent for it, and the
- * mail that came back about it (bounces, replies, auto-replies). */
+/* The full view: bodies, the link while the inviter sends it itself (see
+ * invitation_reveal), the messages sent for it, and the mail that came
+ * back about it (bounces, replies, auto-replies). */
 static int show(struct api_call *call, int64_t id, int status, struct fault *f)
 {
 	struct inv_env env = env_of(call);
@@ -66,10 +67,10 @@ static int show(struct api_call *call, int64_t id, int status, struct fault *f)
 	if (invitation_load(&env, call->caller.org_id, id, 1, &inv, f) < 0)
 		return -1;
 	json_t *j = invitation_json(&inv);
-	char *link = invitation_link(&env, &inv);
+	char *link = invitation_reveal(&env, &inv, call->caller.role == ROLE_ADMIN_AGENT);
 	json_object_set_new(j, "link", link ? json_string(link) : json_null());
-	json_object_set_new(j, "text", json_string(inv.body_text));
-	json_object_set_new(j, "html", json_string(inv.body_html));
+	json_object_set_new(j, "text", inv.body_text ? json_string(inv.body_text) : json_null());
+	json_object_set_new(j, "html", inv.body_html ? json_string(inv.body_html) : json_null());
 	free(link);
 	invitation_clear(&inv);
 

@@ -22,7 +22,8 @@ static const char usage[] =
 	"         invite on behalf of organization ID; KIND is indirect_provider,\n"
 	"         reseller or reseller_with_provider. Prints the invitation as JSON.\n"
 	"  list --org ID [--status STATUS] [--limit N]\n"
-	"  show ID                 the invitation as JSON, with its link while usable\n"
+	"  show ID                 the invitation as JSON, with its link while it is a\n"
+	"                          draft or handed off (a mailed link is never shown)\n"
 	"  revoke ID               withdraw it; its link stops working\n"
 	"\n"
 	"`invited serve` sends queued mail; run it to deliver what create queues.\n";
@@ -41,7 +42,7 @@ static int print_invitation(struct cli *cli, int64_t id)
 	char exp[RFC3339_LEN + 1];
 	if (invitation_load(&env, 0, id, 1, &inv, &f) < 0)
 		return cli_fail("invite", "%s", f.message);
-	char *link = invitation_link(&env, &inv);
+	char *link = invitation_reveal(&env, &inv, 1);
 	json_t *j = json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:s, s:s}", "id",
 			      (json_int_t)inv.id, "kind", inv_kind_str(inv.kind), "status",
 			      inv_status_str(inv.status), "inviter_id",

@@ -121,6 +121,8 @@ static int show_offer(struct request *rq, const char *token, const struct offer 
 		tpl_vars_set(&v, "enroll_first", "1");
 	if (o->inv.kind != INV_INDIRECT_PROVIDER && !o->has_acceptor)
 		tpl_vars_set(&v, "need_name", "1");
+	if (!o->proven)
+		tpl_vars_set(&v, "will_confirm", "1");
 	return pages_render(rq, status, o->inv.locale, "consent", &v,
 			    set_cookie[0] ? set_cookie : NULL);
 }
@@ -128,6 +130,37 @@ static int show_offer(struct request *rq, const char *token, const struct offer 
 static int show_status(struct request *rq, enum redeem_status s, const char *locale)
 {
 	return pages_error(rq, redeem_status_http(s), locale, redeem_status_code(s));
+}
+
+/* A refusal that names the organizations: whom to ask (not_admin), who
+ * cannot invite now (inviter_inactive), where the confirmation went. */
+static int show_about_offer(struct request *rq, enum redeem_status s, const struct offer *o)
+{
+	struct tpl_vars v = {0};
+	char flag[48];
+	offer_vars(o, &v, flag);
+	if (s == REDEEM_CONFIRM_SENT)
+		return pages_render(rq, redeem_status_http(s), o->inv.locale, "confirm_sent",
+				    &v, NULL);
+	char code[48];
+	snprintf(code, sizeof(code), "error_%s", redeem_status_code(s));
+	tpl_vars_set(&v, code, "1");
+	tpl_vars_set(&v, "error_code", redeem_status_code(s));
+	tpl_vars_set(&v, "acceptor_contact", o->has_acceptor ? o->acceptor.contact_name : NULL);
+	tpl_vars_set(&v, "inactive",
+		     o->inviter.status != ORG_APPROVED ? o->inviter.legal_name
+						       : o->provider.legal_name);
+	return pages_render(rq, redeem_status_http(s), o->inv.locale, "refused", &v, NULL);
+}
+
+/* The page for a status that is not ok, with the offer when it has one. */
+static int show_refusal(struct request *rq, enum redeem_status s, const struct offer *o)
+{
+	if (s == REDEEM_NOT_ADMIN || s == REDEEM_INVITER_INACTIVE || s == REDEEM_CONFIRM_SENT)
+		return show_about_offer(rq, s, o);
+	return show_status(rq, s, s == REDEEM_INTERNAL || o->inv.locale[0] == '\0'
+					  ? NULL
+					  : o->inv.locale);
 }
 
 static int show_done(struct request *rq, const struct offer *o, int accepted)
@@ -158,7 +191,7 @@ static int show_redeemed(struct request *rq, const char *token, struct redeem_it
 	if (it->status == REDEEM_BAD_INPUT)
 		return show_offer(rq, token, o, 400, "org_name");
 	if (it->status != REDEEM_OK)
-		return show_status(rq, it->status, o->inv.locale[0] ? o->inv.locale : NULL);
+		return show_refusal(rq, it->status, o);
 	__atomic_add_fetch(&rq->app->redeems, 1, __ATOMIC_RELAXED);
 	return show_done(rq, o, it->accept);
 }
@@ -191,7 +224,7 @@ static int post_invitation(struct request *rq, const struct inv_env *env,
 					       : REDEEM_INTERNAL;
 		store_rollback(env->st);
 		if (s != REDEEM_OK)
-			return show_status(rq, s, s == REDEEM_INTERNAL ? NULL : o.inv.locale);
+			return show_refusal(rq, s, &o);
 		return show_offer(rq, token, &o, 400, "consent");
 	}
 	struct redeem_job *job = calloc(1, sizeof(*job));
@@ -248,7 +281,7 @@ int pages_link(struct request *rq, const char *token)
 	enum redeem_status s = redeem_inspect(&env, &claims, &o, &err);
 	store_rollback(st);
 	if (s != REDEEM_OK)
-		return show_status(rq, s, o.inv.locale[0] ? o.inv.locale : NULL);
+		return show_refusal(rq, s, &o);
 	return show_offer(rq, token, &o, 200, NULL);
 }
 

@@ -263,6 +263,27 @@ int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
 	return rc;
 }
 
+int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char *kind,
+			     int64_t *at_r, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT coalesce(max(created_at), 0) FROM outbox"
+		" WHERE invitation_id = ? AND kind = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, invitation_id);
+	bind_text(s, 2, kind);
+	int rc = sqlite3_step(s);
+	*at_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "last message");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 static int get_by(struct store *st, sqlite3_stmt *s, int with_data,
 		  struct outbox_msg *m, const char **error_r)
 {

@@ -74,4 +74,13 @@ int invitation_revoke(const struct inv_env *env, int64_t org_id, int64_t id,
 /* The link of an invitation while it is usable, malloc'd; NULL otherwise. */
 char *invitation_link(const struct inv_env *env, const struct invitation *inv);
 
+/*
+ * What an inviter may see of inv: the link (malloc'd) only while inv is a
+ * draft or handed off, when the inviter itself sends it, and only to an
+ * admin. Otherwise NULL, and the link is cut out of inv's bodies ("[link]"):
+ * a mailed link must stay proof that its holder reads the invitee's mail
+ * (SPEC "Who may accept").
+ */
+char *invitation_reveal(const struct inv_env *env, struct invitation *inv, int admin);
+
 #endif

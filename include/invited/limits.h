@@ -31,4 +31,10 @@
 #define MAX_MAIL_SIZE (10 * 1024 * 1024) /* inbound message we will parse */
 #define MAX_ERROR_LEN 512
 
+/* An accept from a link the inviter has seen waits for a confirmation
+ * mailed to the invitee: its link lives this long (never past the
+ * invitation's), and a new one is mailed at most this often. */
+#define CONFIRM_LINK_LIFETIME (2 * 24 * 3600)
+#define CONFIRM_MAIL_INTERVAL 120
+
 #endif

@@ -21,6 +21,7 @@ enum link_purpose {
 	PUR_RESELLER,
 	PUR_RESELLER_WITH_PROVIDER,
 	PUR_VERIFY_CONTACT,
+	PUR_CONFIRM_ACCEPT, /* a confirmation mailed to an invitee (subject: invitation) */
 };
 
 const char *link_purpose_str(enum link_purpose pur);

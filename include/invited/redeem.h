@@ -30,6 +30,12 @@ enum redeem_status {
 	REDEEM_NOT_ALLOWED,   /* a rule forbids it now (relationship gone…) */
 	REDEEM_BAD_INPUT,     /* the form lacks what accepting needs */
 	REDEEM_INTERNAL,
+	REDEEM_NOT_ADMIN,     /* the invitee address is not an admin address of
+			         the organization that would accept */
+	REDEEM_INVITER_INACTIVE, /* an organization of the invitation is not
+				    approved (suspended, in review…) */
+	REDEEM_CONFIRM_SENT,  /* not accepted yet: a confirmation link was
+			         mailed to the invitee (a success: committed) */
 };
 
 const char *redeem_status_code(enum redeem_status s); /* "expired", … */
@@ -46,6 +52,12 @@ struct offer {
 	struct org provider;      /* reseller_with_provider */
 	struct org acceptor;      /* the org that would accept, when known */
 	int has_acceptor;
+	/* Accepting binds the acceptor only on proof that the person controls
+	 * the invitee address (SPEC "Who may accept"): a confirmation link, or
+	 * the invitation's own link while only the mail ever held it (queued or
+	 * sent: the API shows the links of drafts and handed-off invitations
+	 * only). Otherwise accepting mails a confirmation first. */
+	int proven;
 };
 
 /*

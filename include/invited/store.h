@@ -427,6 +427,9 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t now,
 int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
 				   const char *reason, int64_t now, size_t *n_r,
 				   const char **error_r);
+/* When the newest mail of kind about an invitation was queued; 0 if none. */
+int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char *kind,
+			     int64_t *at_r, const char **error_r);
 int store_outbox_get(struct store *st, int64_t id, int with_data,
 		     struct outbox_msg *m, const char **error_r);
 int store_outbox_by_code(struct store *st, const char *code,

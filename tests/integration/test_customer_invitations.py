@@ -65,7 +65,8 @@ class Channel:
                                    {"kind": "indirect_provider",
                                     "email": f"{self.r_user}@example.test"}, self.pkey)
         assert status == 201, inv
-        status, page = post_form(self.srv, inv["link"], consent="yes", action="accept")
+        status, page = post_form(self.srv, self.srv.mailed_link(inv["id"]), consent="yes",
+                                 action="accept")
         assert status == 200, page
         mailstack.imap_clear(self.p_user)
         mailstack.imap_clear(self.r_user)
@@ -113,7 +114,8 @@ def test_reseller_alone_accept_in_chromium_english():
     assert subject(msg) == "Contoso 10 invites you to make it your reseller"
     assert "Carla Customer" in text and "Looking forward" in text
     link = LINK_RE.search(text).group(1)
-    assert link == inv["link"]
+    assert inv["link"] is None, "the API never shows a mailed link"
+    assert link not in inv["text"] and "[link]" in inv["text"], inv["text"]
 
     result = browser.run([
         {"goto": link},
@@ -182,8 +184,8 @@ def test_shared_list_leaves_out_customers_of_one_tier_only():
     ch = Channel(srv, 12)
     for user, kind in (("c12", "reseller"), ("c13", "reseller_with_provider")):
         inv = ch.invite(kind, f"{user}@example.test")
-        status, page = post_form(srv, inv["link"], consent="yes", action="accept",
-                                 org_name=f"Customer {user}")
+        status, page = post_form(srv, srv.mailed_link(inv["id"]), consent="yes",
+                                 action="accept", org_name=f"Customer {user}")
         assert status == 200, page
     assert sorted(n for _, n in ch.customers(ch.reseller, ch.rkey)) == \
         ["Customer c12", "Customer c13"]
@@ -192,7 +194,7 @@ def test_shared_list_leaves_out_customers_of_one_tier_only():
     assert [n for _, n in ch.customers(ch.provider, ch.pkey)] == ["Customer c13"]
     # An existing customer (same contact address) is reused, not duplicated.
     inv = ch.invite("reseller", "c12@example.test")
-    status, _, page = srv.http("GET", inv["link"])
+    status, _, page = srv.http("GET", srv.mailed_link(inv["id"]))
     assert b'id="org_name"' not in page and b"Customer c12" in page
     assert srv.sql("SELECT count(*) FROM orgs WHERE kind = 'customer'") == [(2,)]
 
@@ -292,7 +294,13 @@ def test_draft_edit_then_send_or_hand_off():
     status, body = srv.api("POST", f"{path}/send", None, ch.rkey)
     assert status == 200 and body["status"] in ("queued", "sent"), body
     msg, text, _ = read_mail("c17", "Dora, let us work together")
-    assert draft["link"] in text and "please accept here" in text
+    # The inviter has seen the draft's link: the mail carries a new one, in
+    # the inviter's words, and the draft's link is dead.
+    mailed = LINK_RE.search(text).group(1)
+    assert mailed != draft["link"] and f"please accept here: {mailed}" in text, text
+    assert body["link"] is None and "[link]" in body["text"], body
+    status, _, page = srv.http("GET", draft["link"])
+    assert status == 410 and b'data-code="revoked"' in page, status
     status, err = srv.api("PATCH", path, {"subject": "again"}, ch.rkey)
     assert status == 409, err
 
@@ -303,6 +311,7 @@ def test_draft_edit_then_send_or_hand_off():
     assert status == 200 and body["status"] == "handed_off" and body["messages"] == [], body
     status, _, page = srv.http("GET", other["link"])
     assert status == 200, "a handed-off link works"
+    assert b'id="will-confirm"' in page, "and its accept asks the invitee to confirm"
     status, err = srv.api("POST", f"/api/v1/invitations/{other['id']}/send", None, ch.rkey)
     assert status == 409, err
 
@@ -334,12 +343,14 @@ def test_list_filter_paginate_resend_revoke_expire():
     status, err = srv.api("POST", f"/api/v1/invitations/{ids[0]}/resend", None, ch.rkey)
     assert status == 409, err
     assert srv.api("POST", f"/api/v1/invitations/{ids[0]}/send", None, ch.rkey)[0] == 200
-    first = srv.api("GET", f"/api/v1/invitations/{ids[0]}", key=ch.rkey)[1]
+    first = srv.mailed_link(ids[0])
     status, body = srv.api("POST", f"/api/v1/invitations/{ids[0]}/resend", None, ch.rkey)
-    assert status == 200 and body["link"] != first["link"], body
-    status, _, page = srv.http("GET", first["link"])
+    assert status == 200 and body["link"] is None, body
+    second = srv.mailed_link(ids[0])
+    assert second != first
+    status, _, page = srv.http("GET", first)
     assert status == 410 and b'data-code="revoked"' in page
-    assert srv.http("GET", body["link"])[0] == 200
+    assert srv.http("GET", second)[0] == 200
 
     # revoke: the link dies
     link1 = srv.api("GET", f"/api/v1/invitations/{ids[1]}", key=ch.rkey)[1]["link"]

@@ -10,22 +10,22 @@ import threading
 import time
 import urllib.parse
 
-from lib.server import Server
+from lib.server import Server, free_port
 
 DONE = b'<h1 id="result">Done</h1>'
 
 
 def prepared_posts(srv, key, n, tag):
-    """n customer invitations (drafts) from the reseller of key, each page
-    fetched once as a browser would; the accepting POST of each, as
-    (path, headers, form)."""
+    """n customer invitations from the reseller of key, mailed (their mail
+    waits in the outbox: see start), each page fetched once as a browser
+    would; the accepting POST of each, as (path, headers, form)."""
     posts = []
     for i in range(n):
         status, inv = srv.api("POST", "/api/v1/invitations",
                               {"kind": "reseller", "email": f"c{i}@{tag}{i}.test",
-                               "name": f"Carol {i}", "delivery": "draft"}, key)
+                               "name": f"Carol {i}"}, key)
         assert status == 201, (status, inv)
-        path = urllib.parse.urlsplit(inv["link"]).path
+        path = urllib.parse.urlsplit(srv.mailed_link(inv["id"])).path
         status, headers, body = srv.http("GET", path)
         assert status == 200, (status, body[:300])
         cookie = headers["set-cookie"].split(";")[0]
@@ -51,7 +51,10 @@ def post(port, path, headers, form):
 
 
 def start(**overrides):
-    srv = Server.start(**overrides)
+    # Nothing listens on the SMTP port: the invitations stay queued, their
+    # mail in the outbox, and the links are the mailed ones (a draft's link
+    # would only ask for a confirmation mail).
+    srv = Server.start(**{"smtp.port": str(free_port()), **overrides})
     # A user of the test stack: each accept mails the reseller a notice.
     reseller = srv.org_create("reseller", "Contoso Resellers", "reseller@example.test")
     return srv, srv.apikey(reseller)

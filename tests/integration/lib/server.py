@@ -189,3 +189,20 @@ class Server:
             return db.execute(query).fetchall()
         finally:
             db.close()
+
+    def mailed_link(self, invitation_id):
+        """The link that an invitation's newest mail carries, read from the
+        outbox's copy of that mail: a test's stand-in for the invitee
+        reading its mailbox, where the API never shows a mailed link."""
+        import email
+        import email.policy
+        import re
+        rows = self.sql("SELECT d.data FROM outbox o JOIN outbox_data d ON d.id = o.id"
+                        f" WHERE o.invitation_id = {int(invitation_id)}"
+                        " AND o.kind = 'invitation' ORDER BY o.id DESC LIMIT 1")
+        assert rows, f"no mail for invitation {invitation_id}"
+        msg = email.message_from_bytes(rows[0][0], policy=email.policy.default)
+        text = msg.get_body(preferencelist=("plain",)).get_content()
+        m = re.search(r"(https?://[^\s/]+/l/[A-Za-z0-9._-]+)", text)
+        assert m, text
+        return m.group(1)
