@@ -254,7 +254,12 @@ static int set_value(struct config *cfg, const struct ckey *k, const char *v,
 		return 0;
 	}
 bad:
-	*error_r = errorf("[%s] %s: invalid value \"%s\"", k->section, k->key, v);
+	if (k->type == C_SECRET) /* never echoed: the mistake may be a real password */
+		*error_r = errorf("[%s] %s: invalid value (not shown): it must be one line "
+				  "of at most %zu bytes",
+				  k->section, k->key, k->size - 1);
+	else
+		*error_r = errorf("[%s] %s: invalid value \"%s\"", k->section, k->key, v);
 	return -1;
 }
 

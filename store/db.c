@@ -4,8 +4,13 @@
  * WAL lets the HTTP threads read while the sender and reader write;
  * synchronous=FULL makes every commit durable before we act on it.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store_int.h"
 
@@ -161,9 +166,29 @@ static int migrate(struct store *st, const char **error_r)
 	return STORE_OK;
 }
 
+/*
+ * The database holds partner contacts and live link tokens: it is created
+ * 0600 whatever the umask, before SQLite opens it, and SQLite gives its
+ * -wal and -shm files the database's mode. (umask() itself would change
+ * the mode of files that other threads create meanwhile.)
+ */
+static int create_private(const char *path, const char **error_r)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST) {
+		*error_r = errorf("store: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 int store_open(const char *path, int create, struct store **st_r,
 	       const char **error_r)
 {
+	if (create && strcmp(path, ":memory:") != 0 && create_private(path, error_r) < 0)
+		return STORE_ERROR;
 	struct store *st = calloc(1, sizeof(*st));
 	if (st == NULL) {
 		*error_r = "store: out of memory";

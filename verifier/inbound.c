@@ -8,6 +8,7 @@
 
 #include "invited/inbound.h"
 #include "invited/log.h"
+#include "invited/mime.h"
 #include "invited/verify.h"
 
 /* A word of a blank- or comma-separated list, compared without case. */
@@ -239,6 +240,11 @@ static int on_invitation_reply(const struct verifier_env *env,
 		return 0;
 	}
 	r->invitation_id = inv.id;
+	/* No one to answer: a relay needs the replier's address for Reply-To. */
+	if (res->from_addr[0] == '\0' || !mime_addr_valid(res->from_addr)) {
+		set_action(r, "unmatched", "a reply without a valid From address: not relayed");
+		return 0;
+	}
 	struct relayed_reply reply = {
 		.from_addr = res->from_addr,
 		.from_name = res->from_name,

@@ -381,6 +381,37 @@ def test_hostile_mail_and_a_server_without_idle_or_move():
     srv.cleanup()
 
 
+def test_a_reply_without_a_valid_from_is_unmatched_and_moved():
+    """Replies to a real invitation with no From, or a From that is no
+    address, cannot be relayed: each is recorded as unmatched and moved,
+    and the good reply after them in the same pass is still relayed."""
+    srv = start(**{"imap.enabled": "no"})
+    _, key = provider(srv, "p26")
+    inv = invite(srv, key, "c26@example.test")
+    sent_to(srv, inv["id"])
+    [(code,)] = srv.sql(f"SELECT reply_code FROM invitations WHERE id = {inv['id']}")
+    replies = []
+    for i, sender in enumerate((None, "not an address", "Carl <c26@example.test>")):
+        m = EmailMessage()
+        if sender is not None:
+            m["From"] = sender
+        m["To"] = f"reply+{code}@example.test"
+        m["Subject"] = f"Re: your invitation ({i})"
+        m["Message-ID"] = make_msgid(domain="example.test")
+        m.set_content(f"reply {i}\n")
+        replies.append(m.as_bytes())
+    append_all("invites", replies)
+    p = srv.cli("mail", "poll")
+    assert p.stdout.startswith("3 handled, 2 unmatched, "), p.stdout
+    rows = inbound(srv, "tag = 'reply'")
+    assert [r[4] for r in rows] == ["unmatched", "unmatched", "relayed"], rows
+    assert all("From" in r[5] for r in rows[:2]), rows
+    assert mailstack.imap_count("invites") == 0
+    assert mailstack.imap_count("invites", "Unmatched") == 2
+    assert mailstack.imap_count("invites", "Processed") == 1
+    srv.cleanup()
+
+
 def test_lost_imap_connection_comes_back_with_backoff():
     srv = start()
     _, key = provider(srv, "p26")

@@ -121,6 +121,32 @@ TEST(bad_values_are_refused_with_a_reason)
 	expect_error("this is not ini\n", "syntax error");
 }
 
+/* A secret that is refused is not repeated in the error, which reaches
+ * terminals and logs: a line with a control character, or too long. */
+TEST(an_invalid_secret_is_never_echoed)
+{
+	struct config c;
+	const char *err = NULL;
+	char long_secret[600];
+	memset(long_secret, 'k', sizeof(long_secret) - 1);
+	long_secret[sizeof(long_secret) - 1] = '\0';
+	memcpy(long_secret, "hunter2-", 8);
+	test_assert_int(config_load(NULL, &c, &err), 0);
+	const char *bad[] = {"hunter2-\x01tail", long_secret};
+	for (size_t i = 0; i < 2; i++) {
+		err = NULL;
+		test_assert_int(config_set(&c, "smtp.password", bad[i], &err), -1);
+		test_assert(err != NULL && strstr(err, "hunter2") == NULL);
+		test_assert_contains(err, "[smtp] password: invalid value (not shown)");
+		test_assert_int(config_set(&c, "imap.password", bad[i], &err), -1);
+		test_assert(strstr(err, "hunter2") == NULL);
+	}
+	setenv("INVITED_SMTP_PASSWORD", "hunter2-\x02", 1);
+	test_assert_int(config_load(NULL, &c, &err), -1);
+	unsetenv("INVITED_SMTP_PASSWORD");
+	test_assert(err != NULL && strstr(err, "hunter2") == NULL);
+}
+
 TEST(durations)
 {
 	int64_t s;

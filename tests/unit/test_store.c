@@ -113,6 +113,28 @@ TEST(migration_3_moves_queued_mail_bytes)
 	done(st);
 }
 
+/* Contacts and live tokens: the database, -wal and -shm are 0600 even
+ * under a umask that would let everyone read them. */
+TEST(database_files_are_private)
+{
+	mode_t old = umask(022);
+	struct store *st = fresh();
+	const char *err = NULL;
+	umask(old);
+	test_assert(store_begin(st, &err) == STORE_OK);
+	test_assert(store_audit(st, 1, "test", "x", "y", NULL, &err) == STORE_OK);
+	test_assert(store_commit(st, &err) == STORE_OK);
+	const char *suffixes[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < 3; i++) {
+		char p[96];
+		struct stat sb;
+		snprintf(p, sizeof(p), "%s%s", db_path, suffixes[i]);
+		test_assert(stat(p, &sb) == 0);
+		test_assert((sb.st_mode & 0777) == 0600);
+	}
+	done(st);
+}
+
 TEST(open_missing_without_create_fails)
 {
 	struct store *st;
