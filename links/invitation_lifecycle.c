@@ -98,11 +98,12 @@ int invitation_edit(const struct inv_env *env, int64_t org_id, int64_t id,
 		return wrong_status(env, &inv, "edit", f);
 	if (text != NULL) {
 		url = invitation_link(env, &inv);
-		if (url == NULL || strstr(text, url) == NULL) {
+		if (url == NULL || !tpl_text_links_to(text, url)) {
 			free(url);
 			fault_set(f, 422, "link_required", "text",
 				  "the text must keep the personalized invitation link "
-				  "exactly as it is; put it back and save again");
+				  "exactly as it is, as a link of its own (not inside "
+				  "another address); put it back and save again");
 			return finish(env, &inv, 0, NULL, f);
 		}
 		free(url);

@@ -79,14 +79,36 @@ static int url_at(const char *s, size_t n)
 	return (n > 7 && strncmp(s, "http://", 7) == 0) || (n > 8 && strncmp(s, "https://", 8) == 0);
 }
 
+/* The length of the link that starts at s[i], or 0: a URL not glued to a
+ * word before it. */
+static size_t link_at(const char *s, size_t i, size_t n)
+{
+	size_t u;
+	if ((i == 0 || !((s[i - 1] >= 'a' && s[i - 1] <= 'z') ||
+			 (s[i - 1] >= 'A' && s[i - 1] <= 'Z'))) &&
+	    url_at(s + i, n - i) && (u = url_len(s + i, n - i)) > 8)
+		return u;
+	return 0;
+}
+
+int tpl_text_links_to(const char *text, const char *url)
+{
+	size_t n = strlen(text), want = strlen(url);
+	for (size_t i = 0; i < n;) {
+		size_t u = link_at(text, i, n);
+		if (u == want && memcmp(text + i, url, want) == 0)
+			return 1;
+		i += u ? u : 1;
+	}
+	return 0;
+}
+
 static void put_linkified(struct out *o, const char *s, size_t n)
 {
 	size_t start = 0;
 	for (size_t i = 0; i < n;) {
 		size_t u;
-		if ((i == 0 || !((s[i - 1] >= 'a' && s[i - 1] <= 'z') ||
-				 (s[i - 1] >= 'A' && s[i - 1] <= 'Z'))) &&
-		    url_at(s + i, n - i) && (u = url_len(s + i, n - i)) > 8) {
+		if ((u = link_at(s, i, n)) > 0) {
 			put_escaped(o, s + start, i - start);
 			put(o, "<a href=\"", 9);
 			put_escaped(o, s + i, u);

@@ -51,6 +51,10 @@ int tpl_has_locale(const struct tpl_set *set, const char *locale);
  * taken from "en". *out_r is malloc'd and NUL-terminated; *len_r (if not
  * NULL) gets its length.
  */
+/* Whether "linkify" makes url, exactly, one of the links of text: a link of
+ * its own, not inside another address nor run on into more characters. */
+int tpl_text_links_to(const char *text, const char *url);
+
 int tpl_render(const struct tpl_set *set, const char *locale, const char *name,
 	       const struct tpl_vars *vars, char **out_r, size_t *len_r,
 	       const char **error_r);

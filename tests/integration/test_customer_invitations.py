@@ -287,6 +287,19 @@ def test_draft_edit_then_send_or_hand_off():
     status, err = srv.api("PATCH", path, {"text": "Hi Dora, no link here."}, ch.rkey)
     assert status == 422 and err["error"]["field"] == "text", err
     assert "link" in err["error"]["message"], err
+    # The link must stay a link of its own: not hidden inside another
+    # address, nor run on into more characters.
+    for hidden in (f"Accept: https://evil.example/go?next={draft['link']}",
+                   f"Accept: https://evil.example/#{draft['link']}",
+                   f"Accept: {draft['link']}evil",
+                   f"Accept: {draft['link']}/../x"):
+        status, err = srv.api("PATCH", path, {"text": hidden}, ch.rkey)
+        assert status == 422 and err["error"]["code"] == "link_required", (hidden, err)
+        assert "a link of its own" in err["error"]["message"], err
+    for fine in (f"({draft['link']})", f"Here: {draft['link']}.", f"<{draft['link']}>",
+                 f"Accept:{draft['link']}", f"こちらから{draft['link']}"):
+        status, body = srv.api("PATCH", path, {"text": fine}, ch.rkey)
+        assert status == 200, (fine, body)
     new_text = f"Hi Dora,\n\nplease accept here: {draft['link']}\n\nRita"
     status, body = srv.api("PATCH", path, {"subject": "Dora, let us work together",
                                            "text": new_text}, ch.rkey)

@@ -269,4 +269,17 @@ TEST(shipped_locales_have_every_mail_and_page)
 	test_assert_int(same_files(tpl_root, "ja", "en", "page"), 0);
 }
 
+/* A link of its own, as linkify makes it: the edit rule for drafts. */
+TEST(text_links_to_a_url_only_when_it_stands_alone)
+{
+	const char *u = "http://127.0.0.1:8025/l/v4.public.abc";
+	test_assert(tpl_text_links_to("Accept here: http://127.0.0.1:8025/l/v4.public.abc", u));
+	test_assert(tpl_text_links_to("(http://127.0.0.1:8025/l/v4.public.abc).", u));
+	test_assert(tpl_text_links_to("x\nhttp://127.0.0.1:8025/l/v4.public.abc\ny", u));
+	test_assert(!tpl_text_links_to("https://evil.example/?u=http://127.0.0.1:8025/l/v4.public.abc", u));
+	test_assert(!tpl_text_links_to("http://127.0.0.1:8025/l/v4.public.abcdef", u));
+	test_assert(!tpl_text_links_to("xhttp://127.0.0.1:8025/l/v4.public.abc", u));
+	test_assert(!tpl_text_links_to("no link at all", u));
+}
+
 TEST_MAIN()
