@@ -188,8 +188,9 @@ int cli_serve(struct cli *cli, int argc, char **argv)
 	if (cli_wants_help(argc, argv) || argc > 1) {
 		printf("usage: invited [-c FILE] serve\n\n"
 		       "Run the HTTP endpoint (links, pages, API), the outbox senders\n"
-		       "and the expiry sweeper until SIGINT or SIGTERM. SIGHUP re-reads\n"
-		       "the key folder after `invited keys rotate`.\n");
+		       "and the expiry sweeper until SIGINT or SIGTERM. The key folder is\n"
+		       "re-read within a second of `invited keys rotate` or `retire`\n"
+		       "(and on SIGHUP).\n");
 		return argc > 1 && !cli_wants_help(argc, argv) ? EXIT_USAGE : EXIT_OK;
 	}
 	if (cli_load(cli) < 0)

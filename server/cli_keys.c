@@ -15,7 +15,7 @@ static const char keys_usage[] =
 	"\n"
 	"  list          the keys: kid, created, and which one signs\n"
 	"  rotate        make a new key; it signs new links, older keys still verify\n"
-	"                (a running server picks it up on SIGHUP)\n"
+	"                (a running server picks it up within a second)\n"
 	"  retire KID    stop a key verifying: links it signed stop working\n"
 	"  public        the public keys as JSON (as served at\n"
 	"                /.well-known/invited/keys)\n";

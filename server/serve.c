@@ -2,11 +2,13 @@
  * serve.c: `invited serve`. The HTTP endpoint runs in libmicrohttpd's
  * threads; beside it run the outbox senders and the sweeper that expires
  * invitations, and (with [imap] enabled) the IMAP reader. SIGINT/SIGTERM
- * stop everything in order; SIGHUP re-reads the key folder.
+ * stop everything in order. The key folder is re-read when it changes
+ * (within a second) and on SIGHUP.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "invited/http.h"
@@ -161,6 +163,31 @@ static void stop_threads(struct app *app, pthread_t *threads, size_t n)
 		pthread_join(threads[i], NULL);
 }
 
+/* How often the main thread looks at the key folder. */
+#define KEYS_CHECK_SECONDS 1
+
+/* What changes when a key file is added to or moved out of the folder. */
+struct keys_stamp {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	struct timespec ctime;
+};
+
+static struct keys_stamp keys_stamp_of(const char *dir)
+{
+	struct keys_stamp k;
+	struct stat sb;
+	memset(&k, 0, sizeof(k));
+	if (stat(dir, &sb) == 0) {
+		k.dev = sb.st_dev;
+		k.ino = sb.st_ino;
+		k.mtime = sb.st_mtim;
+		k.ctime = sb.st_ctim;
+	}
+	return k;
+}
+
 int app_serve(struct app *app)
 {
 	pthread_t threads[MAX_THREADS];
@@ -174,7 +201,7 @@ int app_serve(struct app *app)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked before any thread starts, so that threads inherit the mask
-	 * and only the main thread, in sigsuspend, takes these signals. */
+	 * and only the main thread, in sigtimedwait, takes these signals. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
@@ -211,13 +238,19 @@ int app_serve(struct app *app)
 		 app->cfg.server.database, app->cfg.server.listen,
 		 app->cfg.server.public_url, senders);
 
-	while (got_signal != SIGINT && got_signal != SIGTERM) {
-		sigsuspend(&old);
-		if (got_signal == SIGHUP) {
-			got_signal = 0;
-			if (app_reload_keys(app, &err) < 0)
-				msg_error("keys: %s", err);
-		}
+	/* The key folder is the source of truth: `invited keys rotate` and
+	 * `retire` change it, and the server follows within a second, SIGHUP
+	 * or not (a retired key must stop verifying at once). */
+	struct keys_stamp stamp = keys_stamp_of(app->cfg.server.keys);
+	const struct timespec every = {KEYS_CHECK_SECONDS, 0};
+	for (int sig = 0; sig != SIGINT && sig != SIGTERM;) {
+		sig = sigtimedwait(&block, NULL, &every);
+		struct keys_stamp now = keys_stamp_of(app->cfg.server.keys);
+		if (sig != SIGHUP && memcmp(&now, &stamp, sizeof(now)) == 0)
+			continue;
+		stamp = now;
+		if (app_reload_keys(app, &err) < 0)
+			msg_error("keys: %s", err);
 	}
 	msg_info("stopping");
 	/* Redeems waiting for their commit get it, and their connections

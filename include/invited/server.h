@@ -28,7 +28,7 @@ struct app {
 
 	pthread_mutex_t keys_lock;
 	struct keyring *keys;        /* the current keyring; see app_keys() */
-	struct keyring *old_keys[16]; /* replaced keyrings, freed at exit */
+	struct keyring *old_keys[64]; /* replaced keyrings, freed at exit */
 	size_t n_old_keys;
 
 	pthread_mutex_t kick_lock;   /* outbox senders wait here for work */

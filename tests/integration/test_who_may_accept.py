@@ -227,3 +227,38 @@ def test_shared_customers_only_with_a_partner_of_the_caller():
                       (provider, f"reseller_id={other}", pkey)):
         status, err = srv.api("GET", f"/api/v1/orgs/{org}/customers?{q}", key=k)
         assert status == 403 and err["error"]["code"] == "no_relationship", (q, status, err)
+
+
+def test_a_retired_key_stops_verifying_without_a_signal():
+    """`invited keys rotate` then `retire` the old key: within seconds the
+    running server refuses the old key's links (unknown_key) and signs new
+    ones with the new key. No SIGHUP is sent."""
+    import json
+    import time
+    srv = Server.start()
+    provider = srv.org_create("provider", "Northwind 47", "p47@example.test")
+    srv.org_create("reseller", "Contoso 47", "r47@example.test")
+    key = srv.apikey(provider)
+    status, inv = srv.api("POST", "/api/v1/invitations",
+                          {"kind": "indirect_provider", "email": "r47@example.test"}, key)
+    old_link = srv.mailed_link(inv["id"])
+    old_kid = json.loads(srv.cli("token", "verify", old_link.rsplit("/l/", 1)[1]).stdout)["kid"]
+    assert srv.http("GET", old_link)[0] == 200
+    new_kid = srv.cli("keys", "rotate").stdout.strip()
+    srv.cli("keys", "retire", old_kid)
+    deadline = time.monotonic() + 10
+    while True:
+        status, _, page = srv.http("GET", old_link)
+        if status == 403:
+            break
+        assert time.monotonic() < deadline, f"the retired key still verifies ({status})"
+        time.sleep(0.2)
+    assert code_of(page.decode()) == "unknown_key", page[:400]
+    status, inv = srv.api("POST", "/api/v1/invitations",
+                          {"kind": "indirect_provider", "email": "r47@example.test"}, key)
+    new_link = srv.mailed_link(inv["id"])
+    claims = json.loads(srv.cli("token", "verify", new_link.rsplit("/l/", 1)[1]).stdout)
+    assert claims["kid"] == new_kid, (claims, new_kid)
+    assert srv.http("GET", new_link)[0] == 200
+    status, _, keys = srv.http("GET", "/.well-known/invited/keys")
+    assert new_kid.encode() in keys and old_kid.encode() not in keys, keys[:400]
