@@ -92,6 +92,9 @@ def fill(invited, filler, folder, source_root):
         "smtp.host": "127.0.0.1",
         "smtp.port": str(SINK_PORT),
         "mail.reply_domain": "example.test",
+        # a benchmark creates thousands of invitations an hour
+        "invitations.org_rate_limit": "0",
+        "invitations.recipient_rate_limit": "0",
         "mail.templates": os.path.join(source_root, "templates"),
     }
     args = [invited, "-c", conf, "init"]

@@ -8,6 +8,8 @@
 #include "invited/api.h"
 #include "invited/invitation.h"
 #include "invited/log.h"
+#include "invited/ratelimit.h"
+#include "invited/text.h"
 
 static struct inv_env env_of(struct api_call *call)
 {
@@ -92,6 +94,35 @@ static int show(struct api_call *call, int64_t id, int status, struct fault *f)
 	return http_respond_json(call->rq, status, j);
 }
 
+/*
+ * Each invitation created, sent or resent counts against its organization
+ * and its recipient address ([invitations] org_rate_limit and
+ * recipient_rate_limit per hour), so that a key, or many organizations
+ * together, cannot turn the server into a mail cannon: 429 with
+ * Retry-After when over.
+ */
+static int limited(struct api_call *call, const char *email, struct fault *f)
+{
+	struct app *app = call->rq->app;
+	char org[32], rcpt[MAX_EMAIL_LEN + 1];
+	snprintf(org, sizeof(org), "org:%lld", (long long)call->caller.org_id);
+	snprintf(rcpt, sizeof(rcpt), "%s", email);
+	ascii_lower(rcpt);
+	int64_t wait = rate_limiter_take(app->invite_org_limit, org, call->rq->now);
+	const char *who = "your organization";
+	if (wait == 0) {
+		wait = rate_limiter_take(app->invite_rcpt_limit, rcpt, call->rq->now);
+		who = "that address";
+	}
+	if (wait == 0)
+		return 0;
+	call->rq->retry_after = wait;
+	return fault_set(f, 429, "rate_limited", NULL,
+			 errorf("too many invitations for %s in the last hour; retry in "
+				"%lld seconds",
+				who, (long long)wait));
+}
+
 static int create(struct api_call *call, struct fault *f)
 {
 	static const char *const fields[] = {"kind",   "email",   "name",     "provider_id",
@@ -123,6 +154,8 @@ static int create(struct api_call *call, struct fault *f)
 			       "delivery must be \"send\" or \"draft\"") == 0;
 	req.draft = ok && delivery != NULL && strcmp(delivery, "draft") == 0;
 	struct inv_env env = env_of(call);
+	if (ok && req.email != NULL && strlen(req.email) <= MAX_EMAIL_LEN)
+		ok = limited(call, req.email, f) == 0;
 	if (ok)
 		ok = invitation_create(&env, &req, &inv, f) == 0;
 	json_decref(body);
@@ -198,6 +231,15 @@ static int action(struct api_call *call, int64_t id, const char *verb, struct fa
 	int rc;
 	if (api_need_org(call, 1, f) < 0)
 		return -1;
+	if (strcmp(verb, "send") == 0 || strcmp(verb, "resend") == 0) {
+		struct invitation inv;
+		if (invitation_load(&env, org, id, 0, &inv, f) < 0)
+			return -1;
+		rc = limited(call, inv.email, f);
+		invitation_clear(&inv);
+		if (rc < 0)
+			return -1;
+	}
 	if (strcmp(verb, "send") == 0)
 		rc = invitation_send(&env, org, id, f);
 	else if (strcmp(verb, "handed-off") == 0)

@@ -40,6 +40,10 @@ struct config {
 		int64_t verification_lifetime;
 	} tokens;
 	struct {
+		int org_rate_limit;        /* invitation mails per organization per hour */
+		int recipient_rate_limit;  /* invitation mails per recipient address per hour */
+	} invitations;
+	struct {
 		char public_domains[PATH_MAX]; /* public mailbox provider list */
 		int rate_limit;            /* enrollment requests per client per hour */
 		int64_t resend_interval;   /* least seconds between verification mails */

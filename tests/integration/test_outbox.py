@@ -18,6 +18,13 @@ def setup(srv, user):
     return provider, srv.apikey(provider)
 
 
+def start(**settings):
+    """A server for outbox tests: they queue thousands of invitations to one
+    address, which the invitation rate limits are there to refuse."""
+    return Server.start(**{"invitations.org_rate_limit": "0",
+                           "invitations.recipient_rate_limit": "0", **settings})
+
+
 def invite_many(srv, key, user, n, start=0):
     """n invitations to user+i@example.test, which all land in user's INBOX."""
     ids = []
@@ -65,7 +72,7 @@ def integrity_ok(srv):
 
 
 def test_postfix_down_then_up_delivers_each_once():
-    srv = Server.start(**{"smtp.retry_base": "1s", "smtp.retry_cap": "2s"})
+    srv = start(**{"smtp.retry_base": "1s", "smtp.retry_cap": "2s"})
     _, key = setup(srv, "u20")
     mailstack.control("stop-smtp")
     try:
@@ -96,7 +103,7 @@ def test_postfix_down_then_up_delivers_each_once():
 
 def test_kill_9_mid_send_loses_nothing():
     n = 2000
-    srv = Server.start(**{"smtp.retry_base": "1s", "smtp.retry_cap": "1s",
+    srv = start(**{"smtp.retry_base": "1s", "smtp.retry_cap": "1s",
                           "smtp.batch_size": "20"})
     _, key = setup(srv, "u21")
     # Queue everything while Postfix is down, so that sending starts at once
@@ -134,7 +141,7 @@ def test_kill_9_mid_send_loses_nothing():
 
 
 def test_451_is_retried_and_550_fails_with_its_text():
-    srv = Server.start(**{"smtp.retry_base": "1s", "smtp.retry_cap": "2s"})
+    srv = start(**{"smtp.retry_base": "1s", "smtp.retry_cap": "2s"})
     provider, key = setup(srv, "u22")
     mailstack.imap_clear("p30")
     mailstack.control("access", "u22+soon@example.test", "451 4.7.1 Come back later")
@@ -189,7 +196,7 @@ def test_451_is_retried_and_550_fails_with_its_text():
 
 def test_wrong_smtp_server_shows_in_the_outbox():
     # nothing listens on port 9: connection refused, in the outbox's words
-    srv = Server.start(**{"smtp.port": "9", "smtp.retry_base": "1s"})
+    srv = start(**{"smtp.port": "9", "smtp.retry_base": "1s"})
     _, key = setup(srv, "u23")
     invite_many(srv, key, "u23", 1)
     wait_for(lambda: srv.sql("SELECT last_reply FROM outbox WHERE attempts > 0 "
@@ -214,7 +221,7 @@ def test_smtp_auth_refused_waits_then_sends_with_the_right_password():
 
 
 def auth_flow(secret):
-    srv = Server.start(**{"smtp.port": mailstack.env()["MAILSTACK_SUBMISSION_PORT"],
+    srv = start(**{"smtp.port": mailstack.env()["MAILSTACK_SUBMISSION_PORT"],
                           "smtp.user": "invites",
                           "smtp.retry_base": "1s", "smtp.retry_cap": "1s"})
     _, key = setup(srv, "u25")

@@ -262,3 +262,38 @@ def test_a_retired_key_stops_verifying_without_a_signal():
     assert srv.http("GET", new_link)[0] == 200
     status, _, keys = srv.http("GET", "/.well-known/invited/keys")
     assert new_kid.encode() in keys and old_kid.encode() not in keys, keys[:400]
+
+
+def test_invitations_are_rate_limited_per_organization_and_per_recipient():
+    """Created, sent and resent invitations count against the organization
+    and the recipient address: over either limit, 429 with Retry-After,
+    and nothing is created or mailed."""
+    import json
+    srv = Server.start(**{"invitations.org_rate_limit": "4",
+                          "invitations.recipient_rate_limit": "2"})
+    provider = srv.org_create("provider", "Northwind 48", "p48@example.test")
+    key = srv.apikey(provider)
+
+    def invite(email, **more):
+        body = json.dumps({"kind": "indirect_provider", "email": email, **more})
+        status, headers, out = srv.http("POST", "/api/v1/invitations", body,
+                                        {"Authorization": f"Bearer {key}",
+                                         "Content-Type": "application/json"})
+        return status, headers, json.loads(out)
+
+    first = invite("r48@example.test")[2]
+    assert invite("R48@example.test", delivery="draft")[0] == 201  # the same address
+    status, headers, err = invite("r48@example.test")
+    assert status == 429 and err["error"]["code"] == "rate_limited", (status, err)
+    assert "that address" in err["error"]["message"], err
+    assert int(headers["retry-after"]) >= 1, headers
+    # A resend to it counts too; the outbox is left as it was.
+    queued = srv.sql(f"SELECT count(*) FROM outbox WHERE invitation_id = {first['id']}")
+    status, err = srv.api("POST", f"/api/v1/invitations/{first['id']}/resend", None, key)
+    assert status == 429, (status, err)
+    assert srv.sql(f"SELECT count(*) FROM outbox WHERE invitation_id = {first['id']}") == queued
+    # The organization's own limit: 4 in all (the refused ones count too,
+    # as tries), so the next new address is refused for the organization.
+    status, _, err = invite("r49@example.test")
+    assert status == 429 and "your organization" in err["error"]["message"], (status, err)
+    assert srv.sql("SELECT count(*) FROM invitations") == [(2,)]
