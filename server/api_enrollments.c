@@ -151,21 +151,24 @@ static int enroll(struct api_call *call, struct fault *f)
 	return http_respond_json(call->rq, 201, j);
 }
 
+/* Anyone may ask, so the answer is the same whatever the id: missing,
+ * decided, pending, or asked again too soon (design.md). */
 static int resend(struct api_call *call, int64_t id, struct fault *f)
 {
 	struct verifier_env env;
-	int64_t wait;
+	int queued;
 	app_verifier_env(call->rq->app, call->st, call->rq->now,
 			 errorf("enroll:%s", call->rq->client), &env);
-	if (verify_resend(&env, id, &wait, f) < 0) {
-		call->rq->retry_after = wait;
+	if (verify_resend(&env, id, &queued, f) < 0)
 		return -1;
-	}
-	app_kick_outbox(call->rq->app);
-	return http_respond_json(call->rq, 202,
-				 json_pack("{s:I, s:s}", "id", (json_int_t)id, "status",
-					   "verification mail queued; earlier links no "
-					   "longer work"));
+	if (queued)
+		app_kick_outbox(call->rq->app);
+	return http_respond_json(
+		call->rq, 202,
+		json_pack("{s:I, s:s}", "id", (json_int_t)id, "status",
+			  "if this enrollment waits for its contact to verify, and no "
+			  "verification mail was sent to it within the resend interval, a new "
+			  "one is on its way and earlier links no longer work"));
 }
 
 struct list_ctx {

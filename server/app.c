@@ -172,6 +172,7 @@ void app_verifier_env(struct app *app, struct store *st, int64_t now, const char
 		.public_domains = app->public_domains,
 		.verification_lifetime = app->cfg.tokens.verification_lifetime,
 		.resend_interval = app->cfg.enrollment.resend_interval,
+		.recipient_limit = app->cfg.enrollment.recipient_rate_limit,
 		.now = now,
 		.actor = actor,
 		.issue_link = issue_verify_link,

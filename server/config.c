@@ -118,6 +118,8 @@ static const struct ckey keys[] = {
 	 "enrollment and resend requests per client address per hour (0: no limit)"},
 	{"enrollment", "resend_interval", C_DURATION, F(enrollment.resend_interval), "60s",
 	 "least time between two verification mails to one contact"},
+	{"enrollment", "recipient_rate_limit", C_INT, F(enrollment.recipient_rate_limit), "5",
+	 "verification mails to one address per hour, from all enrollments (0: no limit)"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -184,6 +184,9 @@ const char *const store_migrations[] = {
 	") STRICT;"
 	"INSERT INTO outbox_data (id, data) SELECT id, data FROM outbox;"
 	"ALTER TABLE outbox DROP COLUMN data;",
+	/* 4: verification mails are counted per recipient address, so that
+	 * enrollments cannot flood an address with them */
+	"CREATE INDEX verifications_email ON verifications (email, created_at);",
 };
 
 const int store_migration_count =

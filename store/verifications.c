@@ -101,6 +101,48 @@ int store_verif_latest(struct store *st, int64_t org_id, struct verification *v,
 	return get_one(st, s, v, error_r);
 }
 
+/* One integer from a statement already bound: 0 rows is 0. */
+static int count_of(struct store *st, sqlite3_stmt *s, int64_t *n_r, const char *what,
+		    const char **error_r)
+{
+	int rc = sqlite3_step(s);
+	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*error_r = store_err(st, what);
+		return STORE_ERROR;
+	}
+	return rc == SQLITE_ROW ? STORE_OK : STORE_NOT_FOUND;
+}
+
+int store_verif_count_to(struct store *st, const char *email, int64_t since, int *n_r,
+			 const char **error_r)
+{
+	static const char sql[] = "SELECT count(*) FROM verifications"
+				  " WHERE email = ? AND created_at >= ?";
+	int64_t n;
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, email);
+	sqlite3_bind_int64(s, 2, since);
+	int rc = count_of(st, s, &n, "count verifications", error_r);
+	*n_r = (int)n;
+	return rc == STORE_ERROR ? rc : STORE_OK;
+}
+
+int store_org_pending_for_contact(struct store *st, const char *email, int64_t *id_r,
+				  const char **error_r)
+{
+	static const char sql[] = "SELECT id FROM orgs WHERE contact_email = ?"
+				  " AND status = 'pending_verification' LIMIT 1";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, email);
+	return count_of(st, s, id_r, "find pending enrollment", error_r);
+}
+
 int store_verif_set_jti(struct store *st, int64_t id, const char *jti, const char **error_r)
 {
 	static const char sql[] = "UPDATE verifications SET jti = ? WHERE id = ?";

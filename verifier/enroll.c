@@ -107,6 +107,36 @@ int enroll_audit(const struct verifier_env *env, int64_t org_id, const char *act
 		       : -1;
 }
 
+/*
+ * Enrolling mails the contact, so that enrolling again and again with
+ * someone's address would flood it: one pending enrollment per contact
+ * address (the contact may ask for a new mail instead), and at most
+ * env->recipient_limit verification mails to an address an hour.
+ */
+static int one_pending_per_contact(const struct verifier_env *env, const struct org *o,
+				   struct fault *f)
+{
+	const char *err = NULL;
+	int64_t other;
+	int rc = store_org_pending_for_contact(env->st, o->contact_email, &other, &err);
+	if (rc == STORE_ERROR)
+		return fault_internal(f, err);
+	if (rc == STORE_OK)
+		return fault_set(f, 409, "pending_exists", ENROLL_F_CONTACT_EMAIL,
+				 "an enrollment with this primary contact already waits for "
+				 "the contact to verify the address; ask for a new mail with "
+				 "resend-verification instead");
+	int64_t wait = verify_recipient_wait(env, o->contact_email, &err);
+	if (wait < 0)
+		return fault_internal(f, err);
+	if (wait > 0)
+		return fault_set(f, 429, "rate_limited", ENROLL_F_CONTACT_EMAIL,
+				 errorf("too many verification mails to this address in the "
+					"last hour; retry in %lld seconds",
+					(long long)wait));
+	return 0;
+}
+
 int enroll_create(const struct verifier_env *env, const struct enroll_request *req,
 		  struct org *o_r, struct fault *f)
 {
@@ -117,7 +147,7 @@ int enroll_create(const struct verifier_env *env, const struct enroll_request *r
 	o->created_at = o->updated_at = env->now;
 	if (store_begin(env->st, &err) != STORE_OK)
 		return fault_internal(f, err);
-	if (check_owners(env->st, o, f) < 0)
+	if (check_owners(env->st, o, f) < 0 || one_pending_per_contact(env, o, f) < 0)
 		goto fail;
 	int rc = store_org_insert(env->st, o, &err);
 	if (rc == STORE_CONFLICT) {

@@ -96,53 +96,57 @@ int verify_start(const struct verifier_env *env, const struct org *o,
 	return rc;
 }
 
-int verify_resend(const struct verifier_env *env, int64_t org_id, int64_t *retry_after_r,
+int64_t verify_recipient_wait(const struct verifier_env *env, const char *email,
+			      const char **error_r)
+{
+	int n;
+	if (env->recipient_limit <= 0)
+		return 0;
+	if (store_verif_count_to(env->st, email, env->now - 3600, &n, error_r) != STORE_OK)
+		return -1;
+	/* A plain hourly window: the oldest of them leaves it within the hour. */
+	return n < env->recipient_limit ? 0 : 3600 / env->recipient_limit + 1;
+}
+
+int verify_resend(const struct verifier_env *env, int64_t org_id, int *queued_r,
 		  struct fault *f)
 {
 	struct org o;
 	struct verification last;
-	const char *err;
-	*retry_after_r = 0;
+	const char *err = NULL;
+	const char *why = NULL;
+	*queued_r = 0;
 	if (store_begin(env->st, &err) != STORE_OK)
 		return fault_internal(f, err);
 	int rc = store_org_get(env->st, org_id, &o, &err);
-	if (rc == STORE_ERROR) {
-		fault_internal(f, err);
+	if (rc == STORE_OK && o.kind != ORG_CUSTOMER && o.status == ORG_PENDING_VERIFICATION)
+		rc = store_verif_latest(env->st, org_id, &last, &err);
+	else if (rc == STORE_OK)
+		why = "not waiting for verification";
+	else if (rc == STORE_NOT_FOUND)
+		why = "no such enrollment";
+	if (rc == STORE_ERROR)
 		goto fail;
-	}
-	if (rc != STORE_OK || o.kind == ORG_CUSTOMER) {
-		fault_set(f, 404, "not_found", NULL, "no such enrollment");
+	if (why == NULL && rc == STORE_OK && env->now - last.created_at < env->resend_interval)
+		why = "the last mail is younger than the resend interval";
+	int64_t wait = 0;
+	if (why == NULL && (wait = verify_recipient_wait(env, o.contact_email, &err)) < 0)
 		goto fail;
+	if (why == NULL && wait > 0)
+		why = "the address had its verification mails for this hour";
+	if (why != NULL) {
+		store_rollback(env->st);
+		msg_info("verification: resend for %lld: none sent: %s", (long long)org_id, why);
+		return 0;
 	}
-	if (o.status != ORG_PENDING_VERIFICATION) {
-		fault_set(f, 409, "not_pending",
-			  NULL, errorf("the enrollment is %s: its contact needs no new "
-				       "verification mail", org_status_str(o.status)));
+	if (verify_start(env, &o, NULL, &err) < 0 || store_commit(env->st, &err) != STORE_OK)
 		goto fail;
-	}
-	rc = store_verif_latest(env->st, org_id, &last, &err);
-	if (rc == STORE_ERROR) {
-		fault_internal(f, err);
-		goto fail;
-	}
-	if (rc == STORE_OK && env->now - last.created_at < env->resend_interval) {
-		*retry_after_r = last.created_at + env->resend_interval - env->now;
-		fault_set(f, 429, "too_soon", NULL,
-			  errorf("a verification mail was sent %lld seconds ago; wait %lld "
-				 "seconds before asking for another",
-				 (long long)(env->now - last.created_at),
-				 (long long)*retry_after_r));
-		goto fail;
-	}
-	if (verify_start(env, &o, NULL, &err) < 0 || store_commit(env->st, &err) != STORE_OK) {
-		msg_error("verification: org %lld: %s", (long long)org_id, err);
-		fault_internal(f, NULL);
-		goto fail;
-	}
+	*queued_r = 1;
 	return 0;
 fail:
+	msg_error("verification: org %lld: %s", (long long)org_id, err ? err : "?");
 	store_rollback(env->st);
-	return -1;
+	return fault_internal(f, NULL);
 }
 
 /* Load org and verification behind a verification id; say if usable. */

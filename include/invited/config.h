@@ -47,6 +47,7 @@ struct config {
 		char public_domains[PATH_MAX]; /* public mailbox provider list */
 		int rate_limit;            /* enrollment requests per client per hour */
 		int64_t resend_interval;   /* least seconds between verification mails */
+		int recipient_rate_limit;  /* verification mails per address per hour */
 	} enrollment;
 };
 

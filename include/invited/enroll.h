@@ -42,6 +42,7 @@ struct verifier_env {
 	const struct domain_list *public_domains; /* may be NULL: no list */
 	int64_t verification_lifetime;
 	int64_t resend_interval; /* least seconds between two verification mails */
+	int recipient_limit;     /* verification mails to one address per hour (0: any) */
 	int64_t now;
 	const char *actor;       /* for the audit log */
 	verify_link_fn *issue_link;

@@ -490,6 +490,14 @@ int store_verif_finish(struct store *st, int64_t id, enum verif_status to,
 int store_verif_supersede(struct store *st, int64_t org_id, int64_t now,
 			  size_t *n_r, const char **error_r);
 /* The newest verification of org; STORE_NOT_FOUND when none. */
+/* How many verification mails went to email at or after since. */
+int store_verif_count_to(struct store *st, const char *email, int64_t since, int *n_r,
+			 const char **error_r);
+/* An organization of kind whose contact is email and whose enrollment
+ * waits for that contact's verification: STORE_OK with *id_r, or
+ * STORE_NOT_FOUND. */
+int store_org_pending_for_contact(struct store *st, const char *email, int64_t *id_r,
+				  const char **error_r);
 int store_verif_latest(struct store *st, int64_t org_id, struct verification *v,
 		       const char **error_r);
 

@@ -24,13 +24,23 @@ int verify_start(const struct verifier_env *env, const struct org *o,
 		 struct verification *v_r, const char **error_r);
 
 /*
- * POST /enrollments/{id}/resend-verification: a new mail and link, the
- * old link dead. 409 unless the enrollment still waits for its contact;
- * 429 (with *retry_after_r) when the last mail is younger than the resend
- * interval.
+ * Whether one more verification mail may go to email now: at most
+ * env->recipient_limit an hour, from all enrollments. 0 when it may, else
+ * the seconds to wait (at least 1); -1 on a store error.
  */
-int verify_resend(const struct verifier_env *env, int64_t org_id,
-		  int64_t *retry_after_r, struct fault *f);
+int64_t verify_recipient_wait(const struct verifier_env *env, const char *email,
+			      const char **error_r);
+
+/*
+ * POST /enrollments/{id}/resend-verification: a new mail and link, the
+ * old link dead, when the enrollment still waits for its contact, its last
+ * mail is older than the resend interval and its address is under its
+ * hourly limit. Anyone may ask, so the answer says nothing of the
+ * enrollment: 0 whether or not a mail was queued (*queued_r tells the
+ * caller, for the log), -1 with a 500 fault on a store error.
+ */
+int verify_resend(const struct verifier_env *env, int64_t org_id, int *queued_r,
+		  struct fault *f);
 
 /* Why a verification link cannot be used. */
 enum verify_status {

@@ -222,13 +222,19 @@ def test_resend_kills_the_old_link():
     _, text = read_mail("u4", "Verify your email address")
     old = LINK_RE.search(text).group(1)
 
+    def verification_mails():
+        return srv.sql(f"SELECT count(*) FROM outbox WHERE kind = 'verification'"
+                       f" AND org_id = {org['id']}")[0][0]
+
+    # Anyone may ask, so every answer is the same 202: too soon (no mail),
+    # pending (a mail), decided or missing (no mail) alike.
     path = f"/api/v1/enrollments/{org['id']}/resend-verification"
-    status, headers, body = srv.http("POST", path)
-    assert status == 429, body
-    assert 1 <= int(headers["retry-after"]) <= 2, headers
+    status, too_soon = srv.api("POST", path)
+    assert status == 202 and verification_mails() == 1, (status, too_soon)
     time.sleep(2.2)
     status, body = srv.api("POST", path)
-    assert status == 202, body
+    assert status == 202 and body["status"] == too_soon["status"], body
+    assert verification_mails() == 2
 
     deadline = time.monotonic() + 60
     while mailstack.imap_count("u4") < 2 and time.monotonic() < deadline:
@@ -243,10 +249,36 @@ def test_resend_kills_the_old_link():
     status, _, page = form_post(srv, new, consent="yes", action="verify")
     assert status == 200, page[:300]
     assert org_status(srv, org["id"]) == "in_review"
-    status, err = srv.api("POST", path)
-    assert status == 409 and err["error"]["code"] == "not_pending", err
-    status, err = srv.api("POST", "/api/v1/enrollments/9999/resend-verification")
-    assert status == 404, err
+    time.sleep(2.2)
+    status, decided = srv.api("POST", path)
+    assert status == 202 and decided["status"] == too_soon["status"], decided
+    status, missing = srv.api("POST", "/api/v1/enrollments/9999/resend-verification")
+    assert status == 202 and missing["status"] == too_soon["status"], missing
+    assert verification_mails() == 2
+
+
+def test_enrollment_cannot_flood_a_contact_address():
+    """One pending enrollment per contact address, and at most
+    enrollment.recipient_rate_limit verification mails to an address an
+    hour, whoever enrolls."""
+    srv = Server.start(**{"enrollment.resend_interval": "1s",
+                          "enrollment.recipient_rate_limit": "2"})
+    first = enroll(srv, "u5")
+    status, err = srv.api("POST", "/api/v1/enrollments", profile("u5", legal_name="Other K.K."))
+    assert status == 409 and err["error"]["code"] == "pending_exists", err
+    assert err["error"]["field"] == "primary_contact.email", err
+    time.sleep(1.2)
+    path = f"/api/v1/enrollments/{first['id']}/resend-verification"
+    assert srv.api("POST", path)[0] == 202
+    time.sleep(1.2)
+    assert srv.api("POST", path)[0] == 202  # over the address's limit: no mail
+    assert srv.sql("SELECT count(*) FROM outbox WHERE kind = 'verification'") == [(2,)]
+    # Rejected, the enrollment no longer blocks a new one, but the address
+    # has had its two mails this hour.
+    srv.cli("org", "reject", str(first["id"]), "--reason", "duplicate")
+    status, err = srv.api("POST", "/api/v1/enrollments", profile("u5", legal_name="Other K.K."))
+    assert status == 429 and err["error"]["code"] == "rate_limited", err
+    assert srv.sql("SELECT count(*) FROM outbox WHERE kind = 'verification'") == [(2,)]
 
 
 def test_enrollment_is_rate_limited_per_client():

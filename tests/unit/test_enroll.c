@@ -247,30 +247,55 @@ TEST(resend_supersedes_and_is_rate_limited)
 	struct fixture fx;
 	struct verify_view view;
 	struct fault f = {0};
-	int64_t wait;
+	int queued;
 	setup(&fx);
 	struct org o = enrolled(&fx);
+	/* too soon: no mail, and an answer like any other */
 	fx.env.now += 10;
-	test_assert_int(verify_resend(&fx.env, o.id, &wait, &f), -1);
-	test_assert_int(f.status, 429);
-	test_assert_int(wait, 50);
+	test_assert_int(verify_resend(&fx.env, o.id, &queued, &f), 0);
+	test_assert_int(queued, 0);
+	test_assert_int(f.status, 0);
+	test_assert_int(mails(&fx, "verification", NULL), 1);
 	fx.env.now += 50;
-	f = (struct fault){0};
-	test_assert_int(verify_resend(&fx.env, o.id, &wait, &f), 0);
+	test_assert_int(verify_resend(&fx.env, o.id, &queued, &f), 0);
+	test_assert_int(queued, 1);
 	test_assert_int(mails(&fx, "verification", NULL), 2);
 	/* the old link is dead, the new one works */
 	test_assert_int(verify_inspect(&fx.env, "jti1", &view), VERIFY_REPLACED);
 	test_assert_int(verify_confirm(&fx.env, "jti1", &view), VERIFY_REPLACED);
 	test_assert_int(verify_inspect(&fx.env, "jti2", &view), VERIFY_OK);
 	test_assert_int(verify_confirm(&fx.env, "jti2", &view), VERIFY_OK);
-	/* once verified, no more mails */
+	/* once verified, and for an id that does not exist: no mail, the same answer */
 	fx.env.now += 3600;
-	f = (struct fault){0};
-	test_assert_int(verify_resend(&fx.env, o.id, &wait, &f), -1);
-	test_assert_int(f.status, 409);
-	f = (struct fault){0};
-	test_assert_int(verify_resend(&fx.env, 999, &wait, &f), -1);
-	test_assert_int(f.status, 404);
+	test_assert_int(verify_resend(&fx.env, o.id, &queued, &f), 0);
+	test_assert_int(queued, 0);
+	test_assert_int(verify_resend(&fx.env, 999, &queued, &f), 0);
+	test_assert_int(queued, 0);
+	test_assert_int(f.status, 0);
+	test_assert_int(mails(&fx, "verification", NULL), 2);
+	teardown(&fx);
+}
+
+/* One address gets at most recipient_limit verification mails an hour,
+ * from resends and new enrollments alike. */
+TEST(verification_mails_are_limited_per_recipient)
+{
+	struct fixture fx;
+	struct fault f = {0};
+	int queued;
+	setup(&fx);
+	fx.env.recipient_limit = 2;
+	struct org o = enrolled(&fx);
+	fx.env.now += 60;
+	test_assert_int(verify_resend(&fx.env, o.id, &queued, &f), 0);
+	test_assert_int(queued, 1);
+	fx.env.now += 60;
+	test_assert_int(verify_resend(&fx.env, o.id, &queued, &f), 0);
+	test_assert_int(queued, 0);
+	test_assert_int(mails(&fx, "verification", NULL), 2);
+	fx.env.now += 3600;
+	test_assert_int(verify_resend(&fx.env, o.id, &queued, &f), 0);
+	test_assert_int(queued, 1);
 	teardown(&fx);
 }
 
