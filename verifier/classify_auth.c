@@ -119,7 +119,8 @@ static int domain_rank(const char *key)
 	return -1;
 }
 
-static void ar_resinfo(const char *seg, const char *authserv_id, struct classify_result *res)
+static void ar_resinfo(const char *seg, const char *authserv_id, int header,
+		       struct classify_result *res)
 {
 	struct ar_pair pair;
 	struct auth_result *a;
@@ -130,6 +131,7 @@ static void ar_resinfo(const char *seg, const char *authserv_id, struct classify
 		return;
 	a = &res->auth[res->n_auth++];
 	memset(a, 0, sizeof(*a));
+	a->header = header;
 	cls_set(a->authserv_id, sizeof(a->authserv_id), authserv_id, strlen(authserv_id));
 	if ((slash = strchr(pair.key, '/')) != NULL) /* method/version */
 		*slash = '\0';
@@ -150,7 +152,7 @@ static void ar_resinfo(const char *seg, const char *authserv_id, struct classify
 }
 
 /* Split at ";" outside quoted strings; the first piece is the authserv-id. */
-static void ar_parse(const char *value, struct classify_result *res)
+static void ar_parse(const char *value, int header, struct classify_result *res)
 {
 	char buf[AR_MAX], authserv_id[AR_WORD];
 	char *seg = buf, *p;
@@ -170,7 +172,7 @@ static void ar_parse(const char *value, struct classify_result *res)
 			skip_blanks(&s);
 			read_word(&s, authserv_id, sizeof(authserv_id), ";");
 		} else {
-			ar_resinfo(seg, authserv_id, res);
+			ar_resinfo(seg, authserv_id, header, res);
 		}
 		if (last)
 			break;
@@ -182,5 +184,5 @@ void cls_auth_read(struct cls_msg *m, struct classify_result *res)
 {
 	const char *v;
 	for (int n = 0; (v = cls_field(m->fields, "Authentication-Results", n)) != NULL; n++)
-		ar_parse(v, res);
+		ar_parse(v, n, res);
 }

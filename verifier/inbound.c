@@ -2,6 +2,7 @@
  * inbound.c: one message that came back, classified, matched to what we
  * sent, acted on and recorded in one transaction (see inbound.h).
  */
+#include <libpsl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,29 +27,46 @@ static int in_list(const char *list, const char *word)
 	return 0;
 }
 
+/* A public suffix (com, co.jp, test, github.io) is no one's domain: a
+ * signature or DMARC result for it proves nothing about an address. With no
+ * list at hand, every domain counts as one: nothing is proven. */
+static int public_suffix(const char *domain)
+{
+	const psl_ctx_t *psl = psl_builtin();
+	return psl == NULL || psl_is_public_suffix(psl, domain);
+}
+
 int inbound_authentic(const struct classify_result *res, const char *trusted_authserv,
 		      const char **why_r)
 {
 	const char *at = strrchr(res->from_addr, '@');
-	size_t i = 0;
-	while (i < res->n_auth && !in_list(trusted_authserv, res->auth[i].authserv_id))
-		i++;
 	if (at == NULL) {
 		*why_r = "the reply has no From address";
 		return 0;
 	}
-	if (i == res->n_auth) {
-		*why_r = res->n_auth == 0 ? "the reply has no Authentication-Results"
-					  : "no Authentication-Results from a trusted server";
+	if (res->n_auth == 0) {
+		*why_r = "the reply has no Authentication-Results";
+		return 0;
+	}
+	/* Only the topmost header counts (RFC 8601 section 5): our MTA adds
+	 * its own above everything the sender wrote, and a header below it,
+	 * even one naming our MTA, may be the sender's. */
+	const char *server = res->auth[0].authserv_id;
+	if (res->auth[0].header != 0) {
+		*why_r = "the topmost Authentication-Results header shows no result";
+		return 0;
+	}
+	if (!in_list(trusted_authserv, server)) {
+		*why_r = errorf("the topmost Authentication-Results header is not from a trusted "
+				"server (%s)",
+				server);
 		return 0;
 	}
 	const char *domain = at + 1;
-	const char *server = res->auth[i].authserv_id;
-	/* The trusted server's own results: the entries of its topmost
-	 * header, which come one after the other. */
-	for (; i < res->n_auth && strcasecmp(res->auth[i].authserv_id, server) == 0; i++) {
+	for (size_t i = 0; i < res->n_auth && res->auth[i].header == 0; i++) {
 		const struct auth_result *a = &res->auth[i];
-		if (strcasecmp(a->result, "pass") != 0 || a->domain[0] == '\0')
+		if (strcasecmp(a->result, "pass") != 0 || a->domain[0] == '\0' ||
+		    public_suffix(a->domain))
 			continue;
 		if (strcasecmp(a->method, "dkim") == 0 && domain_within(domain, a->domain)) {
 			*why_r = errorf("%s: dkim=pass header.d=%s", server, a->domain);
@@ -59,7 +77,9 @@ int inbound_authentic(const struct classify_result *res, const char *trusted_aut
 			return 1;
 		}
 	}
-	*why_r = errorf("%s shows neither dkim=pass nor dmarc=pass for %s", server, domain);
+	*why_r = errorf("%s shows neither dkim=pass nor dmarc=pass for %s (a public suffix "
+			"proves nothing)",
+			server, domain);
 	return 0;
 }
 

@@ -52,6 +52,7 @@ struct auth_result {
 	char method[16];  /* dkim, dmarc, spf */
 	char result[16];  /* pass, fail, … */
 	char domain[MAX_DOMAIN_LEN + 1]; /* header.d, header.from, smtp.mailfrom */
+	int header;       /* which Authentication-Results header: 0 is the topmost */
 };
 
 struct classify_opts {

@@ -106,9 +106,10 @@ def test_real_dsn_bounces_the_invitation_and_tells_the_inviter():
 
 
 def verification_reply(contact, code, auth_results):
+    """auth_results: one header's value, or a list of them, topmost first."""
     m = EmailMessage()
-    if auth_results:
-        m["Authentication-Results"] = auth_results
+    for value in [auth_results] if isinstance(auth_results, str) else auth_results or []:
+        m["Authentication-Results"] = value
     m["From"] = f"Rita Reseller <{contact}>"
     m["To"] = f"verify+{code}@example.test"
     m["Subject"] = "Re: Confirm your address"
@@ -148,19 +149,36 @@ def test_reply_to_verify_needs_authentication_results_from_the_trusted_relay():
     rows = wait_for(lambda: len(inbound(srv, "tag = 'verify'")) == 2 and
                     inbound(srv, "tag = 'verify'"), 60, "the second reply", srv)
     assert rows[-1][4] == "verify_ignored" and "neither" in rows[-1][5], rows
+    # Our relay's header on top saw no signature; a passing one below it,
+    # naming our relay too, was written by the sender (RFC 8601 section 5).
+    forged_below = [f"{TRUSTED}; dkim=none; dmarc=none header.from=example.test",
+                    f"{TRUSTED}; dkim=pass header.d=example.test; "
+                    f"dmarc=pass header.from=example.test"]
+    mailstack.smtp_send(verification_reply(contact, code, forged_below), contact,
+                        [f"verify+{code}@example.test"])
+    rows = wait_for(lambda: len(inbound(srv, "tag = 'verify'")) == 3 and
+                    inbound(srv, "tag = 'verify'"), 60, "the forged-below reply", srv)
+    assert rows[-1][4] == "verify_ignored" and "neither" in rows[-1][5], rows
+    # A signature by a public suffix proves nothing.
+    suffix = f"{TRUSTED}; dkim=pass header.d=test"
+    mailstack.smtp_send(verification_reply(contact, code, suffix), contact,
+                        [f"verify+{code}@example.test"])
+    rows = wait_for(lambda: len(inbound(srv, "tag = 'verify'")) == 4 and
+                    inbound(srv, "tag = 'verify'"), 60, "the public-suffix reply", srv)
+    assert rows[-1][4] == "verify_ignored", rows
     # Someone else at the domain, even authenticated, is not the contact.
     other = "u22@example.test"
     good = f"{TRUSTED}; dkim=pass header.d=example.test; dmarc=pass header.from=example.test"
     mailstack.smtp_send(verification_reply(other, code, good), other,
                         [f"verify+{code}@example.test"])
-    rows = wait_for(lambda: len(inbound(srv, "tag = 'verify'")) == 3 and
+    rows = wait_for(lambda: len(inbound(srv, "tag = 'verify'")) == 5 and
                     inbound(srv, "tag = 'verify'"), 60, "the third reply", srv)
     assert rows[-1][4] == "verify_ignored" and other in rows[-1][5], rows
     assert org_status() == "pending_verification"
     # The contact, with DKIM and DMARC passing at our trusted relay: verified.
     mailstack.smtp_send(verification_reply(contact, code, good), contact,
                         [f"verify+{code}@example.test"])
-    rows = wait_for(lambda: len(inbound(srv, "tag = 'verify'")) == 4 and
+    rows = wait_for(lambda: len(inbound(srv, "tag = 'verify'")) == 6 and
                     inbound(srv, "tag = 'verify'"), 60, "the fourth reply", srv)
     assert rows[-1][4] == "verified", rows
     assert TRUSTED in rows[-1][5], rows

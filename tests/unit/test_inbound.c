@@ -71,14 +71,23 @@ static struct classify_result reply_from(const char *from)
 	return r;
 }
 
-static void add_auth(struct classify_result *r, const char *server, const char *method,
-		     const char *result, const char *domain)
+/* One result in header number `header` (0: the topmost). */
+static void add_auth_in(struct classify_result *r, int header, const char *server,
+			const char *method, const char *result, const char *domain)
 {
 	struct auth_result *a = &r->auth[r->n_auth++];
 	snprintf(a->authserv_id, sizeof(a->authserv_id), "%s", server);
 	snprintf(a->method, sizeof(a->method), "%s", method);
 	snprintf(a->result, sizeof(a->result), "%s", result);
 	snprintf(a->domain, sizeof(a->domain), "%s", domain);
+	a->header = header;
+}
+
+/* One result in a header of its own, below the ones added before. */
+static void add_auth(struct classify_result *r, const char *server, const char *method,
+		     const char *result, const char *domain)
+{
+	add_auth_in(r, (int)r->n_auth, server, method, result, domain);
 }
 
 TEST(authentic_needs_a_trusted_server_and_a_pass_for_the_from_domain)
@@ -117,6 +126,46 @@ TEST(authentic_needs_a_trusted_server_and_a_pass_for_the_from_domain)
 	add_auth(&r, "relay.elsewhere.test", "spf", "pass", "contoso.test");
 	add_auth(&r, "mx1.invited.test", "dkim", "pass", "contoso.test");
 	test_assert_int(inbound_authentic(&r, trusted, &why), 0);
+
+	/* The trusted server's header on top says none or fail; a header
+	 * below it naming the same server and passing was the sender's. */
+	r = reply_from("rita@contoso.test");
+	add_auth(&r, "mx1.invited.test", "dkim", "none", "contoso.test");
+	add_auth(&r, "mx1.invited.test", "dkim", "pass", "contoso.test");
+	add_auth(&r, "mx1.invited.test", "dmarc", "pass", "contoso.test");
+	test_assert_int(inbound_authentic(&r, trusted, &why), 0);
+	test_assert_contains(why, "neither");
+
+	/* Several results of the topmost header all count. */
+	r = reply_from("rita@contoso.test");
+	add_auth_in(&r, 0, "mx1.invited.test", "dkim", "fail", "contoso.test");
+	add_auth_in(&r, 0, "mx1.invited.test", "dmarc", "pass", "contoso.test");
+	add_auth_in(&r, 1, "mx1.invited.test", "dkim", "pass", "contoso.test");
+	test_assert_int(inbound_authentic(&r, trusted, &why), 1);
+	test_assert_contains(why, "dmarc=pass");
+
+	/* A topmost header with no result ("mx1; none") leaves nothing to
+	 * trust below it. */
+	r = reply_from("rita@contoso.test");
+	add_auth_in(&r, 1, "mx1.invited.test", "dkim", "pass", "contoso.test");
+	test_assert_int(inbound_authentic(&r, trusted, &why), 0);
+	test_assert_contains(why, "topmost");
+
+	/* A public suffix signs for no one: com, co.jp, test. */
+	const char *suffix_cases[][2] = {{"rita@contoso.test", "test"},
+					 {"rita@sales.example.co.jp", "co.jp"},
+					 {"rita@github.io", "github.io"}};
+	for (size_t i = 0; i < 3; i++) {
+		r = reply_from(suffix_cases[i][0]);
+		add_auth_in(&r, 0, "mx1.invited.test", "dkim", "pass", suffix_cases[i][1]);
+		test_assert_int(inbound_authentic(&r, trusted, &why), 0);
+		r = reply_from(suffix_cases[i][0]);
+		add_auth_in(&r, 0, "mx1.invited.test", "dmarc", "pass",
+			    strchr(suffix_cases[i][0], '@') + 1);
+		/* DMARC for the From domain itself: contoso.test and
+		 * sales.example.co.jp are domains, github.io a suffix */
+		test_assert_int(inbound_authentic(&r, trusted, &why), i == 2 ? 0 : 1);
+	}
 
 	/* A list of no servers trusts nobody. */
 	r = reply_from("rita@contoso.test");
