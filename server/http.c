@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include "invited/http.h"
+#include "invited/http_guard.h"
 #include "invited/log.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	struct http_guard *guard;
 };
 
 static const char csp[] =
@@ -303,6 +305,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  errorf("the request body is over %zu bytes", rq->body_limit)};
 		return (enum MHD_Result)http_respond_fault(rq, &f);
 	}
+	http_guard_request_in(conn);
 	int ret = route(rq);
 	if (!rq->responded && !rq->suspended)
 		msg_panic("http: %s answered nothing", rq->path);
@@ -313,7 +316,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct request *rq = *con_cls;
-	(void)cls, (void)conn, (void)toe;
+	(void)cls, (void)toe;
+	http_guard_request_done(conn);
 	if (rq == NULL)
 		return;
 	if (rq->suspended) {
@@ -400,13 +404,21 @@ int http_server_start(struct app *app, const char **error_r)
 		*error_r = "out of memory";
 		return -1;
 	}
+	if ((app->http->guard = http_guard_new(error_r)) == NULL) {
+		free(app->http);
+		app->http = NULL;
+		return -1;
+	}
+	struct http_guard *g = app->http->guard;
 	app->http->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-		app, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_THREAD_POOL_SIZE, pool_size(threads), MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
+		flags, 0, http_guard_accept, g, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_log, app, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
+		pool_size(threads), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+		MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, g, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, app, MHD_OPTION_END);
 	if (app->http->daemon == NULL) {
+		http_guard_free(app->http->guard);
 		free(app->http);
 		app->http = NULL;
 		*error_r = errorf("cannot listen on %s", app->cfg.server.listen);
@@ -430,6 +442,7 @@ void http_server_stop(struct app *app)
 		nanosleep(&one, NULL);
 	}
 	MHD_stop_daemon(app->http->daemon);
+	http_guard_free(app->http->guard);
 	free(app->http);
 	app->http = NULL;
 }

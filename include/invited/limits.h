@@ -26,6 +26,14 @@
 #define MAX_CODE_LEN 40          /* reply and VERP codes */
 #define MAX_REPLY_DOMAIN_LEN 200 /* room for "bounces+" CODE "@" in an address */
 
+/* The HTTP endpoint's connections (server/http_guard.c): a client that
+ * opens many, or trickles a request byte by byte, cannot starve others. */
+#define HTTP_MAX_CONNECTIONS 1000    /* open at once, all clients together */
+#define HTTP_PER_ADDRESS 64          /* open at once from one client address */
+#define HTTP_IDLE_TIMEOUT 30         /* seconds a connection may stay silent */
+#define HTTP_REQUEST_DEADLINE 10     /* seconds for a whole request to arrive */
+#define HTTP_OFFENDER_LOG_INTERVAL 60 /* seconds between log lines about one address */
+
 #define MAX_JSON_BODY 65536      /* API request bodies */
 #define MAX_FORM_BODY 8192       /* page form posts */
 #define MAX_MAIL_SIZE (10 * 1024 * 1024) /* inbound message we will parse */

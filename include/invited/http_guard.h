@@ -1,0 +1,34 @@
+/*
+ * http_guard.h: what keeps one client of the HTTP endpoint from starving
+ * the others. libmicrohttpd's own timeout is an idle timeout, which a
+ * client trickling a byte at a time keeps renewing, and its per-address
+ * limit logs a line per refused connection. The guard counts connections
+ * per client address (refusing past HTTP_PER_ADDRESS), gives each request
+ * HTTP_REQUEST_DEADLINE seconds to arrive whole (then shuts the socket, so
+ * that libmicrohttpd closes the connection), and logs at most one line per
+ * offending address per HTTP_OFFENDER_LOG_INTERVAL.
+ */
+#ifndef INVITED_HTTP_GUARD_H
+#define INVITED_HTTP_GUARD_H
+
+#include <microhttpd.h>
+#include <sys/socket.h>
+
+struct http_guard;
+
+/* Starts the sweeper thread; NULL (with *error_r) when it cannot. */
+struct http_guard *http_guard_new(const char **error_r);
+/* Stops the sweeper. Call after MHD_stop_daemon: no callback may run. */
+void http_guard_free(struct http_guard *g);
+
+/* MHD_OPTION_APC: MHD_NO past the per-address limit. cls: the guard. */
+enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, socklen_t len);
+/* MHD_OPTION_NOTIFY_CONNECTION: tracks open connections. cls: the guard. */
+void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		       enum MHD_ConnectionNotificationCode code);
+/* The whole request has arrived on conn: no deadline until it completes. */
+void http_guard_request_in(struct MHD_Connection *conn);
+/* Its answer is done: the next request on conn gets a new deadline. */
+void http_guard_request_done(struct MHD_Connection *conn);
+
+#endif
