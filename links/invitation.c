@@ -39,6 +39,7 @@ int invitation_html_of_text(const struct inv_env *env, const char *locale,
 {
 	struct tpl_vars vars = {0};
 	tpl_vars_set(&vars, "body", text);
+	tpl_vars_set(&vars, "public_url", env->mailer->public_url);
 	return tpl_render(env->mailer->tpl, mailer_locale(env->mailer, locale),
 			  "mail/edited.html", &vars, html_r, NULL, error_r);
 }

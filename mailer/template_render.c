@@ -103,12 +103,23 @@ int tpl_text_links_to(const char *text, const char *url)
 	return 0;
 }
 
-static void put_linkified(struct out *o, const char *s, size_t n)
+/* Only our own links are made clickable: those under "{public_url}/l/".
+ * Any other address in user text (an inviter's words) stays text, so that
+ * no mail of ours carries a link someone else chose. */
+static int own_link(const char *s, size_t u, const char *public_url)
+{
+	size_t p = public_url ? strlen(public_url) : 0;
+	return p > 0 && u > p + 3 && memcmp(s, public_url, p) == 0 && memcmp(s + p, "/l/", 3) == 0;
+}
+
+static void put_linkified(struct out *o, const char *s, size_t n, const char *public_url)
 {
 	size_t start = 0;
 	for (size_t i = 0; i < n;) {
 		size_t u;
-		if ((u = link_at(s, i, n)) > 0) {
+		if ((u = link_at(s, i, n)) > 0 && !own_link(s + i, u, public_url)) {
+			i += u; /* left as text, escaped below */
+		} else if (u > 0) {
 			put_escaped(o, s + start, i - start);
 			put(o, "<a href=\"", 9);
 			put_escaped(o, s + i, u);
@@ -146,7 +157,7 @@ static void render(const struct tpl *t, size_t from, size_t to,
 		case NODE_VAR:
 			v = lookup(vars, n->name);
 			if (v != NULL && n->linkify)
-				put_linkified(o, v, strlen(v));
+				put_linkified(o, v, strlen(v), lookup(vars, "public_url"));
 			else if (v != NULL && t->html)
 				put_escaped(o, v, strlen(v));
 			else if (v != NULL)

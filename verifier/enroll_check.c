@@ -52,6 +52,20 @@ int country_code_valid(const char *cc)
 }
 
 /* A text field: required or not, at most max bytes, one line or several. */
+/*
+ * Anyone may enroll, naming any address as the contact, and the names go
+ * into the verification mail's subject and greeting: a name that reads as
+ * a web or mail address would be a link a stranger put into our mail.
+ */
+static int name_not_link(const char *v, const char *field, struct fault *f)
+{
+	if (v == NULL || (strstr(v, "://") == NULL && strcasestr(v, "www.") == NULL &&
+			  strchr(v, '@') == NULL))
+		return 0;
+	return fault_set(f, 422, "invalid_field", field,
+			 errorf("%s must be a name, with no web or mail address in it", field));
+}
+
 static int check_text(const char *v, const char *field, size_t max, int required,
 		      enum text_kind kind, struct fault *f)
 {
@@ -224,6 +238,7 @@ int enroll_check(const struct enroll_request *req,
 				 "kind must be provider or reseller (customers do not enroll)");
 	if (check_text(req->legal_name, ENROLL_F_LEGAL_NAME, MAX_LEGAL_NAME_LEN, 1,
 		       TEXT_LINE, f) < 0 ||
+	    name_not_link(req->legal_name, ENROLL_F_LEGAL_NAME, f) < 0 ||
 	    check_text(req->address, ENROLL_F_ADDRESS, MAX_ADDRESS_LEN, 1, TEXT_MULTILINE,
 		       f) < 0)
 		return -1;
@@ -239,6 +254,7 @@ int enroll_check(const struct enroll_request *req,
 
 	if (check_text(req->contact_name, ENROLL_F_CONTACT_NAME, MAX_NAME_LEN, 1, TEXT_LINE,
 		       f) < 0 ||
+	    name_not_link(req->contact_name, ENROLL_F_CONTACT_NAME, f) < 0 ||
 	    check_email(req->contact_email, ENROLL_F_CONTACT_EMAIL, 1, f) < 0 ||
 	    check_phone(req->contact_phone, ENROLL_F_CONTACT_PHONE, 1, f) < 0)
 		return -1;

@@ -7,7 +7,9 @@
  *
  * Syntax, a small Mustache subset:
  *   {{name}}             the value, escaped for the template's kind
- *   {{name|linkify}}     HTML only: escaped, http(s) URLs made into links
+ *   {{name|linkify}}     HTML only: escaped, and our own links (under the
+ *                        public_url variable's "/l/") made clickable; any
+ *                        other address stays text
  *   {{#name}}…{{/name}}  the block when name is set and not empty
  *   {{^name}}…{{/name}}  the block when name is unset or empty
  *   {{> path}}           another template of the same locale, inlined

@@ -300,10 +300,16 @@ def test_draft_edit_then_send_or_hand_off():
                  f"Accept:{draft['link']}", f"こちらから{draft['link']}"):
         status, body = srv.api("PATCH", path, {"text": fine}, ch.rkey)
         assert status == 200, (fine, body)
-    new_text = f"Hi Dora,\n\nplease accept here: {draft['link']}\n\nRita"
+    new_text = (f"Hi Dora,\n\nplease accept here: {draft['link']}\n\n"
+                f"More about us: https://contoso.example/about\n\nRita")
     status, body = srv.api("PATCH", path, {"subject": "Dora, let us work together",
                                            "text": new_text}, ch.rkey)
     assert status == 200 and body["edited"] is True and body["text"] == new_text, body
+    # Only our link is clickable in the HTML part; the inviter's other
+    # address stays text.
+    assert f'href="{draft["link"]}"' in body["html"], body["html"]
+    assert 'href="https://contoso.example' not in body["html"], body["html"]
+    assert "https://contoso.example/about" in body["html"]
     status, body = srv.api("POST", f"{path}/send", None, ch.rkey)
     assert status == 200 and body["status"] in ("queued", "sent"), body
     msg, text, _ = read_mail("c17", "Dora, let us work together")

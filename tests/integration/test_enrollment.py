@@ -79,7 +79,7 @@ def test_enroll_verify_in_chromium_and_approve_with_cli():
     oid = org["id"]
 
     msg, text = read_mail("u1", "Verify your email address")
-    assert subject(msg) == "Verify your email address for Contoso Resellers K.K."
+    assert subject(msg) == "Verify your email address for “Contoso Resellers K.K.”"
     assert msg["To"].addresses[0].addr_spec == "u1@example.test"
     assert re.fullmatch(r"verify\+[a-z2-7]+@example\.test",
                         msg["Reply-To"].addresses[0].addr_spec), msg["Reply-To"]
@@ -166,7 +166,7 @@ def test_japanese_enrollment_rejected_over_the_api_with_reason():
     org = enroll(srv, "u2", locale="ja", legal_name="コントソ株式会社")
     oid = org["id"]
     msg, text = read_mail("u2", "メールアドレスの確認")
-    assert subject(msg) == "コントソ株式会社 のメールアドレスの確認"
+    assert subject(msg) == "「コントソ株式会社」のメールアドレスの確認"
     raw_subject = re.search(rb"^Subject:(.*(?:\r?\n[ \t].*)*)",
                             mailstack.imap_fetch("u2")[0], re.M).group(1)
     assert raw_subject.isascii() and b"=?utf-8?" in raw_subject.lower(), raw_subject

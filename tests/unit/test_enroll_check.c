@@ -82,6 +82,26 @@ TEST(legal_name_required_one_line_bounded)
 	test_assert_int(check(r).status, 0);
 }
 
+/* Names reach the verification mail, which goes to an address a stranger
+ * typed: no web or mail address may ride in them. */
+TEST(names_carry_no_link)
+{
+	struct enroll_request r = good();
+	const char *links[] = {"Click http://phish.example now", "HTTPS://x.test",
+			       "www.phish.example Ltd", "Pay WWW.x.test", "me@phish.example"};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		r = good();
+		r.legal_name = links[i];
+		assert_refused(r, 422, "invalid_field", "legal_name");
+		r = good();
+		r.contact_name = links[i];
+		assert_refused(r, 422, "invalid_field", "primary_contact.name");
+	}
+	r = good();
+	r.legal_name = "Example.com Inc."; /* a company's name may hold a dot */
+	test_assert_int(check(r).status, 0);
+}
+
 TEST(address_required_multiline_bounded)
 {
 	struct enroll_request r = good();

@@ -165,18 +165,27 @@ TEST(load_errors_name_file_and_line)
 	expect_load_error("en/a.txt", "{{> a.txt}}", "cycle");
 }
 
-TEST(linkify_makes_only_http_links_and_escapes_them)
+TEST(linkify_makes_only_our_links_and_escapes_everything)
 {
 	new_root();
 	put_file("en/l.html", "{{v|linkify}}");
 	struct tpl_set *set = load_ok();
 	struct tpl_vars vars = {0};
+	tpl_vars_set(&vars, "public_url", "https://x.test");
 	tpl_vars_set(&vars, "v", "See https://x.test/l/abc.def_1-2. Or javascript:alert(1) "
-				 "and http://a.test/\"><script>x</script>");
+				 "and http://a.test/\"><script>x</script> or https://x.test/other "
+				 "or https://x.test.evil/l/abc");
 	char *out = render(set, "en", "l.html", &vars);
 	test_assert_str(out, "See <a href=\"https://x.test/l/abc.def_1-2\">https://x.test/l/abc.def_1-2</a>. "
-			     "Or javascript:alert(1) and <a href=\"http://a.test/\">http://a.test/</a>"
-			     "&quot;&gt;&lt;script&gt;x&lt;/script&gt;");
+			     "Or javascript:alert(1) and http://a.test/"
+			     "&quot;&gt;&lt;script&gt;x&lt;/script&gt; or https://x.test/other "
+			     "or https://x.test.evil/l/abc");
+	free(out);
+	/* Without a public URL, nothing is ours: no link at all. */
+	struct tpl_vars bare = {0};
+	tpl_vars_set(&bare, "v", "https://x.test/l/abc");
+	out = render(set, "en", "l.html", &bare);
+	test_assert_str(out, "https://x.test/l/abc");
 	free(out);
 	tpl_set_free(set);
 	remove_root();
