@@ -168,16 +168,24 @@ out:
 	return ret;
 }
 
+/* Begin, load, and check that the invitation may be sent now: its status
+ * is one of `may`, and its organizations are approved. */
+static int begin_sending(const struct inv_env *env, int64_t org_id, int64_t id, unsigned may,
+			 const char *what, struct invitation *inv, struct fault *f)
+{
+	if (begin_load(env, org_id, id, inv, f) < 0)
+		return -1;
+	if (!(may & BIT(inv->status)))
+		return wrong_status(env, inv, what, f);
+	return parties_active(env, inv, f);
+}
+
 int invitation_send(const struct inv_env *env, int64_t org_id, int64_t id,
 		    struct fault *f)
 {
 	struct invitation inv;
 	const char *err = NULL;
-	if (begin_load(env, org_id, id, &inv, f) < 0)
-		return -1;
-	if (inv.status != INV_DRAFT)
-		return wrong_status(env, &inv, "send", f);
-	if (parties_active(env, &inv, f) < 0)
+	if (begin_sending(env, org_id, id, BIT(INV_DRAFT), "send", &inv, f) < 0)
 		return -1;
 	/* The inviter has seen the draft's link: the mail carries a new one,
 	 * which only the invitee holds, and the old one dies. */
@@ -194,11 +202,7 @@ int invitation_handed_off(const struct inv_env *env, int64_t org_id, int64_t id,
 {
 	struct invitation inv;
 	const char *err = NULL;
-	if (begin_load(env, org_id, id, &inv, f) < 0)
-		return -1;
-	if (inv.status != INV_DRAFT)
-		return wrong_status(env, &inv, "hand off", f);
-	if (parties_active(env, &inv, f) < 0)
+	if (begin_sending(env, org_id, id, BIT(INV_DRAFT), "hand off", &inv, f) < 0)
 		return -1;
 	int ok = store_invitation_set_status(env->st, id, BIT(INV_DRAFT),
 					     INV_HANDED_OFF, NULL, env->now,
@@ -214,11 +218,7 @@ int invitation_resend(const struct inv_env *env, int64_t org_id, int64_t id,
 			     BIT(INV_BOUNCED) | BIT(INV_EXPIRED);
 	struct invitation inv;
 	const char *err = NULL;
-	if (begin_load(env, org_id, id, &inv, f) < 0)
-		return -1;
-	if (!(may & BIT(inv.status)))
-		return wrong_status(env, &inv, "resend", f);
-	if (parties_active(env, &inv, f) < 0)
+	if (begin_sending(env, org_id, id, may, "resend", &inv, f) < 0)
 		return -1;
 	int ok = relink(env, &inv, &err) == 0 &&
 		 store_invitation_set_status(env->st, id, may, INV_QUEUED, NULL,

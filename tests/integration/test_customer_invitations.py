@@ -65,7 +65,7 @@ class Channel:
                                    {"kind": "indirect_provider",
                                     "email": f"{self.r_user}@example.test"}, self.pkey)
         assert status == 201, inv
-        status, page = post_form(self.srv, self.srv.mailed_link(inv["id"]), consent="yes",
+        status, page = self.srv.form_post(self.srv.mailed_link(inv["id"]), consent="yes",
                                  action="accept")
         assert status == 200, page
         mailstack.imap_clear(self.p_user)
@@ -83,19 +83,6 @@ class Channel:
         status, body = self.srv.api("GET", f"/api/v1/orgs/{org}/customers{query}", key=key)
         assert status == 200, body
         return [(i["org"]["id"], i["org"]["legal_name"]) for i in body["items"]]
-
-
-def post_form(srv, link, **fields):
-    """GET the page, then post its form as a browser would."""
-    status, headers, page = srv.http("GET", link)
-    assert status == 200, page[:300]
-    cookie = headers["set-cookie"].split(";")[0]
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
-    form = urllib.parse.urlencode(dict(csrf=csrf, **fields))
-    status, _, page = srv.http("POST", link, form,
-                               {"Content-Type": "application/x-www-form-urlencoded",
-                                "Cookie": cookie})
-    return status, page.decode()
 
 
 def rel_count(srv):
@@ -184,7 +171,7 @@ def test_shared_list_leaves_out_customers_of_one_tier_only():
     ch = Channel(srv, 12)
     for user, kind in (("c12", "reseller"), ("c13", "reseller_with_provider")):
         inv = ch.invite(kind, f"{user}@example.test")
-        status, page = post_form(srv, srv.mailed_link(inv["id"]), consent="yes",
+        status, page = srv.form_post(srv.mailed_link(inv["id"]), consent="yes",
                                  action="accept", org_name=f"Customer {user}")
         assert status == 200, page
     assert sorted(n for _, n in ch.customers(ch.reseller, ch.rkey)) == \

@@ -146,6 +146,15 @@ def _closed_folder():
     return top
 
 
+def _setup(*names):
+    """A closed folder, the stack folders named in it, and two free port
+    pairs: (top, [handles], smtp, imap)."""
+    top = _closed_folder()
+    smtp = _free_base()
+    return top, [os.path.join(top, *n.split("/")) for n in names], smtp, \
+        _free_base(exclude=(smtp, smtp + 1))
+
+
 def _cleanup(top, *handles):
     import shutil
     for h in handles:
@@ -159,10 +168,7 @@ def test_stack_runs_from_a_closed_folder_with_umask_077():
     over IMAP. Stop leaves nothing running."""
     import imaplib
     import smtplib
-    top = _closed_folder()
-    handle = os.path.join(top, "checkout", "build", "mailstack")
-    smtp = _free_base()
-    imap = _free_base(exclude=(smtp, smtp + 1))
+    top, [handle], smtp, imap = _setup("checkout/build/mailstack")
     try:
         p = _stack("start", handle, smtp, imap, umask=0o077)
         assert p.returncode == 0, p.stdout + p.stderr
@@ -207,10 +213,7 @@ def test_start_on_a_taken_port_names_the_holder_and_starts_nothing():
     """A test listener holds the SMTP port: start fails, names the holder as
     ss shows it, and no Postfix or Dovecot of its own is left running."""
     import socket
-    top = _closed_folder()
-    handle = os.path.join(top, "mailstack")
-    smtp = _free_base()
-    imap = _free_base(exclude=(smtp, smtp + 1))
+    top, [handle], smtp, imap = _setup("mailstack")
     try:
         with socket.socket() as held:
             held.bind(("127.0.0.1", smtp))
@@ -244,11 +247,7 @@ def test_a_port_held_by_another_stack_gets_its_stop_command():
     command that stops it; that command works, and then the start does."""
     import re
     import subprocess
-    top = _closed_folder()
-    first = os.path.join(top, "one", "mailstack")
-    second = os.path.join(top, "two", "mailstack")
-    smtp = _free_base()
-    imap = _free_base(exclude=(smtp, smtp + 1))
+    top, [first, second], smtp, imap = _setup("one/mailstack", "two/mailstack")
     try:
         p = _stack("start", first, smtp, imap)
         assert p.returncode == 0, p.stdout + p.stderr
@@ -274,10 +273,7 @@ def test_stop_finds_a_stack_whose_state_folder_was_deleted():
     """The state folder and even the checkout are gone: stop still finds the
     daemons by their config path and stops them."""
     import shutil
-    top = _closed_folder()
-    handle = os.path.join(top, "checkout", "mailstack")
-    smtp = _free_base()
-    imap = _free_base(exclude=(smtp, smtp + 1))
+    top, [handle], smtp, imap = _setup("checkout/mailstack")
     try:
         p = _stack("start", handle, smtp, imap)
         assert p.returncode == 0, p.stdout + p.stderr

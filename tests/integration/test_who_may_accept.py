@@ -4,7 +4,6 @@ the public API and the pages, and changes nothing; each legitimate path
 (the invitee who owns the address) still accepts, in Chromium, with the
 confirmation read from Dovecot."""
 import re
-import urllib.parse
 
 from lib import browser, mailstack
 from lib.server import Server
@@ -16,19 +15,6 @@ def users(*names):
     """Mailboxes of the test stack for these cases, empty."""
     for name in names:
         mailstack.imap_clear(name)
-
-
-def form_post(srv, link, **fields):
-    """GET the page as a browser would, then post its form: (status, page)."""
-    status, headers, page = srv.http("GET", link)
-    assert status == 200, (status, page[:400])
-    cookie = headers["set-cookie"].split(";")[0]
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
-    form = urllib.parse.urlencode(dict(csrf=csrf, **fields))
-    status, _, page = srv.http("POST", link, form,
-                               {"Content-Type": "application/x-www-form-urlencoded",
-                                "Cookie": cookie})
-    return status, page.decode()
 
 
 def code_of(page):
@@ -106,7 +92,7 @@ def test_a_seen_link_asks_the_invitee_to_confirm_by_mail():
 
     # The inviter, holding the link, accepts: nothing is bound.
     for _ in range(3):
-        status, page = form_post(srv, draft["link"], action="accept", consent="yes")
+        status, page = srv.form_post(draft["link"], action="accept", consent="yes")
         assert status == 202 and code_of(page) == "confirm_sent", (status, page[:500])
         assert "r41@example.test" in page
     assert relationships(srv) == []
@@ -147,7 +133,7 @@ def test_a_reseller_cannot_take_another_resellers_customer():
     akey, bkey = srv.apikey(a), srv.apikey(b)
     status, inv = srv.api("POST", "/api/v1/invitations",
                           {"kind": "reseller", "email": "c42@example.test"}, akey)
-    status, page = form_post(srv, srv.mailed_link(inv["id"]), action="accept",
+    status, page = srv.form_post(srv.mailed_link(inv["id"]), action="accept",
                              consent="yes", org_name="Carla's Bakery 42")
     assert status == 200, page[:500]
     [(customer,)] = srv.sql("SELECT id FROM orgs WHERE kind = 'customer'")
@@ -159,7 +145,7 @@ def test_a_reseller_cannot_take_another_resellers_customer():
     assert status == 201, draft
     status, body = srv.api("POST", f"/api/v1/invitations/{draft['id']}/handed-off", None, bkey)
     assert status == 200 and body["link"] == draft["link"], body
-    status, page = form_post(srv, draft["link"], action="accept", consent="yes")
+    status, page = srv.form_post(draft["link"], action="accept", consent="yes")
     assert status == 202 and code_of(page) == "confirm_sent", (status, page[:500])
     assert relationships(srv) == [("reseller_of_record", a, customer)]
 
@@ -203,7 +189,7 @@ def test_a_suspended_inviter_cannot_send_and_its_links_do_not_redeem():
     assert srv.sql(f"SELECT status FROM invitations WHERE id = {draft['id']}") == [("draft",)]
     # Reinstated, the same link works again: it was never spent.
     srv.cli("org", "approve", str(provider))
-    status, page = form_post(srv, link, action="accept", consent="yes")
+    status, page = srv.form_post(link, action="accept", consent="yes")
     assert status == 200, page[:500]
     assert relationships(srv) == [("indirect_provider", provider, reseller)]
 
@@ -217,7 +203,7 @@ def test_shared_customers_only_with_a_partner_of_the_caller():
     pkey, rkey = srv.apikey(provider), srv.apikey(reseller)
     status, inv = srv.api("POST", "/api/v1/invitations",
                           {"kind": "indirect_provider", "email": "r45@example.test"}, pkey)
-    assert form_post(srv, srv.mailed_link(inv["id"]), action="accept",
+    assert srv.form_post(srv.mailed_link(inv["id"]), action="accept",
                      consent="yes")[0] == 200
     ok = srv.api("GET", f"/api/v1/orgs/{reseller}/customers?provider_id={provider}", key=rkey)
     assert ok[0] == 200, ok

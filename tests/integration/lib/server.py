@@ -190,6 +190,20 @@ class Server:
         finally:
             db.close()
 
+    def form_post(self, link, **fields):
+        """GET a link's page as a browser would (its cookie and anti-forgery
+        field), then post its form with fields: (status, page text)."""
+        import re
+        status, headers, page = self.http("GET", link)
+        assert status == 200, (status, page[:400])
+        cookie = headers["set-cookie"].split(";")[0]
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+        form = urllib.parse.urlencode(dict(csrf=csrf, **fields))
+        status, _, page = self.http("POST", link, form,
+                                    {"Content-Type": "application/x-www-form-urlencoded",
+                                     "Cookie": cookie})
+        return status, page.decode()
+
     def mailed_link(self, invitation_id):
         """The link that an invitation's newest mail carries, read from the
         outbox's copy of that mail: a test's stand-in for the invitee
