@@ -152,6 +152,16 @@ enum redeem_status redeem_inspect(const struct inv_env *env,
 	if (!confirm && link_purpose_of(o->inv.kind) != o->claims.purpose)
 		return REDEEM_WRONG_PURPOSE;
 	o->proven = confirm || o->inv.status == INV_QUEUED || o->inv.status == INV_SENT;
+	if (o->proven && !confirm) {
+		/* A reply, relayed to the inviter, may quote the mail and its
+		 * link: from then on the link proves nothing by itself. */
+		int relayed;
+		if (store_inbound_relayed(env->st, o->inv.id, &relayed, &err) != STORE_OK) {
+			*detail_r = err;
+			return REDEEM_INTERNAL;
+		}
+		o->proven = !relayed;
+	}
 	enum redeem_status s = closed_status(&o->inv, env->now);
 	if (s != REDEEM_OK)
 		return s;

@@ -2,6 +2,7 @@
  * notices.c: the mails the server writes about invitations to the people
  * behind them, and the template variables they share.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "invited/log.h"
@@ -107,6 +108,35 @@ int mailer_verification_undeliverable(struct store *st, int64_t verification_id,
 		       : -1;
 }
 
+/* text with every link of ours ("{public_url}/l/TOKEN") replaced by
+ * "[link removed]", malloc'd: a reply that quotes the invitation must not
+ * hand its link to the inviter. NULL when out of memory. */
+static char *without_links(const struct mailer *m, const char *text)
+{
+	char prefix[MAX_URL_LEN + 4];
+	snprintf(prefix, sizeof(prefix), "%s/l/", m->public_url);
+	size_t np = strlen(prefix), len = strlen(text);
+	char *out = malloc(len + 1), *w = out;
+	if (out == NULL)
+		return NULL;
+	for (const char *p = text; *p != '\0';) {
+		if (strncmp(p, prefix, np) == 0) {
+			static const char mark[] = "[link removed]";
+			size_t tok = strspn(p + np, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						    "0123456789._-");
+			if ((size_t)(w - out) + sizeof(mark) - 1 <= len) { /* never longer */
+				memcpy(w, mark, sizeof(mark) - 1);
+				w += sizeof(mark) - 1;
+			}
+			p += np + tok;
+		} else {
+			*w++ = *p++;
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
 int mailer_invitation_reply(const struct mailer *m, struct store *st,
 			    const struct invitation *inv, const struct relayed_reply *r,
 			    int64_t now, int64_t *outbox_id_r, const char **error_r)
@@ -123,7 +153,12 @@ int mailer_invitation_reply(const struct mailer *m, struct store *st,
 	tpl_vars_set(&v.vars, "replier", replier);
 	tpl_vars_set(&v.vars, "replier_email", r->from_addr);
 	tpl_vars_set(&v.vars, "reply_subject", r->subject);
-	tpl_vars_set(&v.vars, "reply_text", r->text != NULL ? r->text : "");
+	char *text = without_links(m, r->text != NULL ? r->text : "");
+	if (text == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	tpl_vars_set(&v.vars, "reply_text", text);
 	struct mail_job job = {
 		.kind = "relay",
 		.to = {v.inviter.contact_name, v.inviter.contact_email},
@@ -136,10 +171,12 @@ int mailer_invitation_reply(const struct mailer *m, struct store *st,
 	};
 	struct mail_content c = {0};
 	const char *locale = mailer_locale(m, v.inviter.locale);
-	if (mailer_render(m, "invitation_reply", locale, &v.vars, &c, error_r) < 0)
+	int rc = mailer_render(m, "invitation_reply", locale, &v.vars, &c, error_r);
+	free(text);
+	if (rc < 0)
 		return -1;
 	job.content = &c;
-	int rc = mailer_queue(m, st, &job, now, outbox_id_r, error_r);
+	rc = mailer_queue(m, st, &job, now, outbox_id_r, error_r);
 	mail_content_clear(&c);
 	return rc < 0 ? -1 : 0;
 }

@@ -91,16 +91,29 @@ static size_t link_at(const char *s, size_t i, size_t n)
 	return 0;
 }
 
+/* A blank or a control character (or the end): what surely ends a URL,
+ * for any mail client's linkifier too. */
+static int blank(char c)
+{
+	return (unsigned char)c <= ' ';
+}
+
 int tpl_text_links_to(const char *text, const char *url)
 {
-	size_t n = strlen(text), want = strlen(url);
-	for (size_t i = 0; i < n;) {
-		size_t u = link_at(text, i, n);
-		if (u == want && memcmp(text + i, url, want) == 0)
-			return 1;
-		i += u ? u : 1;
+	size_t want = strlen(url);
+	int found = 0;
+	if (want == 0)
+		return 0;
+	for (const char *p = text; (p = strstr(p, url)) != NULL; p += want) {
+		const char *after = p + want;
+		while (*after != '\0' && strchr(".,;:!?)]}>", *after) != NULL)
+			after++;
+		if (!((p == text || blank(p[-1]) || p[-1] == '(' || p[-1] == '<') &&
+		      blank(*after)))
+			return 0; /* a copy inside or against other text: a trap */
+		found = 1;
 	}
-	return 0;
+	return found;
 }
 
 /* Only our own links are made clickable: those under "{public_url}/l/".

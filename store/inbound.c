@@ -158,6 +158,25 @@ int store_inbound_by_message_id(struct store *st, const char *mailbox,
 	return get_one(st, s, r, error_r);
 }
 
+int store_inbound_relayed(struct store *st, int64_t invitation_id, int *yes_r,
+			  const char **error_r)
+{
+	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM inbound WHERE invitation_id = ?"
+				  " AND action = 'relayed')";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, invitation_id);
+	int rc = sqlite3_step(s);
+	*yes_r = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "relayed replies");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 int store_inbound_list(struct store *st, int64_t invitation_id, store_inbound_cb *cb,
 		       void *ctx, const char **error_r)
 {

@@ -56,7 +56,8 @@ struct offer {
 	 * the invitee address (SPEC "Who may accept"): a confirmation link, or
 	 * the invitation's own link while only the mail ever held it (queued or
 	 * sent: the API shows the links of drafts and handed-off invitations
-	 * only). Otherwise accepting mails a confirmation first. */
+	 * only; and no reply, which may quote it, was relayed to the inviter).
+	 * Otherwise accepting mails a confirmation first. */
 	int proven;
 };
 

@@ -549,6 +549,10 @@ int store_inbound_by_message_id(struct store *st, const char *mailbox,
 				const char **error_r);
 /* Rows about an invitation (its replies, bounces, auto-replies), oldest
  * first. */
+/* Whether a reply to the invitation was relayed to its inviter: STORE_OK
+ * with *yes_r 0 or 1. */
+int store_inbound_relayed(struct store *st, int64_t invitation_id, int *yes_r,
+			  const char **error_r);
 typedef int store_inbound_cb(void *ctx, const struct inbound_row *r);
 int store_inbound_list(struct store *st, int64_t invitation_id,
 		       store_inbound_cb *cb, void *ctx, const char **error_r);

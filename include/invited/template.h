@@ -53,8 +53,11 @@ int tpl_has_locale(const struct tpl_set *set, const char *locale);
  * taken from "en". *out_r is malloc'd and NUL-terminated; *len_r (if not
  * NULL) gets its length.
  */
-/* Whether "linkify" makes url, exactly, one of the links of text: a link of
- * its own, not inside another address nor run on into more characters. */
+/* Whether url stands in text as a link of its own, and only so: at least
+ * one copy, and every copy with a blank, "(" or "<" (or the start) before
+ * it and, past closing punctuation, a blank or the end after it. A copy
+ * inside another address, or run on into more characters, would carry the
+ * link wherever someone else chose, in any mail client. */
 int tpl_text_links_to(const char *text, const char *url);
 
 int tpl_render(const struct tpl_set *set, const char *locale, const char *name,

@@ -279,12 +279,14 @@ def test_draft_edit_then_send_or_hand_off():
     for hidden in (f"Accept: https://evil.example/go?next={draft['link']}",
                    f"Accept: https://evil.example/#{draft['link']}",
                    f"Accept: {draft['link']}evil",
-                   f"Accept: {draft['link']}/../x"):
+                   f"Accept: {draft['link']}/../x",
+                   f"www.evil.example/r?{draft['link']}",
+                   f"Here: {draft['link']} or https://evil.example/?u={draft['link']}"):
         status, err = srv.api("PATCH", path, {"text": hidden}, ch.rkey)
         assert status == 422 and err["error"]["code"] == "link_required", (hidden, err)
         assert "a link of its own" in err["error"]["message"], err
     for fine in (f"({draft['link']})", f"Here: {draft['link']}.", f"<{draft['link']}>",
-                 f"Accept:{draft['link']}", f"こちらから{draft['link']}"):
+                 f"Accept: {draft['link']}\nAgain: {draft['link']}"):
         status, body = srv.api("PATCH", path, {"text": fine}, ch.rkey)
         assert status == 200, (fine, body)
     new_text = (f"Hi Dora,\n\nplease accept here: {draft['link']}\n\n"

@@ -241,7 +241,10 @@ def test_invitation_reply_is_relayed_to_the_inviter():
     m["Subject"] = f"Re: {subject(original)}"
     m["In-Reply-To"] = f"<{message_id}>"
     m["Message-ID"] = make_msgid(domain="example.test")
-    m.set_content(f"Can we talk on Tuesday before I accept? ({tag})\n")
+    # The reply quotes the invitation, its link with it.
+    link = re.search(r"(http://127\.0\.0\.1:\d+/l/[A-Za-z0-9._-]+)",
+                     text_of(original)).group(1)
+    m.set_content(f"Can we talk on Tuesday before I accept? ({tag})\n\n> {link}\n")
     mailstack.smtp_send(m, "c22@example.test", [reply_to])
     rows = wait_for(lambda: inbound(srv, "tag = 'reply'"), 60, "the reply", srv)
     _, cls, _, _, action, _, inv_id, from_addr = rows[0]
@@ -254,6 +257,13 @@ def test_invitation_reply_is_relayed_to_the_inviter():
     assert relayed["Auto-Submitted"] == "auto-generated", relayed["Auto-Submitted"]
     assert "Carl Customer" in subject(relayed), subject(relayed)
     assert f"Can we talk on Tuesday before I accept? ({tag})" in text_of(relayed)
+    # The inviter never gets the link: cut from what is relayed, and from
+    # now on the link alone proves nothing (it asks the invitee to confirm).
+    assert link.rsplit("/", 1)[1] not in relayed.as_string(), "the link was relayed"
+    assert "[link removed]" in text_of(relayed)
+    srv.org_create("reseller", "Carl Resellers", "c22@example.test")
+    status, page = srv.form_post(link, action="accept", consent="yes")
+    assert status == 202 and 'data-code="confirm_sent"' in page, (status, page[:400])
     assert srv.sql(f"SELECT count(*) FROM audit WHERE action = 'invitation.reply' AND "
                    f"subject = 'invitation:{inv['id']}'") == [(1,)]
     # The inviter sees it on the invitation, and the relay among its mails.

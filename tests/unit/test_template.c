@@ -289,6 +289,14 @@ TEST(text_links_to_a_url_only_when_it_stands_alone)
 	test_assert(!tpl_text_links_to("http://127.0.0.1:8025/l/v4.public.abcdef", u));
 	test_assert(!tpl_text_links_to("xhttp://127.0.0.1:8025/l/v4.public.abc", u));
 	test_assert(!tpl_text_links_to("no link at all", u));
+	/* every copy must stand alone: one inside another address spoils all */
+	test_assert(!tpl_text_links_to("www.evil.example/r?http://127.0.0.1:8025/l/v4.public.abc", u));
+	test_assert(!tpl_text_links_to("http://127.0.0.1:8025/l/v4.public.abc and "
+				       "https://evil.example/?u=http://127.0.0.1:8025/l/v4.public.abc", u));
+	test_assert(!tpl_text_links_to("=http://127.0.0.1:8025/l/v4.public.abc", u));
+	test_assert(!tpl_text_links_to("http://127.0.0.1:8025/l/v4.public.abc.x", u));
+	test_assert(tpl_text_links_to("<http://127.0.0.1:8025/l/v4.public.abc>, twice: "
+				      "http://127.0.0.1:8025/l/v4.public.abc", u));
 }
 
 TEST_MAIN()
