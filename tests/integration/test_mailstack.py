@@ -287,3 +287,31 @@ def test_stop_finds_a_stack_whose_state_folder_was_deleted():
         assert not _listening(smtp) and not _listening(imap)
     finally:
         _cleanup(top, handle)
+
+
+def test_a_planted_state_folder_is_refused_and_never_run():
+    """The script runs as root over /var/tmp, where anyone may create files:
+    a stack folder that another user owns or may write to is refused by
+    every command, and an env file is read for its numbers, never run."""
+    import subprocess
+    top, [handle], _, _ = _setup("planted/mailstack")
+    state = _stack("status", handle).stdout.split("\n")[0].split(" ")[1]
+    pwned = os.path.join(top, "pwned")
+    try:
+        os.makedirs(state)
+        with open(os.path.join(state, "env"), "w") as f:
+            f.write(f"MAILSTACK_SMTP_PORT=1; touch {pwned}\nMAILSTACK_IMAP_PORT=$(touch {pwned})\n")
+        for mode, owner in ((0o777, 0), (0o755, 65534)):
+            os.chmod(state, mode)
+            os.chown(state, owner, owner)
+            for cmd in ("stop", "status", "start", "remove"):
+                p = _stack(cmd, handle)
+                assert p.returncode != 0 and "only root may write" in p.stderr, (cmd, p)
+        os.chmod(state, 0o755)
+        os.chown(state, 0, 0)
+        p = _stack("stop", handle)
+        assert p.returncode != 0 and "names no ports" in p.stderr, p
+        assert not os.path.exists(pwned), "the env file was run"
+    finally:
+        subprocess.run(["rm", "-rf", state], check=False)
+        _cleanup(top, handle)
