@@ -96,12 +96,15 @@ static int show(struct api_call *call, int64_t id, int status, struct fault *f)
 
 /*
  * Each invitation created, sent or resent counts against its organization
- * and its recipient address ([invitations] org_rate_limit and
- * recipient_rate_limit per hour), so that a key, or many organizations
- * together, cannot turn the server into a mail cannon: 429 with
- * Retry-After when over.
+ * ([invitations] org_rate_limit per hour), and each one mailed against its
+ * recipient address too (recipient_rate_limit, from all organizations), so
+ * that a key, or many organizations together, cannot turn the server into
+ * a mail cannon: 429 with Retry-After when over. A draft mails no one, so
+ * it cannot use up an address's allowance for everyone. The answer does not
+ * say which limit: that an address is being invited is not the caller's to
+ * learn.
  */
-static int limited(struct api_call *call, const char *email, struct fault *f)
+static int limited(struct api_call *call, const char *email, int mails, struct fault *f)
 {
 	struct app *app = call->rq->app;
 	char org[32], rcpt[MAX_EMAIL_LEN + 1];
@@ -109,18 +112,14 @@ static int limited(struct api_call *call, const char *email, struct fault *f)
 	snprintf(rcpt, sizeof(rcpt), "%s", email);
 	ascii_lower(rcpt);
 	int64_t wait = rate_limiter_take(app->invite_org_limit, org, call->rq->now);
-	const char *who = "your organization";
-	if (wait == 0) {
+	if (wait == 0 && mails)
 		wait = rate_limiter_take(app->invite_rcpt_limit, rcpt, call->rq->now);
-		who = "that address";
-	}
 	if (wait == 0)
 		return 0;
 	call->rq->retry_after = wait;
 	return fault_set(f, 429, "rate_limited", NULL,
-			 errorf("too many invitations for %s in the last hour; retry in "
-				"%lld seconds",
-				who, (long long)wait));
+			 errorf("too many invitations in the last hour; retry in %lld seconds",
+				(long long)wait));
 }
 
 static int create(struct api_call *call, struct fault *f)
@@ -155,7 +154,7 @@ static int create(struct api_call *call, struct fault *f)
 	req.draft = ok && delivery != NULL && strcmp(delivery, "draft") == 0;
 	struct inv_env env = env_of(call);
 	if (ok && req.email != NULL && strlen(req.email) <= MAX_EMAIL_LEN)
-		ok = limited(call, req.email, f) == 0;
+		ok = limited(call, req.email, !req.draft, f) == 0;
 	if (ok)
 		ok = invitation_create(&env, &req, &inv, f) == 0;
 	json_decref(body);
@@ -235,7 +234,7 @@ static int action(struct api_call *call, int64_t id, const char *verb, struct fa
 		struct invitation inv;
 		if (invitation_load(&env, org, id, 0, &inv, f) < 0)
 			return -1;
-		rc = limited(call, inv.email, f);
+		rc = limited(call, inv.email, 1, f);
 		invitation_clear(&inv);
 		if (rc < 0)
 			return -1;

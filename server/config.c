@@ -108,7 +108,7 @@ static const struct ckey keys[] = {
 	{"invitations", "org_rate_limit", C_INT, F(invitations.org_rate_limit), "1000",
 	 "invitations an organization may create, send or resend per hour (0: no limit)"},
 	{"invitations", "recipient_rate_limit", C_INT, F(invitations.recipient_rate_limit), "10",
-	 "invitations that may be created, sent or resent to one address per hour, "
+	 "invitation mails (created to send, sent or resent) to one address per hour, "
 	 "from all organizations (0: no limit)"},
 
 	{"enrollment", "public_domains", C_PATH, F(enrollment.public_domains),

@@ -5,6 +5,7 @@
  * window units, and every second refills limit units.
  */
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,11 @@
 
 #define RL_SLOTS 4096 /* a power of two */
 #define RL_PROBE 16
-#define RL_CLIENT_LEN 64
+#define RL_ID_LEN 16  /* a keyed hash of the whole client string */
 
 struct bucket {
-	char client[RL_CLIENT_LEN];
+	unsigned char id[RL_ID_LEN];
+	int used;
 	int64_t units;
 	int64_t last;
 };
@@ -24,6 +26,9 @@ struct bucket {
 struct rate_limiter {
 	pthread_mutex_t lock;
 	int64_t limit, window;
+	/* Secret per limiter: nobody can choose clients that share slots and
+	 * push someone's bucket out. */
+	unsigned char key[crypto_generichash_KEYBYTES];
 	struct bucket slots[RL_SLOTS];
 };
 
@@ -33,6 +38,7 @@ struct rate_limiter *rate_limiter_new(int limit, int64_t window)
 	if (rl == NULL)
 		return NULL;
 	pthread_mutex_init(&rl->lock, NULL);
+	randombytes_buf(rl->key, sizeof(rl->key));
 	rl->limit = limit;
 	rl->window = window > 0 ? window : 1;
 	return rl;
@@ -46,31 +52,26 @@ void rate_limiter_free(struct rate_limiter *rl)
 	free(rl);
 }
 
-/* FNV-1a: spreads addresses well enough, and needs no key. */
-static uint32_t hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-/* The client's bucket, or a fresh one in a free or the stalest slot. */
+/* The client's bucket, or a fresh one in a free or the stalest slot. The
+ * whole client string counts, however long: its keyed hash is the id. */
 static struct bucket *find(struct rate_limiter *rl, const char *client, int64_t now)
 {
-	uint32_t h = hash(client);
+	unsigned char id[RL_ID_LEN];
+	crypto_generichash(id, sizeof(id), (const unsigned char *)client, strlen(client),
+			   rl->key, sizeof(rl->key));
+	uint32_t h = (uint32_t)id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16;
 	struct bucket *stalest = NULL;
 	for (int i = 0; i < RL_PROBE; i++) {
 		struct bucket *b = &rl->slots[(h + (uint32_t)i) & (RL_SLOTS - 1)];
-		if (strcmp(b->client, client) == 0)
+		if (b->used && memcmp(b->id, id, sizeof(id)) == 0)
 			return b;
-		if (stalest == NULL || b->client[0] == '\0' ||
-		    (stalest->client[0] != '\0' && b->last < stalest->last))
+		if (stalest == NULL || !b->used || (stalest->used && b->last < stalest->last))
 			stalest = b;
-		if (b->client[0] == '\0')
+		if (!b->used)
 			break;
 	}
-	snprintf(stalest->client, sizeof(stalest->client), "%s", client);
+	memcpy(stalest->id, id, sizeof(id));
+	stalest->used = 1;
 	stalest->units = rl->limit * rl->window;
 	stalest->last = now;
 	return stalest;

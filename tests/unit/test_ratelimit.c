@@ -3,6 +3,7 @@
  * test_ratelimit.c: the per-client token buckets behind 429 answers.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "invited/ratelimit.h"
 #include "test.h"
@@ -46,6 +47,23 @@ TEST(a_full_table_forgets_the_stalest)
 	}
 	/* the most recent client is still remembered and limited */
 	test_assert(rate_limiter_take(rl, client, 5000 + 20000) > 0);
+	rate_limiter_free(rl);
+}
+
+/* The whole client string counts, however long: two long addresses that
+ * share their first 100 bytes are two clients, and a long one is limited. */
+TEST(long_clients_are_limited_and_kept_apart)
+{
+	struct rate_limiter *rl = rate_limiter_new(1, 3600);
+	char a[300], b[300];
+	memset(a, 'a', sizeof(a) - 1);
+	a[sizeof(a) - 1] = '\0';
+	memcpy(b, a, sizeof(b));
+	b[sizeof(b) - 2] = 'b';
+	test_assert_int(rate_limiter_take(rl, a, 1000), 0);
+	test_assert(rate_limiter_take(rl, a, 1000) > 0);
+	test_assert_int(rate_limiter_take(rl, b, 1000), 0);
+	test_assert(rate_limiter_take(rl, b, 1000) > 0);
 	rate_limiter_free(rl);
 }
 
