@@ -326,6 +326,13 @@ static enum redeem_status confirm_by_mail(const struct inv_env *env, struct offe
 		return REDEEM_INTERNAL;
 	if (last != 0 && env->now - last < CONFIRM_MAIL_INTERVAL)
 		return REDEEM_CONFIRM_SENT; /* the last one is on its way */
+	/* Nor, with many drafts to one address, a cannon aimed at it. */
+	int to_address;
+	if (store_outbox_confirms_to(env->st, o->inv.email, env->now - 3600, &to_address,
+				     detail_r) != STORE_OK)
+		return REDEEM_INTERNAL;
+	if (to_address >= CONFIRM_MAILS_PER_ADDRESS)
+		return REDEEM_CONFIRM_SENT;
 	if (life > CONFIRM_LINK_LIFETIME)
 		life = CONFIRM_LINK_LIFETIME;
 	if (link_issue(env->st, env->keys, env->mailer->public_url, PUR_CONFIRM_ACCEPT,
@@ -422,7 +429,9 @@ void redeem_batch(const struct inv_env *env, struct redeem_item *const *items, s
 	snprintf(why, sizeof(why), "%s", err && err[0] ? err : "internal error");
 	msg_error("redeem: a batch of %zu failed: %s", n, why);
 	for (size_t i = 0; i < n; i++) {
-		if (i < done && items[i]->status != REDEEM_OK)
+		/* a refusal stands; an accept, or a confirmation mailed, was lost */
+		if (i < done && items[i]->status != REDEEM_OK &&
+		    items[i]->status != REDEEM_CONFIRM_SENT)
 			continue;
 		items[i]->status = REDEEM_INTERNAL;
 		memcpy(items[i]->detail, why, sizeof(why));

@@ -263,6 +263,26 @@ int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
 	return rc;
 }
 
+int store_outbox_confirms_to(struct store *st, const char *rcpt, int64_t since, int *n_r,
+			     const char **error_r)
+{
+	static const char sql[] = "SELECT count(*) FROM outbox WHERE kind = 'confirm'"
+				  " AND rcpt = ? AND created_at >= ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, rcpt);
+	sqlite3_bind_int64(s, 2, since);
+	int rc = sqlite3_step(s);
+	*n_r = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "count confirmations");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char *kind,
 			     int64_t *at_r, const char **error_r)
 {

@@ -184,9 +184,10 @@ const char *const store_migrations[] = {
 	") STRICT;"
 	"INSERT INTO outbox_data (id, data) SELECT id, data FROM outbox;"
 	"ALTER TABLE outbox DROP COLUMN data;",
-	/* 4: verification mails are counted per recipient address, so that
-	 * enrollments cannot flood an address with them */
-	"CREATE INDEX verifications_email ON verifications (email, created_at);",
+	/* 4: verification and confirmation mails are counted per recipient
+	 * address, so that neither can flood an address */
+	"CREATE INDEX verifications_email ON verifications (email, created_at);"
+	"CREATE INDEX outbox_confirm_rcpt ON outbox (rcpt, created_at) WHERE kind = 'confirm';",
 };
 
 const int store_migration_count =

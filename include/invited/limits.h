@@ -44,5 +44,6 @@
  * invitation's), and a new one is mailed at most this often. */
 #define CONFIRM_LINK_LIFETIME (2 * 24 * 3600)
 #define CONFIRM_MAIL_INTERVAL 120
+#define CONFIRM_MAILS_PER_ADDRESS 5 /* an hour, from all invitations */
 
 #endif

@@ -427,6 +427,9 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t now,
 int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
 				   const char *reason, int64_t now, size_t *n_r,
 				   const char **error_r);
+/* How many confirmation mails went to rcpt at or after since. */
+int store_outbox_confirms_to(struct store *st, const char *rcpt, int64_t since, int *n_r,
+			     const char **error_r);
 /* When the newest mail of kind about an invitation was queued; 0 if none. */
 int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char *kind,
 			     int64_t *at_r, const char **error_r);

@@ -290,3 +290,24 @@ def test_invitations_are_rate_limited_per_organization_and_per_recipient():
     status, _, err = invite(key, "r51@example.test")
     assert status == 429, (status, err)
     assert srv.sql("SELECT count(*) FROM invitations") == [(7,)]
+
+
+def test_confirmations_are_limited_per_address():
+    """Many drafts to one address, each accepted by whoever holds its link:
+    at most CONFIRM_MAILS_PER_ADDRESS (5) confirmation mails reach that
+    address in an hour, and every answer is the same "check your mail"."""
+    srv = Server.start()
+    users("r46")
+    provider = srv.org_create("provider", "Northwind 46", "p46@example.test")
+    srv.org_create("reseller", "Contoso 46", "r46@example.test")
+    key = srv.apikey(provider)
+    for _ in range(7):
+        status, draft = srv.api("POST", "/api/v1/invitations",
+                                {"kind": "indirect_provider", "email": "r46@example.test",
+                                 "delivery": "draft"}, key)
+        assert status == 201, draft
+        status, page = srv.form_post(draft["link"], action="accept", consent="yes")
+        assert status == 202 and code_of(page) == "confirm_sent", (status, page[:300])
+    assert srv.sql("SELECT count(*) FROM outbox WHERE kind = 'confirm'"
+                   " AND rcpt = 'r46@example.test'") == [(5,)]
+    assert relationships(srv) == []
