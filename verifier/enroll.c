@@ -109,23 +109,20 @@ int enroll_audit(const struct verifier_env *env, int64_t org_id, const char *act
 
 /*
  * Enrolling mails the contact, so that enrolling again and again with
- * someone's address would flood it: one pending enrollment per contact
- * address (the contact may ask for a new mail instead), and at most
- * env->recipient_limit verification mails to an address an hour.
+ * someone's address would flood it: at most env->recipient_limit
+ * verification mails to an address an hour. And one pending enrollment per
+ * contact address: a newer one withdraws the older (rejected, its link
+ * dead, no mail: the new verification mail is the news), so that no one
+ * can hold an address by enrolling with it first; whoever verifies wins.
  */
 static int one_pending_per_contact(const struct verifier_env *env, const struct org *o,
 				   struct fault *f)
 {
-	const char *err = NULL;
+	static const char why[] = "withdrawn: a newer enrollment names the same primary contact";
+	const char *err = NULL, *code = NULL, *refusal = NULL;
+	struct org old;
 	int64_t other;
-	int rc = store_org_pending_for_contact(env->st, o->contact_email, &other, &err);
-	if (rc == STORE_ERROR)
-		return fault_internal(f, err);
-	if (rc == STORE_OK)
-		return fault_set(f, 409, "pending_exists", ENROLL_F_CONTACT_EMAIL,
-				 "an enrollment with this primary contact already waits for "
-				 "the contact to verify the address; ask for a new mail with "
-				 "resend-verification instead");
+	size_t n;
 	int64_t wait = verify_recipient_wait(env, o->contact_email, &err);
 	if (wait < 0)
 		return fault_internal(f, err);
@@ -134,6 +131,23 @@ static int one_pending_per_contact(const struct verifier_env *env, const struct 
 				 errorf("too many verification mails to this address in the "
 					"last hour; retry in %lld seconds",
 					(long long)wait));
+	int rc = store_org_pending_for_contact(env->st, o->contact_email, &other, &err);
+	if (rc == STORE_OK)
+		rc = store_org_get(env->st, other, &old, &err);
+	if (rc == STORE_NOT_FOUND)
+		return 0;
+	int to = rc == STORE_OK ? review_transition(old.status, old.contact_verified,
+						    REVIEW_REJECT, &code, &refusal)
+				: -1;
+	if (rc != STORE_OK || to < 0 ||
+	    store_org_set_status(env->st, old.id, (int)old.status, (enum org_status)to, why,
+				 env->now, &err) != STORE_OK ||
+	    store_verif_supersede(env->st, old.id, env->now, &n, &err) != STORE_OK ||
+	    enroll_audit(env, old.id, "org.withdrawn",
+			 errorf("%s -> %s: %s", org_status_str(old.status),
+				org_status_str((enum org_status)to), why),
+			 &err) < 0)
+		return fault_internal(f, err ? err : refusal);
 	return 0;
 }
 
