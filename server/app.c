@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "invited/link.h"
@@ -202,19 +203,33 @@ const struct keyring *app_keys(struct app *app)
 	return __atomic_load_n(&app->keys, __ATOMIC_ACQUIRE);
 }
 
+/* Seconds a replaced keyring is kept for readers that may still hold it. */
+#define KEYRING_GRACE 60
+
 int app_reload_keys(struct app *app, const char **error_r)
 {
 	struct keyring *kr;
 	if (keyring_load(app->cfg.server.keys, &kr, error_r) < 0)
 		return -1;
 	pthread_mutex_lock(&app->keys_lock);
-	if (app->n_old_keys == sizeof(app->old_keys) / sizeof(app->old_keys[0])) {
+	const size_t cap = sizeof(app->old_keys) / sizeof(app->old_keys[0]);
+	int64_t now = (int64_t)time(NULL);
+	/* Readers may still hold a replaced keyring for the length of a
+	 * request: keep each a while, then free the oldest to make room. */
+	if (app->n_old_keys == cap && now - app->old_keys_at[0] > KEYRING_GRACE) {
+		keyring_free(app->old_keys[0]);
+		memmove(app->old_keys, app->old_keys + 1, (cap - 1) * sizeof(app->old_keys[0]));
+		memmove(app->old_keys_at, app->old_keys_at + 1,
+			(cap - 1) * sizeof(app->old_keys_at[0]));
+		app->n_old_keys--;
+	}
+	if (app->n_old_keys == cap) {
 		pthread_mutex_unlock(&app->keys_lock);
 		keyring_free(kr);
-		*error_r = "too many key reloads in one run; restart the server";
+		*error_r = "the keys changed more than 64 times in a minute; waiting";
 		return -1;
 	}
-	/* Readers may still hold the old keyring: keep it until exit. */
+	app->old_keys_at[app->n_old_keys] = now;
 	app->old_keys[app->n_old_keys++] = app->keys;
 	__atomic_store_n(&app->keys, kr, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&app->keys_lock);

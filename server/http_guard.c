@@ -15,7 +15,7 @@
 #include "invited/limits.h"
 #include "invited/log.h"
 
-#define OFFENDERS 32 /* addresses whose log lines are held back at once */
+#define OFFENDERS 128 /* addresses whose log lines are held back at once */
 
 struct conn_slot {
 	struct conn_slot *prev, *next;
@@ -43,17 +43,22 @@ struct http_guard {
 	pthread_t sweeper;
 };
 
+/* The client as the limit counts it: an IPv4 address, or an IPv6 /64 (one
+ * subscriber's usual share, so that its 2^64 addresses are one client). */
 static void addr_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
 {
 	out[0] = '\0';
 	if (sa == NULL)
 		return;
-	if (sa->sa_family == AF_INET)
+	if (sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
 			  INET6_ADDRSTRLEN);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
-			  INET6_ADDRSTRLEN);
+	} else if (sa->sa_family == AF_INET6) {
+		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (!IN6_IS_ADDR_V4MAPPED(&a))
+			memset(a.s6_addr + 8, 0, 8);
+		inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN);
+	}
 }
 
 /* Count an offence of addr; log a line when the last is old enough.

@@ -146,7 +146,11 @@ static int show_about_offer(struct request *rq, enum redeem_status s, const stru
 	snprintf(code, sizeof(code), "error_%s", redeem_status_code(s));
 	tpl_vars_set(&v, code, "1");
 	tpl_vars_set(&v, "error_code", redeem_status_code(s));
-	tpl_vars_set(&v, "acceptor_contact", o->has_acceptor ? o->acceptor.contact_name : NULL);
+	/* Named only to someone who reads the invitee's mail: a draft's link
+	 * is the inviter's, and the contact's name is not the inviter's to
+	 * learn from it. */
+	tpl_vars_set(&v, "acceptor_contact",
+		     o->has_acceptor && o->proven ? o->acceptor.contact_name : NULL);
 	tpl_vars_set(&v, "inactive",
 		     o->inviter.status != ORG_APPROVED ? o->inviter.legal_name
 						       : o->provider.legal_name);

@@ -243,14 +243,23 @@ int app_serve(struct app *app)
 	 * or not (a retired key must stop verifying at once). */
 	struct keys_stamp stamp = keys_stamp_of(app->cfg.server.keys);
 	const struct timespec every = {KEYS_CHECK_SECONDS, 0};
+	int retry = 0;           /* the last reload failed: try again */
+	time_t last_error = 0;
 	for (int sig = 0; sig != SIGINT && sig != SIGTERM;) {
 		sig = sigtimedwait(&block, NULL, &every);
 		struct keys_stamp now = keys_stamp_of(app->cfg.server.keys);
-		if (sig != SIGHUP && memcmp(&now, &stamp, sizeof(now)) == 0)
+		if (sig != SIGHUP && !retry && memcmp(&now, &stamp, sizeof(now)) == 0)
 			continue;
-		stamp = now;
-		if (app_reload_keys(app, &err) < 0)
-			msg_error("keys: %s", err);
+		/* A key being written (rotate creates, then fills the file) fails
+		 * to load: the folder's stamp is kept only after a good load, and
+		 * a failure is tried again every second, logged once a minute. */
+		retry = app_reload_keys(app, &err) < 0;
+		if (!retry)
+			stamp = now;
+		else if (time(NULL) - last_error >= 60) {
+			msg_error("keys: %s (trying again every second)", err);
+			last_error = time(NULL);
+		}
 	}
 	msg_info("stopping");
 	/* Redeems waiting for their commit get it, and their connections

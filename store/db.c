@@ -174,10 +174,18 @@ static int migrate(struct store *st, const char **error_r)
  */
 static int create_private(const char *path, const char **error_r)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 && errno != EEXIST) {
 		*error_r = errorf("store: cannot open %s: %s", path, strerror(errno));
 		return -1;
+	}
+	/* One made readable by an older version, or by hand: ours, so 0600. */
+	struct stat sb;
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (sb.st_mode & 077) != 0) {
+		msg_warn("store: %s was readable by others; now 0600", path);
+		fchmod(fd, 0600);
 	}
 	if (fd >= 0)
 		close(fd);

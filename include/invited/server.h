@@ -28,7 +28,8 @@ struct app {
 
 	pthread_mutex_t keys_lock;
 	struct keyring *keys;        /* the current keyring; see app_keys() */
-	struct keyring *old_keys[64]; /* replaced keyrings, freed at exit */
+	struct keyring *old_keys[64]; /* replaced keyrings, oldest first */
+	int64_t old_keys_at[64];      /* when each was replaced */
 	size_t n_old_keys;
 
 	pthread_mutex_t kick_lock;   /* outbox senders wait here for work */

@@ -135,6 +135,25 @@ TEST(database_files_are_private)
 	done(st);
 }
 
+/* A database made readable by others (an older version, or by hand) is
+ * made 0600 again when opened to be created. */
+TEST(a_readable_database_is_made_private)
+{
+	char path[64];
+	const char *err = NULL;
+	struct store *st;
+	snprintf(path, sizeof(path), "/tmp/invited-store-XXXXXX");
+	int fd = mkstemp(path);
+	test_assert(fd >= 0);
+	test_assert(fchmod(fd, 0644) == 0);
+	close(fd);
+	test_assert_int(store_open(path, 1, &st, &err), STORE_OK);
+	struct stat sb;
+	test_assert(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	store_close(st);
+	unlink(path);
+}
+
 TEST(open_missing_without_create_fails)
 {
 	struct store *st;
