@@ -19,6 +19,7 @@ static const char *const rel_kinds[] = {NULL, "indirect_provider", "reseller_of_
 static const char *const outbox_statuses[] = {NULL, "queued", "sending", "sent", "failed"};
 static const char *const verif_statuses[] = {NULL, "pending", "verified", "superseded",
 					     "bounced"};
+static const char *const user_statuses[] = {NULL, "invited", "active", "removed"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -144,5 +145,19 @@ int verif_status_parse(const char *s, enum verif_status *status_r)
 	if (i < 0)
 		return -1;
 	*status_r = (enum verif_status)i;
+	return 0;
+}
+
+const char *user_status_str(enum user_status status)
+{
+	return name_of(user_statuses, COUNT(user_statuses), status);
+}
+
+int user_status_parse(const char *s, enum user_status *status_r)
+{
+	int i = index_of(user_statuses, COUNT(user_statuses), 1, s);
+	if (i < 0)
+		return -1;
+	*status_r = (enum user_status)i;
 	return 0;
 }

@@ -188,6 +188,31 @@ const char *const store_migrations[] = {
 	 * address, so that neither can flood an address */
 	"CREATE INDEX verifications_email ON verifications (email, created_at);"
 	"CREATE INDEX outbox_confirm_rcpt ON outbox (rcpt, created_at) WHERE kind = 'confirm';",
+	/* 5: the people of an organization, and their signed-in sessions
+	 * (SPEC "People and sign-in"). A session is known by a hash of its
+	 * id: the id itself is only in the person's cookie. */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER NOT NULL REFERENCES orgs (id),"
+	"  email TEXT NOT NULL,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  role TEXT NOT NULL CHECK (role IN ('admin_agent','sales_agent')),"
+	"  status TEXT NOT NULL CHECK (status IN ('invited','active','removed')),"
+	"  locale TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (org_id, email)"
+	") STRICT;"
+	"CREATE INDEX users_email ON users (email);"
+	"CREATE TABLE sessions ("
+	"  hash BLOB PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users (id),"
+	"  created_at INTEGER NOT NULL,"
+	"  seen_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  ended_at INTEGER"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX sessions_user ON sessions (user_id);",
 };
 
 const int store_migration_count =

@@ -198,6 +198,67 @@ int store_apikey_insert(struct store *st, struct apikey *k,
 int store_apikey_find(struct store *st, const char *key_id, struct apikey *k,
 		      const char **error_r);
 
+/* -------------------------------------------------- people and sessions */
+
+/* An organization's person (SPEC "People and sign-in"): an admin_agent or
+ * a sales_agent. Invited users become active when they first sign in;
+ * removed ones keep their row (the audit log names them). */
+enum user_status { USER_INVITED = 1, USER_ACTIVE, USER_REMOVED };
+
+const char *user_status_str(enum user_status status);
+int user_status_parse(const char *s, enum user_status *status_r);
+
+struct user {
+	int64_t id;
+	int64_t org_id;
+	char email[MAX_EMAIL_LEN + 1]; /* lower-cased */
+	char name[MAX_NAME_LEN + 1];
+	enum key_role role;            /* ROLE_ADMIN_AGENT or ROLE_SALES_AGENT */
+	enum user_status status;
+	char locale[MAX_LOCALE_LEN + 1];
+	int64_t created_at;
+	int64_t updated_at;
+};
+
+/* STORE_CONFLICT when the organization already has that address. */
+int store_user_insert(struct store *st, struct user *u, const char **error_r);
+int store_user_get(struct store *st, int64_t id, struct user *u, const char **error_r);
+int store_user_by_email(struct store *st, int64_t org_id, const char *email,
+			struct user *u, const char **error_r);
+typedef int store_user_cb(void *ctx, const struct user *u);
+/* An organization's users (org_id), or every user with an address
+ * (org_id 0, email set), oldest first. */
+int store_user_list(struct store *st, int64_t org_id, const char *email, store_user_cb *cb,
+		    void *ctx, const char **error_r);
+/* New role and status, if the user's status is still `from`:
+ * STORE_CONFLICT otherwise. */
+int store_user_set(struct store *st, int64_t id, enum user_status from, enum key_role role,
+		   enum user_status to, int64_t now, const char **error_r);
+
+#define SESSION_HASH_LEN 32
+
+struct session {
+	unsigned char hash[SESSION_HASH_LEN]; /* of the id in the cookie */
+	int64_t user_id;
+	int64_t created_at;
+	int64_t seen_at;
+	int64_t expires_at;  /* the absolute lifetime's end */
+	int ended;
+};
+
+int store_session_insert(struct store *st, const struct session *s, const char **error_r);
+/* The session, ended or not: the caller judges the lifetimes. */
+int store_session_get(struct store *st, const unsigned char hash[SESSION_HASH_LEN],
+		      struct session *s, const char **error_r);
+int store_session_touch(struct store *st, const unsigned char hash[SESSION_HASH_LEN],
+			int64_t now, const char **error_r);
+/* Sign-out: this session ends. */
+int store_session_end(struct store *st, const unsigned char hash[SESSION_HASH_LEN],
+		      int64_t now, const char **error_r);
+/* Sign-out everywhere: every live session of the user ends; *n_r how many. */
+int store_session_end_all(struct store *st, int64_t user_id, int64_t now, size_t *n_r,
+			  const char **error_r);
+
 /* --------------------------------------------------------- invitations */
 
 enum inv_kind {

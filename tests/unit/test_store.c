@@ -554,4 +554,94 @@ TEST(checkpointer_copies_the_wal_in_its_own_thread)
 	done(st);
 }
 
+/* ------------------------------------------------ people and sessions */
+
+static int count_users(void *ctx, const struct user *u)
+{
+	(void)u;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* One address once per organization; a status change is conditional. */
+TEST(users_are_unique_per_organization_and_change_conditionally)
+{
+	struct store *st = fresh();
+	const char *err = NULL;
+	int64_t a = add_org(st, ORG_RESELLER, ORG_APPROVED, "rita@a.test", NULL);
+	int64_t b = add_org(st, ORG_PROVIDER, ORG_APPROVED, "paula@b.test", NULL);
+	struct user u = {.org_id = a, .role = ROLE_ADMIN_AGENT, .status = USER_ACTIVE,
+			 .created_at = 1, .updated_at = 1};
+	snprintf(u.email, sizeof(u.email), "rita@a.test");
+	snprintf(u.name, sizeof(u.name), "Rita");
+	test_assert_int(store_user_insert(st, &u, &err), STORE_OK);
+	int64_t rita = u.id;
+	test_assert_int(store_user_insert(st, &u, &err), STORE_CONFLICT);
+	u.org_id = b; /* the same person may work for two organizations */
+	u.role = ROLE_SALES_AGENT;
+	test_assert_int(store_user_insert(st, &u, &err), STORE_OK);
+
+	struct user got;
+	test_assert_int(store_user_by_email(st, a, "rita@a.test", &got, &err), STORE_OK);
+	test_assert(got.id == rita && got.role == ROLE_ADMIN_AGENT && got.status == USER_ACTIVE);
+	test_assert_str(got.name, "Rita");
+	test_assert_int(store_user_by_email(st, a, "nobody@a.test", &got, &err), STORE_NOT_FOUND);
+	int n = 0;
+	test_assert_int(store_user_list(st, 0, "rita@a.test", count_users, &n, &err), STORE_OK);
+	test_assert_int(n, 2);
+	n = 0;
+	test_assert_int(store_user_list(st, a, NULL, count_users, &n, &err), STORE_OK);
+	test_assert_int(n, 1);
+	n = 0; /* neither an organization nor an address: nobody */
+	test_assert_int(store_user_list(st, 0, NULL, count_users, &n, &err), STORE_OK);
+	test_assert_int(n, 0);
+
+	test_assert_int(store_user_set(st, rita, USER_ACTIVE, ROLE_SALES_AGENT, USER_REMOVED, 5,
+				       &err),
+			STORE_OK);
+	test_assert_int(store_user_set(st, rita, USER_ACTIVE, ROLE_ADMIN_AGENT, USER_ACTIVE, 6,
+				       &err),
+			STORE_CONFLICT);
+	test_assert_int(store_user_get(st, rita, &got, &err), STORE_OK);
+	test_assert(got.status == USER_REMOVED && got.role == ROLE_SALES_AGENT &&
+		    got.updated_at == 5);
+	done(st);
+}
+
+/* A session is found by its hash; ending one, or all of a user's, holds. */
+TEST(sessions_end_one_or_all)
+{
+	struct store *st = fresh();
+	const char *err = NULL;
+	int64_t a = add_org(st, ORG_RESELLER, ORG_APPROVED, "rita@a.test", NULL);
+	struct user u = {.org_id = a, .role = ROLE_ADMIN_AGENT, .status = USER_ACTIVE};
+	snprintf(u.email, sizeof(u.email), "rita@a.test");
+	test_assert_int(store_user_insert(st, &u, &err), STORE_OK);
+	struct session s[3];
+	for (int i = 0; i < 3; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		memset(s[i].hash, 'a' + i, SESSION_HASH_LEN);
+		s[i].user_id = u.id;
+		s[i].created_at = s[i].seen_at = 100;
+		s[i].expires_at = 100 + 7 * 86400;
+		test_assert_int(store_session_insert(st, &s[i], &err), STORE_OK);
+	}
+	struct session got;
+	unsigned char other[SESSION_HASH_LEN];
+	memset(other, 'z', sizeof(other));
+	test_assert_int(store_session_get(st, other, &got, &err), STORE_NOT_FOUND);
+	test_assert_int(store_session_touch(st, s[0].hash, 200, &err), STORE_OK);
+	test_assert_int(store_session_get(st, s[0].hash, &got, &err), STORE_OK);
+	test_assert(got.user_id == u.id && got.seen_at == 200 && !got.ended);
+	test_assert_int(store_session_end(st, s[0].hash, 300, &err), STORE_OK);
+	test_assert_int(store_session_end(st, s[0].hash, 300, &err), STORE_NOT_FOUND);
+	test_assert_int(store_session_touch(st, s[0].hash, 301, &err), STORE_NOT_FOUND);
+	size_t n;
+	test_assert_int(store_session_end_all(st, u.id, 400, &n, &err), STORE_OK);
+	test_assert_int((int)n, 2);
+	test_assert_int(store_session_get(st, s[2].hash, &got, &err), STORE_OK);
+	test_assert(got.ended);
+	done(st);
+}
+
 TEST_MAIN()

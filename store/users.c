@@ -1,0 +1,230 @@
+/*
+ * users.c: an organization's people and their sessions. A session row is
+ * found by a hash of the session id; the id itself lives only in the
+ * person's cookie, so a copy of the database signs no one in.
+ */
+#include "store_int.h"
+
+#define USER_COLUMNS                                                          \
+	"id, org_id, email, name, role, status, locale, created_at, updated_at"
+
+static void user_row(sqlite3_stmt *s, struct user *u)
+{
+	char role[32], status[32];
+	memset(u, 0, sizeof(*u));
+	u->id = sqlite3_column_int64(s, 0);
+	u->org_id = sqlite3_column_int64(s, 1);
+	col_text(s, 2, u->email, sizeof(u->email));
+	col_text(s, 3, u->name, sizeof(u->name));
+	col_text(s, 4, role, sizeof(role));
+	col_text(s, 5, status, sizeof(status));
+	col_text(s, 6, u->locale, sizeof(u->locale));
+	u->created_at = sqlite3_column_int64(s, 7);
+	u->updated_at = sqlite3_column_int64(s, 8);
+	if (key_role_parse(role, &u->role) < 0)
+		u->role = ROLE_SALES_AGENT; /* the table's CHECK allows no other */
+	if (user_status_parse(status, &u->status) < 0)
+		u->status = USER_REMOVED;
+}
+
+/* One user from a bound statement. */
+static int one_user(struct store *st, sqlite3_stmt *s, struct user *u, const char **error_r)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		user_row(s, u);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "get user");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_user_insert(struct store *st, struct user *u, const char **error_r)
+{
+	static const char sql[] =
+		"INSERT INTO users (org_id, email, name, role, status, locale, created_at,"
+		" updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, u->org_id);
+	bind_text(s, 2, u->email);
+	bind_text(s, 3, u->name);
+	bind_text(s, 4, key_role_str(u->role));
+	bind_text(s, 5, user_status_str(u->status));
+	bind_text(s, 6, u->locale);
+	sqlite3_bind_int64(s, 7, u->created_at);
+	sqlite3_bind_int64(s, 8, u->updated_at);
+	int rc = store_exec_stmt(st, s, "insert user", error_r);
+	if (rc == STORE_OK)
+		u->id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_user_get(struct store *st, int64_t id, struct user *u, const char **error_r)
+{
+	static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	return one_user(st, s, u, error_r);
+}
+
+int store_user_by_email(struct store *st, int64_t org_id, const char *email,
+			struct user *u, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT " USER_COLUMNS " FROM users WHERE org_id = ? AND email = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	bind_text(s, 2, email);
+	return one_user(st, s, u, error_r);
+}
+
+int store_user_list(struct store *st, int64_t org_id, const char *email, store_user_cb *cb,
+		    void *ctx, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT " USER_COLUMNS " FROM users WHERE (?1 = 0 OR org_id = ?1)"
+		" AND (?2 IS NULL OR email = ?2) AND (?1 != 0 OR ?2 IS NOT NULL) ORDER BY id";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	bind_text(s, 2, email);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct user u;
+		user_row(s, &u);
+		if (cb(ctx, &u) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*error_r = store_err(st, "list users");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int store_user_set(struct store *st, int64_t id, enum user_status from, enum key_role role,
+		   enum user_status to, int64_t now, const char **error_r)
+{
+	static const char sql[] = "UPDATE users SET role = ?, status = ?, updated_at = ?"
+				  " WHERE id = ? AND status = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, key_role_str(role));
+	bind_text(s, 2, user_status_str(to));
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, id);
+	bind_text(s, 5, user_status_str(from));
+	int rc = store_exec_stmt(st, s, "change user", error_r);
+	if (rc == STORE_OK && sqlite3_changes(st->db) != 1) {
+		*error_r = "the user changed meanwhile";
+		return STORE_CONFLICT;
+	}
+	return rc;
+}
+
+int store_session_insert(struct store *st, const struct session *x, const char **error_r)
+{
+	static const char sql[] =
+		"INSERT INTO sessions (hash, user_id, created_at, seen_at, expires_at)"
+		" VALUES (?, ?, ?, ?, ?)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_blob(s, 1, x->hash, SESSION_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, x->user_id);
+	sqlite3_bind_int64(s, 3, x->created_at);
+	sqlite3_bind_int64(s, 4, x->seen_at);
+	sqlite3_bind_int64(s, 5, x->expires_at);
+	return store_exec_stmt(st, s, "insert session", error_r);
+}
+
+int store_session_get(struct store *st, const unsigned char hash[SESSION_HASH_LEN],
+		      struct session *x, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT user_id, created_at, seen_at, expires_at, ended_at IS NOT NULL"
+		" FROM sessions WHERE hash = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_blob(s, 1, hash, SESSION_HASH_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(x, 0, sizeof(*x));
+		memcpy(x->hash, hash, SESSION_HASH_LEN);
+		x->user_id = sqlite3_column_int64(s, 0);
+		x->created_at = sqlite3_column_int64(s, 1);
+		x->seen_at = sqlite3_column_int64(s, 2);
+		x->expires_at = sqlite3_column_int64(s, 3);
+		x->ended = sqlite3_column_int(s, 4);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "get session");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* An UPDATE of one live session by its hash, with `now` bound first. */
+static int session_update(struct store *st, const char *sql, const unsigned char *hash,
+			  int64_t now, const char *what, const char **error_r)
+{
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_blob(s, 2, hash, SESSION_HASH_LEN, SQLITE_STATIC);
+	int rc = store_exec_stmt(st, s, what, error_r);
+	if (rc == STORE_OK && sqlite3_changes(st->db) != 1) {
+		*error_r = "no such live session";
+		return STORE_NOT_FOUND;
+	}
+	return rc;
+}
+
+int store_session_touch(struct store *st, const unsigned char hash[SESSION_HASH_LEN],
+			int64_t now, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE sessions SET seen_at = ? WHERE hash = ? AND ended_at IS NULL";
+	return session_update(st, sql, hash, now, "touch session", error_r);
+}
+
+int store_session_end(struct store *st, const unsigned char hash[SESSION_HASH_LEN],
+		      int64_t now, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE sessions SET ended_at = ? WHERE hash = ? AND ended_at IS NULL";
+	return session_update(st, sql, hash, now, "end session", error_r);
+}
+
+int store_session_end_all(struct store *st, int64_t user_id, int64_t now, size_t *n_r,
+			  const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, user_id);
+	int rc = store_exec_stmt(st, s, "end sessions", error_r);
+	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
+	return rc;
+}
