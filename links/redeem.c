@@ -328,8 +328,8 @@ static enum redeem_status confirm_by_mail(const struct inv_env *env, struct offe
 		return REDEEM_CONFIRM_SENT; /* the last one is on its way */
 	/* Nor, with many drafts to one address, a cannon aimed at it. */
 	int to_address;
-	if (store_outbox_confirms_to(env->st, o->inv.email, env->now - 3600, &to_address,
-				     detail_r) != STORE_OK)
+	if (store_outbox_count_to(env->st, "confirm", o->inv.email, env->now - 3600,
+				  &to_address, detail_r) != STORE_OK)
 		return REDEEM_INTERNAL;
 	if (to_address >= CONFIRM_MAILS_PER_ADDRESS)
 		return REDEEM_CONFIRM_SENT;

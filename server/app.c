@@ -134,10 +134,11 @@ int app_init(struct app *app, const char *config_path, const char **error_r)
 		return -1;
 	}
 	app->enroll_limit = rate_limiter_new(app->cfg.enrollment.rate_limit, 3600);
+	app->signin_limit = rate_limiter_new(app->cfg.sessions.rate_limit, 3600);
 	app->invite_org_limit = rate_limiter_new(app->cfg.invitations.org_rate_limit, 3600);
 	app->invite_rcpt_limit =
 		rate_limiter_new(app->cfg.invitations.recipient_rate_limit, 3600);
-	if (app->enroll_limit == NULL || app->invite_org_limit == NULL ||
+	if (app->enroll_limit == NULL || app->signin_limit == NULL || app->invite_org_limit == NULL ||
 	    app->invite_rcpt_limit == NULL) {
 		*error_r = "out of memory";
 		return -1;
@@ -189,6 +190,7 @@ void app_free(struct app *app)
 	tpl_set_free(app->tpl);
 	domain_list_free(app->public_domains);
 	rate_limiter_free(app->enroll_limit);
+	rate_limiter_free(app->signin_limit);
 	rate_limiter_free(app->invite_org_limit);
 	rate_limiter_free(app->invite_rcpt_limit);
 	sodium_memzero(app->csrf_key, sizeof(app->csrf_key));

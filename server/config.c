@@ -105,6 +105,13 @@ static const struct ckey keys[] = {
 	{"tokens", "verification_lifetime", C_DURATION, F(tokens.verification_lifetime), "3d",
 	 "how long a verification link is valid"},
 
+	{"sessions", "idle", C_DURATION, F(sessions.idle), "8h",
+	 "a console session ends this long after it was last used"},
+	{"sessions", "lifetime", C_DURATION, F(sessions.lifetime), "7d",
+	 "a console session ends this long after sign-in, however it is used"},
+	{"sessions", "rate_limit", C_INT, F(sessions.rate_limit), "20",
+	 "sign-in requests per client address per hour (0: no limit)"},
+
 	{"invitations", "org_rate_limit", C_INT, F(invitations.org_rate_limit), "1000",
 	 "invitations an organization may create, send or resend per hour (0: no limit)"},
 	{"invitations", "recipient_rate_limit", C_INT, F(invitations.recipient_rate_limit), "10",
@@ -359,6 +366,10 @@ int config_validate(struct config *cfg, const char **error_r)
 	ascii_lower(cfg->mail.reply_domain);
 	if (cfg->outbox.batch_size < 1 || cfg->outbox.concurrency < 1) {
 		*error_r = "[smtp] batch_size and concurrency must be at least 1";
+		return -1;
+	}
+	if (cfg->sessions.idle < 60 || cfg->sessions.lifetime < cfg->sessions.idle) {
+		*error_r = "[sessions] idle must be at least 60s, and lifetime at least idle";
 		return -1;
 	}
 	if (cfg->tokens.invitation_lifetime < 60 || cfg->tokens.verification_lifetime < 60) {

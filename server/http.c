@@ -70,6 +70,24 @@ int http_respond(struct request *rq, int status, const char *content_type,
 	return respond(rq, status, content_type, body, len, NULL, 0);
 }
 
+int http_redirect(struct request *rq, const char *location, const char *set_cookie)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	add_common_headers(resp);
+	MHD_add_response_header(resp, "Location", location);
+	if (set_cookie != NULL)
+		MHD_add_response_header(resp, "Set-Cookie", set_cookie);
+	int ret = MHD_queue_response(rq->conn, 303, resp);
+	MHD_destroy_response(resp);
+	rq->responded = 1;
+	rq->status = 303;
+	__atomic_add_fetch(&rq->app->http_requests[3], 1, __ATOMIC_RELAXED);
+	return ret;
+}
+
 int http_respond_page(struct request *rq, int status, char *html, size_t len,
 		      const char *set_cookie)
 {
@@ -193,7 +211,9 @@ static void client_address(struct request *rq)
 
 static int is_form_route(const struct request *rq)
 {
-	return rq->method == HTTP_POST && strncmp(rq->path, "/l/", 3) == 0;
+	return rq->method == HTTP_POST &&
+	       (strncmp(rq->path, "/l/", 3) == 0 || strcmp(rq->path, "/console") == 0 ||
+		strncmp(rq->path, "/console/", 9) == 0);
 }
 
 static struct request *request_new(struct app *app, struct MHD_Connection *conn,
@@ -248,6 +268,8 @@ static int route(struct request *rq)
 		return pages_link(rq, p + 3);
 	if (strncmp(p, "/api/v1/", 8) == 0)
 		return api_route(rq, p + 8);
+	if (strcmp(p, "/console") == 0 || strncmp(p, "/console/", 9) == 0)
+		return console_route(rq, p + 8);
 	if (strncmp(p, "/static/", 8) == 0 && (rq->method == HTTP_GET || rq->method == HTTP_HEAD))
 		return pages_static(rq, p + 8);
 	if (strcmp(p, "/favicon.ico") == 0) /* browsers ask; we have none */

@@ -50,7 +50,7 @@ static const char *visitor_cookie(struct request *rq, char fresh[CSRF_B64],
 	sodium_bin2base64(fresh, CSRF_B64, raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	int https = strncmp(rq->app->cfg.server.public_url, "https:", 6) == 0;
-	snprintf(set_cookie, size, CSRF_COOKIE "=%s; Path=/l/; HttpOnly; SameSite=Strict%s",
+	snprintf(set_cookie, size, CSRF_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s",
 		 fresh, https ? "; Secure" : "");
 	return fresh;
 }
@@ -71,6 +71,9 @@ int pages_render(struct request *rq, int status, const char *locale,
 	const char *err;
 	snprintf(path, sizeof(path), "page/%s.html", name);
 	tpl_vars_set(vars, "public_url", rq->app->cfg.server.public_url);
+	char page_flag[80]; /* for the page's own <title> */
+	snprintf(page_flag, sizeof(page_flag), "page_%s", name);
+	tpl_vars_set(vars, page_flag, "1");
 	if (tpl_render(rq->app->tpl, mailer_locale(&rq->app->mailer, locale), path, vars,
 		       &html, &len, &err) < 0) {
 		msg_error("pages: %s", err);
@@ -271,6 +274,8 @@ int pages_link(struct request *rq, const char *token)
 		return show_status(rq, redeem_from_token(ts), NULL);
 	if (claims.purpose == PUR_VERIFY_CONTACT)
 		return pages_verify(rq, token, &claims);
+	if (claims.purpose == PUR_SIGN_IN)
+		return console_signin_link(rq, token, &claims);
 
 	struct inv_env env = {st, keys, &rq->app->mailer,
 			      rq->app->cfg.tokens.invitation_lifetime, rq->now, "link"};

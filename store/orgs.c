@@ -217,14 +217,21 @@ static int find_one(struct store *st, const char *sql, enum org_kind kind,
 	return store_load_domains(st, o, error_r);
 }
 
+static const char by_contact[] =
+	"SELECT " ORG_COLUMNS " FROM orgs WHERE contact_email = ?"
+	" AND kind = ?2 AND (?2 = 'customer' OR status = 'approved')"
+	" ORDER BY id LIMIT 1";
+
+int store_org_find_by_contact(struct store *st, enum org_kind kind, const char *email,
+			      struct org *o, const char **error_r)
+{
+	return find_one(st, by_contact, kind, email, o, error_r);
+}
+
 int store_org_find_by_email(struct store *st, enum org_kind kind,
 			    const char *email, struct org *o,
 			    const char **error_r)
 {
-	static const char by_contact[] =
-		"SELECT " ORG_COLUMNS " FROM orgs WHERE contact_email = ?"
-		" AND kind = ?2 AND (?2 = 'customer' OR status = 'approved')"
-		" ORDER BY id LIMIT 1";
 	static const char by_domain[] =
 		"SELECT " ORG_COLUMNS " FROM orgs WHERE id = (SELECT o.id FROM"
 		" org_domains d JOIN orgs o ON o.id = d.org_id WHERE d.domain = ?"

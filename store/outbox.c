@@ -263,12 +263,19 @@ int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
 	return rc;
 }
 
-int store_outbox_confirms_to(struct store *st, const char *rcpt, int64_t since, int *n_r,
-			     const char **error_r)
+int store_outbox_count_to(struct store *st, const char *kind, const char *rcpt, int64_t since,
+			  int *n_r, const char **error_r)
 {
-	static const char sql[] = "SELECT count(*) FROM outbox WHERE kind = 'confirm'"
-				  " AND rcpt = ? AND created_at >= ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	/* One statement per kind, so that each uses its partial index. */
+	static const char confirm[] = "SELECT count(*) FROM outbox WHERE kind = 'confirm'"
+				      " AND rcpt = ? AND created_at >= ?";
+	static const char signin[] = "SELECT count(*) FROM outbox WHERE kind = 'signin'"
+				     " AND rcpt = ? AND created_at >= ?";
+	if (strcmp(kind, "confirm") != 0 && strcmp(kind, "signin") != 0) {
+		*error_r = "store: no count of that kind of mail";
+		return STORE_ERROR;
+	}
+	sqlite3_stmt *s = store_stmt(st, kind[0] == 'c' ? confirm : signin, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, rcpt);

@@ -212,7 +212,8 @@ const char *const store_migrations[] = {
 	"  expires_at INTEGER NOT NULL,"
 	"  ended_at INTEGER"
 	") STRICT, WITHOUT ROWID;"
-	"CREATE INDEX sessions_user ON sessions (user_id);",
+	"CREATE INDEX sessions_user ON sessions (user_id);"
+	"CREATE INDEX outbox_signin_rcpt ON outbox (rcpt, created_at) WHERE kind = 'signin';",
 };
 
 const int store_migration_count =

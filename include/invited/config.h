@@ -40,6 +40,11 @@ struct config {
 		int64_t verification_lifetime;
 	} tokens;
 	struct {
+		int64_t idle;      /* a session ends this long after its last use */
+		int64_t lifetime;  /* and this long after sign-in, whatever its use */
+		int rate_limit;    /* sign-in requests per client address per hour */
+	} sessions;
+	struct {
 		int org_rate_limit;        /* invitation mails per organization per hour */
 		int recipient_rate_limit;  /* invitation mails per recipient address per hour */
 	} invitations;

@@ -66,6 +66,8 @@ int http_respond(struct request *rq, int status, const char *content_type,
 int http_respond_json(struct request *rq, int status, json_t *j);
 /* {"error": {"code", "message", "field"?}} */
 int http_respond_fault(struct request *rq, const struct fault *f);
+/* 303 See Other to location (a path of ours); set_cookie may be NULL. */
+int http_redirect(struct request *rq, const char *location, const char *set_cookie);
 /* An HTML page; set_cookie (may be NULL) becomes a Set-Cookie header. */
 int http_respond_page(struct request *rq, int status, char *html, size_t len,
 		      const char *set_cookie);
@@ -91,6 +93,7 @@ const char *http_form(const struct request *rq, const char *name);
 
 /* Handlers, by route. */
 int pages_link(struct request *rq, const char *token);
+int console_route(struct request *rq, const char *rest);
 int pages_static(struct request *rq, const char *name);
 int api_route(struct request *rq, const char *rest);
 int api_health(struct request *rq);

@@ -46,4 +46,10 @@
 #define CONFIRM_MAIL_INTERVAL 120
 #define CONFIRM_MAILS_PER_ADDRESS 5 /* an hour, from all invitations */
 
+/* Sign-in by mail (links/signin.c). */
+#define SIGNIN_LINK_LIFETIME (15 * 60) /* seconds a sign-in link works */
+#define SIGNIN_MAILS_PER_ADDRESS 5     /* sign-in mails to one address an hour */
+#define SIGNIN_ORGS_PER_MAIL 10        /* organizations one sign-in mail offers */
+#define SESSION_TOUCH_INTERVAL 60      /* least seconds between two "last seen" writes */
+
 #endif

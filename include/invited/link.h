@@ -22,6 +22,7 @@ enum link_purpose {
 	PUR_RESELLER_WITH_PROVIDER,
 	PUR_VERIFY_CONTACT,
 	PUR_CONFIRM_ACCEPT, /* a confirmation mailed to an invitee (subject: invitation) */
+	PUR_SIGN_IN,        /* a one-time sign-in (subject: user) */
 };
 
 const char *link_purpose_str(enum link_purpose pur);

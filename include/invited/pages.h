@@ -28,6 +28,10 @@ void pages_csrf_field(struct request *rq, const char *jti, char csrf[PAGES_CSRF_
 		      char *set_cookie, size_t size);
 int pages_csrf_ok(struct request *rq, const char *jti);
 
+/* The page behind a sign-in link (server/console.c). */
+int console_signin_link(struct request *rq, const char *token,
+			const struct link_claims *claims);
+
 /* The verification link (purpose verify_contact). */
 int pages_verify(struct request *rq, const char *token,
 		 const struct link_claims *claims);

@@ -152,6 +152,10 @@ int store_org_set_contact_verified(struct store *st, int64_t id, int64_t now,
  * own domain or a parent domain), or whose primary contact is email.
  * Customers do not enroll, so for ORG_CUSTOMER any status matches.
  * STORE_NOT_FOUND when none. */
+/* The approved organization of kind (or the customer) whose primary
+ * contact is email: its contact only, never its domains. */
+int store_org_find_by_contact(struct store *st, enum org_kind kind, const char *email,
+			      struct org *o, const char **error_r);
 int store_org_find_by_email(struct store *st, enum org_kind kind,
 			    const char *email, struct org *o,
 			    const char **error_r);
@@ -488,9 +492,10 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t now,
 int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
 				   const char *reason, int64_t now, size_t *n_r,
 				   const char **error_r);
-/* How many confirmation mails went to rcpt at or after since. */
-int store_outbox_confirms_to(struct store *st, const char *rcpt, int64_t since, int *n_r,
-			     const char **error_r);
+/* How many confirmation ("confirm") or sign-in ("signin") mails went to
+ * rcpt at or after since. */
+int store_outbox_count_to(struct store *st, const char *kind, const char *rcpt, int64_t since,
+			  int *n_r, const char **error_r);
 /* When the newest mail of kind about an invitation was queued; 0 if none. */
 int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char *kind,
 			     int64_t *at_r, const char **error_r);

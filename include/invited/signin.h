@@ -1,0 +1,73 @@
+/*
+ * signin.h: people sign in by an emailed one-time link (purpose sign_in),
+ * never by a password, and stay signed in by a session (SPEC "People and
+ * sign-in"). What each thing lets its holder do:
+ *  - a sign-in link (15 minutes, once): start one session as one user of
+ *    one organization; a GET only shows a button, so a link scanner signs
+ *    nobody in;
+ *  - a session id (the cookie; 256 random bits, stored only hashed): act
+ *    as that user, with that user's role, until sign-out, sign-out
+ *    everywhere, the idle timeout or the absolute lifetime, whichever
+ *    comes first; nothing once the user is removed or the organization is
+ *    no longer approved.
+ * The verified primary contact of an approved organization (or of a
+ * customer) is its first admin user, made when that address first asks
+ * to sign in.
+ */
+#ifndef INVITED_SIGNIN_H
+#define INVITED_SIGNIN_H
+
+#include <sodium.h>
+
+#include "invitation.h"
+#include "link.h"
+
+/* base64url of 32 random bytes, without padding, and its NUL */
+#define SESSION_COOKIE_SIZE (sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+
+struct signin_view {
+	struct user user;
+	struct org org;
+};
+
+/*
+ * Mail email one sign-in link per organization it may sign in to (at most
+ * SIGNIN_ORGS_PER_MAIL): where it is an active or invited user, and where
+ * it is the primary contact (made the first admin user now). Nothing when
+ * there is none, or the address had SIGNIN_MAILS_PER_ADDRESS this hour;
+ * the caller answers the same either way. One transaction of its own.
+ * *sent_r tells whether a mail was queued.
+ */
+int signin_request(const struct inv_env *env, const char *email, const char *locale,
+		   int *sent_r, const char **error_r);
+
+enum signin_status {
+	SIGNIN_OK = 0,
+	SIGNIN_UNKNOWN,  /* not a sign-in link of ours */
+	SIGNIN_USED,     /* used already: links are one-time */
+	SIGNIN_EXPIRED,
+	SIGNIN_CLOSED,   /* the user was removed, or the organization is not active */
+	SIGNIN_INTERNAL,
+};
+
+/* What the link offers, without using it (the GET). */
+enum signin_status signin_inspect(const struct inv_env *env, const struct link_claims *claims,
+				  struct signin_view *view);
+
+/* Use the link and start a session of `lifetime` seconds; cookie_r gets
+ * the session id for the cookie (the store keeps only its hash). */
+enum signin_status signin_redeem(const struct inv_env *env, const struct link_claims *claims,
+				 int64_t lifetime, struct signin_view *view,
+				 char cookie_r[SESSION_COOKIE_SIZE]);
+
+/* The person a cookie value signs in: 0, or -1 when it signs in no one
+ * (unknown, ended, idle longer than `idle`, past its lifetime, user
+ * removed, organization not active). Notes the visit. */
+int session_check(const struct inv_env *env, const char *cookie, int64_t idle,
+		  struct signin_view *view);
+
+/* Sign-out: this session ends; with everywhere, every session of its user. */
+int session_end(const struct inv_env *env, const char *cookie, int everywhere,
+		const char **error_r);
+
+#endif

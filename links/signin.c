@@ -1,0 +1,314 @@
+/*
+ * signin.c: sign-in links and sessions (see signin.h). A sign-in link's
+ * subject is a user; using it starts a session whose id goes to the cookie
+ * and whose BLAKE2b hash goes to the store.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "invitation_int.h"
+#include "invited/log.h"
+#include "invited/rfc3339.h"
+#include "invited/signin.h"
+#include "invited/text.h"
+
+/* An organization whose people may sign in: approved, or a customer. */
+static int org_active(const struct org *o)
+{
+	return o->kind == ORG_CUSTOMER || o->status == ORG_APPROVED;
+}
+
+static int user_active(const struct user *u)
+{
+	return u->status == USER_ACTIVE || u->status == USER_INVITED;
+}
+
+/* The primary contact of an organization of kind, as its first admin user
+ * (made now if it has none with that address). *u_r->id is 0 when none. */
+static int contact_user(const struct inv_env *env, enum org_kind kind, const char *email,
+			struct user *u_r, const char **error_r)
+{
+	struct org o;
+	memset(u_r, 0, sizeof(*u_r));
+	int rc = store_org_find_by_contact(env->st, kind, email, &o, error_r);
+	if (rc == STORE_NOT_FOUND)
+		return 0;
+	if (rc != STORE_OK)
+		return -1;
+	rc = store_user_by_email(env->st, o.id, email, u_r, error_r);
+	if (rc == STORE_OK || rc == STORE_ERROR)
+		return rc == STORE_OK ? 0 : -1;
+	*u_r = (struct user){.org_id = o.id, .role = ROLE_ADMIN_AGENT, .status = USER_ACTIVE,
+			     .created_at = env->now, .updated_at = env->now};
+	snprintf(u_r->email, sizeof(u_r->email), "%s", email);
+	snprintf(u_r->name, sizeof(u_r->name), "%s", o.contact_name);
+	snprintf(u_r->locale, sizeof(u_r->locale), "%s", o.locale);
+	if (store_user_insert(env->st, u_r, error_r) != STORE_OK)
+		return -1;
+	return store_audit(env->st, env->now, env->actor, "user.first_admin",
+			   errorf("user:%lld", (long long)u_r->id),
+			   errorf("org:%lld, its primary contact", (long long)o.id),
+			   error_r) == STORE_OK
+		       ? 0
+		       : -1;
+}
+
+struct gather {
+	const struct inv_env *env;
+	struct user users[SIGNIN_ORGS_PER_MAIL];
+	size_t n;
+};
+
+static int add_user(struct gather *g, const struct user *u)
+{
+	struct org o;
+	const char *err;
+	if (!user_active(u) || g->n == SIGNIN_ORGS_PER_MAIL)
+		return 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->users[i].id == u->id)
+			return 0;
+	if (store_org_get(g->env->st, u->org_id, &o, &err) != STORE_OK || !org_active(&o))
+		return 0;
+	g->users[g->n++] = *u;
+	return 0;
+}
+
+static int gather_cb(void *ctx, const struct user *u)
+{
+	return add_user(ctx, u);
+}
+
+/* One line per organization: "name: link". */
+static int links_text(const struct inv_env *env, struct gather *g, char **text_r,
+		      const char **error_r)
+{
+	size_t cap = 1, len = 0;
+	char *text = calloc(1, 1);
+	for (size_t i = 0; text != NULL && i < g->n; i++) {
+		struct org o;
+		struct link_row link;
+		if (store_org_get(env->st, g->users[i].org_id, &o, error_r) != STORE_OK ||
+		    link_issue(env->st, env->keys, env->mailer->public_url, PUR_SIGN_IN,
+			       g->users[i].id, env->now, SIGNIN_LINK_LIFETIME, &link,
+			       error_r) < 0) {
+			free(text);
+			return -1;
+		}
+		char *url = link_url(env->mailer->public_url, link.token);
+		size_t need = strlen(o.legal_name) + (url ? strlen(url) : 0) + 8;
+		char *grown = url ? realloc(text, cap + need) : NULL;
+		if (grown == NULL) {
+			free(url);
+			free(text);
+			text = NULL;
+			break;
+		}
+		text = grown;
+		cap += need;
+		len += (size_t)snprintf(text + len, cap - len, "%s%s:\n%s\n", i ? "\n" : "",
+					o.legal_name, url);
+		free(url);
+	}
+	if (text == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	*text_r = text;
+	return 0;
+}
+
+static int request_in_tx(const struct inv_env *env, const char *email, const char *locale,
+			 int *sent_r, const char **error_r)
+{
+	struct gather g = {.env = env};
+	struct user u;
+	int to_address;
+	if (store_outbox_count_to(env->st, "signin", email, env->now - 3600, &to_address,
+				  error_r) != STORE_OK)
+		return -1;
+	if (to_address >= SIGNIN_MAILS_PER_ADDRESS)
+		return 0; /* its hour's mails went out: none more, and no word of it */
+	if (store_user_list(env->st, 0, email, gather_cb, &g, error_r) != STORE_OK)
+		return -1;
+	static const enum org_kind kinds[] = {ORG_PROVIDER, ORG_RESELLER, ORG_CUSTOMER};
+	for (size_t i = 0; i < 3; i++) {
+		if (contact_user(env, kinds[i], email, &u, error_r) < 0)
+			return -1;
+		if (u.id != 0)
+			add_user(&g, &u);
+	}
+	if (g.n == 0)
+		return 0;
+	char *text;
+	if (links_text(env, &g, &text, error_r) < 0)
+		return -1;
+	struct tpl_vars vars = {0};
+	char expires[RFC3339_LEN + 1], minutes[16];
+	snprintf(minutes, sizeof(minutes), "%d", SIGNIN_LINK_LIFETIME / 60);
+	tpl_vars_set(&vars, "links", text);
+	tpl_vars_set(&vars, "minutes", minutes);
+	tpl_vars_set(&vars, "email", email);
+	tpl_vars_set(&vars, "public_url", env->mailer->public_url);
+	rfc3339_format(env->now + SIGNIN_LINK_LIFETIME, expires);
+	tpl_vars_set(&vars, "expires", expires);
+	struct mail_job job = {
+		.kind = "signin",
+		.to = {g.users[0].name[0] ? g.users[0].name : NULL, email},
+		.auto_submitted = 1,
+		.org_id = g.users[0].org_id,
+	};
+	int rc = mailer_queue_template(env->mailer, env->st, "signin",
+				       locale && locale[0] ? locale : g.users[0].locale, &vars,
+				       &job, env->now, error_r);
+	free(text);
+	*sent_r = rc == 0;
+	return rc;
+}
+
+int signin_request(const struct inv_env *env, const char *email, const char *locale,
+		   int *sent_r, const char **error_r)
+{
+	char addr[MAX_EMAIL_LEN + 1];
+	*sent_r = 0;
+	if (strlen(email) > MAX_EMAIL_LEN || !mime_addr_valid(email))
+		return 0; /* no one: the same answer */
+	snprintf(addr, sizeof(addr), "%s", email);
+	ascii_lower(addr);
+	if (store_begin(env->st, error_r) != STORE_OK)
+		return -1;
+	if (request_in_tx(env, addr, locale, sent_r, error_r) < 0 ||
+	    store_commit(env->st, error_r) != STORE_OK) {
+		store_rollback(env->st);
+		*sent_r = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* The user and organization behind a user id, if both are active. */
+static enum signin_status load_view(const struct inv_env *env, int64_t user_id,
+				    struct signin_view *view)
+{
+	const char *err;
+	int rc = store_user_get(env->st, user_id, &view->user, &err);
+	if (rc == STORE_OK)
+		rc = store_org_get(env->st, view->user.org_id, &view->org, &err);
+	if (rc == STORE_NOT_FOUND)
+		return SIGNIN_CLOSED;
+	if (rc != STORE_OK) {
+		msg_error("signin: %s", err);
+		return SIGNIN_INTERNAL;
+	}
+	return user_active(&view->user) && org_active(&view->org) ? SIGNIN_OK : SIGNIN_CLOSED;
+}
+
+enum signin_status signin_inspect(const struct inv_env *env, const struct link_claims *claims,
+				  struct signin_view *view)
+{
+	struct link_row row;
+	const char *err;
+	memset(view, 0, sizeof(*view));
+	if (claims->purpose != PUR_SIGN_IN)
+		return SIGNIN_UNKNOWN;
+	if (claims->exp <= env->now)
+		return SIGNIN_EXPIRED;
+	int rc = store_link_get(env->st, claims->jti, &row, &err);
+	if (rc == STORE_ERROR) {
+		msg_error("signin: %s", err);
+		return SIGNIN_INTERNAL;
+	}
+	if (rc != STORE_OK || strcmp(row.purpose, link_purpose_str(PUR_SIGN_IN)) != 0)
+		return SIGNIN_UNKNOWN;
+	if (row.state != LINK_LIVE)
+		return SIGNIN_USED;
+	return load_view(env, row.subject_id, view);
+}
+
+static void session_hash(const char *cookie, unsigned char hash[SESSION_HASH_LEN])
+{
+	crypto_generichash(hash, SESSION_HASH_LEN, (const unsigned char *)cookie,
+			   strlen(cookie), NULL, 0);
+}
+
+enum signin_status signin_redeem(const struct inv_env *env, const struct link_claims *claims,
+				 int64_t lifetime, struct signin_view *view,
+				 char cookie_r[SESSION_COOKIE_SIZE])
+{
+	const char *err = NULL;
+	unsigned char id[32];
+	struct session s = {0};
+	if (store_begin(env->st, &err) != STORE_OK)
+		return SIGNIN_INTERNAL;
+	enum signin_status st = signin_inspect(env, claims, view);
+	if (st == SIGNIN_OK) {
+		randombytes_buf(id, sizeof(id));
+		sodium_bin2base64(cookie_r, SESSION_COOKIE_SIZE, id, sizeof(id),
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		session_hash(cookie_r, s.hash);
+		s.user_id = view->user.id;
+		s.created_at = s.seen_at = env->now;
+		s.expires_at = env->now + lifetime;
+		int rc = store_link_use(env->st, claims->jti, env->now, &err);
+		if (rc == STORE_CONFLICT)
+			st = SIGNIN_USED;
+		else if (rc != STORE_OK ||
+			 (view->user.status == USER_INVITED &&
+			  store_user_set(env->st, view->user.id, USER_INVITED, view->user.role,
+					 USER_ACTIVE, env->now, &err) != STORE_OK) ||
+			 store_session_insert(env->st, &s, &err) != STORE_OK ||
+			 store_audit(env->st, env->now, env->actor, "user.sign_in",
+				     errorf("user:%lld", (long long)view->user.id), NULL,
+				     &err) != STORE_OK)
+			st = SIGNIN_INTERNAL;
+	}
+	sodium_memzero(id, sizeof(id));
+	if (st == SIGNIN_OK && store_commit(env->st, &err) == STORE_OK)
+		return SIGNIN_OK;
+	store_rollback(env->st);
+	if (st == SIGNIN_OK || st == SIGNIN_INTERNAL) {
+		msg_error("signin: %s", err ? err : "internal error");
+		st = SIGNIN_INTERNAL;
+	}
+	sodium_memzero(cookie_r, SESSION_COOKIE_SIZE);
+	return st;
+}
+
+int session_check(const struct inv_env *env, const char *cookie, int64_t idle,
+		  struct signin_view *view)
+{
+	struct session s;
+	const char *err;
+	unsigned char hash[SESSION_HASH_LEN];
+	if (cookie == NULL || strlen(cookie) != SESSION_COOKIE_SIZE - 1)
+		return -1;
+	session_hash(cookie, hash);
+	if (store_session_get(env->st, hash, &s, &err) != STORE_OK || s.ended ||
+	    env->now >= s.expires_at || env->now - s.seen_at >= idle ||
+	    load_view(env, s.user_id, view) != SIGNIN_OK)
+		return -1;
+	/* "Last seen" at most once a minute: a page view is not a write. */
+	if (env->now - s.seen_at >= SESSION_TOUCH_INTERVAL &&
+	    store_session_touch(env->st, hash, env->now, &err) == STORE_ERROR)
+		msg_warn("session: %s", err);
+	return 0;
+}
+
+int session_end(const struct inv_env *env, const char *cookie, int everywhere,
+		const char **error_r)
+{
+	struct session s;
+	unsigned char hash[SESSION_HASH_LEN];
+	size_t n;
+	if (cookie == NULL || strlen(cookie) != SESSION_COOKIE_SIZE - 1)
+		return 0;
+	session_hash(cookie, hash);
+	int rc = store_session_get(env->st, hash, &s, error_r);
+	if (rc == STORE_NOT_FOUND)
+		return 0;
+	if (rc != STORE_OK)
+		return -1;
+	rc = everywhere ? store_session_end_all(env->st, s.user_id, env->now, &n, error_r)
+			: store_session_end(env->st, hash, env->now, error_r);
+	return rc == STORE_ERROR ? -1 : 0;
+}
