@@ -31,14 +31,15 @@ static int contact_user(const struct inv_env *env, enum org_kind kind, const cha
 	struct org o;
 	memset(u_r, 0, sizeof(*u_r));
 	int rc = store_org_find_by_contact(env->st, kind, email, &o, error_r);
-	if (rc == STORE_NOT_FOUND)
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && kind != ORG_CUSTOMER && !o.contact_verified))
 		return 0;
 	if (rc != STORE_OK)
 		return -1;
 	rc = store_user_by_email(env->st, o.id, email, u_r, error_r);
 	if (rc == STORE_OK || rc == STORE_ERROR)
 		return rc == STORE_OK ? 0 : -1;
-	*u_r = (struct user){.org_id = o.id, .role = ROLE_ADMIN_AGENT, .status = USER_ACTIVE,
+	/* Invited until the link is used: asking proves nothing yet. */
+	*u_r = (struct user){.org_id = o.id, .role = ROLE_ADMIN_AGENT, .status = USER_INVITED,
 			     .created_at = env->now, .updated_at = env->now};
 	snprintf(u_r->email, sizeof(u_r->email), "%s", email);
 	snprintf(u_r->name, sizeof(u_r->name), "%s", o.contact_name);
@@ -294,7 +295,7 @@ int session_check(const struct inv_env *env, const char *cookie, int64_t idle,
 	return 0;
 }
 
-int session_end(const struct inv_env *env, const char *cookie, int everywhere,
+int session_end(const struct inv_env *env, const char *cookie, int everywhere, int64_t idle,
 		const char **error_r)
 {
 	struct session s;
@@ -308,6 +309,8 @@ int session_end(const struct inv_env *env, const char *cookie, int everywhere,
 		return 0;
 	if (rc != STORE_OK)
 		return -1;
+	if (s.ended || env->now >= s.expires_at || env->now - s.seen_at >= idle)
+		return 0;
 	rc = everywhere ? store_session_end_all(env->st, s.user_id, env->now, &n, error_r)
 			: store_session_end(env->st, hash, env->now, error_r);
 	return rc == STORE_ERROR ? -1 : 0;

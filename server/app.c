@@ -135,10 +135,12 @@ int app_init(struct app *app, const char *config_path, const char **error_r)
 	}
 	app->enroll_limit = rate_limiter_new(app->cfg.enrollment.rate_limit, 3600);
 	app->signin_limit = rate_limiter_new(app->cfg.sessions.rate_limit, 3600);
+	app->signin_pair_limit = rate_limiter_new(SIGNIN_MAILS_PER_PAIR, 3600);
 	app->invite_org_limit = rate_limiter_new(app->cfg.invitations.org_rate_limit, 3600);
 	app->invite_rcpt_limit =
 		rate_limiter_new(app->cfg.invitations.recipient_rate_limit, 3600);
-	if (app->enroll_limit == NULL || app->signin_limit == NULL || app->invite_org_limit == NULL ||
+	if (app->enroll_limit == NULL || app->signin_limit == NULL ||
+	    app->signin_pair_limit == NULL || app->invite_org_limit == NULL ||
 	    app->invite_rcpt_limit == NULL) {
 		*error_r = "out of memory";
 		return -1;
@@ -191,6 +193,7 @@ void app_free(struct app *app)
 	domain_list_free(app->public_domains);
 	rate_limiter_free(app->enroll_limit);
 	rate_limiter_free(app->signin_limit);
+	rate_limiter_free(app->signin_pair_limit);
 	rate_limiter_free(app->invite_org_limit);
 	rate_limiter_free(app->invite_rcpt_limit);
 	sodium_memzero(app->csrf_key, sizeof(app->csrf_key));

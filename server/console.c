@@ -15,9 +15,10 @@
 #include "invited/ratelimit.h"
 #include "invited/server.h"
 #include "invited/signin.h"
+#include "invited/text.h"
 
 #define SESSION_COOKIE "invited_session"
-#define FORM_KEY "console" /* the anti-forgery field's key for console forms */
+#define FORM_KEY_LEN (SESSION_COOKIE_SIZE + 16)
 
 static struct inv_env env_of(struct request *rq, struct store *st)
 {
@@ -32,19 +33,42 @@ static const char *locale_of(struct request *rq)
 	return al != NULL && strncmp(al, "ja", 2) == 0 ? "ja" : NULL;
 }
 
+static int https(struct request *rq)
+{
+	return strncmp(rq->app->cfg.server.public_url, "https:", 6) == 0;
+}
+
+/* Over https, "__Host-": the browser then takes the cookie only from this
+ * very host, Secure and for the whole path, so that a sibling subdomain
+ * cannot set one for us. */
+static const char *session_cookie_name(struct request *rq)
+{
+	return https(rq) ? "__Host-" SESSION_COOKIE : SESSION_COOKIE;
+}
+
 /* The session cookie: HttpOnly, SameSite=Lax (a link from a mail opens a
  * signed-in page), Secure over https; value NULL clears it. */
 static void session_cookie(struct request *rq, const char *value, char *out, size_t size)
 {
-	int https = strncmp(rq->app->cfg.server.public_url, "https:", 6) == 0;
-	snprintf(out, size, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax%s%s",
-		 value ? value : "", https ? "; Secure" : "", value ? "" : "; Max-Age=0");
+	snprintf(out, size, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", session_cookie_name(rq),
+		 value ? value : "", https(rq) ? "; Secure" : "", value ? "" : "; Max-Age=0");
+}
+
+/* What a console form's anti-forgery field is bound to, besides the
+ * browser's cookie: the session, so that a field of one session (or of
+ * the signed-out form) is worth nothing in another. */
+static const char *form_key(struct request *rq, char key[FORM_KEY_LEN])
+{
+	const char *session = http_cookie(rq, session_cookie_name(rq));
+	snprintf(key, FORM_KEY_LEN, "console|%.*s", (int)(SESSION_COOKIE_SIZE - 1),
+		 session ? session : "");
+	return key;
 }
 
 static int form_page(struct request *rq, int status, const char *name, struct tpl_vars *v)
 {
-	char set_cookie[160], csrf[PAGES_CSRF_SIZE];
-	pages_csrf_field(rq, FORM_KEY, csrf, set_cookie, sizeof(set_cookie));
+	char set_cookie[160], csrf[PAGES_CSRF_SIZE], key[FORM_KEY_LEN];
+	pages_csrf_field(rq, form_key(rq, key), csrf, set_cookie, sizeof(set_cookie));
 	tpl_vars_set(v, "csrf", csrf);
 	return pages_render(rq, status, locale_of(rq), name, v,
 			    set_cookie[0] ? set_cookie : NULL);
@@ -54,8 +78,8 @@ static int form_page(struct request *rq, int status, const char *name, struct tp
 static int signed_in(struct request *rq, struct store *st, struct signin_view *view)
 {
 	struct inv_env env = env_of(rq, st);
-	return session_check(&env, http_cookie(rq, SESSION_COOKIE), rq->app->cfg.sessions.idle,
-			     view) == 0;
+	return session_check(&env, http_cookie(rq, session_cookie_name(rq)),
+			     rq->app->cfg.sessions.idle, view) == 0;
 }
 
 static int signin_form(struct request *rq, struct store *st)
@@ -73,7 +97,8 @@ static int signin_post(struct request *rq, struct store *st)
 {
 	struct tpl_vars v = {0};
 	const char *email = http_form(rq, "email"), *err = NULL;
-	if (!pages_csrf_ok(rq, FORM_KEY))
+	char key[FORM_KEY_LEN];
+	if (!pages_csrf_ok(rq, form_key(rq, key)))
 		return pages_error(rq, 403, locale_of(rq), "form_expired");
 	if (email == NULL || email[0] == '\0') {
 		tpl_vars_set(&v, "problem_email", "1");
@@ -85,14 +110,23 @@ static int signin_post(struct request *rq, struct store *st)
 		tpl_vars_set(&v, "problem_rate", "1");
 		return form_page(rq, 429, "signin", &v);
 	}
+	/* An address's hour of sign-in mails is shared by all who ask
+	 * (SIGNIN_MAILS_PER_ADDRESS), so one client may use only a few of
+	 * them: a stranger cannot use up someone's sign-in. */
+	char pair[MAX_EMAIL_LEN + sizeof(rq->client) + 2];
+	snprintf(pair, sizeof(pair), "%s|%s", email, rq->client);
+	ascii_lower(pair);
 	struct inv_env env = env_of(rq, st);
-	int sent;
+	int sent = 0;
+	if (rate_limiter_take(rq->app->signin_pair_limit, pair, rq->now) > 0)
+		goto answer; /* the same answer: no word of which limit */
 	if (signin_request(&env, email, locale_of(rq), &sent, &err) < 0) {
 		msg_error("console: sign-in request: %s", err);
 		return pages_error(rq, 500, locale_of(rq), "internal");
 	}
 	if (sent)
 		app_kick_outbox(rq->app);
+answer:
 	tpl_vars_set(&v, "sent", "1");
 	tpl_vars_set(&v, "email", email);
 	return form_page(rq, 200, "signin", &v);
@@ -118,10 +152,11 @@ static int signout(struct request *rq, struct store *st, int everywhere)
 {
 	struct inv_env env = env_of(rq, st);
 	const char *err = NULL;
-	char cookie[160];
-	if (!pages_csrf_ok(rq, FORM_KEY))
+	char cookie[160], key[FORM_KEY_LEN];
+	if (!pages_csrf_ok(rq, form_key(rq, key)))
 		return pages_error(rq, 403, locale_of(rq), "form_expired");
-	if (session_end(&env, http_cookie(rq, SESSION_COOKIE), everywhere, &err) < 0) {
+	if (session_end(&env, http_cookie(rq, session_cookie_name(rq)), everywhere,
+			rq->app->cfg.sessions.idle, &err) < 0) {
 		msg_error("console: sign-out: %s", err);
 		return pages_error(rq, 500, locale_of(rq), "internal");
 	}

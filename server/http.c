@@ -204,9 +204,13 @@ static void client_address(struct request *rq)
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, rq->client,
 			  sizeof(rq->client));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, rq->client,
-			  sizeof(rq->client));
+	else if (sa->sa_family == AF_INET6) {
+		/* One client per /64, a subscriber's usual share, for every limit. */
+		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (!IN6_IS_ADDR_V4MAPPED(&a))
+			memset(a.s6_addr + 8, 0, 8);
+		inet_ntop(AF_INET6, &a, rq->client, sizeof(rq->client));
+	}
 }
 
 static int is_form_route(const struct request *rq)

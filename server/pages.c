@@ -37,11 +37,19 @@ static void csrf_token(const struct app *app, const char *cookie, const char *jt
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+/* Over https, "__Host-invited_csrf": only this very host may set it
+ * (Secure, Path=/), not a sibling subdomain. */
+static const char *csrf_cookie_name(const struct request *rq)
+{
+	return strncmp(rq->app->cfg.server.public_url, "https:", 6) == 0 ? "__Host-" CSRF_COOKIE
+									 : CSRF_COOKIE;
+}
+
 /* The visitor's cookie, or a new one to set (set_cookie filled). */
 static const char *visitor_cookie(struct request *rq, char fresh[CSRF_B64],
 				  char *set_cookie, size_t size)
 {
-	const char *have = http_cookie(rq, CSRF_COOKIE);
+	const char *have = http_cookie(rq, csrf_cookie_name(rq));
 	set_cookie[0] = '\0';
 	if (have != NULL && strlen(have) == CSRF_B64 - 1)
 		return have;
@@ -50,8 +58,8 @@ static const char *visitor_cookie(struct request *rq, char fresh[CSRF_B64],
 	sodium_bin2base64(fresh, CSRF_B64, raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	int https = strncmp(rq->app->cfg.server.public_url, "https:", 6) == 0;
-	snprintf(set_cookie, size, CSRF_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s",
-		 fresh, https ? "; Secure" : "");
+	snprintf(set_cookie, size, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
+		 csrf_cookie_name(rq), fresh, https ? "; Secure" : "");
 	return fresh;
 }
 
@@ -181,7 +189,7 @@ static int show_done(struct request *rq, const struct offer *o, int accepted)
 
 int pages_csrf_ok(struct request *rq, const char *jti)
 {
-	const char *cookie = http_cookie(rq, CSRF_COOKIE);
+	const char *cookie = http_cookie(rq, csrf_cookie_name(rq));
 	const char *field = http_form(rq, "csrf");
 	char want[CSRF_B64];
 	if (cookie == NULL || field == NULL || strlen(cookie) != CSRF_B64 - 1 ||

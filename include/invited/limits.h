@@ -48,7 +48,8 @@
 
 /* Sign-in by mail (links/signin.c). */
 #define SIGNIN_LINK_LIFETIME (15 * 60) /* seconds a sign-in link works */
-#define SIGNIN_MAILS_PER_ADDRESS 5     /* sign-in mails to one address an hour */
+#define SIGNIN_MAILS_PER_ADDRESS 20    /* sign-in mails to one address an hour, in all */
+#define SIGNIN_MAILS_PER_PAIR 3        /* ... asked for from one client address */
 #define SIGNIN_ORGS_PER_MAIL 10        /* organizations one sign-in mail offers */
 #define SESSION_TOUCH_INTERVAL 60      /* least seconds between two "last seen" writes */
 

@@ -45,6 +45,7 @@ struct app {
 	struct redeemer *redeemer;
 	struct rate_limiter *enroll_limit;
 	struct rate_limiter *signin_limit;      /* by client address */
+	struct rate_limiter *signin_pair_limit; /* by "recipient|client address" */
 	struct rate_limiter *invite_org_limit;  /* by "org:ID" */
 	struct rate_limiter *invite_rcpt_limit; /* by recipient address */
 	struct domain_list *public_domains; /* NULL when none is configured */

@@ -66,8 +66,10 @@ enum signin_status signin_redeem(const struct inv_env *env, const struct link_cl
 int session_check(const struct inv_env *env, const char *cookie, int64_t idle,
 		  struct signin_view *view);
 
-/* Sign-out: this session ends; with everywhere, every session of its user. */
-int session_end(const struct inv_env *env, const char *cookie, int everywhere,
+/* Sign-out: this session ends; with everywhere, every session of its user,
+ * but only from a live session (not ended, idle or past its lifetime): an
+ * old cookie ends nothing else. */
+int session_end(const struct inv_env *env, const char *cookie, int everywhere, int64_t idle,
 		const char **error_r);
 
 #endif

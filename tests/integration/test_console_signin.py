@@ -123,3 +123,28 @@ def test_sign_out_everywhere_ends_the_other_sessions():
                                       headers={"Cookie": s})
         assert status == 303 and headers["location"] == "/console", status
     assert srv.sql("SELECT count(*) FROM sessions WHERE ended_at IS NULL") == [(0,)]
+
+    # An old cookie ends nothing: signed in again, the new session lives on
+    # when someone posts sign-out everywhere with the ended one.
+    third, _ = sign_in(srv, "p49@example.test")
+    status, _, page = srv.http("GET", f"{srv.public_url}/console",
+                               headers={"Cookie": f"{first}; {csrf_cookie}"})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+    status, _, _ = srv.http("POST", f"{srv.public_url}/console/signout-everywhere",
+                            urllib.parse.urlencode({"csrf": csrf}),
+                            {"Content-Type": "application/x-www-form-urlencoded",
+                             "Cookie": f"{first}; {csrf_cookie}"})
+    assert status == 303, status
+    status, _, _ = srv.http("GET", f"{srv.public_url}/console/", headers={"Cookie": third})
+    assert status == 200, "an ended session's cookie ended a live one"
+
+
+def test_one_client_cannot_use_up_an_address():
+    """A client may ask for only a few of an address's sign-in mails an
+    hour (SIGNIN_MAILS_PER_PAIR), with the same answer past it."""
+    srv = Server.start()
+    srv.org_create("reseller", "Contoso 53", "r49@example.test")
+    for _ in range(5):
+        status, page = srv.form_post(f"{srv.public_url}/console", email="r49@example.test")
+        assert status == 200 and 'data-code="signin_sent"' in page, status
+    assert srv.sql("SELECT count(*) FROM outbox WHERE kind = 'signin'") == [(3,)]
