@@ -76,6 +76,35 @@ int store_exec_stmt(struct store *st, sqlite3_stmt *s, const char *what,
 	return STORE_ERROR;
 }
 
+int store_one_row(struct store *st, sqlite3_stmt *s, store_row_fn *read, void *out,
+		  const char *what, const char **error_r)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read(s, out);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, what);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+static void read_count(sqlite3_stmt *s, void *out)
+{
+	*(int64_t *)out = sqlite3_column_int64(s, 0);
+}
+
+int store_count(struct store *st, sqlite3_stmt *s, int64_t *n_r, const char *what,
+		const char **error_r)
+{
+	*n_r = 0;
+	int rc = store_one_row(st, s, read_count, n_r, what, error_r);
+	return rc == STORE_ERROR ? STORE_ERROR : STORE_OK;
+}
+
 char *col_strdup(sqlite3_stmt *s, int i)
 {
 	const unsigned char *v = sqlite3_column_text(s, i);

@@ -167,14 +167,10 @@ int store_inbound_relayed(struct store *st, int64_t invitation_id, int *yes_r,
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, invitation_id);
-	int rc = sqlite3_step(s);
-	*yes_r = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
-		*error_r = store_err(st, "relayed replies");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	int64_t n;
+	int rc = store_count(st, s, &n, "relayed replies", error_r);
+	*yes_r = n != 0;
+	return rc;
 }
 
 int store_inbound_list(struct store *st, int64_t invitation_id, store_inbound_cb *cb,

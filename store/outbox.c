@@ -280,14 +280,10 @@ int store_outbox_count_to(struct store *st, const char *kind, const char *rcpt, 
 		return STORE_ERROR;
 	bind_text(s, 1, rcpt);
 	sqlite3_bind_int64(s, 2, since);
-	int rc = sqlite3_step(s);
-	*n_r = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
-		*error_r = store_err(st, "count confirmations");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	int64_t n;
+	int rc = store_count(st, s, &n, "count mails to an address", error_r);
+	*n_r = (int)n;
+	return rc;
 }
 
 int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char *kind,
@@ -301,14 +297,7 @@ int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, invitation_id);
 	bind_text(s, 2, kind);
-	int rc = sqlite3_step(s);
-	*at_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
-		*error_r = store_err(st, "last message");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return store_count(st, s, at_r, "last message", error_r);
 }
 
 static int get_by(struct store *st, sqlite3_stmt *s, int with_data,

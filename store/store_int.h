@@ -68,6 +68,15 @@ static inline void col_text(sqlite3_stmt *s, int i, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
+/* Step s for at most one row, which read(s, out) reads; s is reset.
+ * STORE_OK, STORE_NOT_FOUND, or STORE_ERROR with "store: what: …". */
+typedef void store_row_fn(sqlite3_stmt *s, void *out);
+int store_one_row(struct store *st, sqlite3_stmt *s, store_row_fn *read, void *out,
+		  const char *what, const char **error_r);
+/* The first column of a count or EXISTS query's one row, in *n_r. */
+int store_count(struct store *st, sqlite3_stmt *s, int64_t *n_r, const char *what,
+		const char **error_r);
+
 /* The columns store_read_org() reads, each prefixed with p ("o." or ""). */
 #define ORG_COLUMNS_OF(p)                                                      \
 	p "id, " p "kind, " p "status, " p "legal_name, " p "address, "        \

@@ -8,8 +8,9 @@
 #define USER_COLUMNS                                                          \
 	"id, org_id, email, name, role, status, locale, created_at, updated_at"
 
-static void user_row(sqlite3_stmt *s, struct user *u)
+static void user_row(sqlite3_stmt *s, void *out)
 {
+	struct user *u = out;
 	char role[32], status[32];
 	memset(u, 0, sizeof(*u));
 	u->id = sqlite3_column_int64(s, 0);
@@ -30,17 +31,7 @@ static void user_row(sqlite3_stmt *s, struct user *u)
 /* One user from a bound statement. */
 static int one_user(struct store *st, sqlite3_stmt *s, struct user *u, const char **error_r)
 {
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		user_row(s, u);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
-		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
-		*error_r = store_err(st, "get user");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return store_one_row(st, s, user_row, u, "get user", error_r);
 }
 
 int store_user_insert(struct store *st, struct user *u, const char **error_r)
@@ -151,6 +142,17 @@ int store_session_insert(struct store *st, const struct session *x, const char *
 	return store_exec_stmt(st, s, "insert session", error_r);
 }
 
+static void session_row(sqlite3_stmt *s, void *out)
+{
+	struct session *x = out;
+	memset(x, 0, sizeof(*x));
+	x->user_id = sqlite3_column_int64(s, 0);
+	x->created_at = sqlite3_column_int64(s, 1);
+	x->seen_at = sqlite3_column_int64(s, 2);
+	x->expires_at = sqlite3_column_int64(s, 3);
+	x->ended = sqlite3_column_int(s, 4);
+}
+
 int store_session_get(struct store *st, const unsigned char hash[SESSION_HASH_LEN],
 		      struct session *x, const char **error_r)
 {
@@ -161,24 +163,10 @@ int store_session_get(struct store *st, const unsigned char hash[SESSION_HASH_LE
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_blob(s, 1, hash, SESSION_HASH_LEN, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		memset(x, 0, sizeof(*x));
+	int rc = store_one_row(st, s, session_row, x, "get session", error_r);
+	if (rc == STORE_OK)
 		memcpy(x->hash, hash, SESSION_HASH_LEN);
-		x->user_id = sqlite3_column_int64(s, 0);
-		x->created_at = sqlite3_column_int64(s, 1);
-		x->seen_at = sqlite3_column_int64(s, 2);
-		x->expires_at = sqlite3_column_int64(s, 3);
-		x->ended = sqlite3_column_int(s, 4);
-	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
-		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
-		*error_r = store_err(st, "get session");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return rc;
 }
 
 /* An UPDATE of one live session by its hash, with `now` bound first. */

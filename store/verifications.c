@@ -101,20 +101,6 @@ int store_verif_latest(struct store *st, int64_t org_id, struct verification *v,
 	return get_one(st, s, v, error_r);
 }
 
-/* One integer from a statement already bound: 0 rows is 0. */
-static int count_of(struct store *st, sqlite3_stmt *s, int64_t *n_r, const char *what,
-		    const char **error_r)
-{
-	int rc = sqlite3_step(s);
-	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		*error_r = store_err(st, what);
-		return STORE_ERROR;
-	}
-	return rc == SQLITE_ROW ? STORE_OK : STORE_NOT_FOUND;
-}
-
 int store_verif_count_to(struct store *st, const char *email, int64_t since, int *n_r,
 			 const char **error_r)
 {
@@ -126,9 +112,14 @@ int store_verif_count_to(struct store *st, const char *email, int64_t since, int
 		return STORE_ERROR;
 	bind_text(s, 1, email);
 	sqlite3_bind_int64(s, 2, since);
-	int rc = count_of(st, s, &n, "count verifications", error_r);
+	int rc = store_count(st, s, &n, "count verifications", error_r);
 	*n_r = (int)n;
-	return rc == STORE_ERROR ? rc : STORE_OK;
+	return rc;
+}
+
+static void read_id(sqlite3_stmt *s, void *out)
+{
+	*(int64_t *)out = sqlite3_column_int64(s, 0);
 }
 
 int store_org_pending_for_contact(struct store *st, const char *email, int64_t *id_r,
@@ -140,7 +131,7 @@ int store_org_pending_for_contact(struct store *st, const char *email, int64_t *
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, email);
-	return count_of(st, s, id_r, "find pending enrollment", error_r);
+	return store_one_row(st, s, read_id, id_r, "find pending enrollment", error_r);
 }
 
 int store_verif_set_jti(struct store *st, int64_t id, const char *jti, const char **error_r)
