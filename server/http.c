@@ -193,24 +193,14 @@ static enum http_method parse_method(const char *m)
 	return HTTP_OTHER;
 }
 
+/* The peer, as every limit counts it (http_client_text). */
 static void client_address(struct request *rq)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	snprintf(rq->client, sizeof(rq->client), "unknown");
-	if (ci == NULL || ci->client_addr == NULL)
-		return;
-	const struct sockaddr *sa = ci->client_addr;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, rq->client,
-			  sizeof(rq->client));
-	else if (sa->sa_family == AF_INET6) {
-		/* One client per /64, a subscriber's usual share, for every limit. */
-		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (!IN6_IS_ADDR_V4MAPPED(&a))
-			memset(a.s6_addr + 8, 0, 8);
-		inet_ntop(AF_INET6, &a, rq->client, sizeof(rq->client));
-	}
+	char text[INET6_ADDRSTRLEN];
+	http_client_text(ci ? ci->client_addr : NULL, text);
+	snprintf(rq->client, sizeof(rq->client), "%s", text[0] ? text : "unknown");
 }
 
 static int is_form_route(const struct request *rq)

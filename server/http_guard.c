@@ -43,24 +43,6 @@ struct http_guard {
 	pthread_t sweeper;
 };
 
-/* The client as the limit counts it: an IPv4 address, or an IPv6 /64 (one
- * subscriber's usual share, so that its 2^64 addresses are one client). */
-static void addr_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
-{
-	out[0] = '\0';
-	if (sa == NULL)
-		return;
-	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
-			  INET6_ADDRSTRLEN);
-	} else if (sa->sa_family == AF_INET6) {
-		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (!IN6_IS_ADDR_V4MAPPED(&a))
-			memset(a.s6_addr + 8, 0, 8);
-		inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN);
-	}
-}
-
 /* Count an offence of addr; log a line when the last is old enough.
  * Called with the lock held. */
 static void offence(struct http_guard *g, const char *addr, int refused, time_t now)
@@ -92,13 +74,29 @@ static void offence(struct http_guard *g, const char *addr, int refused, time_t 
 	o->refused = o->shut = 0;
 }
 
+void http_client_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
+{
+	out[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+			  INET6_ADDRSTRLEN);
+	} else if (sa->sa_family == AF_INET6) {
+		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (!IN6_IS_ADDR_V4MAPPED(&a))
+			memset(a.s6_addr + 8, 0, 8);
+		inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN);
+	}
+}
+
 enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, socklen_t len)
 {
 	struct http_guard *g = cls;
 	char text[INET6_ADDRSTRLEN];
 	int open = 0;
 	(void)len;
-	addr_text(addr, text);
+	http_client_text(addr, text);
 	pthread_mutex_lock(&g->lock);
 	for (struct conn_slot *c = g->head; c != NULL; c = c->next)
 		open += strcmp(c->addr, text) == 0;
@@ -121,7 +119,7 @@ void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return; /* untracked: no deadline, not counted */
 		c->guard = g;
-		addr_text(addr ? addr->client_addr : NULL, c->addr);
+		http_client_text(addr ? addr->client_addr : NULL, c->addr);
 		c->fd = fd ? fd->connect_fd : -1;
 		c->since = time(NULL);
 		pthread_mutex_lock(&g->lock);

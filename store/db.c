@@ -92,7 +92,7 @@ int store_one_row(struct store *st, sqlite3_stmt *s, store_row_fn *read, void *o
 	return STORE_OK;
 }
 
-static void read_count(sqlite3_stmt *s, void *out)
+void store_read_int64(sqlite3_stmt *s, void *out)
 {
 	*(int64_t *)out = sqlite3_column_int64(s, 0);
 }
@@ -101,7 +101,7 @@ int store_count(struct store *st, sqlite3_stmt *s, int64_t *n_r, const char *wha
 		const char **error_r)
 {
 	*n_r = 0;
-	int rc = store_one_row(st, s, read_count, n_r, what, error_r);
+	int rc = store_one_row(st, s, store_read_int64, n_r, what, error_r);
 	return rc == STORE_ERROR ? STORE_ERROR : STORE_OK;
 }
 

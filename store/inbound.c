@@ -90,8 +90,9 @@ int store_inbound_add(struct store *st, struct inbound_row *r, const char **erro
 	return STORE_OK;
 }
 
-static void read_row(sqlite3_stmt *s, struct inbound_row *r)
+static void read_row(sqlite3_stmt *s, void *out)
 {
+	struct inbound_row *r = out;
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(s, 0);
 	col_text(s, 1, r->mailbox, sizeof(r->mailbox));
@@ -114,17 +115,7 @@ static void read_row(sqlite3_stmt *s, struct inbound_row *r)
 static int get_one(struct store *st, sqlite3_stmt *s, struct inbound_row *r,
 		   const char **error_r)
 {
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		read_row(s, r);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
-		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
-		*error_r = store_err(st, "inbound");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return store_one_row(st, s, read_row, r, "inbound", error_r);
 }
 
 int store_inbound_get(struct store *st, const char *mailbox, uint32_t uidvalidity,

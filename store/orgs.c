@@ -301,3 +301,15 @@ int store_org_list(struct store *st, const struct org_filter *f,
 	free(rows);
 	return ret;
 }
+
+int store_org_pending_for_contact(struct store *st, const char *email, int64_t *id_r,
+				  const char **error_r)
+{
+	static const char sql[] = "SELECT id FROM orgs WHERE contact_email = ?"
+				  " AND status = 'pending_verification' LIMIT 1";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	bind_text(s, 1, email);
+	return store_one_row(st, s, store_read_int64, id_r, "find pending enrollment", error_r);
+}

@@ -73,6 +73,8 @@ static inline void col_text(sqlite3_stmt *s, int i, char *buf, size_t size)
 typedef void store_row_fn(sqlite3_stmt *s, void *out);
 int store_one_row(struct store *st, sqlite3_stmt *s, store_row_fn *read, void *out,
 		  const char *what, const char **error_r);
+/* A store_row_fn: the first column as an int64_t at out. */
+void store_read_int64(sqlite3_stmt *s, void *out);
 /* The first column of a count or EXISTS query's one row, in *n_r. */
 int store_count(struct store *st, sqlite3_stmt *s, int64_t *n_r, const char *what,
 		const char **error_r);

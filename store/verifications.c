@@ -9,8 +9,9 @@
 	"id, org_id, email, reply_code, jti, status, method, status_reason,"   \
 	" expires_at, created_at, coalesce(verified_at, 0)"
 
-static void read_verif(sqlite3_stmt *s, struct verification *v)
+static void read_verif(sqlite3_stmt *s, void *out)
 {
+	struct verification *v = out;
 	char status[16];
 	memset(v, 0, sizeof(*v));
 	v->id = sqlite3_column_int64(s, 0);
@@ -31,17 +32,7 @@ static void read_verif(sqlite3_stmt *s, struct verification *v)
 static int get_one(struct store *st, sqlite3_stmt *s, struct verification *v,
 		   const char **error_r)
 {
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		read_verif(s, v);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
-		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
-		*error_r = store_err(st, "get verification");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return store_one_row(st, s, read_verif, v, "get verification", error_r);
 }
 
 int store_verif_insert(struct store *st, struct verification *v, const char **error_r)
@@ -117,22 +108,6 @@ int store_verif_count_to(struct store *st, const char *email, int64_t since, int
 	return rc;
 }
 
-static void read_id(sqlite3_stmt *s, void *out)
-{
-	*(int64_t *)out = sqlite3_column_int64(s, 0);
-}
-
-int store_org_pending_for_contact(struct store *st, const char *email, int64_t *id_r,
-				  const char **error_r)
-{
-	static const char sql[] = "SELECT id FROM orgs WHERE contact_email = ?"
-				  " AND status = 'pending_verification' LIMIT 1";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
-	if (s == NULL)
-		return STORE_ERROR;
-	bind_text(s, 1, email);
-	return store_one_row(st, s, read_id, id_r, "find pending enrollment", error_r);
-}
 
 int store_verif_set_jti(struct store *st, int64_t id, const char *jti, const char **error_r)
 {

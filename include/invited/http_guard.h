@@ -12,9 +12,15 @@
 #define INVITED_HTTP_GUARD_H
 
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 struct http_guard;
+
+/* The client as every limit counts it: an IPv4 address, or an IPv6 /64
+ * (one subscriber's usual share, so that its 2^64 addresses are one
+ * client); "" for none. */
+void http_client_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN]);
 
 /* Starts the sweeper thread; NULL (with *error_r) when it cannot. */
 struct http_guard *http_guard_new(const char **error_r);

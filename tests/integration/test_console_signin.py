@@ -41,6 +41,21 @@ def sign_in(srv, address):
     return session.split(";")[0], csrf_cookie
 
 
+def console_post(srv, path, cookies):
+    """POST a console form with cookies, its anti-forgery field read as a
+    browser would: from the dashboard, or the sign-in page for a session
+    that has ended. (status, headers)."""
+    status, _, page = srv.http("GET", f"{srv.public_url}/console/", headers={"Cookie": cookies})
+    if status == 303:
+        _, _, page = srv.http("GET", f"{srv.public_url}/console", headers={"Cookie": cookies})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+    status, headers, _ = srv.http("POST", f"{srv.public_url}{path}",
+                                  urllib.parse.urlencode({"csrf": csrf}),
+                                  {"Content-Type": "application/x-www-form-urlencoded",
+                                   "Cookie": cookies})
+    return status, headers
+
+
 def test_sign_in_by_mailed_link_in_chromium():
     srv = Server.start()
     mailstack.imap_clear("p50")
@@ -110,13 +125,8 @@ def test_sign_out_everywhere_ends_the_other_sessions():
     for s in (first, second):
         status, _, page = srv.http("GET", f"{srv.public_url}/console/", headers={"Cookie": s})
         assert status == 200 and b"Dashboard" in page, status
-    status, _, page = srv.http("GET", f"{srv.public_url}/console/",
-                               headers={"Cookie": f"{first}; {csrf_cookie}"})
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
-    status, headers, _ = srv.http("POST", f"{srv.public_url}/console/signout-everywhere",
-                                  urllib.parse.urlencode({"csrf": csrf}),
-                                  {"Content-Type": "application/x-www-form-urlencoded",
-                                   "Cookie": f"{first}; {csrf_cookie}"})
+    status, headers = console_post(srv, "/console/signout-everywhere",
+                                   f"{first}; {csrf_cookie}")
     assert status == 303 and "Max-Age=0" in headers["set-cookie"], (status, headers)
     for s in (first, second):
         status, headers, _ = srv.http("GET", f"{srv.public_url}/console/",
@@ -127,13 +137,7 @@ def test_sign_out_everywhere_ends_the_other_sessions():
     # An old cookie ends nothing: signed in again, the new session lives on
     # when someone posts sign-out everywhere with the ended one.
     third, _ = sign_in(srv, "p49@example.test")
-    status, _, page = srv.http("GET", f"{srv.public_url}/console",
-                               headers={"Cookie": f"{first}; {csrf_cookie}"})
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
-    status, _, _ = srv.http("POST", f"{srv.public_url}/console/signout-everywhere",
-                            urllib.parse.urlencode({"csrf": csrf}),
-                            {"Content-Type": "application/x-www-form-urlencoded",
-                             "Cookie": f"{first}; {csrf_cookie}"})
+    status, _ = console_post(srv, "/console/signout-everywhere", f"{first}; {csrf_cookie}")
     assert status == 303, status
     status, _, _ = srv.http("GET", f"{srv.public_url}/console/", headers={"Cookie": third})
     assert status == 200, "an ended session's cookie ended a live one"

@@ -155,6 +155,14 @@ def _setup(*names):
         _free_base(exclude=(smtp, smtp + 1))
 
 
+def _stop_leaves_nothing(handle, state, smtp, imap):
+    """scripts/mailstack stop: no daemon of the state folder, no port held."""
+    p = _stack("stop", handle)
+    assert p.returncode == 0, p.stderr
+    assert _daemons_of(state) == []
+    assert not _listening(smtp) and not _listening(imap)
+
+
 def _cleanup(top, *handles):
     import shutil
     for h in handles:
@@ -200,10 +208,7 @@ def test_stack_runs_from_a_closed_folder_with_umask_077():
                 open(os.path.join(state, "maillog"), errors="replace").read()[-3000:]
             time.sleep(0.2)
 
-        p = _stack("stop", handle)
-        assert p.returncode == 0, p.stderr
-        assert _daemons_of(state) == []
-        assert not _listening(smtp) and not _listening(imap)
+        _stop_leaves_nothing(handle, state, smtp, imap)
     finally:
         _cleanup(top, handle)
     assert not os.path.lexists(handle)
@@ -281,10 +286,7 @@ def test_stop_finds_a_stack_whose_state_folder_was_deleted():
         assert _daemons_of(state)
         shutil.rmtree(state)
         shutil.rmtree(os.path.join(top, "checkout"))
-        p = _stack("stop", handle)
-        assert p.returncode == 0, p.stderr
-        assert _daemons_of(state) == []
-        assert not _listening(smtp) and not _listening(imap)
+        _stop_leaves_nothing(handle, state, smtp, imap)
     finally:
         _cleanup(top, handle)
 
