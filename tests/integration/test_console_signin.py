@@ -152,3 +152,26 @@ def test_one_client_cannot_use_up_an_address():
         status, page = srv.form_post(f"{srv.public_url}/console", email="r49@example.test")
         assert status == 200 and 'data-code="signin_sent"' in page, status
     assert srv.sql("SELECT count(*) FROM outbox WHERE kind = 'signin'") == [(3,)]
+
+
+def test_forms_without_the_anti_forgery_field_change_nothing():
+    """A page elsewhere posting to the console or to a sign-in link, without
+    the field bound to the visitor's cookie: 403, no session started or
+    ended."""
+    srv = Server.start()
+    srv.org_create("provider", "Northwind 54", "p48@example.test")
+    session, csrf_cookie = sign_in(srv, "p48@example.test")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for path in ("/console/signout", "/console/signout-everywhere"):
+        status, _, _ = srv.http("POST", f"{srv.public_url}{path}", "csrf=forged",
+                                {**form, "Cookie": f"{session}; {csrf_cookie}"})
+        assert status == 403, (path, status)
+    assert srv.sql("SELECT count(*) FROM sessions WHERE ended_at IS NULL") == [(1,)]
+    # a sign-in link posted from elsewhere starts no session
+    status, page = srv.form_post(f"{srv.public_url}/console", email="p48@example.test")
+    link = newest_signin_link(srv)
+    status, _, _ = srv.http("POST", link, "csrf=forged", {**form, "Cookie": csrf_cookie})
+    assert status == 403, status
+    assert srv.sql("SELECT count(*) FROM sessions") == [(1,)]
+    status, _, _ = srv.http("GET", link)
+    assert status == 200, "the link is still unused"
