@@ -14,18 +14,18 @@
 
 static const char *const purposes[] = {NULL, "indirect_provider", "reseller",
 				       "reseller_with_provider", "verify_contact",
-				       "confirm_accept", "sign_in"};
+				       "confirm_accept", "sign_in", "join_org"};
 
 const char *link_purpose_str(enum link_purpose pur)
 {
-	return pur >= PUR_INDIRECT_PROVIDER && pur <= PUR_SIGN_IN
+	return pur >= PUR_INDIRECT_PROVIDER && pur <= PUR_JOIN_ORG
 		       ? purposes[pur]
 		       : "unknown";
 }
 
 int link_purpose_parse(const char *s, enum link_purpose *pur_r)
 {
-	for (int i = PUR_INDIRECT_PROVIDER; i <= PUR_SIGN_IN; i++) {
+	for (int i = PUR_INDIRECT_PROVIDER; i <= PUR_JOIN_ORG; i++) {
 		if (strcmp(s, purposes[i]) == 0) {
 			*pur_r = (enum link_purpose)i;
 			return 0;

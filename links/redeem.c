@@ -116,13 +116,45 @@ static enum redeem_status load_parties(const struct inv_env *env, struct offer *
 	/* Only an admin address binds an organization: its primary contact
 	 * (found by its domain, the invitee may be a colleague). Customers
 	 * are found by their contact address, which is theirs. */
-	if (o->has_acceptor && strcmp(o->acceptor.contact_email, o->inv.email) != 0)
-		return REDEEM_NOT_ADMIN;
+	if (o->has_acceptor && strcmp(o->acceptor.contact_email, o->inv.email) != 0) {
+		struct user u;
+		rc = store_user_by_email(env->st, o->acceptor.id, o->inv.email, &u, &err);
+		if (rc == STORE_ERROR) {
+			*detail_r = err;
+			return REDEEM_INTERNAL;
+		}
+		if (rc != STORE_OK || u.role != ROLE_ADMIN_AGENT || u.status != USER_ACTIVE)
+			return REDEEM_NOT_ADMIN;
+	}
 	return REDEEM_OK;
 }
 
+/* A signed-in session of one of the accepting organization's admin users
+ * is proof enough (SPEC "Who may accept"): whoever holds the link, the
+ * person accepting is an admin of that organization. */
+static enum redeem_status by_session(const struct inv_env *env, struct offer *o,
+				     int64_t user_id, enum redeem_status s, const char **detail_r)
+{
+	struct user u;
+	const char *err;
+	if (user_id == 0 || !o->has_acceptor || (s != REDEEM_OK && s != REDEEM_NOT_ADMIN))
+		return s;
+	int rc = store_user_get(env->st, user_id, &u, &err);
+	if (rc == STORE_ERROR) {
+		*detail_r = err;
+		return REDEEM_INTERNAL;
+	}
+	if (rc == STORE_OK && u.org_id == o->acceptor.id && u.role == ROLE_ADMIN_AGENT &&
+	    u.status == USER_ACTIVE) {
+		o->proven = 1;
+		o->by_session = 1;
+		return REDEEM_OK;
+	}
+	return s;
+}
+
 enum redeem_status redeem_inspect(const struct inv_env *env,
-				  const struct link_claims *claims,
+				  const struct link_claims *claims, int64_t session_user,
 				  struct offer *o, const char **detail_r)
 {
 	struct link_row row;
@@ -169,7 +201,7 @@ enum redeem_status redeem_inspect(const struct inv_env *env,
 		return REDEEM_USED;
 	if (row.state == LINK_REVOKED)
 		return REDEEM_REVOKED; /* replaced by a resend */
-	return load_parties(env, o, detail_r);
+	return by_session(env, o, session_user, load_parties(env, o, detail_r), detail_r);
 }
 
 /* Tell one organization's primary contact how the invitation ended. */
@@ -366,11 +398,11 @@ static enum redeem_status confirm_by_mail(const struct inv_env *env, struct offe
 
 /* Everything a redeem changes, inside the caller's transaction. */
 static enum redeem_status redeem_in_tx(const struct inv_env *env,
-				       const struct link_claims *claims,
+				       const struct link_claims *claims, int64_t session_user,
 				       const struct accept_input *in, enum inv_status to,
 				       struct offer *o, const char **detail_r)
 {
-	enum redeem_status s = redeem_inspect(env, claims, o, detail_r);
+	enum redeem_status s = redeem_inspect(env, claims, session_user, o, detail_r);
 	if (s == REDEEM_OK && to == INV_ACCEPTED && !o->proven)
 		return o->inv.kind == INV_INDIRECT_PROVIDER && !o->has_acceptor
 			       ? REDEEM_NO_ACCEPTOR
@@ -390,7 +422,8 @@ static int batch_item(const struct inv_env *env, struct redeem_item *it)
 		detail = err;
 		it->status = REDEEM_INTERNAL;
 	} else {
-		it->status = redeem_in_tx(env, &it->claims, it->accept ? &it->in : NULL,
+		it->status = redeem_in_tx(env, &it->claims, it->session_user,
+					  it->accept ? &it->in : NULL,
 					  it->accept ? INV_ACCEPTED : INV_DECLINED,
 					  &it->offer, &detail);
 		int keep = it->status == REDEEM_OK || it->status == REDEEM_CONFIRM_SENT;

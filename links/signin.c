@@ -23,6 +23,30 @@ static int user_active(const struct user *u)
 	return u->status == USER_ACTIVE || u->status == USER_INVITED;
 }
 
+/* o's primary contact (email) as its first admin user, made now if o has
+ * no user with that address. */
+static int first_admin(const struct inv_env *env, const struct org *o, const char *email,
+		       struct user *u_r, const char **error_r)
+{
+	int rc = store_user_by_email(env->st, o->id, email, u_r, error_r);
+	if (rc == STORE_OK || rc == STORE_ERROR)
+		return rc == STORE_OK ? 0 : -1;
+	/* Invited until the link is used: asking proves nothing yet. */
+	*u_r = (struct user){.org_id = o->id, .role = ROLE_ADMIN_AGENT, .status = USER_INVITED,
+			     .created_at = env->now, .updated_at = env->now};
+	snprintf(u_r->email, sizeof(u_r->email), "%s", email);
+	snprintf(u_r->name, sizeof(u_r->name), "%s", o->contact_name);
+	snprintf(u_r->locale, sizeof(u_r->locale), "%s", o->locale);
+	if (store_user_insert(env->st, u_r, error_r) != STORE_OK)
+		return -1;
+	return store_audit(env->st, env->now, env->actor, "user.first_admin",
+			   errorf("user:%lld", (long long)u_r->id),
+			   errorf("org:%lld, its primary contact", (long long)o->id),
+			   error_r) == STORE_OK
+		       ? 0
+		       : -1;
+}
+
 /* The primary contact of an organization of kind, as its first admin user
  * (made now if it has none with that address). *u_r->id is 0 when none. */
 static int contact_user(const struct inv_env *env, enum org_kind kind, const char *email,
@@ -35,23 +59,7 @@ static int contact_user(const struct inv_env *env, enum org_kind kind, const cha
 		return 0;
 	if (rc != STORE_OK)
 		return -1;
-	rc = store_user_by_email(env->st, o.id, email, u_r, error_r);
-	if (rc == STORE_OK || rc == STORE_ERROR)
-		return rc == STORE_OK ? 0 : -1;
-	/* Invited until the link is used: asking proves nothing yet. */
-	*u_r = (struct user){.org_id = o.id, .role = ROLE_ADMIN_AGENT, .status = USER_INVITED,
-			     .created_at = env->now, .updated_at = env->now};
-	snprintf(u_r->email, sizeof(u_r->email), "%s", email);
-	snprintf(u_r->name, sizeof(u_r->name), "%s", o.contact_name);
-	snprintf(u_r->locale, sizeof(u_r->locale), "%s", o.locale);
-	if (store_user_insert(env->st, u_r, error_r) != STORE_OK)
-		return -1;
-	return store_audit(env->st, env->now, env->actor, "user.first_admin",
-			   errorf("user:%lld", (long long)u_r->id),
-			   errorf("org:%lld, its primary contact", (long long)o.id),
-			   error_r) == STORE_OK
-		       ? 0
-		       : -1;
+	return first_admin(env, &o, email, u_r, error_r);
 }
 
 struct gather {
@@ -210,7 +218,7 @@ enum signin_status signin_inspect(const struct inv_env *env, const struct link_c
 	struct link_row row;
 	const char *err;
 	memset(view, 0, sizeof(*view));
-	if (claims->purpose != PUR_SIGN_IN)
+	if (claims->purpose != PUR_SIGN_IN && claims->purpose != PUR_JOIN_ORG)
 		return SIGNIN_UNKNOWN;
 	if (claims->exp <= env->now)
 		return SIGNIN_EXPIRED;
@@ -219,7 +227,7 @@ enum signin_status signin_inspect(const struct inv_env *env, const struct link_c
 		msg_error("signin: %s", err);
 		return SIGNIN_INTERNAL;
 	}
-	if (rc != STORE_OK || strcmp(row.purpose, link_purpose_str(PUR_SIGN_IN)) != 0)
+	if (rc != STORE_OK || strcmp(row.purpose, link_purpose_str(claims->purpose)) != 0)
 		return SIGNIN_UNKNOWN;
 	if (row.state != LINK_LIVE)
 		return SIGNIN_USED;
@@ -314,4 +322,168 @@ int session_end(const struct inv_env *env, const char *cookie, int everywhere, i
 	rc = everywhere ? store_session_end_all(env->st, s.user_id, env->now, &n, error_r)
 			: store_session_end(env->st, hash, env->now, error_r);
 	return rc == STORE_ERROR ? -1 : 0;
+}
+
+/* ---------------------------------------------------------- users */
+
+static int user_audit(const struct inv_env *env, const char *action, int64_t user_id,
+		      const char *details, const char **error_r)
+{
+	return store_audit(env->st, env->now, env->actor, action,
+			   errorf("user:%lld", (long long)user_id), details, error_r) == STORE_OK
+		       ? 0
+		       : -1;
+}
+
+int user_invite(const struct inv_env *env, const struct signin_view *by, const char *email,
+		const char *name, enum key_role role, const char *locale, struct fault *f)
+{
+	char addr[MAX_EMAIL_LEN + 1];
+	const char *err = NULL;
+	struct user u;
+	struct link_row link;
+	if (email == NULL || email[0] == '\0')
+		return fault_set(f, 422, "missing_field", "email", "Enter the person's email address.");
+	if (strlen(email) > MAX_EMAIL_LEN || !mime_addr_valid(email))
+		return fault_set(f, 422, "invalid_field", "email", "This is not an email address.");
+	if (name != NULL && !text_ok(name, MAX_NAME_LEN, TEXT_LINE))
+		return fault_set(f, 422, "invalid_field", "name",
+				 "A name is one line of at most 200 characters.");
+	if (role != ROLE_ADMIN_AGENT && role != ROLE_SALES_AGENT)
+		return fault_set(f, 422, "invalid_field", "role", "Choose a role.");
+	snprintf(addr, sizeof(addr), "%s", email);
+	ascii_lower(addr);
+	if (store_begin(env->st, &err) != STORE_OK)
+		return fault_internal(f, err);
+	int rc = store_user_by_email(env->st, by->org.id, addr, &u, &err);
+	if (rc == STORE_OK && u.status != USER_REMOVED) {
+		store_rollback(env->st);
+		return fault_set(f, 409, "exists", "email", "This person is a user already.");
+	}
+	if (rc == STORE_ERROR)
+		goto internal;
+	if (rc == STORE_OK) { /* removed before: invited again */
+		if (store_user_set(env->st, u.id, USER_REMOVED, role, USER_INVITED, env->now,
+				   &err) != STORE_OK)
+			goto internal;
+	} else {
+		u = (struct user){.org_id = by->org.id, .role = role, .status = USER_INVITED,
+				  .created_at = env->now, .updated_at = env->now};
+		snprintf(u.email, sizeof(u.email), "%s", addr);
+		snprintf(u.name, sizeof(u.name), "%s", name ? name : "");
+		snprintf(u.locale, sizeof(u.locale), "%s", locale ? locale : "");
+		if (store_user_insert(env->st, &u, &err) != STORE_OK)
+			goto internal;
+	}
+	if (link_issue(env->st, env->keys, env->mailer->public_url, PUR_JOIN_ORG, u.id,
+		       env->now, JOIN_LINK_LIFETIME, &link, &err) < 0)
+		goto internal;
+	char *url = link_url(env->mailer->public_url, link.token);
+	struct tpl_vars v = {0};
+	char days[16];
+	snprintf(days, sizeof(days), "%d", JOIN_LINK_LIFETIME / 86400);
+	tpl_vars_set(&v, "link", url);
+	tpl_vars_set(&v, "org", by->org.legal_name);
+	tpl_vars_set(&v, "by", by->user.name[0] ? by->user.name : by->user.email);
+	tpl_vars_set(&v, "by_email", by->user.email);
+	tpl_vars_set(&v, role == ROLE_ADMIN_AGENT ? "admin" : "sales", "1");
+	tpl_vars_set(&v, "days", days);
+	tpl_vars_set(&v, "public_url", env->mailer->public_url);
+	struct mail_job job = {
+		.kind = "join", /* not counted in the address's sign-in mails */
+		.to = {u.name[0] ? u.name : NULL, u.email},
+		.auto_submitted = 1,
+		.org_id = by->org.id,
+	};
+	rc = url ? mailer_queue_template(env->mailer, env->st, "join_org",
+					 u.locale[0] ? u.locale : by->user.locale, &v, &job,
+					 env->now, &err)
+		 : -1;
+	free(url);
+	if (rc < 0 || user_audit(env, "user.invite", u.id, role == ROLE_ADMIN_AGENT
+								? "admin_agent" : "sales_agent",
+				 &err) < 0 ||
+	    store_commit(env->st, &err) != STORE_OK)
+		goto internal;
+	return 0;
+internal:
+	store_rollback(env->st);
+	return fault_internal(f, err ? err : "out of memory");
+}
+
+int user_change(const struct inv_env *env, const struct signin_view *by, int64_t user_id,
+		enum key_role role, int remove, struct fault *f)
+{
+	const char *err = NULL;
+	struct user u;
+	size_t ended;
+	if (store_begin(env->st, &err) != STORE_OK)
+		return fault_internal(f, err);
+	int rc = store_user_get(env->st, user_id, &u, &err);
+	if (rc == STORE_ERROR)
+		goto internal;
+	if (rc != STORE_OK || u.org_id != by->org.id || u.status == USER_REMOVED) {
+		store_rollback(env->st);
+		return fault_set(f, 404, "not_found", NULL, "no such user");
+	}
+	/* The actor as it is now, in this transaction: still an active admin,
+	 * who stays one, so the organization keeps an admin. */
+	struct user actor;
+	rc = store_user_get(env->st, by->user.id, &actor, &err);
+	if (rc == STORE_ERROR)
+		goto internal;
+	if (rc != STORE_OK || actor.role != ROLE_ADMIN_AGENT || actor.status != USER_ACTIVE) {
+		store_rollback(env->st);
+		return fault_set(f, 403, "read_only", NULL, "Only an admin agent can change users.");
+	}
+	if (u.id == by->user.id) {
+		store_rollback(env->st);
+		return fault_set(f, 409, "self", NULL,
+				 "You cannot change your own role or remove yourself: ask "
+				 "another admin agent.");
+	}
+	if (!remove && role != ROLE_ADMIN_AGENT && role != ROLE_SALES_AGENT) {
+		store_rollback(env->st);
+		return fault_set(f, 422, "invalid_field", "role", "Choose a role.");
+	}
+	if (store_user_set(env->st, u.id, u.status, remove ? u.role : role,
+			   remove ? USER_REMOVED : u.status, env->now, &err) != STORE_OK ||
+	    (remove && store_session_end_all(env->st, u.id, env->now, &ended, &err) != STORE_OK) ||
+	    (remove && (store_link_revoke_subject(env->st, link_purpose_str(PUR_SIGN_IN), u.id,
+						  env->now, &err) != STORE_OK ||
+			store_link_revoke_subject(env->st, link_purpose_str(PUR_JOIN_ORG), u.id,
+						  env->now, &err) != STORE_OK)) ||
+	    user_audit(env, remove ? "user.remove" : "user.role", u.id,
+		       remove ? NULL : key_role_str(role), &err) < 0 ||
+	    store_commit(env->st, &err) != STORE_OK)
+		goto internal;
+	return 0;
+internal:
+	store_rollback(env->st);
+	return fault_internal(f, err);
+}
+
+int signin_first_link(const struct inv_env *env, const struct org *o, char **url_r,
+		      const char **error_r)
+{
+	struct user u;
+	struct link_row link;
+	char email[MAX_EMAIL_LEN + 1];
+	*url_r = NULL;
+	if (o->contact_email[0] == '\0' || !o->contact_verified)
+		return 0; /* no verified address: no link */
+	snprintf(email, sizeof(email), "%s", o->contact_email);
+	ascii_lower(email);
+	if (first_admin(env, o, email, &u, error_r) < 0)
+		return -1;
+	if (u.status == USER_REMOVED)
+		return 0; /* removed by its own admins: no link */
+	if (link_issue(env->st, env->keys, env->mailer->public_url, PUR_JOIN_ORG, u.id,
+		       env->now, JOIN_LINK_LIFETIME, &link, error_r) < 0)
+		return -1;
+	if ((*url_r = link_url(env->mailer->public_url, link.token)) == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	return 0;
 }

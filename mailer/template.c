@@ -15,19 +15,32 @@
 #define MAX_TEMPLATE_SIZE (256 * 1024)
 #define MAX_DEPTH 16
 
+static int vars_put(struct tpl_vars *vars, const char *name, const char *value,
+		    const struct tpl_vars *items, size_t n_items)
+{
+	size_t i = 0;
+	while (i < vars->n && strcmp(vars->name[i], name) != 0)
+		i++;
+	if (i == TPL_MAX_VARS)
+		return -1;
+	if (i == vars->n)
+		vars->n++;
+	vars->name[i] = name;
+	vars->value[i] = value;
+	vars->items[i] = items;
+	vars->n_items[i] = n_items;
+	return 0;
+}
+
 int tpl_vars_set(struct tpl_vars *vars, const char *name, const char *value)
 {
-	for (size_t i = 0; i < vars->n; i++) {
-		if (strcmp(vars->name[i], name) == 0) {
-			vars->value[i] = value;
-			return 0;
-		}
-	}
-	if (vars->n == TPL_MAX_VARS)
-		return -1;
-	vars->name[vars->n] = name;
-	vars->value[vars->n++] = value;
-	return 0;
+	return vars_put(vars, name, value, NULL, 0);
+}
+
+int tpl_vars_list(struct tpl_vars *vars, const char *name, const struct tpl_vars *items,
+		  size_t n)
+{
+	return vars_put(vars, name, NULL, items, n);
 }
 
 static int valid_name(const char *s, size_t n)

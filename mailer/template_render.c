@@ -148,16 +148,59 @@ static void put_linkified(struct out *o, const char *s, size_t n, const char *pu
 	put_escaped(o, s + start, n - start);
 }
 
-static const char *lookup(const struct tpl_vars *vars, const char *name)
+/* The variables in force: a list item's, then those around it. */
+struct scope {
+	const struct tpl_vars *vars;
+	const struct scope *up;
+};
+
+/* The innermost variable called name, as its index in *vars_r; -1 when
+ * none is. */
+static int find(const struct scope *sc, const char *name, const struct tpl_vars **vars_r)
 {
-	for (size_t i = 0; i < vars->n; i++)
-		if (strcmp(vars->name[i], name) == 0)
-			return vars->value[i];
-	return NULL;
+	for (; sc != NULL; sc = sc->up)
+		for (size_t i = 0; i < sc->vars->n; i++)
+			if (strcmp(sc->vars->name[i], name) == 0) {
+				*vars_r = sc->vars;
+				return (int)i;
+			}
+	return -1;
 }
 
-static void render(const struct tpl *t, size_t from, size_t to,
-		   const struct tpl_vars *vars, struct out *o)
+static const char *lookup(const struct scope *sc, const char *name)
+{
+	const struct tpl_vars *v;
+	int i = find(sc, name, &v);
+	return i < 0 ? NULL : v->value[i];
+}
+
+static void render(const struct tpl *t, size_t from, size_t to, const struct scope *vars,
+		   struct out *o);
+
+/* A section: its block once when the value is set, once per item of a
+ * list; an inverted one when neither. */
+static void section(const struct tpl *t, size_t i, const struct scope *sc, struct out *o)
+{
+	const struct tpl_node *n = &t->nodes[i];
+	const struct tpl_vars *v;
+	int k = find(sc, n->name, &v);
+	size_t items = k < 0 ? 0 : v->n_items[k];
+	int set = items > 0 || (k >= 0 && v->value[k] != NULL && v->value[k][0] != '\0');
+	if (n->type == NODE_INVERTED) {
+		if (!set)
+			render(t, i + 1, n->end, sc, o);
+		return;
+	}
+	if (items == 0 && set)
+		render(t, i + 1, n->end, sc, o);
+	for (size_t j = 0; j < items; j++) {
+		struct scope inner = {&v->items[k][j], sc};
+		render(t, i + 1, n->end, &inner, o);
+	}
+}
+
+static void render(const struct tpl *t, size_t from, size_t to, const struct scope *vars,
+		   struct out *o)
 {
 	for (size_t i = from; i < to && !o->failed;) {
 		const struct tpl_node *n = &t->nodes[i];
@@ -179,9 +222,7 @@ static void render(const struct tpl *t, size_t from, size_t to,
 			break;
 		case NODE_SECTION:
 		case NODE_INVERTED:
-			v = lookup(vars, n->name);
-			if ((v != NULL && v[0] != '\0') == (n->type == NODE_SECTION))
-				render(t, i + 1, n->end, vars, o);
+			section(t, i, vars, o);
 			i = n->end;
 			break;
 		case NODE_PARTIAL:
@@ -206,7 +247,8 @@ int tpl_render(const struct tpl_set *set, const char *locale, const char *name,
 	}
 	struct out o = {0};
 	reserve(&o, t->literal_bytes + t->literal_bytes / 2 + 256);
-	render(t, 0, t->n_nodes, vars, &o);
+	struct scope top = {vars, NULL};
+	render(t, 0, t->n_nodes, &top, &o);
 	put(&o, "", 0);
 	if (o.failed) {
 		free(o.buf);

@@ -104,22 +104,28 @@ static int show(struct api_call *call, int64_t id, int status, struct fault *f)
  * say which limit: that an address is being invited is not the caller's to
  * learn.
  */
-static int limited(struct api_call *call, const char *email, int mails, struct fault *f)
+int invitations_limited(struct request *rq, int64_t org_id, const char *email, int mails,
+			struct fault *f)
 {
-	struct app *app = call->rq->app;
+	struct app *app = rq->app;
 	char org[32], rcpt[MAX_EMAIL_LEN + 1];
-	snprintf(org, sizeof(org), "org:%lld", (long long)call->caller.org_id);
+	snprintf(org, sizeof(org), "org:%lld", (long long)org_id);
 	snprintf(rcpt, sizeof(rcpt), "%s", email);
 	ascii_lower(rcpt);
-	int64_t wait = rate_limiter_take(app->invite_org_limit, org, call->rq->now);
+	int64_t wait = rate_limiter_take(app->invite_org_limit, org, rq->now);
 	if (wait == 0 && mails)
-		wait = rate_limiter_take(app->invite_rcpt_limit, rcpt, call->rq->now);
+		wait = rate_limiter_take(app->invite_rcpt_limit, rcpt, rq->now);
 	if (wait == 0)
 		return 0;
-	call->rq->retry_after = wait;
+	rq->retry_after = wait;
 	return fault_set(f, 429, "rate_limited", NULL,
 			 errorf("too many invitations in the last hour; retry in %lld seconds",
 				(long long)wait));
+}
+
+static int limited(struct api_call *call, const char *email, int mails, struct fault *f)
+{
+	return invitations_limited(call->rq, call->caller.org_id, email, mails, f);
 }
 
 static int create(struct api_call *call, struct fault *f)

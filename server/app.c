@@ -16,6 +16,7 @@
 #include "invited/log.h"
 #include "invited/ratelimit.h"
 #include "invited/server.h"
+#include "invited/signin.h"
 
 static pthread_key_t store_key;
 static pthread_once_t store_key_once = PTHREAD_ONCE_INIT;
@@ -167,6 +168,14 @@ static int issue_verify_link(void *ctx, struct store *st, int64_t verification_i
 	return 0;
 }
 
+static int first_signin(void *ctx, struct store *st, const struct org *o, int64_t now,
+			char **url_r, const char **error_r)
+{
+	struct app *app = ctx;
+	struct inv_env env = {st, app_keys(app), &app->mailer, 0, now, "review"};
+	return signin_first_link(&env, o, url_r, error_r);
+}
+
 void app_verifier_env(struct app *app, struct store *st, int64_t now, const char *actor,
 		      struct verifier_env *env)
 {
@@ -180,6 +189,7 @@ void app_verifier_env(struct app *app, struct store *st, int64_t now, const char
 		.now = now,
 		.actor = actor,
 		.issue_link = issue_verify_link,
+		.first_signin = first_signin,
 		.link_ctx = app,
 	};
 }

@@ -6,8 +6,13 @@
  * button, whose POST starts the session; /console/ is the dashboard;
  * /console/signout and /console/signout-everywhere end sessions. Every
  * form carries the anti-forgery field; state changes only on POST.
+ * Behind the door, every page is a struct console (console_int.h): the
+ * signed-in person, whose organization is the only one its pages show.
  */
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "invited/http.h"
 #include "invited/log.h"
@@ -16,6 +21,7 @@
 #include "invited/server.h"
 #include "invited/signin.h"
 #include "invited/text.h"
+#include "console_int.h"
 
 #define SESSION_COOKIE "invited_session"
 #define FORM_KEY_LEN (SESSION_COOKIE_SIZE + 16)
@@ -30,7 +36,10 @@ static struct inv_env env_of(struct request *rq, struct store *st)
 static const char *locale_of(struct request *rq)
 {
 	const char *al = http_header(rq, "Accept-Language");
-	return al != NULL && strncmp(al, "ja", 2) == 0 ? "ja" : NULL;
+	while (al != NULL && *al == ' ')
+		al++;
+	return al != NULL && strncmp(al, "ja", 2) == 0 && (al[2] == '\0' || strchr("-;,", al[2]))
+		       ? "ja" : NULL;
 }
 
 static int https(struct request *rq)
@@ -65,13 +74,13 @@ static const char *form_key(struct request *rq, char key[FORM_KEY_LEN])
 	return key;
 }
 
-static int form_page(struct request *rq, int status, const char *name, struct tpl_vars *v)
+static int form_page(struct request *rq, int status, const char *name, struct tpl_vars *v,
+		     const char *locale)
 {
 	char set_cookie[160], csrf[PAGES_CSRF_SIZE], key[FORM_KEY_LEN];
 	pages_csrf_field(rq, form_key(rq, key), csrf, set_cookie, sizeof(set_cookie));
 	tpl_vars_set(v, "csrf", csrf);
-	return pages_render(rq, status, locale_of(rq), name, v,
-			    set_cookie[0] ? set_cookie : NULL);
+	return pages_render(rq, status, locale, name, v, set_cookie[0] ? set_cookie : NULL);
 }
 
 /* The signed-in person, or 0 with nobody. */
@@ -82,13 +91,21 @@ static int signed_in(struct request *rq, struct store *st, struct signin_view *v
 			     rq->app->cfg.sessions.idle, view) == 0;
 }
 
+int64_t console_session_user(struct request *rq, struct store *st)
+{
+	struct signin_view view;
+	if (http_cookie(rq, session_cookie_name(rq)) == NULL || !signed_in(rq, st, &view))
+		return 0;
+	return view.user.id;
+}
+
 static int signin_form(struct request *rq, struct store *st)
 {
 	struct tpl_vars v = {0};
 	struct signin_view view;
 	if (signed_in(rq, st, &view))
 		return http_redirect(rq, "/console/", NULL);
-	return form_page(rq, 200, "signin", &v);
+	return form_page(rq, 200, "signin", &v, locale_of(rq));
 }
 
 /* Whoever asks gets the same answer: whether the address may sign in is
@@ -102,13 +119,13 @@ static int signin_post(struct request *rq, struct store *st)
 		return pages_error(rq, 403, locale_of(rq), "form_expired");
 	if (email == NULL || email[0] == '\0') {
 		tpl_vars_set(&v, "problem_email", "1");
-		return form_page(rq, 400, "signin", &v);
+		return form_page(rq, 400, "signin", &v, locale_of(rq));
 	}
 	int64_t wait = rate_limiter_take(rq->app->signin_limit, rq->client, rq->now);
 	if (wait > 0) {
 		rq->retry_after = wait;
 		tpl_vars_set(&v, "problem_rate", "1");
-		return form_page(rq, 429, "signin", &v);
+		return form_page(rq, 429, "signin", &v, locale_of(rq));
 	}
 	/* An address's hour of sign-in mails is shared by all who ask
 	 * (SIGNIN_MAILS_PER_ADDRESS), so one client may use only a few of
@@ -129,23 +146,7 @@ static int signin_post(struct request *rq, struct store *st)
 answer:
 	tpl_vars_set(&v, "sent", "1");
 	tpl_vars_set(&v, "email", email);
-	return form_page(rq, 200, "signin", &v);
-}
-
-static int dashboard(struct request *rq, struct store *st)
-{
-	struct signin_view view;
-	if (!signed_in(rq, st, &view))
-		return http_redirect(rq, "/console", NULL);
-	struct tpl_vars v = {0};
-	char kind[32];
-	snprintf(kind, sizeof(kind), "kind_%s", org_kind_str(view.org.kind));
-	tpl_vars_set(&v, kind, "1");
-	tpl_vars_set(&v, "org", view.org.legal_name);
-	tpl_vars_set(&v, "name", view.user.name[0] ? view.user.name : view.user.email);
-	tpl_vars_set(&v, "email", view.user.email);
-	tpl_vars_set(&v, view.user.role == ROLE_ADMIN_AGENT ? "admin" : "sales", "1");
-	return form_page(rq, 200, "console", &v);
+	return form_page(rq, 200, "signin", &v, locale_of(rq));
 }
 
 static int signout(struct request *rq, struct store *st, int everywhere)
@@ -164,6 +165,187 @@ static int signout(struct request *rq, struct store *st, int everywhere)
 	return http_redirect(rq, "/console", cookie);
 }
 
+/* ------------------------------------------------- the signed-in pages */
+
+struct pool_block {
+	struct pool_block *next;
+	size_t size;
+	char data[];
+};
+
+static void *pool_alloc(struct console *c, size_t n)
+{
+	struct pool_block *b = calloc(1, sizeof(*b) + n);
+	if (b == NULL)
+		msg_panic("console: out of memory");
+	b->next = c->pool;
+	b->size = n;
+	c->pool = b;
+	return b->data;
+}
+
+const char *cs_str(struct console *c, const char *s)
+{
+	size_t n = strlen(s);
+	char *out = pool_alloc(c, n + 1);
+	memcpy(out, s, n + 1);
+	return out;
+}
+
+const char *cs_printf(struct console *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *out = pool_alloc(c, (size_t)(n < 0 ? 0 : n) + 1);
+	va_start(ap, fmt);
+	vsnprintf(out, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
+	va_end(ap);
+	return out;
+}
+
+struct tpl_vars *cs_rows(struct console *c, size_t n)
+{
+	return pool_alloc(c, (n ? n : 1) * sizeof(struct tpl_vars));
+}
+
+const char *cs_time(struct console *c, int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	char buf[32];
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return NULL;
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
+	return cs_str(c, buf);
+}
+
+void cs_list(struct console *c, const char *name, const struct tpl_vars *rows, size_t n)
+{
+	tpl_vars_list(&c->v, name, rows, n);
+	if (n > 0)
+		tpl_vars_set(&c->v, cs_printf(c, "any_%s", name), "1");
+}
+
+static void pool_free(struct console *c)
+{
+	while (c->pool != NULL) {
+		struct pool_block *next = c->pool->next;
+		sodium_memzero(c->pool->data, c->pool->size); /* a new API key may be here */
+		free(c->pool);
+		c->pool = next;
+	}
+}
+
+int cs_admin(const struct console *c)
+{
+	return c->me.user.role == ROLE_ADMIN_AGENT;
+}
+
+int cs_page(struct console *c, int status, const char *name)
+{
+	struct tpl_vars *v = &c->v;
+	tpl_vars_set(v, cs_printf(c, "kind_%s", org_kind_str(c->me.org.kind)), "1");
+	tpl_vars_set(v, "me_org", c->me.org.legal_name);
+	tpl_vars_set(v, "me_name", c->me.user.name[0] ? c->me.user.name : c->me.user.email);
+	tpl_vars_set(v, "me_email", c->me.user.email);
+	tpl_vars_set(v, cs_admin(c) ? "admin" : "sales", "1");
+	tpl_vars_set(v, "signed_in", "1");
+	tpl_vars_set(v, cs_printf(c, "nav_%s", name), "1");
+	int rc = form_page(c->rq, status, name, v, c->locale);
+	pool_free(c);
+	return rc;
+}
+
+int cs_error(struct console *c, int status, const char *code)
+{
+	pool_free(c);
+	return pages_error(c->rq, status, c->locale, code);
+}
+
+int cs_fault(struct console *c, const struct fault *f)
+{
+	if (f->status >= 500) { /* the details are for the log only */
+		msg_error("console: %s", f->message);
+		return cs_error(c, 500, "internal");
+	}
+	if (f->status == 404)
+		return cs_error(c, 404, "not_found");
+	tpl_vars_set(&c->v, "fault_message", f->message);
+	tpl_vars_set(&c->v, "fault_code", f->code);
+	tpl_vars_set(&c->v, "fault_status", cs_printf(c, "%d", f->status));
+	if (f->status == 429)
+		c->rq->retry_after = c->rq->retry_after ? c->rq->retry_after : 60;
+	return cs_page(c, f->status, "console_fault");
+}
+
+int cs_redirect(struct console *c, const char *path)
+{
+	int rc = http_redirect(c->rq, path, NULL);
+	pool_free(c);
+	return rc;
+}
+
+int cs_form_ok(struct console *c)
+{
+	char key[FORM_KEY_LEN];
+	return pages_csrf_ok(c->rq, form_key(c->rq, key));
+}
+
+int64_t cs_path_id(const char *s, const char **rest_r)
+{
+	int64_t id = 0;
+	size_t i = 0;
+	for (; s[i] >= '0' && s[i] <= '9' && i < 18; i++)
+		id = id * 10 + (s[i] - '0');
+	if (i == 0 || s[0] == '0' || (s[i] != '\0' && s[i] != '/'))
+		return -1;
+	*rest_r = s + i;
+	return id;
+}
+
+int cs_partner(struct console *c, enum rel_kind kind, int64_t id, struct org *o)
+{
+	const char *err;
+	int64_t me = c->me.org.id;
+	if (id <= 0 || store_org_get(c->st, id, o, &err) != STORE_OK)
+		return -1;
+	if (store_rel_active(c->st, kind, me, id, &err) == STORE_OK ||
+	    store_rel_active(c->st, kind, id, me, &err) == STORE_OK)
+		return 0;
+	return -1;
+}
+
+static int signed_in_route(struct request *rq, struct store *st, const char *rest)
+{
+	struct console c = {.rq = rq, .st = st};
+	if (!signed_in(rq, st, &c.me))
+		return http_redirect(rq, "/console", NULL);
+	c.env = env_of(rq, st);
+	snprintf(c.actor, sizeof(c.actor), "user:%lld", (long long)c.me.user.id);
+	c.env.actor = c.actor;
+	c.locale = c.me.user.locale[0] ? c.me.user.locale : locale_of(rq);
+	int post = rq->method == HTTP_POST;
+	if (post && !cs_form_ok(&c))
+		return cs_error(&c, 403, "form_expired");
+	if (strcmp(rest, "/") == 0)
+		return post ? cs_error(&c, 405, "method") : cs_dashboard(&c);
+	if (strncmp(rest, "/partners", 9) == 0)
+		return cs_partners(&c, rest + 9);
+	if (strcmp(rest, "/customers") == 0)
+		return post ? cs_error(&c, 405, "method") : cs_customers(&c);
+	if (strcmp(rest, "/invite") == 0)
+		return cs_invite(&c);
+	if (strncmp(rest, "/invitations", 12) == 0)
+		return cs_invitations(&c, rest + 12);
+	if (strncmp(rest, "/users", 6) == 0)
+		return cs_users(&c, rest + 6);
+	if (strncmp(rest, "/keys", 5) == 0)
+		return cs_keys(&c, rest + 5);
+	return cs_error(&c, 404, "not_found");
+}
+
 int console_route(struct request *rq, const char *rest)
 {
 	const char *err;
@@ -174,16 +356,17 @@ int console_route(struct request *rq, const char *rest)
 	}
 	int get = rq->method == HTTP_GET || rq->method == HTTP_HEAD;
 	int post = rq->method == HTTP_POST;
-	if (rest[0] == '\0' && (get || post))
+	if (!get && !post)
+		return pages_error(rq, 405, locale_of(rq), "method");
+	if (rest[0] == '\0')
 		return get ? signin_form(rq, st) : signin_post(rq, st);
-	if (strcmp(rest, "/") == 0 && get)
-		return dashboard(rq, st);
 	if (strcmp(rest, "/signout") == 0 && post)
 		return signout(rq, st, 0);
 	if (strcmp(rest, "/signout-everywhere") == 0 && post)
 		return signout(rq, st, 1);
-	return pages_error(rq, get || post ? 404 : 405, locale_of(rq),
-			   get || post ? "not_found" : "method");
+	if (rest[0] == '/')
+		return signed_in_route(rq, st, rest);
+	return pages_error(rq, 404, locale_of(rq), "not_found");
 }
 
 static const char *signin_code(enum signin_status s, int *http_r)

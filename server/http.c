@@ -22,7 +22,7 @@ struct http_server {
 };
 
 static const char csp[] =
-	"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+	"default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; "
 	"frame-ancestors 'none'; base-uri 'none'";
 
 static void add_common_headers(struct MHD_Response *resp)
@@ -149,12 +149,26 @@ const char *http_query(struct request *rq, const char *name)
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-const char *http_form(const struct request *rq, const char *name)
+static const struct form_field *form_field(const struct request *rq, const char *name)
 {
 	for (size_t i = 0; i < rq->n_form; i++)
 		if (strcmp(rq->form[i].name, name) == 0)
-			return rq->form[i].too_long ? NULL : rq->form[i].value;
+			return rq->form[i].too_long ? NULL : &rq->form[i];
 	return NULL;
+}
+
+const char *http_form(const struct request *rq, const char *name)
+{
+	const struct form_field *f = form_field(rq, name);
+	if (f == NULL || f->len > FORM_MAX_VALUE)
+		return NULL;
+	return f->value ? f->value : "";
+}
+
+const char *http_form_text(const struct request *rq, const char *name)
+{
+	const struct form_field *f = form_field(rq, name);
+	return f == NULL ? NULL : f->value ? f->value : "";
 }
 
 /* Post processor callback: keep the first FORM_MAX_FIELDS small fields. */
@@ -175,12 +189,19 @@ static enum MHD_Result on_form(void *cls, enum MHD_ValueKind kind, const char *k
 		f = &rq->form[rq->n_form++];
 		snprintf(f->name, sizeof(f->name), "%s", key);
 	}
-	if (off + size > FORM_MAX_VALUE) {
+	if (f->too_long || off != f->len || off + size > MAX_BODY_LEN) {
 		f->too_long = 1;
 		return MHD_YES;
 	}
+	char *grown = realloc(f->value, off + size + 1);
+	if (grown == NULL) {
+		f->too_long = 1;
+		return MHD_YES;
+	}
+	f->value = grown;
 	memcpy(f->value + off, data, size);
-	f->value[off + size] = '\0';
+	f->len = off + size;
+	f->value[f->len] = '\0';
 	return MHD_YES;
 }
 
@@ -221,7 +242,9 @@ static struct request *request_new(struct app *app, struct MHD_Connection *conn,
 	rq->method = parse_method(method);
 	rq->now = (int64_t)time(NULL);
 	snprintf(rq->path, sizeof(rq->path), "%s", url);
-	rq->body_limit = is_form_route(rq) ? MAX_FORM_BODY : MAX_JSON_BODY;
+	rq->body_limit = !is_form_route(rq) ? MAX_JSON_BODY
+			 : strncmp(rq->path, "/console/invitations/", 21) == 0 ? MAX_DRAFT_FORM_BODY
+									     : MAX_FORM_BODY;
 	client_address(rq);
 	return rq;
 }
@@ -342,6 +365,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (rq->pp != NULL)
 		MHD_destroy_post_processor(rq->pp);
+	for (size_t i = 0; i < rq->n_form; i++)
+		free(rq->form[i].value);
 	free(rq->body);
 	free(rq);
 	*con_cls = NULL;

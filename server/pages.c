@@ -221,7 +221,8 @@ static int redeemed(struct request *rq)
 }
 
 static int post_invitation(struct request *rq, const struct inv_env *env,
-			   const char *token, const struct link_claims *claims)
+			   const char *token, const struct link_claims *claims,
+			   int64_t session_user)
 {
 	const char *action = http_form(rq, "action");
 	if (action == NULL || (strcmp(action, "accept") != 0 && strcmp(action, "decline") != 0))
@@ -235,7 +236,8 @@ static int post_invitation(struct request *rq, const struct inv_env *env,
 		const char *detail;
 		/* A read in a snapshot, like the GET. */
 		enum redeem_status s = store_begin_read(env->st, &detail) == STORE_OK
-					       ? redeem_inspect(env, claims, &o, &detail)
+					       ? redeem_inspect(env, claims, session_user, &o,
+								&detail)
 					       : REDEEM_INTERNAL;
 		store_rollback(env->st);
 		if (s != REDEEM_OK)
@@ -249,6 +251,7 @@ static int post_invitation(struct request *rq, const struct inv_env *env,
 	job->token = token;
 	job->item.claims = *claims;
 	job->item.accept = accept;
+	job->item.session_user = session_user;
 	job->item.in.customer_name = http_form(rq, "org_name");
 	job->item.now = rq->now;
 	if (redeemer_submit(rq->app->redeemer, job, redeemed, free) == 0)
@@ -282,20 +285,22 @@ int pages_link(struct request *rq, const char *token)
 		return show_status(rq, redeem_from_token(ts), NULL);
 	if (claims.purpose == PUR_VERIFY_CONTACT)
 		return pages_verify(rq, token, &claims);
-	if (claims.purpose == PUR_SIGN_IN)
+	if (claims.purpose == PUR_SIGN_IN || claims.purpose == PUR_JOIN_ORG)
 		return console_signin_link(rq, token, &claims);
 
 	struct inv_env env = {st, keys, &rq->app->mailer,
 			      rq->app->cfg.tokens.invitation_lifetime, rq->now, "link"};
+	/* before the read snapshot: a session check notes the visit */
+	int64_t session_user = console_session_user(rq, st);
 	if (rq->method == HTTP_POST)
-		return post_invitation(rq, &env, token, &claims);
+		return post_invitation(rq, &env, token, &claims, session_user);
 	/* The page's reads in one snapshot, with one WAL read lock. */
 	if (store_begin_read(st, &err) != STORE_OK) {
 		msg_error("pages: %s", err);
 		return show_status(rq, REDEEM_INTERNAL, NULL);
 	}
 	struct offer o;
-	enum redeem_status s = redeem_inspect(&env, &claims, &o, &err);
+	enum redeem_status s = redeem_inspect(&env, &claims, session_user, &o, &err);
 	store_rollback(st);
 	if (s != REDEEM_OK)
 		return show_refusal(rq, s, &o);
@@ -315,6 +320,8 @@ int pages_static(struct request *rq, const char *name)
 	char *buf = malloc(65536);
 	size_t n = buf ? fread(buf, 1, 65536, fp) : 0;
 	fclose(fp);
-	const char *type = strstr(name, ".css") ? "text/css; charset=utf-8" : "application/octet-stream";
+	const char *type = strstr(name, ".css")  ? "text/css; charset=utf-8"
+			   : strstr(name, ".js") ? "text/javascript; charset=utf-8"
+						 : "application/octet-stream";
 	return http_respond(rq, 200, type, buf, n);
 }

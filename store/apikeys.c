@@ -24,37 +24,74 @@ int store_apikey_insert(struct store *st, struct apikey *k, const char **error_r
 	return rc;
 }
 
+#define APIKEY_COLUMNS                                                          \
+	"id, key_id, hash, coalesce(org_id, 0), role, label, created_at,"       \
+	" revoked_at IS NOT NULL"
+
+static void read_apikey(sqlite3_stmt *s, void *out)
+{
+	struct apikey *k = out;
+	char role[32];
+	memset(k, 0, sizeof(*k));
+	k->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, k->key_id, sizeof(k->key_id));
+	if (sqlite3_column_bytes(s, 2) == APIKEY_HASH_LEN)
+		memcpy(k->hash, sqlite3_column_blob(s, 2), APIKEY_HASH_LEN);
+	k->org_id = sqlite3_column_int64(s, 3);
+	col_text(s, 4, role, sizeof(role));
+	key_role_parse(role, &k->role);
+	col_text(s, 5, k->label, sizeof(k->label));
+	k->created_at = sqlite3_column_int64(s, 6);
+	k->revoked = sqlite3_column_int(s, 7);
+}
+
 int store_apikey_find(struct store *st, const char *key_id, struct apikey *k,
 		      const char **error_r)
 {
-	static const char sql[] =
-		"SELECT id, key_id, hash, org_id, role, label, created_at,"
-		" revoked_at IS NOT NULL FROM api_keys WHERE key_id = ?";
+	static const char sql[] = "SELECT " APIKEY_COLUMNS " FROM api_keys WHERE key_id = ?";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, key_id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		char role[32];
-		memset(k, 0, sizeof(*k));
-		k->id = sqlite3_column_int64(s, 0);
-		col_text(s, 1, k->key_id, sizeof(k->key_id));
-		if (sqlite3_column_bytes(s, 2) == APIKEY_HASH_LEN)
-			memcpy(k->hash, sqlite3_column_blob(s, 2), APIKEY_HASH_LEN);
-		k->org_id = sqlite3_column_int64(s, 3);
-		col_text(s, 4, role, sizeof(role));
-		key_role_parse(role, &k->role);
-		col_text(s, 5, k->label, sizeof(k->label));
-		k->created_at = sqlite3_column_int64(s, 6);
-		k->revoked = sqlite3_column_int(s, 7);
+	return store_one_row(st, s, read_apikey, k, "find api key", error_r);
+}
+
+int store_apikey_list(struct store *st, int64_t org_id, store_apikey_cb *cb, void *ctx,
+		      const char **error_r)
+{
+	static const char sql[] = "SELECT " APIKEY_COLUMNS " FROM api_keys WHERE org_id = ?"
+				  " AND revoked_at IS NULL ORDER BY id DESC LIMIT 200";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	int rc, stop = 0;
+	struct apikey k;
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_apikey(s, &k);
+		stop = cb(ctx, &k);
 	}
 	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
-		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
-		*error_r = store_err(st, "find api key");
+	if (!stop && rc != SQLITE_DONE) {
+		*error_r = store_err(st, "list api keys");
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+int store_apikey_revoke(struct store *st, int64_t org_id, int64_t id, int64_t now,
+			const char **error_r)
+{
+	static const char sql[] = "UPDATE api_keys SET revoked_at = ? WHERE id = ?"
+				  " AND coalesce(org_id, 0) = ? AND revoked_at IS NULL";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, id);
+	sqlite3_bind_int64(s, 3, org_id);
+	int rc = store_exec_stmt(st, s, "revoke api key", error_r);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		return STORE_NOT_FOUND;
+	return rc;
 }

@@ -97,3 +97,18 @@ int store_link_revoke(struct store *st, const char *jti, int64_t now,
 	bind_text(s, 2, jti);
 	return store_exec_stmt(st, s, "revoke link", error_r);
 }
+
+int store_link_revoke_subject(struct store *st, const char *purpose, int64_t subject_id,
+			      int64_t now, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE links SET state = 'revoked', used_at = ?"
+		" WHERE purpose = ? AND subject_id = ? AND state = 'live'";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, purpose);
+	sqlite3_bind_int64(s, 3, subject_id);
+	return store_exec_stmt(st, s, "revoke links", error_r);
+}

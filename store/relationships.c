@@ -125,3 +125,38 @@ int store_rel_list(struct store *st, const struct rel_filter *f,
 	}
 	return STORE_OK;
 }
+
+int store_org_counts(struct store *st, int64_t org_id, struct org_counts *out,
+		     const char **error_r)
+{
+	static const char partners[] =
+		"SELECT count(*) FROM relationships WHERE kind = 'indirect_provider'"
+		" AND active = 1 AND (up_org_id = ?1 OR down_org_id = ?1)";
+	static const char customers[] =
+		"SELECT count(*) FROM relationships WHERE kind = 'reseller_of_record'"
+		" AND active = 1 AND up_org_id = ?1";
+	static const char invitations[] =
+		"SELECT count(*) FROM invitations WHERE inviter_org_id = ?1 AND status = ?2";
+	const char *const sql[] = {partners, customers};
+	int64_t *to[] = {&out->partners, &out->customers};
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *s = store_stmt(st, sql[i], error_r);
+		if (s == NULL)
+			return STORE_ERROR;
+		sqlite3_bind_int64(s, 1, org_id);
+		if (store_count(st, s, to[i], "count relationships", error_r) != STORE_OK)
+			return STORE_ERROR;
+	}
+	for (int status = INV_DRAFT; status <= INV_HANDED_OFF; status++) {
+		sqlite3_stmt *s = store_stmt(st, invitations, error_r);
+		if (s == NULL)
+			return STORE_ERROR;
+		sqlite3_bind_int64(s, 1, org_id);
+		bind_text(s, 2, inv_status_str((enum inv_status)status));
+		if (store_count(st, s, &out->invitations[status], "count invitations",
+				error_r) != STORE_OK)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}

@@ -3,6 +3,7 @@
  * Each is one transaction with its audit line and the mail it sends the
  * primary contact.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "invited/enroll.h"
@@ -200,14 +201,21 @@ int enroll_mail_status(const struct verifier_env *env, const struct org *o,
 	tpl_vars_set(&vars, "reason", reason && reason[0] ? reason : NULL);
 	tpl_vars_set(&vars, "public_url", env->mailer->public_url);
 	tpl_vars_set(&vars, kind_var, "1");
+	char *signin = NULL;
+	if (o->status == ORG_APPROVED && env->first_signin != NULL &&
+	    env->first_signin(env->link_ctx, env->st, o, env->now, &signin, error_r) < 0)
+		return -1;
+	tpl_vars_set(&vars, "signin_link", signin);
 	struct mail_job job = {
 		.kind = "notice",
 		.to = {o->contact_name[0] ? o->contact_name : NULL, o->contact_email},
 		.auto_submitted = 1,
 		.org_id = o->id,
 	};
-	return mailer_queue_template(env->mailer, env->st, name, o->locale, &vars, &job,
-				     env->now, error_r);
+	int rc = mailer_queue_template(env->mailer, env->st, name, o->locale, &vars, &job,
+				       env->now, error_r);
+	free(signin);
+	return rc;
 }
 
 int enroll_review(const struct verifier_env *env, int64_t org_id,

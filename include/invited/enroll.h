@@ -35,6 +35,14 @@ typedef int verify_link_fn(void *ctx, struct store *st, int64_t verification_id,
 			   char jti[MAX_CODE_LEN + 1], char **url_r,
 			   const char **error_r);
 
+/*
+ * On approval, the primary contact becomes the organization's first admin
+ * user and gets a first sign-in link in the approval mail: minted by the
+ * links module, passed in like verify_link_fn. *url_r is malloc'd.
+ */
+typedef int first_signin_fn(void *ctx, struct store *st, const struct org *o, int64_t now,
+			    char **url_r, const char **error_r);
+
 /* What every operation needs; filled per request by the caller. */
 struct verifier_env {
 	struct store *st;
@@ -46,6 +54,7 @@ struct verifier_env {
 	int64_t now;
 	const char *actor;       /* for the audit log */
 	verify_link_fn *issue_link;
+	first_signin_fn *first_signin; /* may be NULL: no sign-in link */
 	void *link_ctx;
 };
 

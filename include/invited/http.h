@@ -19,13 +19,14 @@ struct MHD_PostProcessor;
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PATCH, HTTP_PUT, HTTP_DELETE, HTTP_OTHER };
 
-#define FORM_MAX_FIELDS 8
-#define FORM_MAX_VALUE 512
+#define FORM_MAX_FIELDS 12
+#define FORM_MAX_VALUE 512   /* a form field, but for http_form_text's */
 
 struct form_field {
 	char name[32];
-	char value[FORM_MAX_VALUE + 1];
-	int too_long;
+	char *value;         /* malloc'd, NUL-terminated */
+	size_t len;
+	int too_long;        /* over MAX_BODY_LEN: read as absent */
 };
 
 struct request {
@@ -90,9 +91,20 @@ const char *http_cookie(struct request *rq, const char *name);
 const char *http_query(struct request *rq, const char *name);
 /* A form field, NULL when absent or over the length limit. */
 const char *http_form(const struct request *rq, const char *name);
+/* A long form field (a draft's text), up to MAX_BODY_LEN bytes. */
+const char *http_form_text(const struct request *rq, const char *name);
 
 /* Handlers, by route. */
 int pages_link(struct request *rq, const char *token);
+
+/*
+ * Each invitation created, sent or resent counts against its organization
+ * ([invitations] org_rate_limit an hour), and each one mailed against its
+ * recipient too (recipient_rate_limit): 0, or -1 with a 429 fault and
+ * rq->retry_after (server/api_invitations.c; the API and the console).
+ */
+int invitations_limited(struct request *rq, int64_t org_id, const char *email, int mails,
+			struct fault *f);
 int console_route(struct request *rq, const char *rest);
 int pages_static(struct request *rq, const char *name);
 int api_route(struct request *rq, const char *rest);

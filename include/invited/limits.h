@@ -36,6 +36,7 @@
 
 #define MAX_JSON_BODY 65536      /* API request bodies */
 #define MAX_FORM_BODY 8192       /* page form posts */
+#define MAX_DRAFT_FORM_BODY (3 * MAX_BODY_LEN + 8192) /* a draft's text, URL-encoded */
 #define MAX_MAIL_SIZE (10 * 1024 * 1024) /* inbound message we will parse */
 #define MAX_ERROR_LEN 512
 
@@ -48,6 +49,7 @@
 
 /* Sign-in by mail (links/signin.c). */
 #define SIGNIN_LINK_LIFETIME (15 * 60) /* seconds a sign-in link works */
+#define JOIN_LINK_LIFETIME (7 * 86400) /* a join_org link, once */
 #define SIGNIN_MAILS_PER_ADDRESS 20    /* sign-in mails to one address an hour, in all */
 #define SIGNIN_MAILS_PER_PAIR 3        /* ... asked for from one client address */
 #define SIGNIN_ORGS_PER_MAIL 10        /* organizations one sign-in mail offers */

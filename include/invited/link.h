@@ -23,6 +23,7 @@ enum link_purpose {
 	PUR_VERIFY_CONTACT,
 	PUR_CONFIRM_ACCEPT, /* a confirmation mailed to an invitee (subject: invitation) */
 	PUR_SIGN_IN,        /* a one-time sign-in (subject: user) */
+	PUR_JOIN_ORG,       /* an admin's invitation to become a user (subject: user) */
 };
 
 const char *link_purpose_str(enum link_purpose pur);

@@ -32,6 +32,9 @@ int pages_csrf_ok(struct request *rq, const char *jti);
 int console_signin_link(struct request *rq, const char *token,
 			const struct link_claims *claims);
 
+/* The user signed in to the console on this request, or 0. */
+int64_t console_session_user(struct request *rq, struct store *st);
+
 /* The verification link (purpose verify_contact). */
 int pages_verify(struct request *rq, const char *token,
 		 const struct link_claims *claims);

@@ -57,16 +57,19 @@ struct offer {
 	 * the invitation's own link while only the mail ever held it (queued or
 	 * sent: the API shows the links of drafts and handed-off invitations
 	 * only; and no reply, which may quote it, was relayed to the inviter).
-	 * Otherwise accepting mails a confirmation first. */
+	 * Otherwise accepting mails a confirmation first. A signed-in session
+	 * of an admin user of the acceptor proves it too (by_session). */
 	int proven;
+	int by_session;
 };
 
 /*
  * Check the link row and invitation behind claims that link_check()
- * accepted; fill o. Never writes.
+ * accepted; fill o. session_user: the user signed in on this request (0
+ * for none). Never writes.
  */
 enum redeem_status redeem_inspect(const struct inv_env *env,
-				  const struct link_claims *claims,
+				  const struct link_claims *claims, int64_t session_user,
 				  struct offer *o, const char **detail_r);
 
 struct accept_input {
@@ -78,6 +81,7 @@ struct accept_input {
 struct redeem_item {
 	struct link_claims claims;
 	int accept;              /* else decline */
+	int64_t session_user;    /* the signed-in user of the request, or 0 */
 	struct accept_input in;  /* for accept; points into the caller's memory */
 	int64_t now;
 	enum redeem_status status; /* out */

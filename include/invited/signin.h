@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "fault.h"
 #include "invitation.h"
 #include "link.h"
 
@@ -71,5 +72,28 @@ int session_check(const struct inv_env *env, const char *cookie, int64_t idle,
  * old cookie ends nothing else. */
 int session_end(const struct inv_env *env, const char *cookie, int everywhere, int64_t idle,
 		const char **error_r);
+
+/*
+ * On approval: o's verified primary contact is its first admin user (made
+ * now, invited until the link is used) and *url_r a first sign-in link
+ * (purpose join_org, JOIN_LINK_LIFETIME, once), in the caller's
+ * transaction. *url_r stays NULL when the contact is not verified.
+ */
+int signin_first_link(const struct inv_env *env, const struct org *o, char **url_r,
+		      const char **error_r);
+
+/*
+ * An admin (by) invites a person to its organization with a role: an
+ * invited user and a join_org link (JOIN_LINK_LIFETIME, once) by mail,
+ * whose use is a sign-in that makes the user active. A removed user may be
+ * invited again. 409 "exists" when the address is a user already.
+ */
+int user_invite(const struct inv_env *env, const struct signin_view *by, const char *email,
+		const char *name, enum key_role role, const char *locale, struct fault *f);
+
+/* Change a user's role, or remove it (its sessions end with it). Not
+ * one's own: 409 "self". 404 for a user of another organization. */
+int user_change(const struct inv_env *env, const struct signin_view *by, int64_t user_id,
+		enum key_role role, int remove, struct fault *f);
 
 #endif

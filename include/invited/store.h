@@ -201,6 +201,14 @@ int store_apikey_insert(struct store *st, struct apikey *k,
 			const char **error_r);
 int store_apikey_find(struct store *st, const char *key_id, struct apikey *k,
 		      const char **error_r);
+typedef int store_apikey_cb(void *ctx, const struct apikey *k);
+/* An organization's live keys (org_id 0: the operator's), newest first. */
+int store_apikey_list(struct store *st, int64_t org_id, store_apikey_cb *cb, void *ctx,
+		      const char **error_r);
+/* Revoke a live key of org_id (0: the operator's); STORE_NOT_FOUND when
+ * there is none such. */
+int store_apikey_revoke(struct store *st, int64_t org_id, int64_t id, int64_t now,
+			const char **error_r);
 
 /* -------------------------------------------------- people and sessions */
 
@@ -380,6 +388,10 @@ int store_link_use(struct store *st, const char *jti, int64_t now,
 /* live -> revoked; a link that is not live is left as it is. */
 int store_link_revoke(struct store *st, const char *jti, int64_t now,
 		      const char **error_r);
+/* Every live link of a purpose about one subject -> revoked (a removed
+ * user's sign-in and join links). */
+int store_link_revoke_subject(struct store *st, const char *purpose, int64_t subject_id,
+			      int64_t now, const char **error_r);
 
 /* ------------------------------------------------------- relationships */
 
@@ -428,6 +440,16 @@ typedef int store_rel_cb(void *ctx, const struct relationship *r,
 			 const struct org *other);
 int store_rel_list(struct store *st, const struct rel_filter *f,
 		   store_rel_cb *cb, void *ctx, const char **error_r);
+
+/* What an organization's dashboard counts: its active indirect-provider
+ * partners (either side), its customers, its invitations by status. */
+struct org_counts {
+	int64_t partners;
+	int64_t customers;
+	int64_t invitations[INV_HANDED_OFF + 1];
+};
+int store_org_counts(struct store *st, int64_t org_id, struct org_counts *out,
+		     const char **error_r);
 
 /* -------------------------------------------------------------- outbox */
 

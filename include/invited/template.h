@@ -10,7 +10,9 @@
  *   {{name|linkify}}     HTML only: escaped, and our own links (under the
  *                        public_url variable's "/l/") made clickable; any
  *                        other address stays text
- *   {{#name}}…{{/name}}  the block when name is set and not empty
+ *   {{#name}}…{{/name}}  the block when name is set and not empty; when
+ *                        name is a list, once per item, with the item's
+ *                        variables before the outer ones
  *   {{^name}}…{{/name}}  the block when name is unset or empty
  *   {{> path}}           another template of the same locale, inlined
  *   {{! comment }}
@@ -27,15 +29,24 @@ struct tpl_set;
 
 #define TPL_MAX_VARS 48
 
-/* Name/value pairs for one render. Values are UTF-8, NULL means unset. */
+/* Name/value pairs for one render. Values are UTF-8, NULL means unset.
+ * A variable may instead be a list of items (rows of a table), each a
+ * tpl_vars of its own. */
 struct tpl_vars {
 	size_t n;
 	const char *name[TPL_MAX_VARS];
 	const char *value[TPL_MAX_VARS];
+	const struct tpl_vars *items[TPL_MAX_VARS];
+	size_t n_items[TPL_MAX_VARS];
 };
 
 /* Add or replace a variable. Returns -1 when the table is full. */
 int tpl_vars_set(struct tpl_vars *vars, const char *name, const char *value);
+
+/* Add or replace a list of n items; an empty list counts as unset. The
+ * items must outlive the render. */
+int tpl_vars_list(struct tpl_vars *vars, const char *name, const struct tpl_vars *items,
+		  size_t n);
 
 /*
  * Load every template of every locale under dir. Fails with a message

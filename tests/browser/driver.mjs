@@ -6,7 +6,12 @@
 // Steps: {"goto": url} {"check": sel} {"uncheck": sel} {"fill": [sel, text]}
 // {"click": sel} {"click_text": accessible name} {"expect_text": text}
 // {"expect_no_text": text} {"text": true} {"screenshot": path}
-// {"cookies": true}. Navigations record their HTTP status and headers.
+// {"cookies": true} {"select": [sel, value]} {"press": sel} (a click that
+// does not navigate) {"clipboard": true} (reads it; the context may write
+// it) {"attr": [sel, name]} {"axe": true} (axe-core, WCAG 2.1 A and AA;
+// its violations fail the step) {"text_width": sel} (the rendered width of
+// an element's text, in pixels). Navigations record their HTTP status and
+// headers.
 // Output: {"ok", "error"?, "steps": [...], "console": [...]}; exit 0 if ok.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +30,7 @@ const context = await chromium.launchPersistentContext(profile, {
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
+await context.grantPermissions(['clipboard-read', 'clipboard-write']);
 const page = context.pages()[0] || await context.newPage();
 page.setDefaultTimeout(STEP_TIMEOUT);
 page.on('console', (m) => { if (m.type() === 'error') result.console.push(m.text()); });
@@ -76,6 +82,35 @@ try {
       record(step);
     } else if (step.cookies) {
       record(step).cookies = await context.cookies();
+    } else if (step.select) {
+      await page.selectOption(step.select[0], step.select[1]);
+      record(step);
+    } else if (step.press) {
+      await page.click(step.press);
+      await page.waitForTimeout(200);
+      record(step);
+    } else if (step.clipboard) {
+      record(step).clipboard = await page.evaluate(() => navigator.clipboard.readText());
+    } else if (step.attr) {
+      record(step).value = await page.getAttribute(step.attr[0], step.attr[1]);
+    } else if (step.axe) {
+      const { default: AxeBuilder } = await import('@axe-core/playwright');
+      const found = await new AxeBuilder({ page })
+        .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+      const out = record(step);
+      out.violations = found.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+      }));
+      if (out.violations.length > 0) {
+        throw new Error(`axe-core: ${out.violations.map((v) => v.id).join(', ')} on ${page.url()}`);
+      }
+    } else if (step.text_width) {
+      record(step).width = await page.$eval(step.text_width, (el) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        return range.getBoundingClientRect().width;
+      });
     } else {
       throw new Error(`unknown step ${JSON.stringify(step)}`);
     }

@@ -111,6 +111,38 @@ TEST(sections_inverted_and_nested)
 	remove_root();
 }
 
+TEST(lists_repeat_their_block_with_item_variables_first)
+{
+	new_root();
+	put_file("en/l.html", "<ul>{{#rows}}<li>{{name}} of {{org}}</li>{{/rows}}</ul>"
+			      "{{^rows}}empty{{/rows}}");
+	struct tpl_set *set = load_ok();
+	struct tpl_vars vars = {0}, rows[2] = {{0}};
+	tpl_vars_set(&vars, "org", "A&B");
+	tpl_vars_set(&vars, "name", "outer");
+	char *out = render(set, "en", "l.html", &vars);
+	test_assert_str(out, "<ul></ul>empty");
+	free(out);
+	tpl_vars_set(&rows[0], "name", "<x>");
+	tpl_vars_set(&rows[1], "name", "y");
+	tpl_vars_set(&rows[1], "org", "C");
+	tpl_vars_list(&vars, "rows", rows, 2);
+	out = render(set, "en", "l.html", &vars);
+	test_assert_str(out, "<ul><li>&lt;x&gt; of A&amp;B</li><li>y of C</li></ul>");
+	free(out);
+	/* An empty list is unset; a list may be replaced by a plain value. */
+	tpl_vars_list(&vars, "rows", rows, 0);
+	out = render(set, "en", "l.html", &vars);
+	test_assert_str(out, "<ul></ul>empty");
+	free(out);
+	tpl_vars_set(&vars, "rows", "1");
+	out = render(set, "en", "l.html", &vars);
+	test_assert_str(out, "<ul><li>outer of A&amp;B</li></ul>");
+	free(out);
+	tpl_set_free(set);
+	remove_root();
+}
+
 TEST(partials_and_locale_fallback)
 {
 	new_root();

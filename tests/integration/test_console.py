@@ -1,0 +1,294 @@
+"""The partner console, end to end, in Chromium, with every mail read from
+Dovecot over IMAP: a provider's admin signs in by the mailed link and
+invites a reseller; the reseller's contact signs in and authorizes it;
+the reseller invites a customer with its provider through the draft
+review (Copy, then Done); the customer accepts through the confirmation
+mail; both View customers lists show it. And the rules around it: a sales
+agent cannot invite, a session of one organization cannot open another's
+pages, every page passes axe-core in both locales, Japanese renders in
+real glyphs."""
+import os
+import re
+import urllib.parse
+
+from lib import browser, mailstack
+from lib.server import Server
+
+LINK_RE = re.compile(r"(http://127\.0\.0\.1:\d+/l/[A-Za-z0-9._-]+)")
+
+
+def shots_dir():
+    """Screenshots go to the build folder, for the closing note."""
+    d = os.path.join(os.path.abspath(os.environ.get("INVITED_BUILD_DIR", "build")),
+                     "screenshots")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def body_text(raw):
+    msg = mailstack.parse_strict(raw)
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def mailed(user, marker, subject=None):
+    """The newest mail in user's inbox whose text has marker (and whose
+    subject has subject), as text."""
+    def match(raw):
+        return marker in body_text(raw) and (
+            subject is None or subject in str(mailstack.parse_strict(raw)["Subject"]))
+    return [body_text(r) for r in mailstack.imap_fetch(user, match) if match(r)][-1]
+
+
+def signin_link(srv, user, address):
+    """Ask for a sign-in link as a person would, and read it from the
+    mailbox."""
+    mailstack.imap_clear(user)
+    status, page = srv.form_post(f"{srv.public_url}/console", email=address)
+    assert status == 200 and 'data-code="signin_sent"' in page, status
+    text = mailed(user, "/l/", "Your sign-in link") if user != "r41" else \
+        mailed(user, "/l/", "サインイン")
+    return LINK_RE.search(text).group(1)
+
+
+def signed_in(srv, user, address):
+    """Browser steps that sign in with a fresh mailed link."""
+    return [{"goto": signin_link(srv, user, address)},
+            {"click_text": "Sign in"},
+            {"expect_text": "Dashboard"}]
+
+
+def test_provider_reseller_customer_through_the_console():
+    srv = Server.start()
+    for user in ("p44", "r44", "c44"):
+        mailstack.imap_clear(user)
+    provider = srv.org_create("provider", "Northwind Distribution", "p44@example.test",
+                              contact_name="Paula Provider")
+    reseller = srv.org_create("reseller", "Contoso Partners", "r44@example.test",
+                              contact_name="Rob Reseller")
+    shots = shots_dir()
+
+    # The provider's admin signs in and invites the reseller; the server
+    # sends it.
+    result = browser.run(signed_in(srv, "p44", "p44@example.test") + [
+        {"screenshot": os.path.join(shots, "dashboard.png")},
+        {"goto": f"{srv.public_url}/console/invite"},
+        {"expect_text": "Invite reseller"},
+        {"fill": ["#email", "r44@example.test"]},
+        {"fill": ["#name", "Rob Reseller"]},
+        {"click_text": "Next"},
+        {"expect_text": "Review the draft"},
+        {"click_text": "Send it for me"},
+        {"expect_text": "Status\nQueued"},
+    ])
+    assert result["steps"][-2]["status"] == 200, result["steps"][-2]
+    [(inv_id, status)] = srv.sql("SELECT id, status FROM invitations")
+    assert status in ("queued", "sent"), status
+
+    # The reseller's contact signs in, opens the mailed invitation and
+    # authorizes the provider.
+    link = LINK_RE.search(mailed("r44", "Northwind Distribution")).group(1)
+    assert srv.sql("SELECT count(*) FROM links WHERE purpose = 'indirect_provider'"
+                   f" AND subject_id = {inv_id} AND state = 'live'") == [(1,)]
+    result = browser.run(signed_in(srv, "r44", "r44@example.test") + [
+        {"goto": link},
+        {"expect_text": "submit orders and add subscriptions on behalf of your customers"},
+        {"check": "#consent"},
+        {"click_text": "Authorize indirect provider"},
+        {"expect_text": "Northwind Distribution"},
+        {"goto": f"{srv.public_url}/console/partners"},
+        {"expect_text": "Indirect providers"},
+        {"expect_text": "Northwind Distribution"},
+
+        # Invite new customers with that provider, reviewed as a draft in
+        # Japanese: Copy, then Done (the reseller sends it itself).
+        {"goto": f"{srv.public_url}/console/invite?kind=reseller_with_provider"},
+        {"select": ["#provider_id", str(provider)]},
+        {"fill": ["#email", "c44@example.test"]},
+        {"select": ["#locale", "ja"]},
+        {"click_text": "Next"},
+        {"expect_text": "Review the draft"},
+        {"attr": ["#mailto", "href"]},
+        {"press": "#copy"},
+        {"clipboard": True},
+        {"screenshot": os.path.join(shots, "draft-review.png")},
+        {"click_text": "Done"},
+        {"expect_text": "Handed off"},
+    ])
+    steps = {s["step"].get("goto", "") + str(list(s["step"].keys())[0]): s
+             for s in result["steps"]}
+    mailto = [s for s in result["steps"] if "attr" in s["step"]][0]["value"]
+    copied = [s for s in result["steps"] if "clipboard" in s["step"]][0]["clipboard"]
+    assert steps, steps
+    assert srv.sql(f"SELECT kind, active FROM relationships") == [("indirect_provider", 1)]
+    [(cust_inv, cust_status)] = srv.sql(
+        "SELECT id, status FROM invitations WHERE email = 'c44@example.test'")
+    assert cust_status == "handed_off", cust_status
+    customer_link = LINK_RE.search(copied).group(1)
+    assert mailto.startswith("mailto:c44@example.test?subject="), mailto
+    assert urllib.parse.quote(customer_link, safe="") in mailto \
+        or customer_link in urllib.parse.unquote(mailto), mailto
+    # The server sent the customer nothing: the reseller did, by hand.
+    assert srv.sql(f"SELECT count(*) FROM outbox WHERE invitation_id = {cust_inv}"
+                   " AND kind = 'invitation'") == [(0,)]
+
+    # The customer opens the link the reseller sent: a link the inviter has
+    # seen proves nothing, so accepting mails a confirmation first.
+    result = browser.run([
+        {"goto": customer_link},
+        {"expect_text": "Contoso Partners"},
+        {"screenshot": os.path.join(shots, "consent-ja.png")},
+        {"text_width": "h1"},
+        {"axe": True},
+        {"fill": ["#org_name", "Fabrikam K.K."]},
+        {"check": "#consent"},
+        {"click": "button[value=accept]"},
+    ])
+    h1_width = [s for s in result["steps"] if "text_width" in s["step"]][0]["width"]
+    # Real glyphs: the Japanese heading renders wider than boxes would
+    # (each tofu box is narrow and alike), and is not empty.
+    assert h1_width > 150, h1_width
+    assert srv.sql("SELECT count(*) FROM relationships") == [(1,)]
+    confirm = LINK_RE.search(mailed("c44", "/l/")).group(1)
+    assert confirm != customer_link
+    result = browser.run([
+        {"goto": confirm},
+        {"check": "#consent"},
+        {"fill": ["#org_name", "Fabrikam K.K."]},
+        {"click": "button[value=accept]"},
+    ], allow_fail=True)
+    assert srv.sql("SELECT kind FROM relationships WHERE active = 1 ORDER BY id") == [
+        ("indirect_provider",), ("reseller_of_record",), ("reseller_of_record",)], \
+        (result, srv.sql("SELECT * FROM invitations"))
+
+    # Both View customers lists show it.
+    for user, addr, partner in (("p44", "p44@example.test", reseller),
+                                ("r44", "r44@example.test", provider)):
+        result = browser.run(signed_in(srv, user, addr) + [
+            {"goto": f"{srv.public_url}/console/partners"},
+            {"click": f"a[href$='/console/partners/{partner}/customers']"},
+            {"expect_text": "Fabrikam K.K."},
+        ])
+        assert result["steps"][-2]["status"] == 200
+
+
+def test_sales_agent_sees_and_changes_nothing_and_other_orgs_are_404():
+    srv = Server.start()
+    for user in ("p43", "u43", "p42"):
+        mailstack.imap_clear(user)
+    provider = srv.org_create("provider", "Northwind 43", "p43@example.test")
+    other = srv.org_create("provider", "Woodgrove 42", "p42@example.test")
+    # The admin invites a sales agent by mail (join_org).
+    result = browser.run(signed_in(srv, "p43", "p43@example.test") + [
+        {"goto": f"{srv.public_url}/console/users"},
+        {"fill": ["#email", "u43@example.test"]},
+        {"fill": ["#name", "Sam Sales"]},
+        {"click_text": "Invite"},
+        {"expect_text": "The invitation is on its way"},
+        {"expect_text": "u43@example.test"},
+    ])
+    join = LINK_RE.search(mailed("u43", "partner console of Northwind 43")).group(1)
+    assert srv.sql("SELECT count(*) FROM links WHERE purpose = 'join_org'") == [(1,)]
+    # A scanner's GET joins no one.
+    status, _, _ = srv.http("GET", join)
+    assert status == 200
+    assert srv.sql("SELECT status FROM users WHERE email = 'u43@example.test'") \
+        == [("invited",)]
+    result = browser.run([
+        {"goto": join},
+        {"click_text": "Sign in"},
+        {"expect_text": "Sales agent of Northwind 43"},
+        {"goto": f"{srv.public_url}/console/invite"},
+        {"goto": f"{srv.public_url}/console/keys"},
+        {"goto": f"{srv.public_url}/console/users"},
+        {"expect_no_text": "Invite a user"},
+    ])
+    assert result["steps"][3]["status"] == 403, result["steps"][3]
+    assert result["steps"][4]["status"] == 403, result["steps"][4]
+    assert srv.sql("SELECT status, role FROM users WHERE email = 'u43@example.test'") \
+        == [("active", "sales_agent")]
+
+    # Another organization's invitation or partner: 404, as for no such id.
+    session_rows = srv.sql("SELECT count(*) FROM sessions")
+    other_key = srv.apikey(other)
+    status, body = srv.api("POST", "/api/v1/invitations",
+                           {"kind": "indirect_provider", "email": "r42@example.test",
+                            "delivery": "draft"}, key=other_key)
+    assert status == 201, body
+    result = browser.run(signed_in(srv, "p43", "p43@example.test") + [
+        {"goto": f"{srv.public_url}/console/invitations/{body['id']}"},
+        {"goto": f"{srv.public_url}/console/invitations/999999"},
+        {"goto": f"{srv.public_url}/console/partners/{other}/customers"},
+        {"goto": f"{srv.public_url}/console/partners/{other}/end"},
+    ])
+    for step in result["steps"][-4:]:
+        assert step["status"] == 404, step
+    assert session_rows != srv.sql("SELECT count(*) FROM sessions")
+    assert provider
+
+
+def test_every_console_page_passes_axe_in_both_locales():
+    srv = Server.start()
+    for user in ("r41", "p41"):
+        mailstack.imap_clear(user)
+    provider = srv.org_create("provider", "Northwind 41", "p41@example.test")
+    reseller = srv.org_create("reseller", "Contoso 41", "r41@example.test", locale="ja")
+    key = srv.apikey(provider)
+    status, body = srv.api("POST", "/api/v1/invitations",
+                           {"kind": "indirect_provider", "email": "r41@example.test"}, key=key)
+    assert status == 201, body
+    link = srv.mailed_link(body["id"])
+    pages = ["/console/", "/console/partners", "/console/customers", "/console/invitations",
+             "/console/invite?kind=reseller", "/console/invite?kind=reseller_with_provider",
+             "/console/users", "/console/keys"]
+    for user, addr in (("r41", "r41@example.test"), ("p41", "p41@example.test")):
+        steps = signed_in(srv, user, addr) if user == "p41" else [
+            {"goto": signin_link(srv, user, addr)}, {"axe": True},
+            {"click": "button[type=submit]"}, {"expect_text": "ダッシュボード"}]
+        if user == "r41":
+            steps += [{"goto": link}, {"axe": True}, {"check": "#consent"},
+                      {"click": "button[value=accept]"}, {"axe": True}]
+        for p in pages:
+            steps += [{"goto": srv.public_url + p}, {"axe": True}]
+        if user == "p41":
+            steps += [{"goto": f"{srv.public_url}/console/partners/{reseller}/customers"},
+                      {"axe": True},
+                      {"goto": f"{srv.public_url}/console/partners/{reseller}/end"},
+                      {"axe": True},
+                      {"goto": f"{srv.public_url}/console/invitations/{body['id']}"},
+                      {"axe": True}]
+        result = browser.run(steps, timeout=180)
+        gotos = [s for s in result["steps"] if "goto" in s["step"]]
+        assert all(s["status"] == 200 for s in gotos), [(s["url"], s["status"]) for s in gotos]
+    # The signed-out pages too.
+    browser.run([{"goto": f"{srv.public_url}/console"}, {"axe": True}])
+
+
+def test_a_long_draft_renders_and_its_mailto_is_encoded():
+    """A draft of many short lines (each a CRLF in the mailto: link) and a
+    note over a form field's usual size both come through whole."""
+    from test_console_signin import sign_in
+    srv = Server.start()
+    provider = srv.org_create("provider", "Northwind 40", "p40@example.test")
+    session, csrf_cookie = sign_in(srv, "p40@example.test")
+    cookies = f"{session}; {csrf_cookie}"
+    _, _, page = srv.http("GET", f"{srv.public_url}/console/invite", headers={"Cookie": cookies})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+    note = "Hello from Northwind. " * 40
+    form = urllib.parse.urlencode({"csrf": csrf, "kind": "indirect_provider",
+                                   "email": "r40@example.test", "message": note})
+    status, headers, _ = srv.http("POST", f"{srv.public_url}/console/invite", form,
+                                  {"Content-Type": "application/x-www-form-urlencoded",
+                                   "Cookie": cookies})
+    assert status == 303, status
+    [(inv_id, message)] = srv.sql("SELECT id, message FROM invitations")
+    assert message == note, message
+    key = srv.apikey(provider)
+    status, inv = srv.api("GET", f"/api/v1/invitations/{inv_id}", key=key)
+    text = inv["link"] + "\n" * 6000
+    status, body = srv.api("PATCH", f"/api/v1/invitations/{inv_id}", {"text": text}, key=key)
+    assert status == 200, body
+    status, _, page = srv.http("GET", f"{srv.public_url}/console/invitations/{inv_id}",
+                               headers={"Cookie": cookies})
+    assert status == 200, status
+    mailto = re.search(r'id="mailto" href="([^"]+)"', page.decode()).group(1)
+    assert mailto.count("%0D%0A") == 6000, mailto.count("%0D%0A")
