@@ -292,3 +292,40 @@ def test_a_long_draft_renders_and_its_mailto_is_encoded():
     assert status == 200, status
     mailto = re.search(r'id="mailto" href="([^"]+)"', page.decode()).group(1)
     assert mailto.count("%0D%0A") == 6000, mailto.count("%0D%0A")
+
+
+def test_removing_a_user_kills_its_links_and_an_admin_cannot_remove_itself():
+    from test_console_signin import sign_in
+    srv = Server.start()
+    srv.org_create("provider", "Northwind 39", "p39@example.test")
+    session, csrf_cookie = sign_in(srv, "p39@example.test")
+    cookies = f"{session}; {csrf_cookie}"
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies}
+
+    def post(path, **fields):
+        _, _, page = srv.http("GET", f"{srv.public_url}/console/users",
+                              headers={"Cookie": cookies})
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+        return srv.http("POST", f"{srv.public_url}{path}",
+                        urllib.parse.urlencode(dict(csrf=csrf, **fields)), form)[0]
+
+    assert post("/console/users", email="u39@example.test", role="admin_agent") == 303
+    [(uid, status)] = srv.sql("SELECT id, status FROM users WHERE email = 'u39@example.test'")
+    assert status == "invited"
+    [(me,)] = srv.sql("SELECT id FROM users WHERE email = 'p39@example.test'")
+    [(data,)] = srv.sql("SELECT d.data FROM outbox o JOIN outbox_data d ON d.id = o.id"
+                        " WHERE o.kind = 'join'")
+    join = LINK_RE.search(body_text(data)).group(1)
+    # Nobody removes or demotes themselves: the organization keeps an admin.
+    assert post(f"/console/users/{me}", action="remove") == 409
+    assert post(f"/console/users/{me}", action="update", role="sales_agent") == 409
+    assert post(f"/console/users/{uid}", action="remove") == 303
+    assert srv.sql(f"SELECT status FROM users WHERE id = {uid}") == [("removed",)]
+    status, _, page = srv.http("GET", join)
+    assert status == 409 and b"signin_used" in page, status
+    # Without the anti-forgery field, nothing changes.
+    status, _, _ = srv.http("POST", f"{srv.public_url}/console/users",
+                            urllib.parse.urlencode({"email": "x39@example.test",
+                                                    "role": "admin_agent"}), form)
+    assert status == 403
+    assert srv.sql("SELECT count(*) FROM users WHERE email = 'x39@example.test'") == [(0,)]

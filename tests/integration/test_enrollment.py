@@ -136,6 +136,15 @@ def test_enroll_verify_in_chromium_and_approve_with_cli():
     assert org_status(srv, oid) == "approved"
     msg, text = read_mail("u1", "is approved")
     assert subject(msg) == "Contoso Resellers K.K. is approved"
+    # No operator hands out a key: the contact's first sign-in link is in
+    # the mail, and makes it the first admin user.
+    first = re.search(r"(http://127\.0\.0\.1:\d+/l/[A-Za-z0-9._-]+)", text).group(1)
+    assert srv.sql("SELECT role, status FROM users WHERE email = 'u1@example.test'") \
+        == [("admin_agent", "invited")]
+    status, page = form_post(srv, first)[:2]
+    assert status == 303, status
+    assert srv.sql("SELECT role, status FROM users WHERE email = 'u1@example.test'") \
+        == [("admin_agent", "active")]
 
     # Suspension carries its reason; so does reinstatement's note.
     p = srv.cli("org", "suspend", str(oid), "--reason", "Unpaid invoices since March")
