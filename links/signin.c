@@ -23,6 +23,15 @@ static int user_active(const struct user *u)
 	return u->status == USER_ACTIVE || u->status == USER_INVITED;
 }
 
+static int user_audit(const struct inv_env *env, const char *action, int64_t user_id,
+		      const char *details, const char **error_r)
+{
+	return store_audit(env->st, env->now, env->actor, action,
+			   errorf("user:%lld", (long long)user_id), details, error_r) == STORE_OK
+		       ? 0
+		       : -1;
+}
+
 /* o's primary contact (email) as its first admin user, made now if o has
  * no user with that address. */
 static int first_admin(const struct inv_env *env, const struct org *o, const char *email,
@@ -39,12 +48,8 @@ static int first_admin(const struct inv_env *env, const struct org *o, const cha
 	snprintf(u_r->locale, sizeof(u_r->locale), "%s", o->locale);
 	if (store_user_insert(env->st, u_r, error_r) != STORE_OK)
 		return -1;
-	return store_audit(env->st, env->now, env->actor, "user.first_admin",
-			   errorf("user:%lld", (long long)u_r->id),
-			   errorf("org:%lld, its primary contact", (long long)o->id),
-			   error_r) == STORE_OK
-		       ? 0
-		       : -1;
+	return user_audit(env, "user.first_admin", u_r->id,
+			  errorf("org:%lld, its primary contact", (long long)o->id), error_r);
 }
 
 /* The primary contact of an organization of kind, as its first admin user
@@ -266,9 +271,7 @@ enum signin_status signin_redeem(const struct inv_env *env, const struct link_cl
 			  store_user_set(env->st, view->user.id, USER_INVITED, view->user.role,
 					 USER_ACTIVE, env->now, &err) != STORE_OK) ||
 			 store_session_insert(env->st, &s, &err) != STORE_OK ||
-			 store_audit(env->st, env->now, env->actor, "user.sign_in",
-				     errorf("user:%lld", (long long)view->user.id), NULL,
-				     &err) != STORE_OK)
+			 user_audit(env, "user.sign_in", view->user.id, NULL, &err) < 0)
 			st = SIGNIN_INTERNAL;
 	}
 	sodium_memzero(id, sizeof(id));
@@ -326,14 +329,6 @@ int session_end(const struct inv_env *env, const char *cookie, int everywhere, i
 
 /* ---------------------------------------------------------- users */
 
-static int user_audit(const struct inv_env *env, const char *action, int64_t user_id,
-		      const char *details, const char **error_r)
-{
-	return store_audit(env->st, env->now, env->actor, action,
-			   errorf("user:%lld", (long long)user_id), details, error_r) == STORE_OK
-		       ? 0
-		       : -1;
-}
 
 int user_invite(const struct inv_env *env, const struct signin_view *by, const char *email,
 		const char *name, enum key_role role, const char *locale, struct fault *f)

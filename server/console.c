@@ -205,9 +205,38 @@ const char *cs_printf(struct console *c, const char *fmt, ...)
 	return out;
 }
 
-struct tpl_vars *cs_rows(struct console *c, size_t n)
+void cs_rows_begin(struct console *c, struct cs_rows *r, size_t max)
 {
-	return pool_alloc(c, (n ? n : 1) * sizeof(struct tpl_vars));
+	*r = (struct cs_rows){.c = c, .max = max};
+	r->row = pool_alloc(c, (max ? max : 1) * sizeof(struct tpl_vars));
+}
+
+struct tpl_vars *cs_row_next(struct cs_rows *r)
+{
+	return r->n < r->max ? &r->row[r->n++] : NULL;
+}
+
+void cs_rows_end(struct cs_rows *r, const char *name, int paged)
+{
+	struct console *c = r->c;
+	tpl_vars_list(&c->v, name, r->row, r->n);
+	if (r->n > 0)
+		tpl_vars_set(&c->v, cs_printf(c, "any_%s", name), "1");
+	if (paged && r->n == r->max)
+		tpl_vars_set(&c->v, "older", cs_printf(c, "%lld", (long long)r->last_id));
+}
+
+int64_t cs_cursor(struct console *c)
+{
+	const char *b = http_query(c->rq, "before"), *rest;
+	int64_t id = b ? cs_path_id(b, &rest) : 0;
+	return id < 0 || (b && rest[0] != '\0') ? 0 : id;
+}
+
+void cs_problem(struct console *c, const struct fault *f)
+{
+	tpl_vars_set(&c->v, cs_printf(c, "problem_%s", f->field ? f->field : "form"), "1");
+	tpl_vars_set(&c->v, "problem", f->message);
 }
 
 const char *cs_time(struct console *c, int64_t t)
@@ -219,13 +248,6 @@ const char *cs_time(struct console *c, int64_t t)
 		return NULL;
 	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
 	return cs_str(c, buf);
-}
-
-void cs_list(struct console *c, const char *name, const struct tpl_vars *rows, size_t n)
-{
-	tpl_vars_list(&c->v, name, rows, n);
-	if (n > 0)
-		tpl_vars_set(&c->v, cs_printf(c, "any_%s", name), "1");
 }
 
 static void pool_free(struct console *c)

@@ -14,19 +14,15 @@
 #include "invited/text.h"
 #include "console_int.h"
 
-struct user_rows {
-	struct console *c;
-	struct tpl_vars *row;
-	size_t n, max;
-};
-
 static int add_user_row(void *ctx, const struct user *u)
 {
-	struct user_rows *r = ctx;
+	struct cs_rows *r = ctx;
 	struct console *c = r->c;
-	if (u->status == USER_REMOVED || r->n == r->max)
+	struct tpl_vars *v;
+	if (u->status == USER_REMOVED)
 		return 0;
-	struct tpl_vars *v = &r->row[r->n++];
+	if ((v = cs_row_next(r)) == NULL)
+		return 1;
 	tpl_vars_set(v, "id", cs_printf(c, "%lld", (long long)u->id));
 	tpl_vars_set(v, "email", cs_str(c, u->email));
 	tpl_vars_set(v, "name", u->name[0] ? cs_str(c, u->name) : NULL);
@@ -40,19 +36,17 @@ static int add_user_row(void *ctx, const struct user *u)
 static int users_page(struct console *c, int status, const struct fault *problem)
 {
 	const char *err;
-	struct user_rows r = {c, cs_rows(c, 200), 0, 200};
+	struct cs_rows r;
+	cs_rows_begin(c, &r, CONSOLE_ACCOUNT_ROWS);
 	if (store_user_list(c->st, c->me.org.id, NULL, add_user_row, &r, &err) != STORE_OK) {
 		msg_error("console: %s", err);
 		return cs_error(c, 500, "internal");
 	}
-	cs_list(c, "rows", r.row, r.n);
+	cs_rows_end(&r, "rows", 0);
 	if (http_query(c->rq, "invited") != NULL)
 		tpl_vars_set(&c->v, "invited_done", "1");
 	if (problem != NULL) {
-		tpl_vars_set(&c->v, cs_printf(c, "problem_%s", problem->field ? problem->field
-									      : "form"),
-			     "1");
-		tpl_vars_set(&c->v, "problem", problem->message);
+		cs_problem(c, problem);
 		tpl_vars_set(&c->v, "f_email", http_form(c->rq, "email"));
 		tpl_vars_set(&c->v, "f_name", http_form(c->rq, "name"));
 	}
@@ -109,11 +103,11 @@ int cs_users(struct console *c, const char *rest)
 
 static int add_key_row(void *ctx, const struct apikey *k)
 {
-	struct user_rows *r = ctx;
+	struct cs_rows *r = ctx;
 	struct console *c = r->c;
-	if (r->n == r->max)
+	struct tpl_vars *v = cs_row_next(r);
+	if (v == NULL)
 		return 1;
-	struct tpl_vars *v = &r->row[r->n++];
 	tpl_vars_set(v, "id", cs_printf(c, "%lld", (long long)k->id));
 	tpl_vars_set(v, "key_id", cs_str(c, k->key_id));
 	tpl_vars_set(v, "label", k->label[0] ? cs_str(c, k->label) : NULL);
@@ -125,12 +119,13 @@ static int add_key_row(void *ctx, const struct apikey *k)
 static int keys_page(struct console *c, int status, const char *shown)
 {
 	const char *err;
-	struct user_rows r = {c, cs_rows(c, 200), 0, 200};
+	struct cs_rows r;
+	cs_rows_begin(c, &r, CONSOLE_ACCOUNT_ROWS);
 	if (store_apikey_list(c->st, c->me.org.id, add_key_row, &r, &err) != STORE_OK) {
 		msg_error("console: %s", err);
 		return cs_error(c, 500, "internal");
 	}
-	cs_list(c, "rows", r.row, r.n);
+	cs_rows_end(&r, "rows", 0);
 	tpl_vars_set(&c->v, "new_key", shown);
 	return cs_page(c, status, "keys");
 }

@@ -13,7 +13,8 @@
 #include "invited/pages.h"
 #include "invited/signin.h"
 
-#define CONSOLE_PAGE_ROWS 50 /* rows on a list page; "Older" pages on */
+#define CONSOLE_PAGE_ROWS 50     /* rows on a list page; "Older" pages on */
+#define CONSOLE_ACCOUNT_ROWS 200 /* users and API keys shown, unpaged */
 
 struct pool_block;
 
@@ -28,15 +29,32 @@ struct console {
 	char actor[32];        /* "user:<id>", for the audit log */
 };
 
-/* Strings and rows that live until the page is answered. */
+/* Strings that live until the page is answered. */
 const char *cs_printf(struct console *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *cs_str(struct console *c, const char *s);
-struct tpl_vars *cs_rows(struct console *c, size_t n);
 const char *cs_time(struct console *c, int64_t t);   /* "2026-12-06 10:20 UTC" */
-/* The page's list name, and any_<name> set when it has rows (for the
- * table around them). */
-void cs_list(struct console *c, const char *name, const struct tpl_vars *rows, size_t n);
+
+/* The rows of one list on a page, read from the store by a callback that
+ * takes each next row with cs_row_next (NULL once max are taken: the
+ * callback then returns 1, which ends the read). */
+struct cs_rows {
+	struct console *c;
+	struct tpl_vars *row;
+	size_t n, max;
+	int64_t last_id;       /* a paged list's next cursor */
+};
+void cs_rows_begin(struct console *c, struct cs_rows *r, size_t max);
+struct tpl_vars *cs_row_next(struct cs_rows *r);
+/* The rows become the page's list name, with any_<name> set when there
+ * are some (for the table around them); paged, a full page also sets
+ * "older" to the next page's cursor. */
+void cs_rows_end(struct cs_rows *r, const char *name, int paged);
+/* The before= cursor of a list page: 0 for the first. */
+int64_t cs_cursor(struct console *c);
+/* A refused form's fault, shown next to its field (problem_<field>, or
+ * problem_form) with its sentence (problem). */
+void cs_problem(struct console *c, const struct fault *f);
 
 /* Answer with page/<name>.html: the person's and organization's
  * variables, the menu, the anti-forgery field. */

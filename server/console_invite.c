@@ -21,21 +21,19 @@ static const char *id_text(struct console *c, int64_t id)
 }
 
 struct provider_rows {
-	struct console *c;
-	struct tpl_vars *row;
-	size_t n;
+	struct cs_rows rows;
 	int64_t chosen;
 };
 
 static int add_provider(void *ctx, const struct relationship *r, const struct org *o)
 {
 	struct provider_rows *p = ctx;
+	struct tpl_vars *v = cs_row_next(&p->rows);
 	(void)r;
-	if (p->n == CONSOLE_PAGE_ROWS)
+	if (v == NULL)
 		return 1;
-	struct tpl_vars *v = &p->row[p->n++];
-	tpl_vars_set(v, "id", id_text(p->c, o->id));
-	tpl_vars_set(v, "name", cs_str(p->c, o->legal_name));
+	tpl_vars_set(v, "id", id_text(p->rows.c, o->id));
+	tpl_vars_set(v, "name", cs_str(p->rows.c, o->legal_name));
 	if (o->id == p->chosen)
 		tpl_vars_set(v, "chosen", "1");
 	return 0;
@@ -59,20 +57,19 @@ static int invite_form(struct console *c, int status, const struct fault *f)
 	tpl_vars_set(&c->v, "f_message", http_form_text(c->rq, "message"));
 	if (c->me.org.kind == ORG_RESELLER) {
 		const char *chosen = http_form(c->rq, "provider_id"), *rest;
-		struct provider_rows p = {c, cs_rows(c, CONSOLE_PAGE_ROWS), 0, 0};
+		struct provider_rows p;
 		struct rel_filter rf = {.kind = REL_INDIRECT_PROVIDER, .side = REL_LIST_UP,
 					.org_id = c->me.org.id, .limit = CONSOLE_PAGE_ROWS};
+		cs_rows_begin(c, &p.rows, CONSOLE_PAGE_ROWS);
 		p.chosen = chosen ? cs_path_id(chosen, &rest) : 0;
 		if (store_rel_list(c->st, &rf, add_provider, &p, &err) != STORE_OK) {
 			msg_error("console: %s", err);
 			return cs_error(c, 500, "internal");
 		}
-		cs_list(c, "providers", p.row, p.n);
+		cs_rows_end(&p.rows, "providers", 0);
 	}
-	if (f != NULL) {
-		tpl_vars_set(&c->v, cs_printf(c, "problem_%s", f->field ? f->field : "form"), "1");
-		tpl_vars_set(&c->v, "problem", f->message);
-	}
+	if (f != NULL)
+		cs_problem(c, f);
 	return cs_page(c, status, "invite");
 }
 
@@ -132,13 +129,6 @@ int cs_invite(struct console *c)
 
 /* ------------------------------------------------------ the list */
 
-struct inv_rows {
-	struct console *c;
-	struct tpl_vars *row;
-	size_t n;
-	int64_t last_id;
-};
-
 static void status_vars(struct console *c, struct tpl_vars *v, enum inv_status s)
 {
 	tpl_vars_set(v, "status", inv_status_str(s));
@@ -147,11 +137,11 @@ static void status_vars(struct console *c, struct tpl_vars *v, enum inv_status s
 
 static int add_inv_row(void *ctx, const struct invitation *inv)
 {
-	struct inv_rows *r = ctx;
+	struct cs_rows *r = ctx;
 	struct console *c = r->c;
-	if (r->n == CONSOLE_PAGE_ROWS)
+	struct tpl_vars *v = cs_row_next(r);
+	if (v == NULL)
 		return 1;
-	struct tpl_vars *v = &r->row[r->n++];
 	tpl_vars_set(v, "id", id_text(c, inv->id));
 	tpl_vars_set(v, "email", cs_str(c, inv->email));
 	tpl_vars_set(v, "name", inv->name[0] ? cs_str(c, inv->name) : NULL);
@@ -164,10 +154,10 @@ static int add_inv_row(void *ctx, const struct invitation *inv)
 
 static int inv_list(struct console *c)
 {
-	const char *status = http_query(c->rq, "status"), *before = http_query(c->rq, "before");
-	const char *err, *rest;
+	const char *status = http_query(c->rq, "status"), *err;
 	enum inv_status s;
-	struct inv_filter filter = {.inviter_org_id = c->me.org.id, .limit = CONSOLE_PAGE_ROWS};
+	struct inv_filter filter = {.inviter_org_id = c->me.org.id, .limit = CONSOLE_PAGE_ROWS,
+				    .before_id = cs_cursor(c)};
 	if (status != NULL && status[0] != '\0') {
 		if (inv_status_parse(status, &s) < 0)
 			return cs_error(c, 400, "bad_filter");
@@ -175,34 +165,25 @@ static int inv_list(struct console *c)
 		tpl_vars_set(&c->v, cs_printf(c, "filter_%s", status), "1");
 		tpl_vars_set(&c->v, "filter", status);
 	}
-	if (before != NULL && (filter.before_id = cs_path_id(before, &rest)) < 0)
-		filter.before_id = 0;
-	struct inv_rows r = {c, cs_rows(c, CONSOLE_PAGE_ROWS), 0, 0};
+	struct cs_rows r;
+	cs_rows_begin(c, &r, CONSOLE_PAGE_ROWS);
 	if (store_invitation_list(c->st, &filter, add_inv_row, &r, &err) != STORE_OK) {
 		msg_error("console: %s", err);
 		return cs_error(c, 500, "internal");
 	}
-	cs_list(c, "rows", r.row, r.n);
-	if (r.n == CONSOLE_PAGE_ROWS)
-		tpl_vars_set(&c->v, "older", id_text(c, r.last_id));
+	cs_rows_end(&r, "rows", 1);
 	return cs_page(c, 200, "invitations");
 }
 
 /* ------------------------------------------------- one invitation */
 
-struct msg_rows {
-	struct console *c;
-	struct tpl_vars *row;
-	size_t n, max;
-};
-
 static int add_message(void *ctx, const struct outbox_msg *m)
 {
-	struct msg_rows *r = ctx;
+	struct cs_rows *r = ctx;
 	struct console *c = r->c;
-	if (r->n == r->max)
-		return 0;
-	struct tpl_vars *v = &r->row[r->n++];
+	struct tpl_vars *v = cs_row_next(r);
+	if (v == NULL)
+		return 1;
 	tpl_vars_set(v, "kind", cs_str(c, m->kind));
 	tpl_vars_set(v, "rcpt", cs_str(c, m->rcpt));
 	tpl_vars_set(v, "status", outbox_status_str(m->status));
@@ -213,11 +194,11 @@ static int add_message(void *ctx, const struct outbox_msg *m)
 
 static int add_inbound(void *ctx, const struct inbound_row *in)
 {
-	struct msg_rows *r = ctx;
+	struct cs_rows *r = ctx;
 	struct console *c = r->c;
-	if (r->n == r->max)
-		return 0;
-	struct tpl_vars *v = &r->row[r->n++];
+	struct tpl_vars *v = cs_row_next(r);
+	if (v == NULL)
+		return 1;
 	tpl_vars_set(v, "cls", cs_str(c, in->cls));
 	tpl_vars_set(v, "from", in->from_addr[0] ? cs_str(c, in->from_addr) : NULL);
 	tpl_vars_set(v, "subject", cs_str(c, in->subject));
@@ -295,24 +276,22 @@ static int inv_show(struct console *c, int64_t id, int status, const struct faul
 	}
 	if (cs_admin(c) && inv.status == INV_BOUNCED)
 		tpl_vars_set(v, "can_resend", "1");
-	if (problem != NULL) {
-		tpl_vars_set(v, cs_printf(c, "problem_%s", problem->field ? problem->field : "form"),
-			     "1");
-		tpl_vars_set(v, "problem", problem->message);
-	}
+	if (problem != NULL)
+		cs_problem(c, problem);
 	free(link);
 	invitation_clear(&inv);
 
-	struct msg_rows m = {c, cs_rows(c, CONSOLE_PAGE_ROWS), 0, CONSOLE_PAGE_ROWS};
+	struct cs_rows m, in;
 	struct outbox_filter of = {.invitation_id = id, .limit = CONSOLE_PAGE_ROWS};
-	struct msg_rows in = {c, cs_rows(c, CONSOLE_PAGE_ROWS), 0, CONSOLE_PAGE_ROWS};
+	cs_rows_begin(c, &m, CONSOLE_PAGE_ROWS);
+	cs_rows_begin(c, &in, CONSOLE_PAGE_ROWS);
 	if (store_outbox_list(c->st, &of, add_message, &m, &err) != STORE_OK ||
 	    store_inbound_list(c->st, id, add_inbound, &in, &err) != STORE_OK) {
 		msg_error("console: %s", err);
 		return cs_error(c, 500, "internal");
 	}
-	cs_list(c, "messages", m.row, m.n);
-	cs_list(c, "inbound", in.row, in.n);
+	cs_rows_end(&m, "messages", 0);
+	cs_rows_end(&in, "inbound", 0);
 	return cs_page(c, status, "invitation");
 }
 
@@ -329,65 +308,60 @@ static char *lf_only(const char *s)
 	return out;
 }
 
-/* Save the reviewed subject and text when they changed. */
-static int save_edits(struct console *c, int64_t id, struct fault *f)
+/* Save the reviewed subject and text of inv (loaded with its bodies)
+ * when they changed. */
+static int save_edits(struct console *c, const struct invitation *inv, struct fault *f)
 {
 	const char *subject = http_form(c->rq, "subject");
 	const char *text = http_form_text(c->rq, "text");
-	struct invitation inv;
-	if (subject == NULL && text == NULL)
-		return 0;
-	if (invitation_load(&c->env, c->me.org.id, id, 1, &inv, f) < 0)
-		return -1;
 	char *lf = text ? lf_only(text) : NULL;
-	if (subject != NULL && strcmp(subject, inv.subject) == 0)
+	if (subject != NULL && strcmp(subject, inv->subject) == 0)
 		subject = NULL;
-	if (lf != NULL && inv.body_text != NULL && strcmp(lf, inv.body_text) == 0) {
+	if (lf != NULL && inv->body_text != NULL && strcmp(lf, inv->body_text) == 0) {
 		free(lf);
 		lf = NULL;
 	}
-	invitation_clear(&inv);
-	int rc = subject || lf ? invitation_edit(&c->env, c->me.org.id, id, subject, lf, f) : 0;
+	int rc = subject || lf ? invitation_edit(&c->env, c->me.org.id, inv->id, subject, lf, f)
+			       : 0;
 	free(lf);
 	return rc;
 }
 
+/* The review's buttons (save, send, done: each saves the edits first) and
+ * resend and revoke. A refusal (a limit, an edit without the link) comes
+ * before any change. */
 static int inv_action(struct console *c, int64_t id)
 {
 	const char *action = http_form(c->rq, "action");
 	struct fault f = {0};
 	struct invitation inv;
-	int rc, mails = 0;
+	int rc;
 	if (!cs_admin(c))
 		return cs_error(c, 403, "read_only");
 	if (action == NULL)
 		return cs_error(c, 400, "bad_form");
-	if (strcmp(action, "save") == 0 || strcmp(action, "send") == 0 ||
-	    strcmp(action, "done") == 0) {
-		if (save_edits(c, id, &f) < 0)
-			return f.field ? inv_show(c, id, f.status, &f) : cs_fault(c, &f);
-	}
-	if (strcmp(action, "send") == 0 || strcmp(action, "resend") == 0) {
-		if (invitation_load(&c->env, c->me.org.id, id, 0, &inv, &f) < 0)
-			return cs_fault(c, &f);
-		rc = invitations_limited(c->rq, c->me.org.id, inv.email, 1, &f);
-		invitation_clear(&inv);
-		if (rc < 0)
-			return cs_fault(c, &f);
-		mails = 1;
-	}
-	if (strcmp(action, "save") == 0)
-		rc = 0;
-	else if (strcmp(action, "send") == 0)
-		rc = invitation_send(&c->env, c->me.org.id, id, &f);
-	else if (strcmp(action, "done") == 0)
-		rc = invitation_handed_off(&c->env, c->me.org.id, id, &f);
-	else if (strcmp(action, "resend") == 0)
-		rc = invitation_resend(&c->env, c->me.org.id, id, &f);
-	else if (strcmp(action, "revoke") == 0)
-		rc = invitation_revoke(&c->env, c->me.org.id, id, &f);
-	else
+	int save = strcmp(action, "save") == 0, send = strcmp(action, "send") == 0;
+	int done = strcmp(action, "done") == 0, resend = strcmp(action, "resend") == 0;
+	int revoke = strcmp(action, "revoke") == 0;
+	if (!save && !send && !done && !resend && !revoke)
 		return cs_error(c, 400, "bad_form");
+	int edits = save || send || done, mails = send || resend;
+	if (invitation_load(&c->env, c->me.org.id, id, edits, &inv, &f) < 0)
+		return cs_fault(c, &f);
+	rc = mails ? invitations_limited(c->rq, c->me.org.id, inv.email, 1, &f) : 0;
+	if (rc == 0 && edits)
+		rc = save_edits(c, &inv, &f);
+	invitation_clear(&inv);
+	if (rc < 0)
+		return f.field ? inv_show(c, id, f.status, &f) : cs_fault(c, &f);
+	if (send)
+		rc = invitation_send(&c->env, c->me.org.id, id, &f);
+	else if (done)
+		rc = invitation_handed_off(&c->env, c->me.org.id, id, &f);
+	else if (resend)
+		rc = invitation_resend(&c->env, c->me.org.id, id, &f);
+	else if (revoke)
+		rc = invitation_revoke(&c->env, c->me.org.id, id, &f);
 	if (rc < 0)
 		return cs_fault(c, &f);
 	if (mails)

@@ -35,20 +35,13 @@ int cs_dashboard(struct console *c)
 	return cs_page(c, 200, "console");
 }
 
-struct rows {
-	struct console *c;
-	struct tpl_vars *row;
-	size_t n;
-	int64_t last_id;
-};
-
 static int add_org_row(void *ctx, const struct relationship *r, const struct org *o)
 {
-	struct rows *rs = ctx;
+	struct cs_rows *rs = ctx;
 	struct console *c = rs->c;
-	if (rs->n == CONSOLE_PAGE_ROWS)
+	struct tpl_vars *v = cs_row_next(rs);
+	if (v == NULL)
 		return 1;
-	struct tpl_vars *v = &rs->row[rs->n++];
 	tpl_vars_set(v, "id", cs_printf(c, "%lld", (long long)o->id));
 	tpl_vars_set(v, "name", cs_str(c, o->legal_name));
 	tpl_vars_set(v, "country", cs_str(c, o->country));
@@ -59,28 +52,19 @@ static int add_org_row(void *ctx, const struct relationship *r, const struct org
 	return 0;
 }
 
-/* The before= cursor of a list page: 0 for the first. */
-static int64_t cursor(struct console *c)
-{
-	const char *b = http_query(c->rq, "before"), *rest;
-	int64_t id = b ? cs_path_id(b, &rest) : 0;
-	return id < 0 || (b && rest[0] != '\0') ? 0 : id;
-}
-
 /* List rf's rows into the page's "rows", with the next page's cursor. */
 static int list_orgs(struct console *c, struct rel_filter *rf)
 {
 	const char *err;
-	struct rows rs = {c, cs_rows(c, CONSOLE_PAGE_ROWS), 0, 0};
+	struct cs_rows rs;
+	cs_rows_begin(c, &rs, CONSOLE_PAGE_ROWS);
 	rf->limit = CONSOLE_PAGE_ROWS;
-	rf->before_id = cursor(c);
+	rf->before_id = cs_cursor(c);
 	if (store_rel_list(c->st, rf, add_org_row, &rs, &err) != STORE_OK) {
 		msg_error("console: %s", err);
 		return -1;
 	}
-	cs_list(c, "rows", rs.row, rs.n);
-	if (rs.n == CONSOLE_PAGE_ROWS)
-		tpl_vars_set(&c->v, "older", cs_printf(c, "%lld", (long long)rs.last_id));
+	cs_rows_end(&rs, "rows", 1);
 	return 0;
 }
 

@@ -65,14 +65,15 @@ int store_apikey_list(struct store *st, int64_t org_id, store_apikey_cb *cb, voi
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, org_id);
-	int rc, stop = 0;
+	int rc;
 	struct apikey k;
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		read_apikey(s, &k);
-		stop = cb(ctx, &k);
+		if (cb(ctx, &k) != 0)
+			break;
 	}
 	sqlite3_reset(s);
-	if (!stop && rc != SQLITE_DONE) {
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		*error_r = store_err(st, "list api keys");
 		return STORE_ERROR;
 	}

@@ -293,6 +293,23 @@ def test_a_long_draft_renders_and_its_mailto_is_encoded():
     mailto = re.search(r'id="mailto" href="([^"]+)"', page.decode()).group(1)
     assert mailto.count("%0D%0A") == 6000, mailto.count("%0D%0A")
 
+    # An edit that drops the link is refused next to the text, keeps what
+    # was typed, and changes nothing; a kept link saves.
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+    url = f"{srv.public_url}/console/invitations/{inv_id}"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies}
+    status, _, page = srv.http("POST", url, urllib.parse.urlencode(
+        {"csrf": csrf, "action": "send", "text": "Please join us. No link here."}), headers)
+    assert status == 422 and b'id="text-problem"' in page and b"No link here." in page, status
+    assert srv.sql(f"SELECT status FROM invitations WHERE id = {inv_id}") == [("draft",)]
+    assert srv.sql(f"SELECT count(*) FROM outbox WHERE invitation_id = {inv_id}") == [(0,)]
+    status, headers_r, _ = srv.http("POST", url, urllib.parse.urlencode(
+        {"csrf": csrf, "action": "save",
+         "text": f"Dear Rita,\r\n\r\n{inv['link']}\r\n\r\nPaula"}), headers)
+    assert status == 303, status
+    status, inv = srv.api("GET", f"/api/v1/invitations/{inv_id}", key=key)
+    assert inv["text"] == f"Dear Rita,\n\n{inv['link']}\n\nPaula", inv["text"]
+
 
 def test_removing_a_user_kills_its_links_and_an_admin_cannot_remove_itself():
     from test_console_signin import sign_in
