@@ -346,3 +346,115 @@ def test_removing_a_user_kills_its_links_and_an_admin_cannot_remove_itself():
                                                     "role": "admin_agent"}), form)
     assert status == 403
     assert srv.sql("SELECT count(*) FROM users WHERE email = 'x39@example.test'") == [(0,)]
+
+
+def test_another_organization_and_a_sales_agent_change_nothing_by_post():
+    """Every state-changing POST, tried on another organization's rows
+    (404, as for an id that does not exist) and by a sales agent (403):
+    nothing changes. A signed-in admin of another reseller does not prove
+    an acceptance for the invited one."""
+    from test_console_signin import sign_in
+    srv = Server.start()
+    mine = srv.org_create("provider", "Northwind 38", "p38@example.test")
+    theirs = srv.org_create("provider", "Woodgrove 37", "p37@example.test")
+    reseller = srv.org_create("reseller", "Contoso 37", "r37@example.test")
+    other_reseller = srv.org_create("reseller", "Litware 36", "r36@example.test")
+    their_key = srv.apikey(theirs)
+    status, inv = srv.api("POST", "/api/v1/invitations",
+                          {"kind": "indirect_provider", "email": "r37@example.test"},
+                          key=their_key)
+    assert status == 201, inv
+    status, _ = srv.form_post(srv.mailed_link(inv["id"]), consent="yes", action="accept")
+    assert status == 200, status
+    status, draft = srv.api("POST", "/api/v1/invitations",
+                            {"kind": "indirect_provider", "email": "r37@example.test",
+                             "delivery": "draft"}, key=their_key)
+    assert status == 201, draft
+    sign_in(srv, "p37@example.test")  # makes their first admin user
+    [(their_uid,)] = srv.sql("SELECT id FROM users WHERE email = 'p37@example.test'")
+    [(their_key_id,)] = srv.sql(f"SELECT id FROM api_keys WHERE org_id = {theirs}")
+
+    def snapshot():
+        return [srv.sql(q) for q in (
+            "SELECT id, status FROM invitations ORDER BY id",
+            "SELECT id, active FROM relationships ORDER BY id",
+            "SELECT id, role, status FROM users ORDER BY id",
+            "SELECT id, revoked_at FROM api_keys ORDER BY id",
+            "SELECT count(*) FROM outbox")]
+
+    session, csrf_cookie = sign_in(srv, "p38@example.test")
+    cookies = f"{session}; {csrf_cookie}"
+    _, _, page = srv.http("GET", f"{srv.public_url}/console/", headers={"Cookie": cookies})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies}
+
+    def post(path, **fields):
+        return srv.http("POST", f"{srv.public_url}{path}",
+                        urllib.parse.urlencode(dict(csrf=csrf, **fields)), headers)[0]
+
+    before = snapshot()
+    for path, fields in (
+            (f"/console/invitations/{draft['id']}", {"action": "revoke"}),
+            (f"/console/invitations/{draft['id']}", {"action": "send"}),
+            (f"/console/invitations/{inv['id']}", {"action": "resend"}),
+            (f"/console/partners/{reseller}/end", {}),
+            (f"/console/users/{their_uid}", {"action": "remove"}),
+            (f"/console/users/{their_uid}", {"action": "update", "role": "sales_agent"}),
+            (f"/console/keys/{their_key_id}", {"action": "revoke"})):
+        assert post(path, **fields) == 404, path
+    assert snapshot() == before
+
+    # A sales agent of my own organization (invited by the admin, signed
+    # in by the mailed sign-in link): 403 for every change.
+    assert post("/console/users", email="u38@example.test", role="sales_agent") == 303
+    [(sales_id,)] = srv.sql("SELECT id FROM users WHERE email = 'u38@example.test'")
+    sales_cookie, sales_csrf_cookie = sign_in(srv, "u38@example.test")
+    sales_cookies = f"{sales_cookie}; {sales_csrf_cookie}"
+    _, _, page = srv.http("GET", f"{srv.public_url}/console/", headers={"Cookie": sales_cookies})
+    sales_csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+    before = snapshot()
+    for path, fields in (
+            ("/console/invite", {"kind": "indirect_provider", "email": "r36@example.test"}),
+            ("/console/users", {"email": "x38@example.test", "role": "admin_agent"}),
+            (f"/console/users/{sales_id}", {"action": "update", "role": "admin_agent"}),
+            ("/console/keys", {"label": "mine", "role": "admin_agent"})):
+        status = srv.http("POST", f"{srv.public_url}{path}",
+                          urllib.parse.urlencode(dict(csrf=sales_csrf, **fields)),
+                          {"Content-Type": "application/x-www-form-urlencoded",
+                           "Cookie": sales_cookies})[0]
+        assert status == 403, (path, status)
+    assert snapshot() == before
+
+    # An admin of another reseller, signed in, holding a draft's link for
+    # r37: its session proves nothing for Contoso 37, so accepting only
+    # mails r37 a confirmation.
+    other_session, other_csrf_cookie = sign_in(srv, "r36@example.test")
+    status, draft_full = srv.api("GET", f"/api/v1/invitations/{draft['id']}", key=their_key)
+    link = draft_full["link"]
+    status, h, page = srv.http("GET", link, headers={"Cookie": other_session})
+    assert status == 200 and b'id="will-confirm"' in page, status
+    cookie = h["set-cookie"].split(";")[0]
+    csrf_l = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+    status, _, page = srv.http("POST", link, urllib.parse.urlencode(
+        {"csrf": csrf_l, "consent": "yes", "action": "accept"}),
+        {"Content-Type": "application/x-www-form-urlencoded",
+         "Cookie": f"{other_session}; {cookie}"})
+    assert status == 202, status
+    assert srv.sql(f"SELECT status FROM invitations WHERE id = {draft['id']}") == [("draft",)]
+    assert srv.sql("SELECT count(*) FROM relationships") == [(1,)]
+
+    # The invited reseller's own admin, signed in, is proof: the same link
+    # accepts at once, with no confirmation mail.
+    own_session, _ = sign_in(srv, "r37@example.test")
+    status, h, page = srv.http("GET", link, headers={"Cookie": own_session})
+    assert status == 200 and b'id="will-confirm"' not in page, status
+    cookie = h["set-cookie"].split(";")[0]
+    csrf_l = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+    status, _, page = srv.http("POST", link, urllib.parse.urlencode(
+        {"csrf": csrf_l, "consent": "yes", "action": "accept"}),
+        {"Content-Type": "application/x-www-form-urlencoded",
+         "Cookie": f"{own_session}; {cookie}"})
+    assert status == 200, status
+    assert srv.sql(f"SELECT status, accepted_org_id FROM invitations WHERE id = {draft['id']}") \
+        == [("accepted", reseller)]
+    assert mine and other_reseller
