@@ -33,7 +33,7 @@ static struct inv_env env_of(struct request *rq, struct store *st)
 }
 
 /* ja when the browser puts Japanese first, else the default. */
-static const char *locale_of(struct request *rq)
+const char *console_locale(struct request *rq)
 {
 	const char *al = http_header(rq, "Accept-Language");
 	while (al != NULL && *al == ' ')
@@ -74,7 +74,7 @@ static const char *form_key(struct request *rq, char key[FORM_KEY_LEN])
 	return key;
 }
 
-static int form_page(struct request *rq, int status, const char *name, struct tpl_vars *v,
+int console_form_page(struct request *rq, int status, const char *name, struct tpl_vars *v,
 		     const char *locale)
 {
 	char set_cookie[160], csrf[PAGES_CSRF_SIZE], key[FORM_KEY_LEN];
@@ -105,7 +105,7 @@ static int signin_form(struct request *rq, struct store *st)
 	struct signin_view view;
 	if (signed_in(rq, st, &view))
 		return http_redirect(rq, "/console/", NULL);
-	return form_page(rq, 200, "signin", &v, locale_of(rq));
+	return console_form_page(rq, 200, "signin", &v, console_locale(rq));
 }
 
 /* Whoever asks gets the same answer: whether the address may sign in is
@@ -116,16 +116,16 @@ static int signin_post(struct request *rq, struct store *st)
 	const char *email = http_form(rq, "email"), *err = NULL;
 	char key[FORM_KEY_LEN];
 	if (!pages_csrf_ok(rq, form_key(rq, key)))
-		return pages_error(rq, 403, locale_of(rq), "form_expired");
+		return pages_error(rq, 403, console_locale(rq), "form_expired");
 	if (email == NULL || email[0] == '\0') {
 		tpl_vars_set(&v, "problem_email", "1");
-		return form_page(rq, 400, "signin", &v, locale_of(rq));
+		return console_form_page(rq, 400, "signin", &v, console_locale(rq));
 	}
 	int64_t wait = rate_limiter_take(rq->app->signin_limit, rq->client, rq->now);
 	if (wait > 0) {
 		rq->retry_after = wait;
 		tpl_vars_set(&v, "problem_rate", "1");
-		return form_page(rq, 429, "signin", &v, locale_of(rq));
+		return console_form_page(rq, 429, "signin", &v, console_locale(rq));
 	}
 	/* An address's hour of sign-in mails is shared by all who ask
 	 * (SIGNIN_MAILS_PER_ADDRESS), so one client may use only a few of
@@ -137,16 +137,16 @@ static int signin_post(struct request *rq, struct store *st)
 	int sent = 0;
 	if (rate_limiter_take(rq->app->signin_pair_limit, pair, rq->now) > 0)
 		goto answer; /* the same answer: no word of which limit */
-	if (signin_request(&env, email, locale_of(rq), &sent, &err) < 0) {
+	if (signin_request(&env, email, console_locale(rq), &sent, &err) < 0) {
 		msg_error("console: sign-in request: %s", err);
-		return pages_error(rq, 500, locale_of(rq), "internal");
+		return pages_error(rq, 500, console_locale(rq), "internal");
 	}
 	if (sent)
 		app_kick_outbox(rq->app);
 answer:
 	tpl_vars_set(&v, "sent", "1");
 	tpl_vars_set(&v, "email", email);
-	return form_page(rq, 200, "signin", &v, locale_of(rq));
+	return console_form_page(rq, 200, "signin", &v, console_locale(rq));
 }
 
 static int signout(struct request *rq, struct store *st, int everywhere)
@@ -155,11 +155,11 @@ static int signout(struct request *rq, struct store *st, int everywhere)
 	const char *err = NULL;
 	char cookie[160], key[FORM_KEY_LEN];
 	if (!pages_csrf_ok(rq, form_key(rq, key)))
-		return pages_error(rq, 403, locale_of(rq), "form_expired");
+		return pages_error(rq, 403, console_locale(rq), "form_expired");
 	if (session_end(&env, http_cookie(rq, session_cookie_name(rq)), everywhere,
 			rq->app->cfg.sessions.idle, &err) < 0) {
 		msg_error("console: sign-out: %s", err);
-		return pages_error(rq, 500, locale_of(rq), "internal");
+		return pages_error(rq, 500, console_locale(rq), "internal");
 	}
 	session_cookie(rq, NULL, cookie, sizeof(cookie));
 	return http_redirect(rq, "/console", cookie);
@@ -275,7 +275,7 @@ int cs_page(struct console *c, int status, const char *name)
 	tpl_vars_set(v, cs_admin(c) ? "admin" : "sales", "1");
 	tpl_vars_set(v, "signed_in", "1");
 	tpl_vars_set(v, cs_printf(c, "nav_%s", name), "1");
-	int rc = form_page(c->rq, status, name, v, c->locale);
+	int rc = console_form_page(c->rq, status, name, v, c->locale);
 	pool_free(c);
 	return rc;
 }
@@ -309,10 +309,15 @@ int cs_redirect(struct console *c, const char *path)
 	return rc;
 }
 
-int cs_form_ok(struct console *c)
+int console_form_ok(struct request *rq)
 {
 	char key[FORM_KEY_LEN];
-	return pages_csrf_ok(c->rq, form_key(c->rq, key));
+	return pages_csrf_ok(rq, form_key(rq, key));
+}
+
+int cs_form_ok(struct console *c)
+{
+	return console_form_ok(c->rq);
 }
 
 int64_t cs_path_id(const char *s, const char **rest_r)
@@ -347,7 +352,7 @@ static int signed_in_route(struct request *rq, struct store *st, const char *res
 	c.env = env_of(rq, st);
 	snprintf(c.actor, sizeof(c.actor), "user:%lld", (long long)c.me.user.id);
 	c.env.actor = c.actor;
-	c.locale = c.me.user.locale[0] ? c.me.user.locale : locale_of(rq);
+	c.locale = c.me.user.locale[0] ? c.me.user.locale : console_locale(rq);
 	int post = rq->method == HTTP_POST;
 	if (post && !cs_form_ok(&c))
 		return cs_error(&c, 403, "form_expired");
@@ -379,16 +384,18 @@ int console_route(struct request *rq, const char *rest)
 	int get = rq->method == HTTP_GET || rq->method == HTTP_HEAD;
 	int post = rq->method == HTTP_POST;
 	if (!get && !post)
-		return pages_error(rq, 405, locale_of(rq), "method");
+		return pages_error(rq, 405, console_locale(rq), "method");
 	if (rest[0] == '\0')
 		return get ? signin_form(rq, st) : signin_post(rq, st);
+	if (strcmp(rest, "/enroll") == 0)
+		return console_enroll(rq, st);
 	if (strcmp(rest, "/signout") == 0 && post)
 		return signout(rq, st, 0);
 	if (strcmp(rest, "/signout-everywhere") == 0 && post)
 		return signout(rq, st, 1);
 	if (rest[0] == '/')
 		return signed_in_route(rq, st, rest);
-	return pages_error(rq, 404, locale_of(rq), "not_found");
+	return pages_error(rq, 404, console_locale(rq), "not_found");
 }
 
 static const char *signin_code(enum signin_status s, int *http_r)
@@ -430,7 +437,7 @@ int console_signin_link(struct request *rq, const char *token,
 	if (rq->method == HTTP_POST) {
 		char cookie[SESSION_COOKIE_SIZE], set_cookie[160];
 		if (!pages_csrf_ok(rq, claims->jti))
-			return pages_error(rq, 403, locale_of(rq), "form_expired");
+			return pages_error(rq, 403, console_locale(rq), "form_expired");
 		s = signin_redeem(&env, claims, rq->app->cfg.sessions.lifetime, &view, cookie);
 		if (s == SIGNIN_OK) {
 			session_cookie(rq, cookie, set_cookie, sizeof(set_cookie));
@@ -450,10 +457,10 @@ int console_signin_link(struct request *rq, const char *token,
 			tpl_vars_set(&v, "org", view.org.legal_name);
 			tpl_vars_set(&v, "email", view.user.email);
 			return pages_render(rq, 200, view.user.locale[0] ? view.user.locale
-									 : locale_of(rq),
+									 : console_locale(rq),
 					    "signin_link", &v, set_cookie[0] ? set_cookie : NULL);
 		}
 	}
 	const char *code = signin_code(s, &http);
-	return pages_error(rq, http, locale_of(rq), code);
+	return pages_error(rq, http, console_locale(rq), code);
 }

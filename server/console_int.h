@@ -29,6 +29,18 @@ struct console {
 	char actor[32];        /* "user:<id>", for the audit log */
 };
 
+/* The locale of a page for someone not signed in: Japanese when the
+ * browser puts it first, else the default (NULL). */
+const char *console_locale(struct request *rq);
+/* Render page/<name>.html with the console's anti-forgery field (bound to
+ * the session, if any) and answer. */
+int console_form_page(struct request *rq, int status, const char *name, struct tpl_vars *v,
+		      const char *locale);
+/* Whether a POST carries the console's anti-forgery field. */
+int console_form_ok(struct request *rq);
+/* The enrollment form for a new partner, /console/enroll (signed out). */
+int console_enroll(struct request *rq, struct store *st);
+
 /* Strings that live until the page is answered. */
 const char *cs_printf(struct console *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -19,7 +19,7 @@ struct MHD_PostProcessor;
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PATCH, HTTP_PUT, HTTP_DELETE, HTTP_OTHER };
 
-#define FORM_MAX_FIELDS 12
+#define FORM_MAX_FIELDS 16
 #define FORM_MAX_VALUE 512   /* a form field, but for http_form_text's */
 
 struct form_field {

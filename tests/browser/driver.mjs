@@ -11,7 +11,7 @@
 // it) {"attr": [sel, name]} {"axe": true} (axe-core, WCAG 2.1 A and AA;
 // its violations fail the step) {"text_width": sel} (the rendered width of
 // an element's text, in pixels). Navigations record their HTTP status and
-// headers.
+// headers. A first step {"locale": "ja-JP"} sets the browser's language.
 // Output: {"ok", "error"?, "steps": [...], "console": [...]}; exit 0 if ok.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,12 +21,16 @@ import { chromium } from 'playwright-core';
 const STEP_TIMEOUT = 15000;
 const source = process.argv[2] ? fs.readFileSync(process.argv[2], 'utf8') : fs.readFileSync(0, 'utf8');
 const steps = JSON.parse(source);
+// A first step {"locale": "ja-JP"} sets the browser's language (its
+// Accept-Language) for the whole run.
+const locale = steps.length && steps[0].locale ? steps.shift().locale : undefined;
 const result = { ok: true, steps: [], console: [] };
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'invited-chromium-'));
 
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
+  locale,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });

@@ -458,3 +458,82 @@ def test_another_organization_and_a_sales_agent_change_nothing_by_post():
     assert srv.sql(f"SELECT status, accepted_org_id FROM invitations WHERE id = {draft['id']}") \
         == [("accepted", reseller)]
     assert mine and other_reseller
+
+
+GOOD_ENROLLMENT = {
+    "kind": "reseller", "legal_name": "Fabrikam 35 K.K.", "address": "1-2-3 Marunouchi\nTokyo",
+    "country": "JP", "partner_id": "", "domains": "example.test",
+    "contact_name": "Carol Contact", "contact_email": "c35@example.test",
+    "contact_phone": "+81 3-1234-5678", "support_email": "help@example.test",
+    "support_phone": "", "support_url": "", "locale": "en",
+}
+
+
+def test_the_enrollment_form_refuses_each_bad_field_in_place():
+    srv = Server.start(**{"enrollment.rate_limit": "100"})
+    mailstack.imap_clear("c35")
+    bad = [
+        ("kind", {"kind": "partner"}),
+        ("legal_name", {"legal_name": ""}),
+        ("legal_name", {"legal_name": "Visit https://evil.example now"}),
+        ("address", {"address": ""}),
+        ("country", {"country": "Japan"}),
+        ("domains", {"domains": ""}),
+        ("domains", {"domains": "gmail.com"}),
+        ("domains", {"domains": "not a domain!"}),
+        ("contact_name", {"contact_name": ""}),
+        ("contact_email", {"contact_email": "carol@elsewhere.example"}),
+        ("contact_email", {"contact_email": "not-an-address"}),
+        ("contact_phone", {"contact_phone": "call me"}),
+        ("support_email", {"support_email": ""}),
+        ("support_email", {"support_email": "help at example"}),
+        ("support_url", {"support_url": "javascript:alert(1)"}),
+        ("locale", {"locale": "xx"}),
+    ]
+    for field, change in bad:
+        status, page = srv.form_post(f"{srv.public_url}/console/enroll",
+                                     **{**GOOD_ENROLLMENT, **change})
+        assert status == 422, (field, change, status)
+        assert f'id="{field}-problem"' in page, (field, change, page[:2000])
+        assert f'aria-describedby="{field}-problem"' in page, (field, change)
+        # what was typed stays in the form (a choice of kind or language
+        # is offered again instead)
+        if change.get(field) and field not in ("kind", "locale"):
+            assert html_escape(change[field]) in page, (field, change)
+    assert srv.sql("SELECT count(*) FROM orgs") == [(0,)]
+    assert srv.sql("SELECT count(*) FROM outbox") == [(0,)]
+    # Without the anti-forgery field: refused, nothing made.
+    status, _, _ = srv.http("POST", f"{srv.public_url}/console/enroll",
+                            urllib.parse.urlencode(GOOD_ENROLLMENT),
+                            {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 403
+    assert srv.sql("SELECT count(*) FROM orgs") == [(0,)]
+
+    # From the "enroll first" page, in Chromium, in both locales: axe-clean,
+    # and the good form enrolls; the contact gets the verification mail.
+    key = srv.apikey(srv.org_create("provider", "Northwind 35", "p35@example.test"))
+    status, inv = srv.api("POST", "/api/v1/invitations",
+                          {"kind": "indirect_provider", "email": "c35@example.test"}, key=key)
+    assert status == 201, inv
+    link = srv.mailed_link(inv["id"])
+    steps = [{"goto": link}, {"expect_text": "Enroll first"},
+             {"click": "a[href$='/console/enroll?kind=reseller']"}, {"axe": True},
+             {"fill": ["#legal_name", "Fabrikam 35 K.K."]}, {"click_text": "Enroll now"},
+             {"expect_text": "Check this field"}, {"axe": True}]
+    for name in ("address", "country", "domains", "contact_name", "contact_email",
+                 "contact_phone", "support_email"):
+        steps.append({"fill": [f"#{name}", GOOD_ENROLLMENT[name]]})
+    steps += [{"click_text": "Enroll now"}, {"expect_text": "is enrolled"}, {"axe": True}]
+    result = browser.run(steps, timeout=120)
+    assert result["steps"][-3]["status"] == 201, result["steps"][-3]
+    assert srv.sql("SELECT kind, status, legal_name FROM orgs WHERE kind = 'reseller'") == [
+        ("reseller", "pending_verification", "Fabrikam 35 K.K.")]
+    assert "/l/" in mailed("c35", "/l/")
+    # A browser that asks for Japanese gets the form in Japanese.
+    browser.run([{"locale": "ja-JP"}, {"goto": f"{srv.public_url}/console/enroll"},
+                 {"expect_text": "今すぐ登録する"}, {"axe": True}])
+
+
+def html_escape(s):
+    import html
+    return html.escape(s, quote=True).replace("&#x27;", "&#39;")
