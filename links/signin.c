@@ -82,7 +82,8 @@ static int add_user(struct gather *g, const struct user *u)
 	for (size_t i = 0; i < g->n; i++)
 		if (g->users[i].id == u->id)
 			return 0;
-	if (store_org_get(g->env->st, u->org_id, &o, &err) != STORE_OK || !org_active(&o))
+	if (u->role != ROLE_OPERATOR && /* an operator is of no organization */
+	    (store_org_get(g->env->st, u->org_id, &o, &err) != STORE_OK || !org_active(&o)))
 		return 0;
 	g->users[g->n++] = *u;
 	return 0;
@@ -102,7 +103,10 @@ static int links_text(const struct inv_env *env, struct gather *g, char **text_r
 	for (size_t i = 0; text != NULL && i < g->n; i++) {
 		struct org o;
 		struct link_row link;
-		if (store_org_get(env->st, g->users[i].org_id, &o, error_r) != STORE_OK ||
+		memset(&o, 0, sizeof(o));
+		snprintf(o.legal_name, sizeof(o.legal_name), "%s", "Operator");
+		if ((g->users[i].role != ROLE_OPERATOR &&
+		     store_org_get(env->st, g->users[i].org_id, &o, error_r) != STORE_OK) ||
 		    link_issue(env->st, env->keys, env->mailer->public_url, PUR_SIGN_IN,
 			       g->users[i].id, env->now, SIGNIN_LINK_LIFETIME, &link,
 			       error_r) < 0) {
@@ -206,6 +210,8 @@ static enum signin_status load_view(const struct inv_env *env, int64_t user_id,
 {
 	const char *err;
 	int rc = store_user_get(env->st, user_id, &view->user, &err);
+	if (rc == STORE_OK && view->user.role == ROLE_OPERATOR) /* of no organization */
+		return user_active(&view->user) ? SIGNIN_OK : SIGNIN_CLOSED;
 	if (rc == STORE_OK)
 		rc = store_org_get(env->st, view->user.org_id, &view->org, &err);
 	if (rc == STORE_NOT_FOUND)
@@ -406,12 +412,38 @@ internal:
 	return fault_internal(f, err ? err : "out of memory");
 }
 
+/* A user removed, in the caller's transaction: its sessions end and its
+ * sign-in and join links die with it. */
+static int remove_in_tx(const struct inv_env *env, const struct user *u, const char **error_r)
+{
+	size_t ended;
+	if (store_user_set(env->st, u->id, u->status, u->role, USER_REMOVED, env->now,
+			   error_r) != STORE_OK ||
+	    store_session_end_all(env->st, u->id, env->now, &ended, error_r) != STORE_OK)
+		return -1;
+	static const enum link_purpose theirs[] = {PUR_SIGN_IN, PUR_JOIN_ORG};
+	for (size_t i = 0; i < 2; i++)
+		if (store_link_revoke_subject(env->st, link_purpose_str(theirs[i]), u->id,
+					      env->now, error_r) != STORE_OK)
+			return -1;
+	return user_audit(env, "user.remove", u->id, NULL, error_r);
+}
+
+/* A user's new role, in the caller's transaction. */
+static int role_in_tx(const struct inv_env *env, const struct user *u, enum key_role role,
+		      const char **error_r)
+{
+	if (store_user_set(env->st, u->id, u->status, role, u->status, env->now, error_r) !=
+	    STORE_OK)
+		return -1;
+	return user_audit(env, "user.role", u->id, key_role_str(role), error_r);
+}
+
 int user_change(const struct inv_env *env, const struct signin_view *by, int64_t user_id,
 		enum key_role role, int remove, struct fault *f)
 {
 	const char *err = NULL;
 	struct user u;
-	size_t ended;
 	if (store_begin(env->st, &err) != STORE_OK)
 		return fault_internal(f, err);
 	int rc = store_user_get(env->st, user_id, &u, &err);
@@ -441,21 +473,61 @@ int user_change(const struct inv_env *env, const struct signin_view *by, int64_t
 		store_rollback(env->st);
 		return fault_set(f, 422, "invalid_field", "role", "Choose a role.");
 	}
-	if (store_user_set(env->st, u.id, u.status, remove ? u.role : role,
-			   remove ? USER_REMOVED : u.status, env->now, &err) != STORE_OK ||
-	    (remove && store_session_end_all(env->st, u.id, env->now, &ended, &err) != STORE_OK) ||
-	    (remove && (store_link_revoke_subject(env->st, link_purpose_str(PUR_SIGN_IN), u.id,
-						  env->now, &err) != STORE_OK ||
-			store_link_revoke_subject(env->st, link_purpose_str(PUR_JOIN_ORG), u.id,
-						  env->now, &err) != STORE_OK)) ||
-	    user_audit(env, remove ? "user.remove" : "user.role", u.id,
-		       remove ? NULL : key_role_str(role), &err) < 0 ||
-	    store_commit(env->st, &err) != STORE_OK)
+	rc = remove ? remove_in_tx(env, &u, &err) : role_in_tx(env, &u, role, &err);
+	if (rc < 0 || store_commit(env->st, &err) != STORE_OK)
 		goto internal;
 	return 0;
 internal:
 	store_rollback(env->st);
 	return fault_internal(f, err);
+}
+
+int user_add(const struct inv_env *env, int64_t org_id, const char *email, const char *name,
+	     enum key_role role, struct user *u_r, struct fault *f)
+{
+	const char *err = NULL;
+	if (email == NULL || strlen(email) > MAX_EMAIL_LEN || !mime_addr_valid(email))
+		return fault_set(f, 422, "invalid_field", "email", "not an email address");
+	if (name != NULL && !text_ok(name, MAX_NAME_LEN, TEXT_LINE))
+		return fault_set(f, 422, "invalid_field", "name", "a name is one line of text");
+	if ((org_id == 0) != (role == ROLE_OPERATOR))
+		return fault_set(f, 422, "invalid_field", "role",
+				 "an operator is of no organization; anyone else is of one");
+	*u_r = (struct user){.org_id = org_id, .role = role, .status = USER_INVITED,
+			     .created_at = env->now, .updated_at = env->now};
+	snprintf(u_r->email, sizeof(u_r->email), "%s", email);
+	ascii_lower(u_r->email);
+	snprintf(u_r->name, sizeof(u_r->name), "%s", name ? name : "");
+	if (store_begin(env->st, &err) != STORE_OK)
+		return fault_internal(f, err);
+	int rc = store_user_insert(env->st, u_r, &err);
+	if (rc == STORE_CONFLICT) {
+		store_rollback(env->st);
+		return fault_set(f, 409, "exists", "email", "this address is a user already");
+	}
+	if (rc != STORE_OK || user_audit(env, "user.add", u_r->id, key_role_str(role), &err) < 0 ||
+	    store_commit(env->st, &err) != STORE_OK) {
+		store_rollback(env->st);
+		return fault_internal(f, err);
+	}
+	return 0;
+}
+
+int user_remove(const struct inv_env *env, int64_t user_id, struct fault *f)
+{
+	const char *err = NULL;
+	struct user u;
+	if (store_begin(env->st, &err) != STORE_OK)
+		return fault_internal(f, err);
+	int rc = store_user_get(env->st, user_id, &u, &err);
+	if (rc == STORE_OK && u.status != USER_REMOVED) {
+		if (remove_in_tx(env, &u, &err) == 0 && store_commit(env->st, &err) == STORE_OK)
+			return 0;
+		rc = STORE_ERROR;
+	}
+	store_rollback(env->st);
+	return rc == STORE_ERROR ? fault_internal(f, err)
+				 : fault_set(f, 404, "not_found", NULL, "no such user");
 }
 
 int signin_first_link(const struct inv_env *env, const struct org *o, char **url_r,

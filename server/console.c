@@ -268,7 +268,10 @@ int cs_admin(const struct console *c)
 int cs_page(struct console *c, int status, const char *name)
 {
 	struct tpl_vars *v = &c->v;
-	tpl_vars_set(v, cs_printf(c, "kind_%s", org_kind_str(c->me.org.kind)), "1");
+	if (c->me.user.role == ROLE_OPERATOR)
+		tpl_vars_set(v, "operator", "1");
+	else
+		tpl_vars_set(v, cs_printf(c, "kind_%s", org_kind_str(c->me.org.kind)), "1");
 	tpl_vars_set(v, "me_org", c->me.org.legal_name);
 	tpl_vars_set(v, "me_name", c->me.user.name[0] ? c->me.user.name : c->me.user.email);
 	tpl_vars_set(v, "me_email", c->me.user.email);
@@ -356,6 +359,8 @@ static int signed_in_route(struct request *rq, struct store *st, const char *res
 	int post = rq->method == HTTP_POST;
 	if (post && !cs_form_ok(&c))
 		return cs_error(&c, 403, "form_expired");
+	if (c.me.user.role == ROLE_OPERATOR)
+		return cs_operator(&c, rest);
 	if (strcmp(rest, "/") == 0)
 		return post ? cs_error(&c, 405, "method") : cs_dashboard(&c);
 	if (strncmp(rest, "/partners", 9) == 0)

@@ -20,6 +20,7 @@ static const char usage[] =
 	"  serve     run the HTTP endpoint, the outbox senders and the IMAP reader\n"
 	"  org       create, list, show, approve or reject organizations\n"
 	"  apikey    create API keys\n"
+	"  user      add, list or remove the people of an organization, and operators\n"
 	"  invite    create, list, show or revoke invitations\n"
 	"  keys      list, rotate or retire signing keys; print the public keys\n"
 	"  token     verify a link token\n"
@@ -41,7 +42,7 @@ static const struct {
 	{"init", cli_init},     {"serve", cli_serve}, {"org", cli_org},
 	{"apikey", cli_apikey}, {"invite", cli_invite}, {"keys", cli_keys},
 	{"token", cli_token},   {"mail", cli_mail},   {"audit", cli_audit},
-	{"config", cli_config},
+	{"config", cli_config}, {"user", cli_user},
 };
 
 int main(int argc, char **argv)

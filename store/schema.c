@@ -214,6 +214,39 @@ const char *const store_migrations[] = {
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX sessions_user ON sessions (user_id);"
 	"CREATE INDEX outbox_signin_rcpt ON outbox (rcpt, created_at) WHERE kind = 'signin';",
+	/* 6: operators are users too, of no organization, so that they sign
+	 * in to the console's review pages like everyone else. SQLite cannot
+	 * relax a NOT NULL in place: the table is rebuilt, and the sessions
+	 * (which point at it) start afresh: everyone signs in again once. */
+	"CREATE TABLE users_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER REFERENCES orgs (id),"
+	"  email TEXT NOT NULL,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  role TEXT NOT NULL CHECK (role IN ('operator','admin_agent','sales_agent')),"
+	"  status TEXT NOT NULL CHECK (status IN ('invited','active','removed')),"
+	"  locale TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  CHECK ((org_id IS NULL) = (role = 'operator')),"
+	"  UNIQUE (org_id, email)"
+	") STRICT;"
+	"INSERT INTO users_new SELECT id, org_id, email, name, role, status, locale, created_at,"
+	" updated_at FROM users;"
+	"DROP TABLE sessions;"
+	"DROP TABLE users;"
+	"ALTER TABLE users_new RENAME TO users;"
+	"CREATE INDEX users_email ON users (email);"
+	"CREATE UNIQUE INDEX users_operator_email ON users (email) WHERE org_id IS NULL;"
+	"CREATE TABLE sessions ("
+	"  hash BLOB PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users (id),"
+	"  created_at INTEGER NOT NULL,"
+	"  seen_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  ended_at INTEGER"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX sessions_user ON sessions (user_id);",
 };
 
 const int store_migration_count =

@@ -6,7 +6,7 @@
 #include "store_int.h"
 
 #define USER_COLUMNS                                                          \
-	"id, org_id, email, name, role, status, locale, created_at, updated_at"
+	"id, coalesce(org_id, 0), email, name, role, status, locale, created_at, updated_at"
 
 static void user_row(sqlite3_stmt *s, void *out)
 {
@@ -24,6 +24,8 @@ static void user_row(sqlite3_stmt *s, void *out)
 	u->updated_at = sqlite3_column_int64(s, 8);
 	if (key_role_parse(role, &u->role) < 0)
 		u->role = ROLE_SALES_AGENT; /* the table's CHECK allows no other */
+	if (u->org_id == 0 && u->role != ROLE_OPERATOR)
+		u->status = USER_REMOVED; /* the CHECK allows no such row either */
 	if (user_status_parse(status, &u->status) < 0)
 		u->status = USER_REMOVED;
 }
@@ -42,7 +44,7 @@ int store_user_insert(struct store *st, struct user *u, const char **error_r)
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, u->org_id);
+	bind_id(s, 1, u->org_id); /* NULL for an operator */
 	bind_text(s, 2, u->email);
 	bind_text(s, 3, u->name);
 	bind_text(s, 4, key_role_str(u->role));
@@ -70,7 +72,7 @@ int store_user_by_email(struct store *st, int64_t org_id, const char *email,
 			struct user *u, const char **error_r)
 {
 	static const char sql[] =
-		"SELECT " USER_COLUMNS " FROM users WHERE org_id = ? AND email = ?";
+		"SELECT " USER_COLUMNS " FROM users WHERE coalesce(org_id, 0) = ? AND email = ?";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -83,7 +85,8 @@ int store_user_list(struct store *st, int64_t org_id, const char *email, store_u
 		    void *ctx, const char **error_r)
 {
 	static const char sql[] =
-		"SELECT " USER_COLUMNS " FROM users WHERE (?1 = 0 OR org_id = ?1)"
+		"SELECT " USER_COLUMNS " FROM users WHERE (?1 = 0 OR coalesce(org_id, 0) = ?1"
+		" OR (?1 = -1 AND org_id IS NULL))"
 		" AND (?2 IS NULL OR email = ?2) AND (?1 != 0 OR ?2 IS NOT NULL) ORDER BY id";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)

@@ -35,6 +35,7 @@ int cli_init(struct cli *cli, int argc, char **argv);
 int cli_serve(struct cli *cli, int argc, char **argv);
 int cli_org(struct cli *cli, int argc, char **argv);
 int cli_apikey(struct cli *cli, int argc, char **argv);
+int cli_user(struct cli *cli, int argc, char **argv);
 int cli_invite(struct cli *cli, int argc, char **argv);
 int cli_keys(struct cli *cli, int argc, char **argv);
 int cli_token(struct cli *cli, int argc, char **argv);

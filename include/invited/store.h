@@ -213,8 +213,9 @@ int store_apikey_revoke(struct store *st, int64_t org_id, int64_t id, int64_t no
 /* -------------------------------------------------- people and sessions */
 
 /* An organization's person (SPEC "People and sign-in"): an admin_agent or
- * a sales_agent. Invited users become active when they first sign in;
- * removed ones keep their row (the audit log names them). */
+ * a sales_agent; or an operator, of no organization. Invited users become
+ * active when they first sign in; removed ones keep their row (the audit
+ * log names them). */
 enum user_status { USER_INVITED = 1, USER_ACTIVE, USER_REMOVED };
 
 const char *user_status_str(enum user_status status);
@@ -225,7 +226,8 @@ struct user {
 	int64_t org_id;
 	char email[MAX_EMAIL_LEN + 1]; /* lower-cased */
 	char name[MAX_NAME_LEN + 1];
-	enum key_role role;            /* ROLE_ADMIN_AGENT or ROLE_SALES_AGENT */
+	enum key_role role;            /* ROLE_ADMIN_AGENT or ROLE_SALES_AGENT; ROLE_OPERATOR
+					* for a user of no organization (org_id 0) */
 	enum user_status status;
 	char locale[MAX_LOCALE_LEN + 1];
 	int64_t created_at;
@@ -238,8 +240,9 @@ int store_user_get(struct store *st, int64_t id, struct user *u, const char **er
 int store_user_by_email(struct store *st, int64_t org_id, const char *email,
 			struct user *u, const char **error_r);
 typedef int store_user_cb(void *ctx, const struct user *u);
-/* An organization's users (org_id), or every user with an address
- * (org_id 0, email set), oldest first. */
+/* An organization's users (org_id), the operators (USERS_OPERATORS), or
+ * every user with an address (org_id 0, email set), oldest first. */
+#define USERS_OPERATORS (-1)
 int store_user_list(struct store *st, int64_t org_id, const char *email, store_user_cb *cb,
 		    void *ctx, const char **error_r);
 /* New role and status, if the user's status is still `from`:

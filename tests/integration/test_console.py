@@ -537,3 +537,65 @@ def test_the_enrollment_form_refuses_each_bad_field_in_place():
 def html_escape(s):
     import html
     return html.escape(s, quote=True).replace("&#x27;", "&#39;")
+
+
+def test_an_operator_reviews_enrollments_and_reads_the_outbox():
+    srv = Server.start()
+    for user in ("u37", "r35", "r34", "p36"):
+        mailstack.imap_clear(user)
+    # Operators are users of no organization, added on the command line.
+    op = srv.cli("user", "add", "--operator", "--email", "u37@example.test",
+                 "--name", "Olive Operator").stdout.strip()
+    assert srv.cli("user", "list", "--operators").stdout.startswith(
+        f"{op}\tu37@example.test\toperator\tinvited\tOlive Operator"), op
+    # An operator needs no organization and gets none by mistake.
+    p = srv.cli("user", "add", "--operator", "--email", "u37@example.test", check=False)
+    assert p.returncode == 1, p.stderr
+    first = srv.org_create("reseller", "Contoso 35", "r35@example.test", status="in_review")
+    second = srv.org_create("reseller", "Litware 34", "r34@example.test", status="in_review")
+    provider = srv.org_create("provider", "Northwind 36", "p36@example.test")
+
+    result = browser.run(signed_in(srv, "u37", "u37@example.test")[:2] + [
+        {"expect_text": "Review queue"},
+        {"screenshot": os.path.join(shots_dir(), "review-queue.png")},
+        {"axe": True},
+        {"click": f"#org-{first} button[value=approve]"},
+        {"expect_text": "Done: the primary contact was told by mail."},
+        # Rejecting needs a reason: the refusal is shown on that row.
+        {"goto": f"{srv.public_url}/console/review"},
+        {"click": f"#org-{second} button[value=reject]"},
+        {"expect_text": "a reason is required to reject"},
+        {"axe": True},
+        {"fill": [f"#reason-{second}", "Not a reseller"]},
+        {"click": f"#org-{second} button[value=reject]"},
+        {"goto": f"{srv.public_url}/console/review?status=approved"},
+        {"click": f"#org-{provider} button[value=suspend]"},
+        {"expect_text": "a reason is required to suspend"},
+        {"goto": f"{srv.public_url}/console/outbox"},
+        {"expect_text": "r35@example.test"},
+        {"axe": True},
+        # An operator opens no organization's pages.
+        {"goto": f"{srv.public_url}/console/invitations"},
+        {"goto": f"{srv.public_url}/console/users"},
+    ])
+    assert result["steps"][-2]["status"] == 404 and result["steps"][-1]["status"] == 404
+    assert srv.sql(f"SELECT id, status FROM orgs WHERE id IN ({first}, {second}, {provider})"
+                   " ORDER BY id") == [(first, "approved"), (second, "rejected"),
+                                       (provider, "approved")]
+    assert "Not a reseller" in mailed("r34", "Not a reseller")
+    # The approved one's contact got its first sign-in link.
+    assert LINK_RE.search(mailed("r35", "/l/"))
+    audit = srv.cli("audit").stdout
+    assert re.search(rf"\tuser:{op}\torg\.approve\torg:{first}\t", audit), audit[-2000:]
+
+    # An organization's admin gets 404 for the operator's pages.
+    result = browser.run(signed_in(srv, "p36", "p36@example.test") + [
+        {"goto": f"{srv.public_url}/console/review"},
+        {"goto": f"{srv.public_url}/console/outbox"},
+    ])
+    assert [s["status"] for s in result["steps"][-2:]] == [404, 404]
+    # Removed on the command line, the operator's sessions end.
+    srv.cli("user", "remove", op)
+    assert srv.sql(f"SELECT count(*) FROM sessions WHERE user_id = {op} AND ended_at IS NULL") \
+        == [(0,)]
+    assert srv.sql(f"SELECT status FROM users WHERE id = {op}") == [("removed",)]

@@ -113,6 +113,59 @@ TEST(migration_3_moves_queued_mail_bytes)
 	done(st);
 }
 
+/* A database of schema 5 (users of organizations only, and sessions)
+ * opened by this build: the users are kept, with their ids; the sessions
+ * start afresh; an operator, of no organization, can now be added once. */
+TEST(migration_6_keeps_users_and_allows_operators)
+{
+	sqlite3 *db;
+	const char *err;
+	snprintf(db_path, sizeof(db_path), "/tmp/invited-store-XXXXXX");
+	close(mkstemp(db_path));
+	unlink(db_path);
+	test_assert_int(sqlite3_open(db_path, &db), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+	for (int v = 0; v < 5; v++)
+		test_assert_int(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db,
+				     "PRAGMA user_version = 5;"
+				     "INSERT INTO orgs (kind, legal_name, contact_email, status,"
+				     " created_at, updated_at) VALUES ('provider', 'P', 'a@p.test',"
+				     " 'approved', 1, 1);"
+				     "INSERT INTO users (id, org_id, email, role, status, created_at,"
+				     " updated_at) VALUES (7, 1, 'a@p.test', 'admin_agent', 'active', 1, 1);"
+				     "INSERT INTO sessions (hash, user_id, created_at, seen_at, expires_at)"
+				     " VALUES (x'00', 7, 1, 1, 100)",
+				     NULL, NULL, NULL),
+			SQLITE_OK);
+	sqlite3_close(db);
+
+	struct store *st;
+	struct user u;
+	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
+	test_assert_int(store_user_get(st, 7, &u, &err), STORE_OK);
+	test_assert_str(u.email, "a@p.test");
+	test_assert_int(u.org_id, 1);
+	struct user op = {.role = ROLE_OPERATOR, .status = USER_INVITED, .created_at = 2,
+			  .updated_at = 2};
+	snprintf(op.email, sizeof(op.email), "ops@x.test");
+	test_assert_int(store_user_insert(st, &op, &err), STORE_OK);
+	test_assert_int(store_user_get(st, op.id, &u, &err), STORE_OK);
+	test_assert_int(u.org_id, 0);
+	test_assert_int(u.role, ROLE_OPERATOR);
+	op.id = 0;
+	test_assert_int(store_user_insert(st, &op, &err), STORE_CONFLICT);
+	/* an organization's user cannot be an operator, nor an operator of one */
+	struct user bad = op;
+	bad.org_id = 1;
+	test_assert(store_user_insert(st, &bad, &err) != STORE_OK);
+	char *ok;
+	test_assert_int(store_integrity_check(st, &ok, &err), STORE_OK);
+	test_assert_str(ok, "ok");
+	free(ok);
+	done(st);
+}
+
 /* Contacts and live tokens: the database, -wal and -shm are 0600 even
  * under a umask that would let everyone read them. */
 TEST(database_files_are_private)
