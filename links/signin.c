@@ -453,25 +453,42 @@ int user_change(const struct inv_env *env, const struct signin_view *by, int64_t
 		store_rollback(env->st);
 		return fault_set(f, 404, "not_found", NULL, "no such user");
 	}
-	/* The actor as it is now, in this transaction: still an active admin,
-	 * who stays one, so the organization keeps an admin. */
-	struct user actor;
-	rc = store_user_get(env->st, by->user.id, &actor, &err);
-	if (rc == STORE_ERROR)
-		goto internal;
-	if (rc != STORE_OK || actor.role != ROLE_ADMIN_AGENT || actor.status != USER_ACTIVE) {
-		store_rollback(env->st);
-		return fault_set(f, 403, "read_only", NULL, "Only an admin agent can change users.");
-	}
-	if (u.id == by->user.id) {
-		store_rollback(env->st);
-		return fault_set(f, 409, "self", NULL,
-				 "You cannot change your own role or remove yourself: ask "
-				 "another admin agent.");
+	/* A person acts as who they are now, in this transaction: still an
+	 * active admin, and not on themselves. An admin API key (by->user.id
+	 * 0) acts for the organization. */
+	if (by->user.id != 0) {
+		struct user actor;
+		rc = store_user_get(env->st, by->user.id, &actor, &err);
+		if (rc == STORE_ERROR)
+			goto internal;
+		if (rc != STORE_OK || actor.role != ROLE_ADMIN_AGENT ||
+		    actor.status != USER_ACTIVE) {
+			store_rollback(env->st);
+			return fault_set(f, 403, "read_only", NULL,
+					 "Only an admin agent can change users.");
+		}
+		if (u.id == by->user.id) {
+			store_rollback(env->st);
+			return fault_set(f, 409, "self", NULL,
+					 "You cannot change your own role or remove yourself: ask "
+					 "another admin agent.");
+		}
 	}
 	if (!remove && role != ROLE_ADMIN_AGENT && role != ROLE_SALES_AGENT) {
 		store_rollback(env->st);
 		return fault_set(f, 422, "invalid_field", "role", "Choose a role.");
+	}
+	/* The organization keeps an active admin agent, whoever acts. */
+	int64_t admins;
+	if (u.role == ROLE_ADMIN_AGENT && u.status == USER_ACTIVE &&
+	    (remove || role != ROLE_ADMIN_AGENT)) {
+		if (store_user_admins(env->st, u.org_id, u.id, &admins, &err) != STORE_OK)
+			goto internal;
+		if (admins == 0) {
+			store_rollback(env->st);
+			return fault_set(f, 409, "last_admin", NULL,
+					 "This is the organization's last admin agent.");
+		}
 	}
 	rc = remove ? remove_in_tx(env, &u, &err) : role_in_tx(env, &u, role, &err);
 	if (rc < 0 || store_commit(env->st, &err) != STORE_OK)

@@ -210,6 +210,8 @@ int api_route(struct request *rq, const char *rest)
 		ret = api_invitations(&call, rest + 11);
 	else if (strncmp(rest, "orgs/", 5) == 0)
 		ret = api_orgs(&call, rest + 5);
+	else if (strncmp(rest, "users", 5) == 0 && (rest[5] == '\0' || rest[5] == '/'))
+		ret = api_users(&call, rest + 5);
 	else
 		ret = http_respond_fault(rq, &(struct fault){404, "not_found", NULL,
 							       "no such resource"});

@@ -219,3 +219,16 @@ int store_session_end_all(struct store *st, int64_t user_id, int64_t now, size_t
 	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
 	return rc;
 }
+
+int store_user_admins(struct store *st, int64_t org_id, int64_t except_id, int64_t *n_r,
+		      const char **error_r)
+{
+	static const char sql[] = "SELECT count(*) FROM users WHERE org_id = ? AND id != ?"
+				  " AND role = 'admin_agent' AND status = 'active'";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	sqlite3_bind_int64(s, 2, except_id);
+	return store_count(st, s, n_r, "count admins", error_r);
+}

@@ -92,7 +92,9 @@ int user_invite(const struct inv_env *env, const struct signin_view *by, const c
 		const char *name, enum key_role role, const char *locale, struct fault *f);
 
 /* Change a user's role, or remove it (its sessions end with it). Not
- * one's own: 409 "self". 404 for a user of another organization. */
+ * one's own: 409 "self"; never the organization's last active admin: 409
+ * "last_admin". 404 for a user of another organization. by->user.id 0:
+ * an admin API key of by->org acts. */
 int user_change(const struct inv_env *env, const struct signin_view *by, int64_t user_id,
 		enum key_role role, int remove, struct fault *f);
 

@@ -249,6 +249,9 @@ int store_user_list(struct store *st, int64_t org_id, const char *email, store_u
  * STORE_CONFLICT otherwise. */
 int store_user_set(struct store *st, int64_t id, enum user_status from, enum key_role role,
 		   enum user_status to, int64_t now, const char **error_r);
+/* How many active admin agents the organization has, but except_id. */
+int store_user_admins(struct store *st, int64_t org_id, int64_t except_id, int64_t *n_r,
+		      const char **error_r);
 
 #define SESSION_HASH_LEN 32
 

@@ -588,6 +588,16 @@ def test_an_operator_reviews_enrollments_and_reads_the_outbox():
     audit = srv.cli("audit").stdout
     assert re.search(rf"\tuser:{op}\torg\.approve\torg:{first}\t", audit), audit[-2000:]
 
+    # A decision posted without the anti-forgery field changes nothing.
+    from test_console_signin import sign_in
+    session, csrf_cookie = sign_in(srv, "u37@example.test")
+    status = srv.http("POST", f"{srv.public_url}/console/review/{provider}",
+                      "action=suspend&reason=forged",
+                      {"Content-Type": "application/x-www-form-urlencoded",
+                       "Cookie": f"{session}; {csrf_cookie}"})[0]
+    assert status == 403, status
+    assert srv.sql(f"SELECT status FROM orgs WHERE id = {provider}") == [("approved",)]
+
     # An organization's admin gets 404 for the operator's pages.
     result = browser.run(signed_in(srv, "p36", "p36@example.test") + [
         {"goto": f"{srv.public_url}/console/review"},
@@ -599,3 +609,55 @@ def test_an_operator_reviews_enrollments_and_reads_the_outbox():
     assert srv.sql(f"SELECT count(*) FROM sessions WHERE user_id = {op} AND ended_at IS NULL") \
         == [(0,)]
     assert srv.sql(f"SELECT status FROM users WHERE id = {op}") == [("removed",)]
+
+
+def test_users_through_the_api():
+    """An admin key invites, lists, changes and removes its organization's
+    users, never its last admin; another organization's key sees none of
+    them; a sales key changes nothing."""
+    srv = Server.start()
+    mailstack.imap_clear("u33")
+    org = srv.org_create("reseller", "Contoso 33", "r33@example.test")
+    other = srv.org_create("reseller", "Litware 32", "r32@example.test")
+    admin, sales, foreign = srv.apikey(org), srv.apikey(org, "sales_agent"), srv.apikey(other)
+    from test_console_signin import sign_in
+    sign_in(srv, "r33@example.test")  # the contact: the first admin, active
+    status, body = srv.api("POST", "/api/v1/users",
+                           {"email": "U33@example.test", "name": "Uma", "role": "sales_agent"},
+                           key=admin)
+    assert status == 201 and body["email"] == "u33@example.test" \
+        and body["status"] == "invited", body
+    uid = body["id"]
+    text = mailed("u33", "partner console of Contoso 33")
+    assert LINK_RE.search(text), text
+    status, body = srv.api("GET", "/api/v1/users", key=sales)
+    assert status == 200 and [u["email"] for u in body["items"]] == [
+        "r33@example.test", "u33@example.test"], body
+    status, body = srv.api("GET", "/api/v1/users", key=foreign)
+    assert [u["email"] for u in body["items"]] == [], body
+    for method, path, payload, key, want in (
+            ("PATCH", f"/api/v1/users/{uid}", {"role": "admin_agent"}, foreign, 404),
+            ("DELETE", f"/api/v1/users/{uid}", None, foreign, 404),
+            ("PATCH", f"/api/v1/users/{uid}", {"role": "admin_agent"}, sales, 403),
+            ("POST", "/api/v1/users", {"email": "x@example.test", "role": "sales_agent"},
+             sales, 403),
+            ("POST", "/api/v1/users", {"email": "x@example.test", "role": "operator"},
+             admin, 422),
+            ("POST", "/api/v1/users", {"email": "u33@example.test", "role": "sales_agent"},
+             admin, 409)):
+        status, body = srv.api(method, path, payload, key=key)
+        assert status == want, (method, path, key == admin, status, body)
+    assert srv.sql("SELECT email, role, status FROM users ORDER BY id") == [
+        ("r33@example.test", "admin_agent", "active"),
+        ("u33@example.test", "sales_agent", "invited")]
+    status, body = srv.api("PATCH", f"/api/v1/users/{uid}", {"role": "admin_agent"}, key=admin)
+    assert status == 200 and body["role"] == "admin_agent", body
+    # The contact is the only active admin: a key cannot remove or demote it.
+    [(first,)] = srv.sql("SELECT id FROM users WHERE email = 'r33@example.test'")
+    status, body = srv.api("DELETE", f"/api/v1/users/{first}", key=admin)
+    assert status == 409 and body["error"]["code"] == "last_admin", body
+    status, body = srv.api("PATCH", f"/api/v1/users/{first}", {"role": "sales_agent"},
+                           key=admin)
+    assert status == 409, body
+    status, body = srv.api("DELETE", f"/api/v1/users/{uid}", key=admin)
+    assert status == 200 and body["status"] == "removed", body
