@@ -661,3 +661,74 @@ def test_users_through_the_api():
     assert status == 409, body
     status, body = srv.api("DELETE", f"/api/v1/users/{uid}", key=admin)
     assert status == 200 and body["status"] == "removed", body
+
+
+def test_keys_invitation_actions_and_ending_a_relationship():
+    """An admin makes an API key (shown once, and it works) and revokes it
+    (it stops working); filters, resends and revokes an invitation; and
+    ends a relationship, which mails both primary contacts."""
+    from test_console_signin import sign_in
+    srv = Server.start()
+    for user in ("p31", "r31"):
+        mailstack.imap_clear(user)
+    provider = srv.org_create("provider", "Northwind 31", "p31@example.test")
+    reseller = srv.org_create("reseller", "Contoso 31", "r31@example.test")
+    key = srv.apikey(provider)
+    status, inv = srv.api("POST", "/api/v1/invitations",
+                          {"kind": "indirect_provider", "email": "r31@example.test"}, key=key)
+    status, _ = srv.form_post(srv.mailed_link(inv["id"]), consent="yes", action="accept")
+    assert status == 200
+    status, second = srv.api("POST", "/api/v1/invitations",
+                             {"kind": "indirect_provider", "email": "r30@example.test"},
+                             key=key)
+    assert status == 201, second
+
+    session, csrf_cookie = sign_in(srv, "p31@example.test")
+    cookies = f"{session}; {csrf_cookie}"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies}
+
+    def get(path):
+        status, _, page = srv.http("GET", f"{srv.public_url}{path}", headers={"Cookie": cookies})
+        return status, page.decode()
+
+    def post(path, **fields):
+        csrf = re.search(r'name="csrf" value="([^"]+)"', get("/console/")[1]).group(1)
+        return srv.http("POST", f"{srv.public_url}{path}",
+                        urllib.parse.urlencode(dict(csrf=csrf, **fields)), headers)
+
+    # API keys: shown once, on the answer to the POST.
+    status, _, page = post("/console/keys", label="CRM sync", role="sales_agent")
+    assert status == 201, status
+    made = re.search(r'id="new-key">(ik_[A-Za-z0-9_-]+)<', page.decode()).group(1)
+    status, body = srv.api("GET", "/api/v1/invitations", key=made)
+    assert status == 200, body
+    status, page = get("/console/keys")
+    assert "CRM sync" in page and made not in page
+    [(key_row,)] = srv.sql("SELECT id FROM api_keys WHERE label = 'CRM sync'")
+    assert post(f"/console/keys/{key_row}", action="revoke")[0] == 303
+    status, body = srv.api("GET", "/api/v1/invitations", key=made)
+    assert status == 401, body
+
+    # Invitations: the filter, resend (a new link, the old one dead), revoke.
+    status, page = get("/console/invitations?status=accepted")
+    assert "r31@example.test" in page and "r30@example.test" not in page, page
+    status, page = get("/console/invitations?status=nonsense")
+    assert status == 400
+    old_link = srv.mailed_link(second["id"])
+    assert post(f"/console/invitations/{second['id']}", action="resend")[0] == 303
+    status, _, page = srv.http("GET", old_link)
+    assert status == 410 and b'data-code="revoked"' in page, status
+    assert post(f"/console/invitations/{second['id']}", action="revoke")[0] == 303
+    assert srv.sql(f"SELECT status FROM invitations WHERE id = {second['id']}") \
+        == [("revoked",)]
+
+    # Ending the relationship: a confirm page, then both sides are mailed.
+    status, page = get(f"/console/partners/{reseller}/end")
+    assert status == 200 and "cannot be undone" in page
+    status, h, _ = post(f"/console/partners/{reseller}/end")
+    assert status == 303 and h["location"] == "/console/partners?ended=1", (status, h)
+    assert srv.sql("SELECT active FROM relationships") == [(0,)]
+    for user in ("p31", "r31"):
+        assert "Northwind 31 ended the relationship" in mailed(user, "ended the relationship")
+    status, page = get(f"/console/partners/{reseller}/customers")
+    assert status == 404
