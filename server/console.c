@@ -233,6 +233,31 @@ int64_t cs_cursor(struct console *c)
 	return id < 0 || (b && rest[0] != '\0') ? 0 : id;
 }
 
+int cs_message_row(void *ctx, const struct outbox_msg *m)
+{
+	struct cs_rows *r = ctx;
+	struct console *c = r->c;
+	struct tpl_vars *v = cs_row_next(r);
+	if (v == NULL)
+		return 1;
+	tpl_vars_set(v, "id", cs_printf(c, "%lld", (long long)m->id));
+	tpl_vars_set(v, "kind", cs_str(c, m->kind));
+	tpl_vars_set(v, "rcpt", cs_str(c, m->rcpt));
+	tpl_vars_set(v, "status", outbox_status_str(m->status));
+	tpl_vars_set(v, "attempts", cs_printf(c, "%d", m->attempts));
+	tpl_vars_set(v, "created", cs_time(c, m->created_at));
+	tpl_vars_set(v, "at", cs_time(c, m->sent_at ? m->sent_at : m->created_at));
+	tpl_vars_set(v, "reply", m->last_reply[0] ? cs_str(c, m->last_reply) : NULL);
+	r->last_id = m->id;
+	return 0;
+}
+
+void cs_filter(struct console *c, const char *value)
+{
+	tpl_vars_set(&c->v, "filter", value);
+	tpl_vars_set(&c->v, cs_printf(c, "filter_%s", value), "1");
+}
+
 void cs_problem(struct console *c, const struct fault *f)
 {
 	tpl_vars_set(&c->v, cs_printf(c, "problem_%s", f->field ? f->field : "form"), "1");

@@ -64,6 +64,12 @@ struct tpl_vars *cs_row_next(struct cs_rows *r);
 void cs_rows_end(struct cs_rows *r, const char *name, int paged);
 /* The before= cursor of a list page: 0 for the first. */
 int64_t cs_cursor(struct console *c);
+/* A store_outbox_cb: one outbox message as a row (id, kind, rcpt,
+ * status, attempts, created, at: when sent or else queued, reply). */
+int cs_message_row(void *ctx, const struct outbox_msg *m);
+/* A list page's status filter: "filter" and filter_<value> for the
+ * chosen option. */
+void cs_filter(struct console *c, const char *value);
 /* A refused form's fault, shown next to its field (problem_<field>, or
  * problem_form) with its sentence (problem). */
 void cs_problem(struct console *c, const struct fault *f);

@@ -162,8 +162,7 @@ static int inv_list(struct console *c)
 		if (inv_status_parse(status, &s) < 0)
 			return cs_error(c, 400, "bad_filter");
 		filter.status = s;
-		tpl_vars_set(&c->v, cs_printf(c, "filter_%s", status), "1");
-		tpl_vars_set(&c->v, "filter", status);
+		cs_filter(c, status);
 	}
 	struct cs_rows r;
 	cs_rows_begin(c, &r, CONSOLE_PAGE_ROWS);
@@ -176,21 +175,6 @@ static int inv_list(struct console *c)
 }
 
 /* ------------------------------------------------- one invitation */
-
-static int add_message(void *ctx, const struct outbox_msg *m)
-{
-	struct cs_rows *r = ctx;
-	struct console *c = r->c;
-	struct tpl_vars *v = cs_row_next(r);
-	if (v == NULL)
-		return 1;
-	tpl_vars_set(v, "kind", cs_str(c, m->kind));
-	tpl_vars_set(v, "rcpt", cs_str(c, m->rcpt));
-	tpl_vars_set(v, "status", outbox_status_str(m->status));
-	tpl_vars_set(v, "at", cs_time(c, m->sent_at ? m->sent_at : m->created_at));
-	tpl_vars_set(v, "reply", m->last_reply[0] ? cs_str(c, m->last_reply) : NULL);
-	return 0;
-}
 
 static int add_inbound(void *ctx, const struct inbound_row *in)
 {
@@ -285,7 +269,7 @@ static int inv_show(struct console *c, int64_t id, int status, const struct faul
 	struct outbox_filter of = {.invitation_id = id, .limit = CONSOLE_PAGE_ROWS};
 	cs_rows_begin(c, &m, CONSOLE_PAGE_ROWS);
 	cs_rows_begin(c, &in, CONSOLE_PAGE_ROWS);
-	if (store_outbox_list(c->st, &of, add_message, &m, &err) != STORE_OK ||
+	if (store_outbox_list(c->st, &of, cs_message_row, &m, &err) != STORE_OK ||
 	    store_inbound_list(c->st, id, add_inbound, &in, &err) != STORE_OK) {
 		msg_error("console: %s", err);
 		return cs_error(c, 500, "internal");

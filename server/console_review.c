@@ -100,25 +100,6 @@ static int decide(struct console *c, int64_t id)
 					org_status_str(o.status), (long long)o.id));
 }
 
-static int add_message(void *ctx, const struct outbox_msg *m)
-{
-	struct cs_rows *r = ctx;
-	struct console *c = r->c;
-	struct tpl_vars *v = cs_row_next(r);
-	if (v == NULL)
-		return 1;
-	tpl_vars_set(v, "id", cs_printf(c, "%lld", (long long)m->id));
-	tpl_vars_set(v, "kind", cs_str(c, m->kind));
-	tpl_vars_set(v, "rcpt", cs_str(c, m->rcpt));
-	tpl_vars_set(v, "status", outbox_status_str(m->status));
-	tpl_vars_set(v, "attempts", cs_printf(c, "%d", m->attempts));
-	tpl_vars_set(v, "created", cs_time(c, m->created_at));
-	tpl_vars_set(v, "sent", cs_time(c, m->sent_at));
-	tpl_vars_set(v, "reply", m->last_reply[0] ? cs_str(c, m->last_reply) : NULL);
-	r->last_id = m->id;
-	return 0;
-}
-
 static int outbox_page(struct console *c)
 {
 	const char *want = http_query(c->rq, "status"), *err;
@@ -128,12 +109,11 @@ static int outbox_page(struct console *c)
 		if (outbox_status_parse(want, &s) < 0)
 			return cs_error(c, 400, "bad_filter");
 		f.status = (int)s;
-		tpl_vars_set(&c->v, "filter", want);
-		tpl_vars_set(&c->v, cs_printf(c, "filter_%s", want), "1");
+		cs_filter(c, want);
 	}
 	struct cs_rows r;
 	cs_rows_begin(c, &r, CONSOLE_PAGE_ROWS);
-	if (store_outbox_list(c->st, &f, add_message, &r, &err) != STORE_OK) {
+	if (store_outbox_list(c->st, &f, cs_message_row, &r, &err) != STORE_OK) {
 		msg_error("console: %s", err);
 		return cs_error(c, 500, "internal");
 	}
