@@ -439,6 +439,25 @@ static int role_in_tx(const struct inv_env *env, const struct user *u, enum key_
 	return user_audit(env, "user.role", u->id, key_role_str(role), error_r);
 }
 
+/* An organization keeps an active admin agent, whoever acts: 0, or -1
+ * with f (409 "last_admin", or internal) when removing u, or giving it
+ * role, would leave none. */
+static int keeps_an_admin(const struct inv_env *env, const struct user *u, int remove,
+			  enum key_role role, struct fault *f)
+{
+	const char *err;
+	int64_t admins;
+	if (u->org_id == 0 || u->role != ROLE_ADMIN_AGENT || u->status != USER_ACTIVE ||
+	    (!remove && role == ROLE_ADMIN_AGENT))
+		return 0;
+	if (store_user_admins(env->st, u->org_id, u->id, &admins, &err) != STORE_OK)
+		return fault_internal(f, err);
+	if (admins == 0)
+		return fault_set(f, 409, "last_admin", NULL,
+				 "This is the organization's last admin agent.");
+	return 0;
+}
+
 int user_change(const struct inv_env *env, const struct signin_view *by, int64_t user_id,
 		enum key_role role, int remove, struct fault *f)
 {
@@ -478,17 +497,9 @@ int user_change(const struct inv_env *env, const struct signin_view *by, int64_t
 		store_rollback(env->st);
 		return fault_set(f, 422, "invalid_field", "role", "Choose a role.");
 	}
-	/* The organization keeps an active admin agent, whoever acts. */
-	int64_t admins;
-	if (u.role == ROLE_ADMIN_AGENT && u.status == USER_ACTIVE &&
-	    (remove || role != ROLE_ADMIN_AGENT)) {
-		if (store_user_admins(env->st, u.org_id, u.id, &admins, &err) != STORE_OK)
-			goto internal;
-		if (admins == 0) {
-			store_rollback(env->st);
-			return fault_set(f, 409, "last_admin", NULL,
-					 "This is the organization's last admin agent.");
-		}
+	if ((rc = keeps_an_admin(env, &u, remove, role, f)) != 0) {
+		store_rollback(env->st);
+		return -1;
 	}
 	rc = remove ? remove_in_tx(env, &u, &err) : role_in_tx(env, &u, role, &err);
 	if (rc < 0 || store_commit(env->st, &err) != STORE_OK)
@@ -517,10 +528,18 @@ int user_add(const struct inv_env *env, int64_t org_id, const char *email, const
 	snprintf(u_r->name, sizeof(u_r->name), "%s", name ? name : "");
 	if (store_begin(env->st, &err) != STORE_OK)
 		return fault_internal(f, err);
-	int rc = store_user_insert(env->st, u_r, &err);
-	if (rc == STORE_CONFLICT) {
+	struct user old;
+	int rc = store_user_by_email(env->st, org_id, u_r->email, &old, &err);
+	if (rc == STORE_OK && old.status != USER_REMOVED) {
 		store_rollback(env->st);
 		return fault_set(f, 409, "exists", "email", "this address is a user already");
+	}
+	if (rc == STORE_OK) { /* removed before: added again */
+		u_r->id = old.id;
+		rc = store_user_set(env->st, old.id, USER_REMOVED, role, USER_INVITED, env->now,
+				    &err);
+	} else if (rc == STORE_NOT_FOUND) {
+		rc = store_user_insert(env->st, u_r, &err);
 	}
 	if (rc != STORE_OK || user_audit(env, "user.add", u_r->id, key_role_str(role), &err) < 0 ||
 	    store_commit(env->st, &err) != STORE_OK) {
@@ -538,6 +557,10 @@ int user_remove(const struct inv_env *env, int64_t user_id, struct fault *f)
 		return fault_internal(f, err);
 	int rc = store_user_get(env->st, user_id, &u, &err);
 	if (rc == STORE_OK && u.status != USER_REMOVED) {
+		if (keeps_an_admin(env, &u, 1, 0, f) < 0) {
+			store_rollback(env->st);
+			return -1;
+		}
 		if (remove_in_tx(env, &u, &err) == 0 && store_commit(env->st, &err) == STORE_OK)
 			return 0;
 		rc = STORE_ERROR;

@@ -70,6 +70,11 @@ static int acting(struct api_call *call, struct signin_view *by, struct fault *f
 		return -1;
 	if (store_org_get(call->st, call->caller.org_id, &by->org, &err) != STORE_OK)
 		return fault_internal(f, err);
+	/* as for invitations: a suspended, rejected or not yet approved
+	 * organization changes nothing (SPEC "Who may accept") */
+	if (by->org.kind != ORG_CUSTOMER && by->org.status != ORG_APPROVED)
+		return fault_set(f, 403, "org_inactive", NULL,
+				 "your organization is not approved now");
 	by->user.role = ROLE_ADMIN_AGENT; /* id 0: the key, not a person */
 	snprintf(by->user.name, sizeof(by->user.name), "%s", by->org.legal_name);
 	snprintf(by->user.email, sizeof(by->user.email), "%s", by->org.contact_email);

@@ -91,8 +91,10 @@ static int decide(struct console *c, int64_t id)
 		if (f.status >= 500)
 			return cs_fault(c, &f);
 		const char *err;
-		if (f.status == 404 || store_org_get(c->st, id, &o, &err) != STORE_OK)
-			return cs_error(c, 404, "not_found");
+		int rc = f.status == 404 ? STORE_NOT_FOUND : store_org_get(c->st, id, &o, &err);
+		if (rc != STORE_OK)
+			return cs_error(c, rc == STORE_ERROR ? 500 : 404,
+					rc == STORE_ERROR ? "internal" : "not_found");
 		return review_page(c, f.status, o.status, id, &f); /* on its own tab */
 	}
 	app_kick_outbox(c->rq->app);

@@ -24,10 +24,10 @@ static void user_row(sqlite3_stmt *s, void *out)
 	u->updated_at = sqlite3_column_int64(s, 8);
 	if (key_role_parse(role, &u->role) < 0)
 		u->role = ROLE_SALES_AGENT; /* the table's CHECK allows no other */
-	if (u->org_id == 0 && u->role != ROLE_OPERATOR)
-		u->status = USER_REMOVED; /* the CHECK allows no such row either */
 	if (user_status_parse(status, &u->status) < 0)
 		u->status = USER_REMOVED;
+	if (u->org_id == 0 && u->role != ROLE_OPERATOR)
+		u->status = USER_REMOVED; /* the CHECK allows no such row either */
 }
 
 /* One user from a bound statement. */

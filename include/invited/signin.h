@@ -99,8 +99,9 @@ int user_change(const struct inv_env *env, const struct signin_view *by, int64_t
 		enum key_role role, int remove, struct fault *f);
 
 /* The operator's: add a user by hand (invited until it first signs in at
- * /console), to an organization, or as an operator (org_id 0, role
- * ROLE_OPERATOR); and remove any user. */
+ * /console; a removed one comes back), to an organization, or as an
+ * operator (org_id 0, role ROLE_OPERATOR); and remove any user but an
+ * organization's last active admin agent (409 "last_admin"). */
 int user_add(const struct inv_env *env, int64_t org_id, const char *email, const char *name,
 	     enum key_role role, struct user *u_r, struct fault *f);
 int user_remove(const struct inv_env *env, int64_t user_id, struct fault *f);

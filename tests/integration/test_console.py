@@ -609,6 +609,10 @@ def test_an_operator_reviews_enrollments_and_reads_the_outbox():
     assert srv.sql(f"SELECT count(*) FROM sessions WHERE user_id = {op} AND ended_at IS NULL") \
         == [(0,)]
     assert srv.sql(f"SELECT status FROM users WHERE id = {op}") == [("removed",)]
+    # Added again, the same operator comes back, invited until it signs in.
+    again = srv.cli("user", "add", "--operator", "--email", "u37@example.test").stdout.strip()
+    assert again == op
+    assert srv.sql(f"SELECT status, role FROM users WHERE id = {op}") == [("invited", "operator")]
 
 
 def test_users_through_the_api():
@@ -661,6 +665,18 @@ def test_users_through_the_api():
     assert status == 409, body
     status, body = srv.api("DELETE", f"/api/v1/users/{uid}", key=admin)
     assert status == 200 and body["status"] == "removed", body
+    # The operator cannot leave it without an admin either.
+    p = srv.cli("user", "remove", str(first), check=False)
+    assert p.returncode == 1 and "last admin" in p.stderr, p.stderr
+    # A suspended organization's key changes no one.
+    srv.cli("org", "suspend", str(org), "--reason", "test")
+    status, body = srv.api("POST", "/api/v1/users",
+                           {"email": "v33@example.test", "role": "sales_agent"}, key=admin)
+    assert status == 403 and body["error"]["code"] == "org_inactive", body
+    status, body = srv.api("PATCH", f"/api/v1/users/{first}", {"role": "admin_agent"},
+                           key=admin)
+    assert status == 403, body
+    assert srv.sql("SELECT count(*) FROM users WHERE email = 'v33@example.test'") == [(0,)]
 
 
 def test_keys_invitation_actions_and_ending_a_relationship():
