@@ -259,8 +259,22 @@ def test_every_console_page_passes_axe_in_both_locales():
         result = browser.run(steps, timeout=180)
         gotos = [s for s in result["steps"] if "goto" in s["step"]]
         assert all(s["status"] == 200 for s in gotos), [(s["url"], s["status"]) for s in gotos]
-    # The signed-out pages too.
-    browser.run([{"goto": f"{srv.public_url}/console"}, {"axe": True}])
+    # The signed-out pages too, and an error page, in both languages.
+    for lang in ("en-US", "ja-JP"):
+        browser.run([{"locale": lang}, {"goto": f"{srv.public_url}/console"}, {"axe": True},
+                     {"goto": f"{srv.public_url}/console/enroll"}, {"axe": True},
+                     {"goto": f"{srv.public_url}/console/nothing-here"}, {"axe": True}])
+    # The operator's pages, for a browser that asks for Japanese.
+    mailstack.imap_clear("u41")
+    srv.cli("user", "add", "--operator", "--email", "u41@example.test")
+    srv.org_create("reseller", "Litware 41", "r40@example.test", status="in_review")
+    result = browser.run([{"locale": "ja-JP"}, {"goto": signin_link(srv, "u41", "u41@example.test")},
+                          {"axe": True}, {"click": "button[type=submit]"},
+                          {"expect_text": "審査キュー"}, {"axe": True},
+                          {"goto": f"{srv.public_url}/console/outbox"}, {"axe": True},
+                          {"goto": f"{srv.public_url}/console/review?status=approved"},
+                          {"axe": True}])
+    assert result["steps"][-2]["status"] == 200
 
 
 def test_a_long_draft_renders_and_its_mailto_is_encoded():
