@@ -75,7 +75,7 @@ static const char *form_key(struct request *rq, char key[FORM_KEY_LEN])
 }
 
 int console_form_page(struct request *rq, int status, const char *name, struct tpl_vars *v,
-		     const char *locale)
+		      const char *locale)
 {
 	char set_cookie[160], csrf[PAGES_CSRF_SIZE], key[FORM_KEY_LEN];
 	pages_csrf_field(rq, form_key(rq, key), csrf, set_cookie, sizeof(set_cookie));
