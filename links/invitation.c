@@ -10,17 +10,6 @@
 #include "invited/log.h"
 #include "invited/text.h"
 
-int invitation_audit(const struct inv_env *env, int64_t id, const char *action,
-		     const char *details, const char **error_r)
-{
-	char subject[48];
-	snprintf(subject, sizeof(subject), "invitation:%lld", (long long)id);
-	return store_audit(env->st, env->now, env->actor, action, subject, details,
-			   error_r) == STORE_OK
-		       ? 0
-		       : -1;
-}
-
 int invitation_render(const struct inv_env *env, const struct invitation *inv,
 		      const char *url, struct mail_content *c,
 		      const char **error_r)
@@ -49,7 +38,7 @@ int invitation_queue_mail(const struct inv_env *env, const struct invitation *in
 {
 	struct mail_content c = {(char *)inv->subject, inv->body_text, inv->body_html};
 	struct mail_job job = {
-		.kind = "invitation",
+		.kind = OUTBOX_INVITATION,
 		.to = {inv->name[0] ? inv->name : NULL, inv->email},
 		.reply_tag = "reply",
 		.reply_code = inv->reply_code,
@@ -169,7 +158,7 @@ static int create_in_tx(const struct inv_env *env, const struct inv_request *req
 		return -1;
 	if (!req->draft && invitation_queue_mail(env, inv, NULL, error_r) < 0)
 		return -1;
-	return invitation_audit(env, inv->id, "invitation.create",
+	return invitation_event(env, inv, "invitation.created",
 				errorf("kind=%s email=%s delivery=%s",
 				       inv_kind_str(inv->kind), inv->email,
 				       req->draft ? "draft" : "send"),
@@ -255,7 +244,7 @@ char *invitation_link(const struct inv_env *env, const struct invitation *inv)
 {
 	struct link_row link;
 	const char *err;
-	if (!inv_status_open(inv->status) || inv->jti[0] == '\0' ||
+	if (!invitation_open(inv->status) || inv->jti[0] == '\0' ||
 	    store_link_get(env->st, inv->jti, &link, &err) != STORE_OK ||
 	    link.state != LINK_LIVE || link.expires_at <= env->now)
 		return NULL;

@@ -22,8 +22,14 @@ int invitation_html_of_text(const struct inv_env *env, const char *locale,
 /* Every occurrence of from in s replaced by to; malloc'd. */
 char *invitation_replace_all(const char *s, const char *from, const char *to);
 
-/* An audit line about invitation id. */
-int invitation_audit(const struct inv_env *env, int64_t id, const char *action,
-		     const char *details, const char **error_r);
+/* An event about inv, in the log: name "invitation.…". */
+int invitation_event(const struct inv_env *env, const struct invitation *inv,
+		     const char *name, const char *details, const char **error_r);
+
+/* invitation_apply on an invitation the caller loaded (in this
+ * transaction); inv->status follows. */
+int invitation_apply_loaded(const struct inv_env *env, struct invitation *inv,
+			    enum inv_event ev, const char *reason, const char *details,
+			    const char **error_r);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * invitation_lifecycle.c: what an inviter does with an invitation after
  * creating it: edit and send or hand off a draft, resend, revoke. Each is
- * one transaction whose status change is conditional on the current
- * status, so a racing redeem and revoke cannot both win.
+ * one transaction whose status change goes through the lifecycle's table
+ * (invitation_state.c) and is conditional on the current status, so a
+ * racing redeem and revoke cannot both win.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,6 @@
 #include "invitation_int.h"
 #include "invited/log.h"
 #include "invited/text.h"
-
-#define BIT(s) (1u << (s))
 
 /* Begin, load the org's invitation with bodies. */
 static int begin_load(const struct inv_env *env, int64_t org_id, int64_t id,
@@ -114,7 +113,7 @@ int invitation_edit(const struct inv_env *env, int64_t org_id, int64_t id,
 			 env->st, id, subject ? subject : inv.subject,
 			 text ? text : inv.body_text, html ? html : inv.body_html, 1,
 			 NULL, 0, env->now, &err) == STORE_OK &&
-		 invitation_audit(env, id, "invitation.edit",
+		 invitation_event(env, &inv, "invitation.edited",
 				  text ? "subject and text" : "subject", &err) == 0;
 	free(html);
 	return finish(env, &inv, ok, err, f);
@@ -168,14 +167,15 @@ out:
 	return ret;
 }
 
-/* Begin, load, and check that the invitation may be sent now: its status
- * is one of `may`, and its organizations are approved. */
-static int begin_sending(const struct inv_env *env, int64_t org_id, int64_t id, unsigned may,
-			 const char *what, struct invitation *inv, struct fault *f)
+/* Begin, load, and check that the invitation may be sent now: the table
+ * allows ev from its status, and its organizations are approved. */
+static int begin_sending(const struct inv_env *env, int64_t org_id, int64_t id,
+			 enum inv_event ev, const char *what, struct invitation *inv,
+			 struct fault *f)
 {
 	if (begin_load(env, org_id, id, inv, f) < 0)
 		return -1;
-	if (!(may & BIT(inv->status)))
+	if (invitation_transition(inv->status, ev) < 0)
 		return wrong_status(env, inv, what, f);
 	return parties_active(env, inv, f);
 }
@@ -185,15 +185,13 @@ int invitation_send(const struct inv_env *env, int64_t org_id, int64_t id,
 {
 	struct invitation inv;
 	const char *err = NULL;
-	if (begin_sending(env, org_id, id, BIT(INV_DRAFT), "send", &inv, f) < 0)
+	if (begin_sending(env, org_id, id, INV_EV_SEND, "send", &inv, f) < 0)
 		return -1;
 	/* The inviter has seen the draft's link: the mail carries a new one,
 	 * which only the invitee holds, and the old one dies. */
 	int ok = relink(env, &inv, &err) == 0 &&
-		 store_invitation_set_status(env->st, id, BIT(INV_DRAFT), INV_QUEUED,
-					     NULL, env->now, &err) == STORE_OK &&
-		 invitation_queue_mail(env, &inv, NULL, &err) == 0 &&
-		 invitation_audit(env, id, "invitation.send", NULL, &err) == 0;
+		 invitation_apply_loaded(env, &inv, INV_EV_SEND, NULL, NULL, &err) == 0 &&
+		 invitation_queue_mail(env, &inv, NULL, &err) == 0;
 	return finish(env, &inv, ok, err, f);
 }
 
@@ -202,51 +200,34 @@ int invitation_handed_off(const struct inv_env *env, int64_t org_id, int64_t id,
 {
 	struct invitation inv;
 	const char *err = NULL;
-	if (begin_sending(env, org_id, id, BIT(INV_DRAFT), "hand off", &inv, f) < 0)
+	if (begin_sending(env, org_id, id, INV_EV_HAND_OFF, "hand off", &inv, f) < 0)
 		return -1;
-	int ok = store_invitation_set_status(env->st, id, BIT(INV_DRAFT),
-					     INV_HANDED_OFF, NULL, env->now,
-					     &err) == STORE_OK &&
-		 invitation_audit(env, id, "invitation.handed_off", NULL, &err) == 0;
+	int ok = invitation_apply_loaded(env, &inv, INV_EV_HAND_OFF, NULL, NULL, &err) == 0;
 	return finish(env, &inv, ok, err, f);
 }
 
 int invitation_resend(const struct inv_env *env, int64_t org_id, int64_t id,
 		      struct fault *f)
 {
-	const unsigned may = BIT(INV_QUEUED) | BIT(INV_SENT) | BIT(INV_HANDED_OFF) |
-			     BIT(INV_BOUNCED) | BIT(INV_EXPIRED);
 	struct invitation inv;
 	const char *err = NULL;
-	if (begin_sending(env, org_id, id, may, "resend", &inv, f) < 0)
+	if (begin_sending(env, org_id, id, INV_EV_RESEND, "resend", &inv, f) < 0)
 		return -1;
 	int ok = relink(env, &inv, &err) == 0 &&
-		 store_invitation_set_status(env->st, id, may, INV_QUEUED, NULL,
-					     env->now, &err) == STORE_OK &&
-		 invitation_queue_mail(env, &inv, NULL, &err) == 0 &&
-		 invitation_audit(env, id, "invitation.resend", NULL, &err) == 0;
+		 invitation_apply_loaded(env, &inv, INV_EV_RESEND, NULL, NULL, &err) == 0 &&
+		 invitation_queue_mail(env, &inv, NULL, &err) == 0;
 	return finish(env, &inv, ok, err, f);
 }
 
 int invitation_revoke(const struct inv_env *env, int64_t org_id, int64_t id,
 		      struct fault *f)
 {
-	const unsigned may = BIT(INV_DRAFT) | BIT(INV_QUEUED) | BIT(INV_SENT) |
-			     BIT(INV_HANDED_OFF) | BIT(INV_BOUNCED);
 	struct invitation inv;
 	const char *err = NULL;
 	if (begin_load(env, org_id, id, &inv, f) < 0)
 		return -1;
-	if (!(may & BIT(inv.status)))
+	if (invitation_transition(inv.status, INV_EV_REVOKE) < 0)
 		return wrong_status(env, &inv, "revoke", f);
-	size_t cancelled = 0;
-	int ok = store_invitation_set_status(env->st, id, may, INV_REVOKED, NULL,
-					     env->now, &err) == STORE_OK &&
-		 (inv.jti[0] == '\0' ||
-		  store_link_revoke(env->st, inv.jti, env->now, &err) == STORE_OK) &&
-		 store_outbox_cancel_invitation(env->st, id, "cancelled: the invitation was revoked",
-						env->now, &cancelled, &err) == STORE_OK &&
-		 invitation_audit(env, id, "invitation.revoke",
-				  cancelled ? "queued mail cancelled" : NULL, &err) == 0;
+	int ok = invitation_apply_loaded(env, &inv, INV_EV_REVOKE, NULL, NULL, &err) == 0;
 	return finish(env, &inv, ok, err, f);
 }

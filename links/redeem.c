@@ -11,10 +11,10 @@
 #include "invitation_int.h"
 #include "invited/log.h"
 #include "invited/redeem.h"
+#include "invited/relationship.h"
 #include "invited/rfc3339.h"
 #include "invited/text.h"
 
-#define BIT(s) (1u << (s))
 
 static const struct {
 	const char *code;
@@ -216,7 +216,7 @@ static int notify(const struct inv_env *env, const struct offer *o,
 	tpl_vars_set(&v.vars, "acceptor", o->has_acceptor ? o->acceptor.legal_name : NULL);
 	tpl_vars_set(&v.vars, "recipient", to->legal_name);
 	struct mail_job job = {
-		.kind = "notice",
+		.kind = OUTBOX_NOTICE,
 		.to = {to->contact_name, to->contact_email},
 		.auto_submitted = 1,
 		.invitation_id = o->inv.id,
@@ -229,14 +229,7 @@ static int notify(const struct inv_env *env, const struct offer *o,
 static int add_rel(const struct inv_env *env, enum rel_kind kind, int64_t up,
 		   int64_t down, int64_t inv_id, const char **error_r)
 {
-	struct relationship r = {.kind = kind, .up_org_id = up, .down_org_id = down,
-				 .invitation_id = inv_id, .created_at = env->now};
-	int rc = store_rel_active(env->st, kind, up, down, error_r);
-	if (rc == STORE_OK)
-		return 0; /* already linked: accepting again changes nothing */
-	if (rc == STORE_ERROR)
-		return -1;
-	return store_rel_insert(env->st, &r, error_r) == STORE_OK ? 0 : -1;
+	return relationship_create(env, kind, up, down, inv_id, error_r) < 0 ? -1 : 0;
 }
 
 /* A customer accepting for the first time becomes an organization. */
@@ -310,15 +303,21 @@ static enum redeem_status close_invitation(const struct inv_env *env,
 					   struct offer *o, enum inv_status to,
 					   const char **detail_r)
 {
-	const unsigned open = BIT(INV_DRAFT) | BIT(INV_QUEUED) | BIT(INV_SENT) |
-			      BIT(INV_HANDED_OFF);
 	int rc = store_link_use(env->st, o->claims.jti, env->now, detail_r);
-	if (rc == STORE_OK)
-		rc = store_invitation_set_status(env->st, o->inv.id, open, to, NULL,
-						 env->now, detail_r);
 	if (rc == STORE_CONFLICT)
 		return REDEEM_USED;
-	if (rc == STORE_OK && o->has_acceptor)
+	if (rc != STORE_OK)
+		return REDEEM_INTERNAL;
+	rc = invitation_apply_loaded(env, &o->inv, to == INV_ACCEPTED ? INV_EV_ACCEPT : INV_EV_DECLINE,
+				     NULL, o->has_acceptor ? errorf("org:%lld", (long long)o->acceptor.id)
+							   : NULL,
+				     detail_r);
+	if (rc == 1)
+		return REDEEM_USED;
+	if (rc < 0)
+		return REDEEM_INTERNAL;
+	rc = STORE_OK;
+	if (o->has_acceptor)
 		rc = store_invitation_set_accepted_org(env->st, o->inv.id,
 						       o->acceptor.id, detail_r);
 	return rc == STORE_OK ? REDEEM_OK : REDEEM_INTERNAL;
@@ -333,12 +332,7 @@ static enum redeem_status finish(const struct inv_env *env, struct offer *o,
 		return s;
 	if (notify(env, o, &o->inviter, tpl, detail_r) < 0 ||
 	    (o->inv.provider_org_id != 0 &&
-	     notify(env, o, &o->provider, tpl, detail_r) < 0) ||
-	    invitation_audit(env, o->inv.id,
-			     to == INV_ACCEPTED ? "invitation.accept" : "invitation.decline",
-			     o->has_acceptor ? errorf("org:%lld", (long long)o->acceptor.id)
-					     : NULL,
-			     detail_r) < 0)
+	     notify(env, o, &o->provider, tpl, detail_r) < 0))
 		return REDEEM_INTERNAL;
 	return REDEEM_OK;
 }
@@ -354,13 +348,13 @@ static enum redeem_status confirm_by_mail(const struct inv_env *env, struct offe
 	struct link_row link;
 	struct inv_mail_vars v;
 	int64_t last, life = o->inv.expires_at - env->now;
-	if (store_outbox_last_queued(env->st, o->inv.id, "confirm", &last, detail_r) != STORE_OK)
+	if (store_outbox_last_queued(env->st, o->inv.id, OUTBOX_CONFIRM, &last, detail_r) != STORE_OK)
 		return REDEEM_INTERNAL;
 	if (last != 0 && env->now - last < CONFIRM_MAIL_INTERVAL)
 		return REDEEM_CONFIRM_SENT; /* the last one is on its way */
 	/* Nor, with many drafts to one address, a cannon aimed at it. */
 	int to_address;
-	if (store_outbox_count_to(env->st, "confirm", o->inv.email, env->now - 3600,
+	if (store_outbox_count_to(env->st, OUTBOX_CONFIRM, o->inv.email, env->now - 3600,
 				  &to_address, detail_r) != STORE_OK)
 		return REDEEM_INTERNAL;
 	if (to_address >= CONFIRM_MAILS_PER_ADDRESS)
@@ -381,7 +375,7 @@ static enum redeem_status confirm_by_mail(const struct inv_env *env, struct offe
 	tpl_vars_set(&v.vars, "link", url);
 	tpl_vars_set(&v.vars, "acceptor", o->has_acceptor ? o->acceptor.legal_name : NULL);
 	struct mail_job job = {
-		.kind = "confirm",
+		.kind = OUTBOX_CONFIRM,
 		.to = {o->inv.name[0] ? o->inv.name : NULL, o->inv.email},
 		.auto_submitted = 1,
 		.invitation_id = o->inv.id,
@@ -390,7 +384,7 @@ static enum redeem_status confirm_by_mail(const struct inv_env *env, struct offe
 	int rc = mailer_queue_template(env->mailer, env->st, "accept_confirm", o->inv.locale,
 				       &v.vars, &job, env->now, detail_r);
 	free(url);
-	if (rc < 0 || invitation_audit(env, o->inv.id, "invitation.confirm_mailed", NULL,
+	if (rc < 0 || invitation_event(env, &o->inv, "invitation.confirmation_sent", NULL,
 				       detail_r) < 0)
 		return REDEEM_INTERNAL;
 	return REDEEM_CONFIRM_SENT;

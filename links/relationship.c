@@ -1,12 +1,70 @@
 /*
- * relationship.c: ending a relationship (see relationship.h). The store
- * row moves active -> ended only here; both primary contacts hear of it in
- * the same transaction.
+ * relationship.c: the relationship lifecycle's one owner (see
+ * relationship.h). A relationship is created when an invitation is
+ * accepted and ends when a side ends it; both go through the table, and
+ * each writes its event, in the caller's transaction or its own.
  */
 #include <stdio.h>
 
 #include "invited/log.h"
 #include "invited/relationship.h"
+
+static const char *const event_names[REL_EV_COUNT] = {
+	[REL_EV_CREATE] = "relationship.created",
+	[REL_EV_END] = "relationship.ended",
+};
+
+/* (state, event) -> state; 0: refused. */
+static const unsigned char table[REL_STATE_ENDED + 1][REL_EV_COUNT] = {
+	[REL_STATE_NONE] = {[REL_EV_CREATE] = REL_STATE_ACTIVE},
+	[REL_STATE_ACTIVE] = {[REL_EV_END] = REL_STATE_ENDED},
+	/* ended: final (a new acceptance creates a new row) */
+};
+
+const char *rel_event_name(enum rel_event ev)
+{
+	return ev > 0 && ev < REL_EV_COUNT ? event_names[ev] : "relationship.unknown";
+}
+
+int relationship_transition(enum rel_state from, enum rel_event ev)
+{
+	if (from > REL_STATE_ENDED || ev <= 0 || ev >= REL_EV_COUNT)
+		return -1;
+	return table[from][ev] != 0 ? table[from][ev] : -1;
+}
+
+static int rel_event(const struct inv_env *env, enum rel_event ev, int64_t id, enum rel_kind kind,
+		     int64_t up, int64_t down, const char *details, const char **error_r)
+{
+	char subject[48];
+	snprintf(subject, sizeof(subject), "relationship:%lld", (long long)id);
+	return store_event_add(env->st, env->now, up, down, env->actor, rel_event_name(ev),
+			       subject,
+			       errorf("%s org:%lld -> org:%lld%s%s", rel_kind_str(kind),
+				      (long long)up, (long long)down, details ? "; " : "",
+				      details ? details : ""),
+			       NULL, error_r) == STORE_OK
+		       ? 0
+		       : -1;
+}
+
+int relationship_create(const struct inv_env *env, enum rel_kind kind, int64_t up, int64_t down,
+			int64_t invitation_id, const char **error_r)
+{
+	int rc = store_rel_active(env->st, kind, up, down, error_r);
+	if (rc == STORE_ERROR)
+		return -1;
+	enum rel_state from = rc == STORE_OK ? REL_STATE_ACTIVE : REL_STATE_NONE;
+	if (relationship_transition(from, REL_EV_CREATE) < 0)
+		return 1; /* already linked: accepting again changes nothing */
+	struct relationship r = {.kind = kind, .up_org_id = up, .down_org_id = down,
+				 .invitation_id = invitation_id, .created_at = env->now};
+	if (store_rel_insert(env->st, &r, error_r) != STORE_OK)
+		return -1;
+	return rel_event(env, REL_EV_CREATE, r.id, kind, up, down,
+			 invitation_id ? errorf("invitation:%lld", (long long)invitation_id) : NULL,
+			 error_r);
+}
 
 static int mail_side(const struct inv_env *env, const struct org *to, const struct org *other,
 		     const struct org *by, enum rel_kind kind, const char **error_r)
@@ -21,7 +79,7 @@ static int mail_side(const struct inv_env *env, const struct org *to, const stru
 						       : "kind_reseller_of_record", "1");
 	tpl_vars_set(&v, "public_url", env->mailer->public_url);
 	struct mail_job job = {
-		.kind = "notice",
+		.kind = OUTBOX_NOTICE,
 		.to = {to->contact_name[0] ? to->contact_name : NULL, to->contact_email},
 		.auto_submitted = 1,
 		.org_id = to->id,
@@ -51,19 +109,22 @@ int relationship_end(const struct inv_env *env, const struct org *me, enum rel_k
 		up = me->id, down = other.id;
 	else
 		goto none;
-	rc = store_rel_end(env->st, kind, up, down, env->now, &err);
+	rc = store_rel_active(env->st, kind, up, down, &err);
+	if (rc == STORE_ERROR)
+		goto internal;
+	if (relationship_transition(rc == STORE_OK ? REL_STATE_ACTIVE : REL_STATE_NONE,
+				    REL_EV_END) < 0)
+		goto none;
+	int64_t id;
+	rc = store_rel_end(env->st, kind, up, down, env->now, &id, &err);
 	if (rc == STORE_ERROR)
 		goto internal;
 	if (rc != STORE_OK)
 		goto none;
-	char subject[64], details[64];
-	snprintf(subject, sizeof(subject), "org:%lld", (long long)other.id);
-	snprintf(details, sizeof(details), "%s with org:%lld", rel_kind_str(kind),
-		 (long long)me->id);
 	if (mail_side(env, me, &other, me, kind, &err) < 0 ||
 	    mail_side(env, &other, me, me, kind, &err) < 0 ||
-	    store_audit(env->st, env->now, env->actor, "relationship.end", subject, details,
-			&err) != STORE_OK)
+	    rel_event(env, REL_EV_END, id, kind, up, down,
+		      errorf("ended by org:%lld", (long long)me->id), &err) < 0)
 		goto internal;
 	if (store_commit(env->st, &err) != STORE_OK)
 		return fault_internal(f, err);
@@ -74,4 +135,24 @@ none:
 internal:
 	store_rollback(env->st);
 	return fault_internal(f, err);
+}
+
+int relationship_end_by_id(const struct inv_env *env, const struct org *me, int64_t id,
+			   struct fault *f)
+{
+	struct relationship r;
+	const char *err = NULL;
+	int rc = store_rel_get(env->st, id, &r, &err);
+	if (rc == STORE_ERROR)
+		return fault_internal(f, err);
+	/* Either side of an indirect-provider relationship; the upstream
+	 * side of a reseller-of-record one. Others do not learn it exists. */
+	int party = r.up_org_id == me->id ||
+		    (r.kind == REL_INDIRECT_PROVIDER && r.down_org_id == me->id);
+	if (rc != STORE_OK || !party)
+		return fault_set(f, 404, "not_found", NULL, "no such relationship");
+	if (relationship_transition(r.active ? REL_STATE_ACTIVE : REL_STATE_ENDED, REL_EV_END) < 0)
+		return fault_set(f, 409, "invalid_state", NULL, "the relationship already ended");
+	return relationship_end(env, me, r.kind,
+				r.up_org_id == me->id ? r.down_org_id : r.up_org_id, f);
 }

@@ -23,11 +23,14 @@ static int user_active(const struct user *u)
 	return u->status == USER_ACTIVE || u->status == USER_INVITED;
 }
 
-static int user_audit(const struct inv_env *env, const char *action, int64_t user_id,
-		      const char *details, const char **error_r)
+/* An event about user user_id of org_id (0: an operator). */
+static int user_event(const struct inv_env *env, const char *name, int64_t org_id,
+		      int64_t user_id, const char *details, const char **error_r)
 {
-	return store_audit(env->st, env->now, env->actor, action,
-			   errorf("user:%lld", (long long)user_id), details, error_r) == STORE_OK
+	char subject[48];
+	snprintf(subject, sizeof(subject), "user:%lld", (long long)user_id);
+	return store_event_add(env->st, env->now, org_id, 0, env->actor, name, subject, details,
+			       NULL, error_r) == STORE_OK
 		       ? 0
 		       : -1;
 }
@@ -48,7 +51,7 @@ static int first_admin(const struct inv_env *env, const struct org *o, const cha
 	snprintf(u_r->locale, sizeof(u_r->locale), "%s", o->locale);
 	if (store_user_insert(env->st, u_r, error_r) != STORE_OK)
 		return -1;
-	return user_audit(env, "user.first_admin", u_r->id,
+	return user_event(env, "user.first_admin", o->id, u_r->id,
 			  errorf("org:%lld, its primary contact", (long long)o->id), error_r);
 }
 
@@ -142,7 +145,7 @@ static int request_in_tx(const struct inv_env *env, const char *email, const cha
 	struct gather g = {.env = env};
 	struct user u;
 	int to_address;
-	if (store_outbox_count_to(env->st, "signin", email, env->now - 3600, &to_address,
+	if (store_outbox_count_to(env->st, OUTBOX_SIGNIN, email, env->now - 3600, &to_address,
 				  error_r) != STORE_OK)
 		return -1;
 	if (to_address >= SIGNIN_MAILS_PER_ADDRESS)
@@ -171,7 +174,7 @@ static int request_in_tx(const struct inv_env *env, const char *email, const cha
 	rfc3339_format(env->now + SIGNIN_LINK_LIFETIME, expires);
 	tpl_vars_set(&vars, "expires", expires);
 	struct mail_job job = {
-		.kind = "signin",
+		.kind = OUTBOX_SIGNIN,
 		.to = {g.users[0].name[0] ? g.users[0].name : NULL, email},
 		.auto_submitted = 1,
 		.org_id = g.users[0].org_id,
@@ -277,7 +280,7 @@ enum signin_status signin_redeem(const struct inv_env *env, const struct link_cl
 			  store_user_set(env->st, view->user.id, USER_INVITED, view->user.role,
 					 USER_ACTIVE, env->now, &err) != STORE_OK) ||
 			 store_session_insert(env->st, &s, &err) != STORE_OK ||
-			 user_audit(env, "user.sign_in", view->user.id, NULL, &err) < 0)
+			 user_event(env, "user.signed_in", view->user.org_id, view->user.id, NULL, &err) < 0)
 			st = SIGNIN_INTERNAL;
 	}
 	sodium_memzero(id, sizeof(id));
@@ -391,7 +394,7 @@ int user_invite(const struct inv_env *env, const struct signin_view *by, const c
 	tpl_vars_set(&v, "days", days);
 	tpl_vars_set(&v, "public_url", env->mailer->public_url);
 	struct mail_job job = {
-		.kind = "join", /* not counted in the address's sign-in mails */
+		.kind = OUTBOX_JOIN, /* not counted in the address's sign-in mails */
 		.to = {u.name[0] ? u.name : NULL, u.email},
 		.auto_submitted = 1,
 		.org_id = by->org.id,
@@ -401,7 +404,7 @@ int user_invite(const struct inv_env *env, const struct signin_view *by, const c
 					 env->now, &err)
 		 : -1;
 	free(url);
-	if (rc < 0 || user_audit(env, "user.invite", u.id, role == ROLE_ADMIN_AGENT
+	if (rc < 0 || user_event(env, "user.invited", u.org_id, u.id, role == ROLE_ADMIN_AGENT
 								? "admin_agent" : "sales_agent",
 				 &err) < 0 ||
 	    store_commit(env->st, &err) != STORE_OK)
@@ -426,7 +429,7 @@ static int remove_in_tx(const struct inv_env *env, const struct user *u, const c
 		if (store_link_revoke_subject(env->st, link_purpose_str(theirs[i]), u->id,
 					      env->now, error_r) != STORE_OK)
 			return -1;
-	return user_audit(env, "user.remove", u->id, NULL, error_r);
+	return user_event(env, "user.removed", u->org_id, u->id, NULL, error_r);
 }
 
 /* A user's new role, in the caller's transaction. */
@@ -436,7 +439,7 @@ static int role_in_tx(const struct inv_env *env, const struct user *u, enum key_
 	if (store_user_set(env->st, u->id, u->status, role, u->status, env->now, error_r) !=
 	    STORE_OK)
 		return -1;
-	return user_audit(env, "user.role", u->id, key_role_str(role), error_r);
+	return user_event(env, "user.role_changed", u->org_id, u->id, key_role_str(role), error_r);
 }
 
 /* An organization keeps an active admin agent, whoever acts: 0, or -1
@@ -541,7 +544,7 @@ int user_add(const struct inv_env *env, int64_t org_id, const char *email, const
 	} else if (rc == STORE_NOT_FOUND) {
 		rc = store_user_insert(env->st, u_r, &err);
 	}
-	if (rc != STORE_OK || user_audit(env, "user.add", u_r->id, key_role_str(role), &err) < 0 ||
+	if (rc != STORE_OK || user_event(env, "user.added", u_r->org_id, u_r->id, key_role_str(role), &err) < 0 ||
 	    store_commit(env->st, &err) != STORE_OK) {
 		store_rollback(env->st);
 		return fault_internal(f, err);

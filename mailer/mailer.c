@@ -79,7 +79,7 @@ int mailer_queue(const struct mailer *m, struct store *st,
 		 m->reply_domain);
 	snprintf(msg.env_from, sizeof(msg.env_from), "bounces+%s@%s", msg.code,
 		 m->reply_domain);
-	snprintf(msg.kind, sizeof(msg.kind), "%s", job->kind);
+	msg.kind = job->kind;
 	snprintf(msg.rcpt, sizeof(msg.rcpt), "%s", job->to.addr);
 
 	struct mail_spec spec = {

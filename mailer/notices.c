@@ -42,72 +42,6 @@ int mailer_invitation_vars(const struct mailer *m, struct store *st,
 	return 0;
 }
 
-int mailer_invitation_undeliverable(const struct mailer *m, struct store *st,
-				    int64_t invitation_id, const char *reason,
-				    int64_t now, const char **error_r)
-{
-	struct invitation inv;
-	struct inv_mail_vars v;
-	const unsigned open = 1u << INV_QUEUED | 1u << INV_SENT | 1u << INV_DRAFT |
-			      1u << INV_HANDED_OFF;
-
-	int rc = store_invitation_get(st, invitation_id, 0, &inv, error_r);
-	if (rc == STORE_NOT_FOUND)
-		return 0;
-	if (rc != STORE_OK)
-		return -1;
-	rc = store_invitation_set_status(st, invitation_id, open, INV_BOUNCED, reason,
-					 now, error_r);
-	if (rc == STORE_CONFLICT)
-		return 0; /* accepted, revoked… meanwhile: nothing to tell */
-	if (rc != STORE_OK)
-		return -1;
-	if (inv.jti[0] != '\0' && store_link_revoke(st, inv.jti, now, error_r) != STORE_OK)
-		return -1;
-	if (store_audit(st, now, "mailer", "invitation.bounced",
-			errorf("invitation:%lld", (long long)inv.id), reason,
-			error_r) != STORE_OK)
-		return -1;
-	if (mailer_invitation_vars(m, st, &inv, &v, error_r) < 0)
-		return -1;
-	if (v.inviter.contact_email[0] == '\0')
-		return 0;
-	tpl_vars_set(&v.vars, "reason", reason);
-	struct mail_job job = {
-		.kind = "notice",
-		.to = {v.inviter.contact_name, v.inviter.contact_email},
-		.auto_submitted = 1,
-		.invitation_id = inv.id,
-		.org_id = inv.inviter_org_id,
-	};
-	return mailer_queue_template(m, st, "invitation_bounced", v.inviter.locale,
-				     &v.vars, &job, now, error_r);
-}
-
-int mailer_verification_undeliverable(struct store *st, int64_t verification_id,
-				      const char *reason, int64_t now, const char **error_r)
-{
-	struct verification v;
-	int rc = store_verif_get(st, verification_id, &v, error_r);
-	if (rc == STORE_NOT_FOUND)
-		return 0;
-	if (rc != STORE_OK)
-		return -1;
-	rc = store_verif_finish(st, verification_id, VERIF_BOUNCED, "smtp", reason, now,
-				error_r);
-	if (rc == STORE_CONFLICT)
-		return 0; /* verified or superseded meanwhile */
-	if (rc != STORE_OK ||
-	    (v.jti[0] != '\0' && store_link_revoke(st, v.jti, now, error_r) != STORE_OK))
-		return -1;
-	return store_audit(st, now, "mailer", "verification.bounced",
-			   errorf("org:%lld", (long long)v.org_id),
-			   errorf("verification:%lld to %s: %s", (long long)v.id, v.email, reason),
-			   error_r) == STORE_OK
-		       ? 0
-		       : -1;
-}
-
 /* text with every link of ours ("{public_url}/l/TOKEN") replaced by
  * "[link removed]", malloc'd: a reply that quotes the invitation must not
  * hand its link to the inviter. NULL when out of memory. */
@@ -160,7 +94,7 @@ int mailer_invitation_reply(const struct mailer *m, struct store *st,
 	}
 	tpl_vars_set(&v.vars, "reply_text", text);
 	struct mail_job job = {
-		.kind = "relay",
+		.kind = OUTBOX_RELAY,
 		.to = {v.inviter.contact_name, v.inviter.contact_email},
 		.reply_to = {r->from_name, r->from_addr},
 		/* Relayed by a machine: vacation responders must not answer it. */

@@ -1,8 +1,8 @@
 /*
- * outbox.c: one sending pass over the durable outbox. Claiming is one
- * statement, so a message is `sending` only while someone holds it; the
- * outcomes of a batch are recorded in one transaction, with their effects
- * on the invitations they carry.
+ * outbox.c: the message lifecycle's table, and one sending pass over the
+ * durable outbox. Claiming is one statement, so a message is `sending`
+ * only while someone holds it; the outcomes of a batch are recorded in one
+ * transaction, with the reports to the owners of what the mails carry.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -25,43 +25,98 @@ int64_t outbox_backoff(int attempts, int64_t base, int64_t cap)
 	return wait > 0 ? wait : 1;
 }
 
-/* What a final failure does to the mail's subject. */
-static int on_failed(struct store *st, const struct mailer *m,
-		     const struct outbox_msg *msg, const char *reason,
-		     int64_t now, const char **error_r)
+static const char *const event_names[OUTBOX_EV_COUNT] = {
+	[OUTBOX_EV_CLAIM] = "message.claimed",     [OUTBOX_EV_SENT] = "message.sent",
+	[OUTBOX_EV_DEFER] = "message.deferred",    [OUTBOX_EV_FAIL] = "message.failed",
+	[OUTBOX_EV_CANCEL] = "message.cancelled",  [OUTBOX_EV_RECOVER] = "message.recovered",
+	[OUTBOX_EV_RETRY] = "message.retried",
+};
+
+/* (status, event) -> status; 0: refused. */
+static const unsigned char table[OUTBOX_FAILED + 1][OUTBOX_EV_COUNT] = {
+	[OUTBOX_QUEUED] = {[OUTBOX_EV_CLAIM] = OUTBOX_SENDING, [OUTBOX_EV_CANCEL] = OUTBOX_FAILED},
+	[OUTBOX_SENDING] = {[OUTBOX_EV_SENT] = OUTBOX_SENT, [OUTBOX_EV_DEFER] = OUTBOX_QUEUED,
+			    [OUTBOX_EV_FAIL] = OUTBOX_FAILED, [OUTBOX_EV_RECOVER] = OUTBOX_QUEUED},
+	[OUTBOX_FAILED] = {[OUTBOX_EV_RETRY] = OUTBOX_QUEUED},
+	/* sent: final */
+};
+
+const char *outbox_event_name(enum outbox_event ev)
 {
-	if (strcmp(msg->kind, "invitation") == 0 && msg->invitation_id != 0)
-		return mailer_invitation_undeliverable(m, st, msg->invitation_id,
-						       reason, now, error_r);
-	if (strcmp(msg->kind, "verification") == 0 && msg->verification_id != 0)
-		return mailer_verification_undeliverable(st, msg->verification_id,
-							 reason, now, error_r);
-	return 0;
+	return ev > 0 && ev < OUTBOX_EV_COUNT ? event_names[ev] : "message.unknown";
 }
 
-static int on_sent(struct store *st, const struct outbox_msg *msg, int64_t now,
-		   const char **error_r)
+int outbox_transition(enum outbox_status from, enum outbox_event ev)
 {
-	if (strcmp(msg->kind, "invitation") != 0 || msg->invitation_id == 0)
+	if (from < OUTBOX_QUEUED || from > OUTBOX_FAILED || ev <= 0 || ev >= OUTBOX_EV_COUNT)
+		return -1;
+	return table[from][ev] != 0 ? table[from][ev] : -1;
+}
+
+/*
+ * The one way to change a message's status: the table's answer, the
+ * conditional UPDATE, the event. 1 when refused.
+ */
+static int apply(struct store *st, struct outbox_msg *msg, enum outbox_event ev, int code,
+		 const char *reply, int64_t next_at, int64_t now, const char *actor,
+		 const char **error_r)
+{
+	int to = outbox_transition(msg->status, ev);
+	if (to < 0) {
+		*error_r = errorf("message %lld is %s: it cannot be %s", (long long)msg->id,
+				  outbox_status_str(msg->status),
+				  strchr(outbox_event_name(ev), '.') + 1);
+		return 1;
+	}
+	int rc = store_outbox_result(st, msg->id, msg->status, (enum outbox_status)to, code,
+				     reply, next_at, now, error_r);
+	if (rc == STORE_CONFLICT)
+		return 1;
+	if (rc != STORE_OK)
+		return -1;
+	msg->status = (enum outbox_status)to;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "message:%lld", (long long)msg->id);
+	return store_event_add(st, now, msg->org_id, 0, actor, outbox_event_name(ev), subject,
+			       errorf("%s mail to %s%s%s", outbox_kind_str(msg->kind), msg->rcpt,
+				      reply && reply[0] ? ": " : "", reply ? reply : ""),
+			       NULL, error_r) == STORE_OK
+		       ? 0
+		       : -1;
+}
+
+/* Tell the subject's owner; a refusal there is no error here. */
+static int report(const struct mail_reporter *rep, struct store *st,
+		  const struct outbox_msg *msg, enum mail_outcome outcome, const char *reason,
+		  int64_t now, const char **error_r)
+{
+	if (rep == NULL || rep->report == NULL)
 		return 0;
-	int rc = store_invitation_set_status(st, msg->invitation_id,
-					     1u << INV_QUEUED, INV_SENT, NULL, now,
-					     error_r);
-	return rc == STORE_ERROR ? -1 : 0; /* CONFLICT: revoked meanwhile */
+	struct mail_report r = {
+		.outcome = outcome,
+		.kind = msg->kind,
+		.message_id = msg->id,
+		.invitation_id = msg->invitation_id,
+		.verification_id = msg->verification_id,
+		.org_id = msg->org_id,
+		.reason = reason,
+		.actor = "mailer",
+	};
+	return rep->report(rep->ctx, st, &r, now, error_r) < 0 ? -1 : 0;
 }
 
-static int record(struct store *st, const struct mailer *m,
-		  const struct outbox_config *cfg, const struct outbox_msg *msg,
-		  const struct smtp_item *it, int64_t now,
-		  struct outbox_stats *stats, const char **error_r)
+static int record_one(struct store *st, const struct outbox_config *cfg,
+		      const struct mail_reporter *rep, struct outbox_msg *msg,
+		      const struct smtp_item *it, int64_t now, struct outbox_stats *stats,
+		      const char **error_r)
 {
 	char reason[600];
+	int rc;
 	if (it->outcome == SMTP_SENT) {
 		stats->sent++;
-		if (store_outbox_result(st, msg->id, OUTBOX_SENT, it->code, it->reply,
-					now, now, error_r) != STORE_OK)
-			return -1;
-		return on_sent(st, msg, now, error_r);
+		rc = apply(st, msg, OUTBOX_EV_SENT, it->code, it->reply, now, now, "mailer",
+			   error_r);
+		return rc != 0 ? rc : report(rep, st, msg, MAIL_SENT, NULL, now, error_r);
 	}
 	/* the reason people read: the server's code with its words */
 	if (it->code > 0)
@@ -76,10 +131,9 @@ static int record(struct store *st, const struct mailer *m,
 			next = msg->expires_at;
 		msg_warn("outbox: message %lld to %s deferred (attempt %d): %s",
 			 (long long)msg->id, msg->rcpt, msg->attempts, it->reply);
-		return store_outbox_result(st, msg->id, OUTBOX_QUEUED, it->code,
-					   it->reply, next, now, error_r) == STORE_OK
-			       ? 0
-			       : -1;
+		rc = apply(st, msg, OUTBOX_EV_DEFER, it->code, it->reply, next, now, "mailer",
+			   error_r);
+		return rc != 0 ? rc : report(rep, st, msg, MAIL_DEFERRED, reason, now, error_r);
 	}
 	stats->failed++;
 	if (it->outcome == SMTP_TEMPFAIL) {
@@ -90,15 +144,112 @@ static int record(struct store *st, const struct mailer *m,
 	}
 	msg_warn("outbox: message %lld to %s failed: %s", (long long)msg->id,
 		 msg->rcpt, reason);
-	if (store_outbox_result(st, msg->id, OUTBOX_FAILED, it->code, reason, now,
-				now, error_r) != STORE_OK)
-		return -1;
-	return on_failed(st, m, msg, reason, now, error_r);
+	rc = apply(st, msg, OUTBOX_EV_FAIL, it->code, reason, now, now, "mailer", error_r);
+	return rc != 0 ? rc : report(rep, st, msg, MAIL_FAILED, reason, now, error_r);
 }
 
-int outbox_run_once(struct store *st, const struct mailer *m,
-		    const struct outbox_config *cfg, int64_t now,
-		    struct outbox_stats *stats, const char **error_r)
+int outbox_record(struct store *st, const struct outbox_config *cfg,
+		  const struct mail_reporter *rep, struct outbox_msg *msgs,
+		  const struct smtp_item *items, size_t n, int64_t now,
+		  struct outbox_stats *stats, const char **error_r)
+{
+	/* One transaction for the batch's outcomes: a crash before it
+	 * commits leaves them `sending`, and recovery sends them again. */
+	if (store_begin(st, error_r) != STORE_OK)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int rc = record_one(st, cfg, rep, &msgs[i], &items[i], now, stats, error_r);
+		if (rc < 0) {
+			store_rollback(st);
+			return -1;
+		}
+		if (rc > 0) /* not sending any more: an operator's doing */
+			msg_warn("outbox: %s", *error_r);
+	}
+	if (store_commit(st, error_r) != STORE_OK) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+int outbox_retry(struct store *st, int64_t id, int64_t lifetime, int64_t now,
+		 const char *actor, const char **error_r)
+{
+	struct outbox_msg msg;
+	int rc = store_outbox_get(st, id, 0, &msg, error_r);
+	if (rc == STORE_NOT_FOUND) {
+		*error_r = "no such message";
+		return 1;
+	}
+	if (rc != STORE_OK)
+		return -1;
+	if (outbox_transition(msg.status, OUTBOX_EV_RETRY) < 0) {
+		*error_r = errorf("message is %s, not failed", outbox_status_str(msg.status));
+		return 1;
+	}
+	if (store_begin(st, error_r) != STORE_OK)
+		return -1;
+	/* a fresh lifetime, due now */
+	rc = store_outbox_retry(st, id, now, now + lifetime, error_r);
+	if (rc == STORE_OK) {
+		char subject[48];
+		snprintf(subject, sizeof(subject), "message:%lld", (long long)id);
+		rc = store_event_add(st, now, msg.org_id, 0, actor,
+				     outbox_event_name(OUTBOX_EV_RETRY), subject,
+				     errorf("%s mail to %s", outbox_kind_str(msg.kind), msg.rcpt),
+				     NULL, error_r);
+	}
+	if (rc == STORE_OK && store_commit(st, error_r) == STORE_OK)
+		return 0;
+	store_rollback(st);
+	return rc == STORE_CONFLICT ? 1 : -1;
+}
+
+/* The ids of an invitation's queued messages, up to max. */
+static int collect(void *ctx, const struct outbox_msg *m)
+{
+	struct outbox_msg *out = ctx;
+	for (int i = 0; i < 16; i++) {
+		if (out[i].id == 0) {
+			out[i] = *m;
+			out[i].data = NULL;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int outbox_cancel_invitation(struct store *st, int64_t invitation_id, const char *reason,
+			     int64_t now, size_t *n_r, const char **error_r)
+{
+	*n_r = 0;
+	for (int64_t before = 0;;) {
+		struct outbox_msg found[16];
+		memset(found, 0, sizeof(found));
+		struct outbox_filter f = {.status = OUTBOX_QUEUED, .invitation_id = invitation_id,
+					  .before_id = before, .limit = 16};
+		if (store_outbox_list(st, &f, collect, found, error_r) != STORE_OK)
+			return -1;
+		for (int i = 0; i < 16 && found[i].id != 0; i++) {
+			before = found[i].id;
+			enum outbox_kind k = found[i].kind;
+			if (k != OUTBOX_INVITATION && k != OUTBOX_REMINDER && k != OUTBOX_CONFIRM)
+				continue; /* news to the inviter still goes */
+			int rc = apply(st, &found[i], OUTBOX_EV_CANCEL, 0, reason, now, now,
+				       "mailer", error_r);
+			if (rc < 0)
+				return -1;
+			*n_r += rc == 0;
+		}
+		if (found[15].id == 0)
+			return 0;
+	}
+}
+
+int outbox_run_once(struct store *st, const struct outbox_config *cfg,
+		    const struct mail_reporter *rep, int64_t now, struct outbox_stats *stats,
+		    const char **error_r)
 {
 	size_t n = 0, batch = cfg->batch_size > 0 ? cfg->batch_size : 1;
 	memset(stats, 0, sizeof(*stats));
@@ -119,33 +270,21 @@ int outbox_run_once(struct store *st, const struct mailer *m,
 	if (store_outbox_claim(st, now, batch, msgs, &n, error_r) != STORE_OK)
 		goto out;
 	stats->claimed = n;
-	if (n == 0) {
-		ret = 0;
-		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
+		msgs[i].status = OUTBOX_SENDING;
 		items[i].env_from = msgs[i].env_from;
 		items[i].rcpt = msgs[i].rcpt;
 		items[i].data = msgs[i].data;
 		items[i].len = msgs[i].len;
 	}
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
 	const char *smtp_error = NULL;
 	if (smtp_send_batch(&cfg->smtp, items, n, &smtp_error) < 0)
 		msg_warn("outbox: %s", smtp_error);
-
-	/* One transaction for the batch's outcomes: a crash before it
-	 * commits leaves them `sending`, and recovery sends them again. */
-	if (store_begin(st, error_r) != STORE_OK)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (record(st, m, cfg, &msgs[i], &items[i], now, stats, error_r) < 0) {
-			store_rollback(st);
-			goto out;
-		}
-	}
-	if (store_commit(st, error_r) != STORE_OK)
-		goto out;
-	ret = 0;
+	ret = outbox_record(st, cfg, rep, msgs, items, n, now, stats, error_r);
 out:
 	for (size_t i = 0; i < n; i++)
 		outbox_msg_clear(&msgs[i]);

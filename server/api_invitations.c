@@ -40,7 +40,7 @@ static int add_message(void *ctx, const struct outbox_msg *m)
 {
 	json_array_append_new(
 		ctx, json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:o, s:o}", "id",
-			       (json_int_t)m->id, "kind", m->kind, "message_id", m->message_id,
+			       (json_int_t)m->id, "kind", outbox_kind_str(m->kind), "message_id", m->message_id,
 			       "to", m->rcpt, "status", outbox_status_str(m->status),
 			       "attempts", m->attempts, "last_code", m->last_code,
 			       "last_reply", m->last_reply, "created_at",
@@ -52,7 +52,7 @@ static int add_inbound(void *ctx, const struct inbound_row *r)
 {
 	json_array_append_new(
 		ctx, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o}", "id", (json_int_t)r->id,
-			       "class", r->cls, "action", r->action, "from", r->from_addr,
+			       "class", r->cls, "action", inbound_action_str(r->action), "from", r->from_addr,
 			       "subject", r->subject, "detail", r->detail, "received_at",
 			       api_time(r->received_at)));
 	return 0;

@@ -16,9 +16,20 @@ static void hash_secret(const char *secret, unsigned char out[APIKEY_HASH_LEN])
 			   strlen(secret), NULL, 0);
 }
 
+static int key_event(struct store *st, int64_t org_id, int64_t id, const char *actor,
+		     const char *name, const char *details, int64_t now, const char **error_r)
+{
+	char subject[48];
+	snprintf(subject, sizeof(subject), "apikey:%lld", (long long)id);
+	return store_event_add(st, now, org_id, 0, actor, name, subject, details, NULL,
+			       error_r) == STORE_OK
+		       ? 0
+		       : -1;
+}
+
 int apikey_create(struct store *st, int64_t org_id, enum key_role role,
-		  const char *label, int64_t now, char text[APIKEY_TEXT_LEN + 1],
-		  int64_t *id_r, const char **error_r)
+		  const char *label, const char *actor, int64_t now,
+		  char text[APIKEY_TEXT_LEN + 1], int64_t *id_r, const char **error_r)
 {
 	unsigned char raw_id[APIKEY_ID_LEN / 2], raw[SECRET_RAW];
 	char secret[sodium_base64_ENCODED_LEN(SECRET_RAW,
@@ -32,7 +43,11 @@ int apikey_create(struct store *st, int64_t org_id, enum key_role role,
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	hash_secret(secret, k.hash);
 	snprintf(k.label, sizeof(k.label), "%s", label ? label : "");
-	if (store_apikey_insert(st, &k, error_r) != STORE_OK)
+	if (store_apikey_insert(st, &k, error_r) != STORE_OK ||
+	    key_event(st, org_id, k.id, actor, "apikey.created",
+		      errorf("role=%s%s%s", key_role_str(role), k.label[0] ? " label=" : "",
+			     k.label),
+		      now, error_r) < 0)
 		return -1;
 	snprintf(text, APIKEY_TEXT_LEN + 1, "ik_%s_%s", k.key_id, secret);
 	sodium_memzero(secret, sizeof(secret));
@@ -40,6 +55,19 @@ int apikey_create(struct store *st, int64_t org_id, enum key_role role,
 	if (id_r != NULL)
 		*id_r = k.id;
 	return 0;
+}
+
+int apikey_revoke(struct store *st, int64_t org_id, int64_t id, const char *actor,
+		  int64_t now, const char **error_r)
+{
+	int rc = store_apikey_revoke(st, org_id, id, now, error_r);
+	if (rc == STORE_NOT_FOUND) {
+		*error_r = "no such key";
+		return 1;
+	}
+	if (rc != STORE_OK)
+		return -1;
+	return key_event(st, org_id, id, actor, "apikey.revoked", NULL, now, error_r);
 }
 
 static int unauthorized(struct fault *f, const char *why)

@@ -17,6 +17,7 @@
 #include "invited/ratelimit.h"
 #include "invited/server.h"
 #include "invited/signin.h"
+#include "invited/verify.h"
 
 static pthread_key_t store_key;
 static pthread_once_t store_key_once = PTHREAD_ONCE_INIT;
@@ -176,6 +177,59 @@ static int first_signin(void *ctx, struct store *st, const struct org *o, int64_
 	return signin_first_link(&env, o, url_r, error_r);
 }
 
+void app_inv_env(struct app *app, struct store *st, int64_t now, const char *actor,
+		 struct inv_env *env)
+{
+	*env = (struct inv_env){st, app_keys(app), &app->mailer,
+				app->cfg.tokens.invitation_lifetime, now, actor};
+}
+
+/* An invitation's mail (or its reminder) went, failed, bounced, or was
+ * answered: the invitation's lifecycle decides what that changes. */
+static int report_invitation(struct app *app, struct store *st, const struct mail_report *r,
+			     int64_t now, const char **error_r)
+{
+	struct inv_env env;
+	app_inv_env(app, st, now, r->actor, &env);
+	switch (r->outcome) {
+	case MAIL_SENT:
+		if (r->kind != OUTBOX_INVITATION)
+			return 1; /* a reminder going out changes nothing */
+		return invitation_apply(&env, r->invitation_id, INV_EV_DELIVER, NULL, NULL,
+					error_r);
+	case MAIL_FAILED:
+	case MAIL_BOUNCED:
+		return invitation_apply(&env, r->invitation_id, INV_EV_BOUNCE, r->reason, NULL,
+					error_r);
+	case MAIL_REPLIED:
+		return invitation_replied(&env, r->invitation_id, r->reason, error_r);
+	case MAIL_DEFERRED:
+		break;
+	}
+	return 1;
+}
+
+static int report_mail(void *ctx, struct store *st, const struct mail_report *r, int64_t now,
+		       const char **error_r)
+{
+	struct app *app = ctx;
+	if ((r->kind == OUTBOX_INVITATION || r->kind == OUTBOX_REMINDER) && r->invitation_id != 0)
+		return report_invitation(app, st, r, now, error_r);
+	if (r->kind == OUTBOX_VERIFICATION && r->verification_id != 0 &&
+	    (r->outcome == MAIL_FAILED || r->outcome == MAIL_BOUNCED)) {
+		struct verifier_env env;
+		app_verifier_env(app, st, now, r->actor, &env);
+		return verification_bounced(&env, r->verification_id, r->reason, error_r);
+	}
+	*error_r = "nothing to change";
+	return 1;
+}
+
+struct mail_reporter app_mail_reporter(struct app *app)
+{
+	return (struct mail_reporter){report_mail, app};
+}
+
 void app_verifier_env(struct app *app, struct store *st, int64_t now, const char *actor,
 		      struct verifier_env *env)
 {
@@ -190,6 +244,7 @@ void app_verifier_env(struct app *app, struct store *st, int64_t now, const char
 		.actor = actor,
 		.issue_link = issue_verify_link,
 		.first_signin = first_signin,
+		.report_mail = report_mail,
 		.link_ctx = app,
 	};
 }

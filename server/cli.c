@@ -216,44 +216,54 @@ int cli_config(struct cli *cli, int argc, char **argv)
 	return config_write(stdout, &cfg) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
-static int print_audit(void *ctx, const struct audit_entry *e)
+static int print_event(void *ctx, const struct event *e)
 {
 	char when[RFC3339_LEN + 1];
 	(void)ctx;
 	printf("%lld\t%s\t%s\t%s\t%s\t%s\n", (long long)e->id, rfc3339_format(e->at, when),
-	       e->actor, e->action, e->subject, e->details);
+	       e->actor, e->name, e->subject, e->details);
 	return 0;
 }
 
 int cli_audit(struct cli *cli, int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: invited [-c FILE] audit [--limit N] [--before ID]\n\n"
-		"Print the audit log, newest first: id, time, actor, action, subject,\n"
-		"details, separated by tabs.\n";
+		"usage: invited [-c FILE] audit [--limit N] [--before ID | --since ID] [--org ID]\n\n"
+		"Print the event log: id, time, actor, event, subject, details, separated\n"
+		"by tabs. Newest first; with --since, the events after that id, oldest\n"
+		"first. --org: only the events of that organization.\n";
 	static const struct option opts[] = {{"limit", required_argument, NULL, 'l'},
 					     {"before", required_argument, NULL, 'b'},
+					     {"since", required_argument, NULL, 's'},
+					     {"org", required_argument, NULL, 'o'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	int64_t limit = 100, before = 0;
+	int64_t limit = 100;
+	struct event_filter f = {0};
 	const char *err;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return EXIT_OK;
-		} else if (c == 'l' && (limit = cli_id(optarg)) > 0) {
+		} else if (c == 'l' && (limit = cli_id(optarg)) > 0 && limit <= 100000) {
 			continue;
-		} else if (c == 'b' && (before = cli_id(optarg)) > 0) {
+		} else if (c == 'b' && (f.before_id = cli_id(optarg)) > 0) {
+			continue;
+		} else if (c == 's' && (f.since_id = strcmp(optarg, "0") == 0 ? 0 : cli_id(optarg)) >= 0) {
+			f.oldest_first = 1;
+			continue;
+		} else if (c == 'o' && (f.org_id = cli_id(optarg)) > 0) {
 			continue;
 		}
 		return cli_usage(usage);
 	}
-	if (optind != argc)
+	if (optind != argc || (f.oldest_first && f.before_id > 0))
 		return cli_usage(usage);
+	f.limit = (int)limit;
 	if (cli_load(cli) < 0)
 		return EXIT_FAIL;
-	if (store_audit_list(cli->st, before, (int)limit, print_audit, NULL, &err) != STORE_OK)
+	if (store_event_list(cli->st, &f, print_event, NULL, &err) != STORE_OK)
 		return cli_fail("audit", "%s", err);
 	return EXIT_OK;
 }

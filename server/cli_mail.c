@@ -39,7 +39,7 @@ static int print_msg(void *ctx, const struct outbox_msg *m)
 	printf("%lld\t%s\t%d\t%s\t%s\t%s\t%d %s\n", (long long)m->id,
 	       outbox_status_str(m->status), m->attempts,
 	       m->status == OUTBOX_QUEUED ? rfc3339_format(m->next_attempt_at, next) : "-",
-	       m->rcpt, m->kind, m->last_code, m->last_reply);
+	       m->rcpt, outbox_kind_str(m->kind), m->last_code, m->last_reply);
 	return 0;
 }
 
@@ -77,12 +77,9 @@ static int retry(struct cli *cli, const char *arg)
 		return cli_usage(usage);
 	if (cli_load(cli) < 0)
 		return EXIT_FAIL;
-	int rc = store_outbox_retry(cli->st, id, cli->now, cli->now + cli->app.cfg.smtp_lifetime,
-				    &err);
-	if (rc != STORE_OK)
+	int rc = outbox_retry(cli->st, id, cli->app.cfg.smtp_lifetime, cli->now, "cli", &err);
+	if (rc != 0)
 		return cli_fail("mail", "message %lld: %s", (long long)id, err);
-	store_audit(cli->st, cli->now, "cli", "mail.retry", errorf("outbox:%lld", (long long)id),
-		    NULL, &err);
 	printf("message %lld queued again\n", (long long)id);
 	return EXIT_OK;
 }
@@ -117,9 +114,10 @@ static int poll_once(struct cli *cli)
 	printf("%zu handled, %zu unmatched, %zu moved that were handled before, "
 	       "%zu left to try again\n",
 	       stats.handled, stats.unmatched, stats.again, stats.failed);
-	for (size_t i = 0; i < IMAP_ACTIONS; i++)
+	for (int i = 1; i < INBOUND_ACTIONS; i++)
 		if (stats.by_action[i] > 0)
-			printf("  %s\t%zu\n", imap_action_names[i], stats.by_action[i]);
+			printf("  %s\t%zu\n", inbound_action_str((enum inbound_action)i),
+			       stats.by_action[i]);
 	return stats.failed > 0 ? EXIT_FAIL : EXIT_OK;
 }
 

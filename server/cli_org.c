@@ -123,11 +123,11 @@ static int org_create(struct cli *cli, int argc, char **argv)
 		return cli_fail("org", "%s", err);
 	int rc = store_org_insert(cli->st, &o, &err);
 	if (rc == STORE_OK)
-		rc = store_audit(cli->st, cli->now, "cli", "org.create",
+		rc = store_event_add(cli->st, cli->now, o.id, 0, "cli", "org.created",
 				 errorf("org:%lld", (long long)o.id),
 				 errorf("kind=%s status=%s", org_kind_str(o.kind),
 					org_status_str(o.status)),
-				 &err);
+				 NULL, &err);
 	if (rc != STORE_OK || store_commit(cli->st, &err) != STORE_OK) {
 		store_rollback(cli->st);
 		return cli_fail("org", "%s", err);
@@ -279,10 +279,7 @@ int cli_apikey(struct cli *cli, int argc, char **argv)
 						  "or reseller", (long long)org);
 	}
 	if (store_begin(cli->st, &err) != STORE_OK ||
-	    apikey_create(cli->st, org, role, label, cli->now, text, &id, &err) < 0 ||
-	    store_audit(cli->st, cli->now, "cli", "apikey.create", errorf("apikey:%lld", (long long)id),
-			errorf("org=%lld role=%s", (long long)org, key_role_str(role)),
-			&err) != STORE_OK ||
+	    apikey_create(cli->st, org, role, label, "cli", cli->now, text, &id, &err) < 0 ||
 	    store_commit(cli->st, &err) != STORE_OK) {
 		store_rollback(cli->st);
 		return cli_fail("apikey", "%s", err);

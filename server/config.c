@@ -104,6 +104,9 @@ static const struct ckey keys[] = {
 	 "how long an invitation link is valid"},
 	{"tokens", "verification_lifetime", C_DURATION, F(tokens.verification_lifetime), "3d",
 	 "how long a verification link is valid"},
+	{"tokens", "reminder_before", C_DURATION, F(tokens.reminder_before), "3d",
+	 "a sent invitation not yet answered is reminded once, this long before it expires "
+	 "(0: never); less than invitation_lifetime"},
 
 	{"sessions", "idle", C_DURATION, F(sessions.idle), "8h",
 	 "a console session ends this long after it was last used"},
@@ -374,6 +377,11 @@ int config_validate(struct config *cfg, const char **error_r)
 	}
 	if (cfg->tokens.invitation_lifetime < 60 || cfg->tokens.verification_lifetime < 60) {
 		*error_r = "[tokens] lifetimes must be at least 60s";
+		return -1;
+	}
+	if (cfg->tokens.reminder_before >= cfg->tokens.invitation_lifetime) {
+		*error_r = "[tokens] reminder_before must be less than invitation_lifetime (0 for "
+			   "no reminders): the reminder would go out with the invitation";
 		return -1;
 	}
 	if (cfg->imap.enabled && cfg->imap.user[0] == '\0') {

@@ -241,7 +241,7 @@ int cs_message_row(void *ctx, const struct outbox_msg *m)
 	if (v == NULL)
 		return 1;
 	tpl_vars_set(v, "id", cs_printf(c, "%lld", (long long)m->id));
-	tpl_vars_set(v, "kind", cs_str(c, m->kind));
+	tpl_vars_set(v, "kind", outbox_kind_str(m->kind));
 	tpl_vars_set(v, "rcpt", cs_str(c, m->rcpt));
 	tpl_vars_set(v, "status", outbox_status_str(m->status));
 	tpl_vars_set(v, "attempts", cs_printf(c, "%d", m->attempts));

@@ -141,10 +141,8 @@ static int key_create(struct console *c)
 		return cs_error(c, 400, "bad_form");
 	if (store_begin(c->st, &err) != STORE_OK)
 		return cs_error(c, 500, "internal");
-	if (apikey_create(c->st, c->me.org.id, role, label, c->rq->now, text, &id, &err) < 0 ||
-	    store_audit(c->st, c->rq->now, c->actor, "apikey.create",
-			cs_printf(c, "apikey:%lld", (long long)id), key_role_str(role),
-			&err) != STORE_OK ||
+	if (apikey_create(c->st, c->me.org.id, role, label, c->actor, c->rq->now, text, &id,
+			  &err) < 0 ||
 	    store_commit(c->st, &err) != STORE_OK) {
 		store_rollback(c->st);
 		msg_error("console: %s", err);
@@ -161,15 +159,12 @@ static int key_revoke(struct console *c, int64_t id)
 	const char *err;
 	if (store_begin(c->st, &err) != STORE_OK)
 		return cs_error(c, 500, "internal");
-	int rc = store_apikey_revoke(c->st, c->me.org.id, id, c->rq->now, &err);
-	if (rc == STORE_NOT_FOUND) {
+	int rc = apikey_revoke(c->st, c->me.org.id, id, c->actor, c->rq->now, &err);
+	if (rc == 1) {
 		store_rollback(c->st);
 		return cs_error(c, 404, "not_found");
 	}
-	if (rc != STORE_OK ||
-	    store_audit(c->st, c->rq->now, c->actor, "apikey.revoke",
-			cs_printf(c, "apikey:%lld", (long long)id), NULL, &err) != STORE_OK ||
-	    store_commit(c->st, &err) != STORE_OK) {
+	if (rc != 0 || store_commit(c->st, &err) != STORE_OK) {
 		store_rollback(c->st);
 		msg_error("console: %s", err);
 		return cs_error(c, 500, "internal");

@@ -253,7 +253,7 @@ static int inv_show(struct console *c, int64_t id, int status, const struct faul
 			tpl_vars_set(v, "mailto", mailto(c, &inv));
 		}
 	}
-	if (cs_admin(c) && inv_status_open(inv.status)) {
+	if (cs_admin(c) && invitation_open(inv.status)) {
 		tpl_vars_set(v, "can_revoke", "1");
 		if (inv.status != INV_DRAFT)
 			tpl_vars_set(v, "can_resend", "1");

@@ -1,7 +1,7 @@
 /*
  * serve.c: `invited serve`. The HTTP endpoint runs in libmicrohttpd's
  * threads; beside it run the outbox senders and the sweeper that expires
- * invitations, and (with [imap] enabled) the IMAP reader. SIGINT/SIGTERM
+ * and reminds invitations, and (with [imap] enabled) the IMAP reader. SIGINT/SIGTERM
  * stop everything in order. The key folder is re-read when it changes
  * (within a second) and on SIGHUP.
  */
@@ -22,6 +22,7 @@
 #define MAX_SENDERS 16
 #define GATHER_MS 20 /* see sender_main */
 #define MAX_THREADS (MAX_SENDERS + 2) /* the sweeper and the IMAP reader */
+#define SWEEP_BATCH 500 /* invitations expired or reminded per transaction */
 
 static volatile sig_atomic_t got_signal;
 
@@ -64,8 +65,9 @@ static void *sender_main(void *arg)
 	}
 	while (!app->stopping) {
 		struct outbox_stats stats;
-		if (outbox_run_once(st, &app->mailer, &app->cfg.outbox, (int64_t)time(NULL),
-				    &stats, &err) < 0) {
+		struct mail_reporter rep = app_mail_reporter(app);
+		if (outbox_run_once(st, &app->cfg.outbox, &rep, (int64_t)time(NULL), &stats,
+				    &err) < 0) {
 			msg_error("outbox: %s", err);
 			wait_for_work(app, 5);
 			continue;
@@ -106,15 +108,28 @@ static void *sweeper_main(void *arg)
 	}
 	while (!app->stopping) {
 		size_t n = 0;
+		struct inv_env env;
 		do {
-			if (store_invitation_expire(st, (int64_t)time(NULL), 500, &n, &err) !=
-			    STORE_OK) {
+			app_inv_env(app, st, (int64_t)time(NULL), "sweeper", &env);
+			if (invitation_expire_due(&env, SWEEP_BATCH, &n, &err) < 0) {
 				msg_error("sweeper: %s", err);
 				break;
 			}
 			if (n > 0)
 				msg_info("sweeper: %zu invitations expired", n);
-		} while (n == 500 && !app->stopping);
+		} while (n == SWEEP_BATCH && !app->stopping);
+		do {
+			app_inv_env(app, st, (int64_t)time(NULL), "sweeper", &env);
+			if (invitation_remind_due(&env, app->cfg.tokens.reminder_before, SWEEP_BATCH,
+						  &n, &err) < 0) {
+				msg_error("sweeper: %s", err);
+				break;
+			}
+			if (n > 0) {
+				msg_info("sweeper: %zu invitations reminded", n);
+				app_kick_outbox(app);
+			}
+		} while (n == SWEEP_BATCH && !app->stopping);
 		for (int64_t s = 0; s < app->cfg.server.sweep_interval && !app->stopping; s++)
 			wait_for_work(app, 1);
 	}

@@ -17,6 +17,11 @@ static const char *const inv_statuses[] = {NULL, "draft", "queued", "sent",
 					   "revoked", "bounced", "handed_off"};
 static const char *const rel_kinds[] = {NULL, "indirect_provider", "reseller_of_record"};
 static const char *const outbox_statuses[] = {NULL, "queued", "sending", "sent", "failed"};
+static const char *const outbox_kinds[] = {NULL, "invitation", "verification", "notice",
+					  "relay", "confirm", "signin", "join", "reminder"};
+static const char *const inbound_actions[] = {NULL, "bounced", "bounce_noted", "auto_reply",
+					     "verified", "verify_ignored", "relayed",
+					     "reply_kept", "unmatched"};
 static const char *const verif_statuses[] = {NULL, "pending", "verified", "superseded",
 					     "bounced"};
 static const char *const user_statuses[] = {NULL, "invited", "active", "removed"};
@@ -109,12 +114,6 @@ int inv_status_parse(const char *s, enum inv_status *status_r)
 	return 0;
 }
 
-int inv_status_open(enum inv_status status)
-{
-	return status == INV_DRAFT || status == INV_QUEUED || status == INV_SENT ||
-	       status == INV_HANDED_OFF;
-}
-
 const char *rel_kind_str(enum rel_kind kind)
 {
 	return name_of(rel_kinds, COUNT(rel_kinds), kind);
@@ -131,6 +130,20 @@ int outbox_status_parse(const char *s, enum outbox_status *status_r)
 	if (i < 0)
 		return -1;
 	*status_r = (enum outbox_status)i;
+	return 0;
+}
+
+const char *outbox_kind_str(enum outbox_kind kind)
+{
+	return name_of(outbox_kinds, COUNT(outbox_kinds), kind);
+}
+
+int outbox_kind_parse(const char *s, enum outbox_kind *kind_r)
+{
+	int i = index_of(outbox_kinds, COUNT(outbox_kinds), 1, s);
+	if (i < 0)
+		return -1;
+	*kind_r = (enum outbox_kind)i;
 	return 0;
 }
 
@@ -159,5 +172,19 @@ int user_status_parse(const char *s, enum user_status *status_r)
 	if (i < 0)
 		return -1;
 	*status_r = (enum user_status)i;
+	return 0;
+}
+
+const char *inbound_action_str(enum inbound_action a)
+{
+	return name_of(inbound_actions, COUNT(inbound_actions), a);
+}
+
+int inbound_action_parse(const char *s, enum inbound_action *a_r)
+{
+	int i = index_of(inbound_actions, COUNT(inbound_actions), 1, s);
+	if (i < 0)
+		return -1;
+	*a_r = (enum inbound_action)i;
 	return 0;
 }

@@ -73,7 +73,7 @@ int store_inbound_add(struct store *st, struct inbound_row *r, const char **erro
 	bind_id(s, 10, r->outbox_id);
 	bind_text(s, 11, r->from_addr);
 	bind_text(s, 12, r->subject);
-	bind_text(s, 13, r->action);
+	bind_text(s, 13, inbound_action_str(r->action));
 	bind_text(s, 14, r->detail);
 	sqlite3_bind_int64(s, 15, r->received_at);
 	int rc = sqlite3_step(s);
@@ -107,7 +107,9 @@ static void read_row(sqlite3_stmt *s, void *out)
 	r->outbox_id = sqlite3_column_int64(s, 10);
 	col_text(s, 11, r->from_addr, sizeof(r->from_addr));
 	col_text(s, 12, r->subject, sizeof(r->subject));
-	col_text(s, 13, r->action, sizeof(r->action));
+	char action[24];
+	col_text(s, 13, action, sizeof(action));
+	inbound_action_parse(action, &r->action);
 	col_text(s, 14, r->detail, sizeof(r->detail));
 	r->received_at = sqlite3_column_int64(s, 15);
 }

@@ -250,62 +250,67 @@ int store_invitation_list(struct store *st, const struct inv_filter *f,
 	return STORE_OK;
 }
 
-/* Expire one batch and revoke the links of those expired. */
-static int expire_batch(struct store *st, int64_t now, int limit, size_t *n_r,
-			const char **error_r)
+/* Up to max ids a statement (bound: ?1 now, ?2 limit, ?3 extra) returns. */
+static int ids_of(struct store *st, sqlite3_stmt *s, size_t max, int64_t *ids, size_t *n_r,
+		  const char *what, const char **error_r)
 {
-	static const char sql[] =
-		"UPDATE invitations SET status = 'expired', updated_at = ?1"
-		" WHERE id IN (SELECT id FROM invitations WHERE expires_at <= ?1"
-		" AND status IN ('draft','queued','sent','handed_off') LIMIT ?2)"
-		" RETURNING jti";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
-	if (s == NULL)
-		return STORE_ERROR;
-	char(*jtis)[MAX_CODE_LEN + 1] = calloc((size_t)limit, sizeof(*jtis));
-	if (jtis == NULL) {
-		*error_r = "out of memory";
-		return STORE_ERROR;
-	}
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int(s, 2, limit);
 	int rc;
 	*n_r = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n_r < (size_t)limit)
-		col_text(s, 0, jtis[(*n_r)++], sizeof(jtis[0]));
+	while (*n_r < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		ids[(*n_r)++] = sqlite3_column_int64(s, 0);
+	if (*n_r == max)
+		rc = SQLITE_DONE;
 	sqlite3_reset(s);
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
-	if (rc != STORE_OK)
-		*error_r = store_err(st, "expire invitations");
-	for (size_t i = 0; rc == STORE_OK && i < *n_r; i++)
-		if (jtis[i][0] != '\0')
-			rc = store_link_revoke(st, jtis[i], now, error_r);
-	free(jtis);
-	return rc;
+	if (rc != SQLITE_DONE) {
+		*error_r = store_err(st, what);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 /*
- * The links die with their invitations in one transaction (the caller's,
- * or one of its own). They are found by the jti the update returns: a
- * second statement looking for "status = 'expired' AND updated_at = now"
- * read the whole invitations table, with the write lock held (8 s at a
- * million invitations).
+ * The open statuses are the invitation lifecycle's (links/), spelled here
+ * as the partial index invitations_open spells them, so that the sweep
+ * reads only open invitations; tests/unit/test_lifecycle.c checks that
+ * the two agree.
  */
-int store_invitation_expire(struct store *st, int64_t now, int limit,
-			    size_t *n_r, const char **error_r)
+int store_invitation_expiring(struct store *st, int64_t now, size_t max, int64_t *ids,
+			      size_t *n_r, const char **error_r)
 {
-	int own_tx = !st->in_tx;
-	*n_r = 0;
-	if (limit <= 0)
-		return STORE_OK;
-	if (own_tx && store_begin(st, error_r) != STORE_OK)
+	static const char sql[] =
+		"SELECT id FROM invitations WHERE expires_at <= ?1"
+		" AND status IN ('draft','queued','sent','handed_off') LIMIT ?2";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
 		return STORE_ERROR;
-	int rc = expire_batch(st, now, limit, n_r, error_r);
-	if (own_tx && rc == STORE_OK && store_commit(st, error_r) != STORE_OK)
-		rc = STORE_ERROR;
-	if (own_tx && rc != STORE_OK)
-		store_rollback(st);
-	if (rc != STORE_OK)
-		*n_r = 0;
-	return rc;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (int64_t)max);
+	return ids_of(st, s, max, ids, n_r, "expiring invitations", error_r);
+}
+
+int store_invitation_reminding(struct store *st, int64_t now, int64_t before, size_t max,
+			       int64_t *ids, size_t *n_r, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT id FROM invitations WHERE expires_at > ?1 AND expires_at <= ?1 + ?3"
+		" AND status = 'sent' AND reminded_at IS NULL LIMIT ?2";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (int64_t)max);
+	sqlite3_bind_int64(s, 3, before);
+	return ids_of(st, s, max, ids, n_r, "invitations to remind", error_r);
+}
+
+int store_invitation_set_reminded(struct store *st, int64_t id, int64_t now,
+				  const char **error_r)
+{
+	static const char sql[] = "UPDATE invitations SET reminded_at = ? WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, id);
+	return store_exec_stmt(st, s, "set reminded", error_r);
 }

@@ -27,7 +27,9 @@ static void read_msg(sqlite3_stmt *s, struct outbox_msg *m)
 	m->id = sqlite3_column_int64(s, 0);
 	col_text(s, 1, m->code, sizeof(m->code));
 	col_text(s, 2, m->message_id, sizeof(m->message_id));
-	col_text(s, 3, m->kind, sizeof(m->kind));
+	char kind[24];
+	col_text(s, 3, kind, sizeof(kind));
+	outbox_kind_parse(kind, &m->kind);
 	m->invitation_id = sqlite3_column_int64(s, 4);
 	m->verification_id = sqlite3_column_int64(s, 5);
 	m->org_id = sqlite3_column_int64(s, 6);
@@ -90,7 +92,7 @@ static int add(struct store *st, struct outbox_msg *m, const char **error_r)
 		return STORE_ERROR;
 	bind_text(s, 1, m->code);
 	bind_text(s, 2, m->message_id);
-	bind_text(s, 3, m->kind);
+	bind_text(s, 3, outbox_kind_str(m->kind));
 	bind_id(s, 4, m->invitation_id);
 	bind_id(s, 5, m->verification_id);
 	bind_id(s, 6, m->org_id);
@@ -188,14 +190,14 @@ int store_outbox_claim(struct store *st, int64_t now, size_t max,
 	return STORE_OK;
 }
 
-int store_outbox_result(struct store *st, int64_t id, enum outbox_status to,
-			int code, const char *reply, int64_t next_at,
+int store_outbox_result(struct store *st, int64_t id, enum outbox_status from,
+			enum outbox_status to, int code, const char *reply, int64_t next_at,
 			int64_t now, const char **error_r)
 {
 	static const char sql[] =
 		"UPDATE outbox SET status = ?, last_code = ?, last_reply = ?,"
 		" next_attempt_at = ?, sent_at = CASE WHEN ? = 'sent' THEN ?"
-		" ELSE sent_at END WHERE id = ?";
+		" ELSE sent_at END WHERE id = ? AND status = ?";
 	const char *status = outbox_status_str(to);
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
@@ -207,7 +209,14 @@ int store_outbox_result(struct store *st, int64_t id, enum outbox_status to,
 	bind_text(s, 5, status);
 	sqlite3_bind_int64(s, 6, now);
 	sqlite3_bind_int64(s, 7, id);
-	return store_exec_stmt(st, s, "record attempt", error_r);
+	bind_text(s, 8, outbox_status_str(from));
+	int rc = store_exec_stmt(st, s, "record attempt", error_r);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0) {
+		*error_r = errorf("message %lld is no longer %s", (long long)id,
+				  outbox_status_str(from));
+		return STORE_CONFLICT;
+	}
+	return rc;
 }
 
 int store_outbox_recover(struct store *st, int64_t now, size_t *n_r,
@@ -245,25 +254,7 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t now,
 	return rc;
 }
 
-int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
-				   const char *reason, int64_t now, size_t *n_r,
-				   const char **error_r)
-{
-	static const char sql[] =
-		"UPDATE outbox SET status = 'failed', last_reply = ?, next_attempt_at = ?"
-		" WHERE invitation_id = ? AND kind = 'invitation' AND status = 'queued'";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
-	if (s == NULL)
-		return STORE_ERROR;
-	bind_text(s, 1, reason);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, invitation_id);
-	int rc = store_exec_stmt(st, s, "cancel messages", error_r);
-	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
-	return rc;
-}
-
-int store_outbox_count_to(struct store *st, const char *kind, const char *rcpt, int64_t since,
+int store_outbox_count_to(struct store *st, enum outbox_kind kind, const char *rcpt, int64_t since,
 			  int *n_r, const char **error_r)
 {
 	/* One statement per kind, so that each uses its partial index. */
@@ -271,11 +262,11 @@ int store_outbox_count_to(struct store *st, const char *kind, const char *rcpt, 
 				      " AND rcpt = ? AND created_at >= ?";
 	static const char signin[] = "SELECT count(*) FROM outbox WHERE kind = 'signin'"
 				     " AND rcpt = ? AND created_at >= ?";
-	if (strcmp(kind, "confirm") != 0 && strcmp(kind, "signin") != 0) {
+	if (kind != OUTBOX_CONFIRM && kind != OUTBOX_SIGNIN) {
 		*error_r = "store: no count of that kind of mail";
 		return STORE_ERROR;
 	}
-	sqlite3_stmt *s = store_stmt(st, kind[0] == 'c' ? confirm : signin, error_r);
+	sqlite3_stmt *s = store_stmt(st, kind == OUTBOX_CONFIRM ? confirm : signin, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, rcpt);
@@ -286,7 +277,7 @@ int store_outbox_count_to(struct store *st, const char *kind, const char *rcpt, 
 	return rc;
 }
 
-int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char *kind,
+int store_outbox_last_queued(struct store *st, int64_t invitation_id, enum outbox_kind kind,
 			     int64_t *at_r, const char **error_r)
 {
 	static const char sql[] =
@@ -296,7 +287,7 @@ int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, invitation_id);
-	bind_text(s, 2, kind);
+	bind_text(s, 2, outbox_kind_str(kind));
 	return store_count(st, s, at_r, "last message", error_r);
 }
 

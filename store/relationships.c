@@ -50,12 +50,12 @@ int store_rel_active(struct store *st, enum rel_kind kind, int64_t up,
 	return STORE_ERROR;
 }
 
-int store_rel_end(struct store *st, enum rel_kind kind, int64_t up,
-		  int64_t down, int64_t now, const char **error_r)
+int store_rel_end(struct store *st, enum rel_kind kind, int64_t up, int64_t down,
+		  int64_t now, int64_t *id_r, const char **error_r)
 {
 	static const char sql[] =
 		"UPDATE relationships SET active = 0, ended_at = ? WHERE kind = ?"
-		" AND up_org_id = ? AND down_org_id = ? AND active = 1";
+		" AND up_org_id = ? AND down_org_id = ? AND active = 1 RETURNING id";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -63,10 +63,8 @@ int store_rel_end(struct store *st, enum rel_kind kind, int64_t up,
 	bind_text(s, 2, rel_kind_str(kind));
 	sqlite3_bind_int64(s, 3, up);
 	sqlite3_bind_int64(s, 4, down);
-	int rc = store_exec_stmt(st, s, "end relationship", error_r);
-	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
-		return STORE_NOT_FOUND;
-	return rc;
+	*id_r = 0;
+	return store_one_row(st, s, store_read_int64, id_r, "end relationship", error_r);
 }
 
 #define REL_COLUMNS                                                            \
@@ -77,6 +75,33 @@ int store_rel_end(struct store *st, enum rel_kind kind, int64_t up,
 	" r2.kind = r.kind AND r2.active = 1 AND r2.up_org_id = ?3"            \
 	" AND r2.down_org_id = r.down_org_id))"                                \
 	" AND (?4 = 0 OR r.id < ?4) ORDER BY r.id DESC LIMIT ?5"
+
+static void read_rel(sqlite3_stmt *s, void *out)
+{
+	struct relationship *r = out;
+	char kind[32];
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, kind, sizeof(kind));
+	r->kind = strcmp(kind, "indirect_provider") == 0 ? REL_INDIRECT_PROVIDER
+							 : REL_RESELLER_OF_RECORD;
+	r->up_org_id = sqlite3_column_int64(s, 2);
+	r->down_org_id = sqlite3_column_int64(s, 3);
+	r->invitation_id = sqlite3_column_int64(s, 4);
+	r->active = sqlite3_column_int(s, 5);
+	r->created_at = sqlite3_column_int64(s, 6);
+	r->ended_at = sqlite3_column_int64(s, 7);
+}
+
+int store_rel_get(struct store *st, int64_t id, struct relationship *r, const char **error_r)
+{
+	static const char sql[] = "SELECT " REL_COLUMNS "0 FROM relationships r WHERE r.id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	return store_one_row(st, s, read_rel, r, "get relationship", error_r);
+}
 
 int store_rel_list(struct store *st, const struct rel_filter *f,
 		   store_rel_cb *cb, void *ctx, const char **error_r)
@@ -102,18 +127,7 @@ int store_rel_list(struct store *st, const struct rel_filter *f,
 	struct org o;
 	/* The callback must not use this connection: rows are read live. */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char kind[32];
-		memset(&r, 0, sizeof(r));
-		r.id = sqlite3_column_int64(s, 0);
-		col_text(s, 1, kind, sizeof(kind));
-		r.kind = strcmp(kind, "indirect_provider") == 0 ? REL_INDIRECT_PROVIDER
-								: REL_RESELLER_OF_RECORD;
-		r.up_org_id = sqlite3_column_int64(s, 2);
-		r.down_org_id = sqlite3_column_int64(s, 3);
-		r.invitation_id = sqlite3_column_int64(s, 4);
-		r.active = sqlite3_column_int(s, 5);
-		r.created_at = sqlite3_column_int64(s, 6);
-		r.ended_at = sqlite3_column_int64(s, 7);
+		read_rel(s, &r);
 		store_read_org(s, 8, &o);
 		if (cb(ctx, &r, &o) != 0)
 			break;

@@ -247,6 +247,25 @@ const char *const store_migrations[] = {
 	"  ended_at INTEGER"
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX sessions_user ON sessions (user_id);",
+	/* 7: the audit log becomes the event log (SPEC "Events and
+	 * webhooks"): each row names the organization it concerns, and a
+	 * relationship's other side, so that an organization reads its own
+	 * events; the old rows get theirs from their subject. Invitations
+	 * remember their reminder. */
+	"ALTER TABLE audit RENAME TO events;"
+	"ALTER TABLE events RENAME COLUMN action TO name;"
+	"ALTER TABLE events ADD COLUMN org_id INTEGER REFERENCES orgs (id);"
+	"ALTER TABLE events ADD COLUMN peer_org_id INTEGER REFERENCES orgs (id);"
+	"UPDATE events SET org_id = CAST(substr(subject, 5) AS INTEGER)"
+	"  WHERE subject LIKE 'org:%' AND CAST(substr(subject, 5) AS INTEGER) IN"
+	"  (SELECT id FROM orgs);"
+	"UPDATE events SET org_id = (SELECT inviter_org_id FROM invitations"
+	"  WHERE id = CAST(substr(subject, 12) AS INTEGER)) WHERE subject LIKE 'invitation:%';"
+	"CREATE INDEX events_org ON events (org_id, id) WHERE org_id IS NOT NULL;"
+	"CREATE INDEX events_peer ON events (peer_org_id, id) WHERE peer_org_id IS NOT NULL;"
+	"ALTER TABLE invitations ADD COLUMN reminded_at INTEGER;"
+	"CREATE INDEX invitations_remind ON invitations (expires_at)"
+	"  WHERE status = 'sent' AND reminded_at IS NULL;",
 };
 
 const int store_migration_count =

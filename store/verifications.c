@@ -120,14 +120,14 @@ int store_verif_set_jti(struct store *st, int64_t id, const char *jti, const cha
 	return store_exec_stmt(st, s, "set verification link", error_r);
 }
 
-int store_verif_finish(struct store *st, int64_t id, enum verif_status to,
-		       const char *method, const char *reason, int64_t now,
-		       const char **error_r)
+int store_verif_finish(struct store *st, int64_t id, enum verif_status from,
+		       enum verif_status to, const char *method, const char *reason,
+		       int64_t now, const char **error_r)
 {
 	static const char sql[] =
 		"UPDATE verifications SET status = ?, method = ?, status_reason = ?,"
 		" verified_at = CASE WHEN ? = 'verified' THEN ? END"
-		" WHERE id = ? AND status = 'pending'";
+		" WHERE id = ? AND status = ?";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -137,36 +137,23 @@ int store_verif_finish(struct store *st, int64_t id, enum verif_status to,
 	bind_text(s, 4, verif_status_str(to));
 	sqlite3_bind_int64(s, 5, now);
 	sqlite3_bind_int64(s, 6, id);
+	bind_text(s, 7, verif_status_str(from));
 	int rc = store_exec_stmt(st, s, "finish verification", error_r);
 	if (rc == STORE_OK && sqlite3_changes(st->db) == 0) {
-		*error_r = "the verification is no longer pending";
+		*error_r = errorf("the verification is no longer %s", verif_status_str(from));
 		return STORE_CONFLICT;
 	}
 	return rc;
 }
 
-int store_verif_supersede(struct store *st, int64_t org_id, int64_t now, size_t *n_r,
-			  const char **error_r)
+int store_verif_pending(struct store *st, int64_t org_id, struct verification *v,
+			const char **error_r)
 {
-	static const char kill_links[] =
-		"UPDATE links SET state = 'revoked', used_at = ?1 WHERE state = 'live'"
-		" AND jti IN (SELECT jti FROM verifications WHERE org_id = ?2"
-		" AND status = 'pending')";
-	static const char sql[] =
-		"UPDATE verifications SET status = 'superseded' WHERE org_id = ?"
-		" AND status = 'pending'";
-	sqlite3_stmt *s = store_stmt(st, kill_links, error_r);
+	static const char sql[] = "SELECT " VERIF_COLUMNS " FROM verifications"
+				  " WHERE org_id = ? AND status = 'pending' ORDER BY id DESC LIMIT 1";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, org_id);
-	int rc = store_exec_stmt(st, s, "revoke verification links", error_r);
-	if (rc != STORE_OK)
-		return rc;
-	if ((s = store_stmt(st, sql, error_r)) == NULL)
-		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, org_id);
-	rc = store_exec_stmt(st, s, "supersede verifications", error_r);
-	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
-	return rc;
+	return get_one(st, s, v, error_r);
 }

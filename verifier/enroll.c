@@ -99,11 +99,13 @@ static int check_owners(struct store *st, const struct org *o, struct fault *f)
 	return 0;
 }
 
-int enroll_audit(const struct verifier_env *env, int64_t org_id, const char *action,
+int enroll_event(const struct verifier_env *env, int64_t org_id, const char *name,
 		 const char *details, const char **error_r)
 {
-	return store_audit(env->st, env->now, env->actor, action,
-			   errorf("org:%lld", (long long)org_id), details, error_r) == STORE_OK
+	char subject[48];
+	snprintf(subject, sizeof(subject), "org:%lld", (long long)org_id);
+	return store_event_add(env->st, env->now, org_id, 0, env->actor, name, subject, details,
+			       NULL, error_r) == STORE_OK
 		       ? 0
 		       : -1;
 }
@@ -143,8 +145,8 @@ static int one_pending_per_contact(const struct verifier_env *env, const struct 
 	if (rc != STORE_OK || to < 0 ||
 	    store_org_set_status(env->st, old.id, (int)old.status, (enum org_status)to, why,
 				 env->now, &err) != STORE_OK ||
-	    store_verif_supersede(env->st, old.id, env->now, &n, &err) != STORE_OK ||
-	    enroll_audit(env, old.id, "org.withdrawn",
+	    verification_supersede_all(env, old.id, &n, &err) < 0 ||
+	    enroll_event(env, old.id, "org.withdrawn",
 			 errorf("%s -> %s: %s", org_status_str(old.status),
 				org_status_str((enum org_status)to), why),
 			 &err) < 0)
@@ -170,7 +172,7 @@ int enroll_create(const struct verifier_env *env, const struct enroll_request *r
 		goto fail;
 	}
 	if (rc != STORE_OK ||
-	    enroll_audit(env, o->id, "enrollment.create",
+	    enroll_event(env, o->id, "enrollment.created",
 		      errorf("kind=%s contact=%s domains=%zu", org_kind_str(o->kind),
 			     o->contact_email, o->n_domains),
 		      &err) < 0 ||
@@ -207,7 +209,7 @@ int enroll_mail_status(const struct verifier_env *env, const struct org *o,
 		return -1;
 	tpl_vars_set(&vars, "signin_link", signin);
 	struct mail_job job = {
-		.kind = "notice",
+		.kind = OUTBOX_NOTICE,
 		.to = {o->contact_name[0] ? o->contact_name : NULL, o->contact_email},
 		.auto_submitted = 1,
 		.org_id = o->id,
@@ -261,8 +263,12 @@ int enroll_review(const struct verifier_env *env, int64_t org_id,
 	snprintf(o.status_reason, sizeof(o.status_reason), "%s", reason);
 	if (rc != STORE_OK ||
 	    (from == ORG_PENDING_VERIFICATION &&
-	     store_verif_supersede(env->st, o.id, env->now, &n, &err) != STORE_OK) ||
-	    enroll_audit(env, o.id, errorf("org.%s", review_action_str(action)),
+	     verification_supersede_all(env, o.id, &n, &err) < 0) ||
+	    enroll_event(env, o.id,
+			 action == REVIEW_APPROVE ? (from == ORG_SUSPENDED ? "org.reinstated"
+									   : "org.approved")
+			 : action == REVIEW_REJECT ? "org.rejected"
+						   : "org.suspended",
 		      errorf("%s -> %s%s%s", org_status_str(from), org_status_str(o.status),
 			     reason[0] ? ": " : "", reason),
 		      &err) < 0 ||

@@ -20,11 +20,6 @@
 #define MOVE_EVERY 4096             /* handled messages per MOVE */
 #define BACKOFF_MAX 60
 
-const char *const imap_action_names[IMAP_ACTIONS] = {
-	"bounced", "bounce_noted", "auto_reply", "verified",
-	"verify_ignored", "relayed", "reply_kept", "unmatched",
-};
-
 /* Where we stand: the stored state, started over when UIDVALIDITY
  * changed (UIDs then mean other messages; Message-IDs still tell what
  * was handled). */
@@ -99,9 +94,8 @@ static void count(struct imap_stats *stats, const struct inbound_outcome *out)
 	stats->handled++;
 	if (out->unmatched)
 		stats->unmatched++;
-	for (size_t i = 0; i < IMAP_ACTIONS; i++)
-		if (strcmp(out->row.action, imap_action_names[i]) == 0)
-			stats->by_action[i]++;
+	if (out->row.action > 0 && out->row.action < INBOUND_ACTIONS)
+		stats->by_action[out->row.action]++;
 }
 
 /* Route a message, handled or found handled, to its folder. */
@@ -121,7 +115,7 @@ static void report(struct moves *mv, uint32_t uid, const struct inbound_outcome 
 		   struct imap_stats *stats)
 {
 	if (!out->duplicate)
-		msg_info("imap: UID %u %s %s%s%s: %s", uid, out->row.cls, out->row.action,
+		msg_info("imap: UID %u %s %s%s%s: %s", uid, out->row.cls, inbound_action_str(out->row.action),
 			 out->row.code[0] ? " code " : "", out->row.code, out->row.detail);
 	count(stats, out);
 	route(mv, uid, out);
@@ -267,7 +261,7 @@ static int do_batch(struct imap_session *s, struct verifier_env *env,
 			goto out;
 		if (known == STORE_OK) {
 			out.duplicate = 1;
-			out.unmatched = strcmp(out.row.action, "unmatched") == 0;
+			out.unmatched = out.row.action == INBOUND_UNMATCHED;
 			count(stats, &out);
 			route(mv, f.uid, &out);
 			continue;

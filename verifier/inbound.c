@@ -83,9 +83,9 @@ int inbound_authentic(const struct classify_result *res, const char *trusted_aut
 	return 0;
 }
 
-static void set_action(struct inbound_row *r, const char *action, const char *detail)
+static void set_action(struct inbound_row *r, enum inbound_action action, const char *detail)
 {
-	snprintf(r->action, sizeof(r->action), "%s", action);
+	r->action = action;
 	snprintf(r->detail, sizeof(r->detail), "%s", detail != NULL ? detail : "");
 }
 
@@ -130,51 +130,45 @@ static int on_bounce(const struct verifier_env *env, const struct classify_resul
 	if (rc == STORE_ERROR)
 		return -1;
 	if (rc == STORE_NOT_FOUND) {
-		set_action(r, "unmatched", "a bounce for no message we sent");
+		set_action(r, INBOUND_UNMATCHED, "a bounce for no message we sent");
 		return 0;
 	}
 	r->outbox_id = m.id;
 	r->invitation_id = m.invitation_id;
 	r->verification_id = m.verification_id;
 	const char *reason = bounce_reason(res);
-	int is_invitation = strcmp(m.kind, "invitation") == 0 && m.invitation_id != 0;
-	int is_verification = strcmp(m.kind, "verification") == 0 && m.verification_id != 0;
-	if (res->bounce != BOUNCE_PERMANENT || (!is_invitation && !is_verification)) {
-		set_action(r, "bounce_noted", errorf("%s of a %s mail: %s",
-						     bounce_kind_str(res->bounce), m.kind, reason));
+	if (res->bounce != BOUNCE_PERMANENT) {
+		set_action(r, INBOUND_BOUNCE_NOTED,
+			   errorf("%s of a %s mail: %s", bounce_kind_str(res->bounce),
+				  outbox_kind_str(m.kind), reason));
 		return 0;
 	}
-	if (is_invitation) {
-		struct invitation inv;
-		rc = store_invitation_get(env->st, m.invitation_id, 0, &inv, error_r);
-		if (rc == STORE_ERROR)
-			return -1;
-		enum inv_status before = rc == STORE_OK ? inv.status : INV_BOUNCED;
-		if (mailer_invitation_undeliverable(env->mailer, env->st, m.invitation_id, reason,
-						    env->now, error_r) < 0)
-			return -1;
-		if (store_invitation_get(env->st, m.invitation_id, 0, &inv, error_r) == STORE_ERROR)
-			return -1;
-		if (before != INV_BOUNCED && inv.status == INV_BOUNCED)
-			set_action(r, "bounced", reason);
-		else
-			set_action(r, "bounce_noted",
-				   errorf("the invitation was already %s: %s",
-					  inv_status_str(inv.status), reason));
-		return 0;
-	}
-	struct verification v;
-	if (store_verif_get(env->st, m.verification_id, &v, error_r) == STORE_ERROR)
+	/* What a bounce means for what the mail carried is its owner's to
+	 * decide: the invitation's or the verification's. */
+	struct mail_report rep = {
+		.outcome = MAIL_BOUNCED,
+		.kind = m.kind,
+		.message_id = m.id,
+		.invitation_id = m.invitation_id,
+		.verification_id = m.verification_id,
+		.org_id = m.org_id,
+		.reason = reason,
+		.actor = env->actor,
+	};
+	const char *why = NULL;
+	rc = env->report_mail != NULL
+		     ? env->report_mail(env->link_ctx, env->st, &rep, env->now, &why)
+		     : 1;
+	if (rc < 0) {
+		*error_r = why;
 		return -1;
-	if (v.status != VERIF_PENDING) {
-		set_action(r, "bounce_noted", errorf("the verification was already %s: %s",
-						     verif_status_str(v.status), reason));
-		return 0;
 	}
-	if (mailer_verification_undeliverable(env->st, m.verification_id, reason, env->now,
-					      error_r) < 0)
-		return -1;
-	set_action(r, "bounced", reason);
+	if (rc == 0)
+		set_action(r, INBOUND_BOUNCED, reason);
+	else
+		set_action(r, INBOUND_BOUNCE_NOTED,
+			   errorf("permanent bounce of a %s mail (%s): %s", outbox_kind_str(m.kind),
+				  why != NULL ? why : "nothing to change", reason));
 	return 0;
 }
 
@@ -204,11 +198,11 @@ static int on_auto_reply(const struct verifier_env *env, const struct classify_r
 	if (rc == STORE_ERROR)
 		return -1;
 	if (rc == STORE_NOT_FOUND) {
-		set_action(r, "unmatched", errorf("an auto-reply (%s) to nothing we sent",
+		set_action(r, INBOUND_UNMATCHED, errorf("an auto-reply (%s) to nothing we sent",
 						  res->reason));
 		return 0;
 	}
-	set_action(r, "auto_reply", errorf("recorded, not answered: %s", res->reason));
+	set_action(r, INBOUND_AUTO_REPLY, errorf("recorded, not answered: %s", res->reason));
 	return 0;
 }
 
@@ -221,7 +215,7 @@ static int on_verify_reply(const struct verifier_env *env, const struct inbound_
 	if (rc == STORE_ERROR)
 		return -1;
 	if (rc == STORE_NOT_FOUND) {
-		set_action(r, "unmatched", "a reply to a verification code we do not know");
+		set_action(r, INBOUND_UNMATCHED, "a reply to a verification code we do not know");
 		return 0;
 	}
 	r->verification_id = v.id;
@@ -229,7 +223,7 @@ static int on_verify_reply(const struct verifier_env *env, const struct inbound_
 	if (opts->trust_relay)
 		proof = "the receiving relay is trusted ([imap] trust_relay)";
 	else if (!inbound_authentic(res, opts->trusted_authserv, &proof)) {
-		set_action(r, "verify_ignored", errorf("not authenticated: %s", proof));
+		set_action(r, INBOUND_VERIFY_IGNORED, errorf("not authenticated: %s", proof));
 		return 0;
 	}
 	struct verify_view view;
@@ -240,10 +234,10 @@ static int on_verify_reply(const struct verifier_env *env, const struct inbound_
 		return -1;
 	}
 	if (s != VERIFY_OK) {
-		set_action(r, "verify_ignored", why);
+		set_action(r, INBOUND_VERIFY_IGNORED, why);
 		return 0;
 	}
-	set_action(r, "verified", errorf("%s; %s", why, proof));
+	set_action(r, INBOUND_VERIFIED, errorf("%s; %s", why, proof));
 	return 0;
 }
 
@@ -256,13 +250,13 @@ static int on_invitation_reply(const struct verifier_env *env,
 	if (rc == STORE_ERROR)
 		return -1;
 	if (rc == STORE_NOT_FOUND) {
-		set_action(r, "unmatched", "a reply to an invitation code we do not know");
+		set_action(r, INBOUND_UNMATCHED, "a reply to an invitation code we do not know");
 		return 0;
 	}
 	r->invitation_id = inv.id;
 	/* No one to answer: a relay needs the replier's address for Reply-To. */
 	if (res->from_addr[0] == '\0' || !mime_addr_valid(res->from_addr)) {
-		set_action(r, "unmatched", "a reply without a valid From address: not relayed");
+		set_action(r, INBOUND_UNMATCHED, "a reply without a valid From address: not relayed");
 		return 0;
 	}
 	struct relayed_reply reply = {
@@ -278,16 +272,24 @@ static int on_invitation_reply(const struct verifier_env *env,
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
-		set_action(r, "reply_kept", *error_r);
+		set_action(r, INBOUND_REPLY_KEPT, *error_r);
 		return 0;
 	}
 	r->outbox_id = outbox_id;
-	set_action(r, "relayed", errorf("relayed to the inviter (outbox %lld)",
-					(long long)outbox_id));
-	return store_audit(env->st, env->now, env->actor, "invitation.reply",
-			   errorf("invitation:%lld", (long long)inv.id),
-			   errorf("from %s, relayed to the inviter", res->from_addr),
-			   error_r) == STORE_OK ? 0 : -1;
+	set_action(r, INBOUND_RELAYED, errorf("relayed to the inviter (outbox %lld)",
+					      (long long)outbox_id));
+	struct mail_report rep = {
+		.outcome = MAIL_REPLIED,
+		.kind = OUTBOX_INVITATION,
+		.invitation_id = inv.id,
+		.org_id = inv.inviter_org_id,
+		.reason = errorf("from %s, relayed to the inviter", res->from_addr),
+		.actor = env->actor,
+	};
+	if (env->report_mail != NULL &&
+	    env->report_mail(env->link_ctx, env->st, &rep, env->now, error_r) < 0)
+		return -1;
+	return 0;
 }
 
 static int act(const struct verifier_env *env, const struct inbound_opts *opts,
@@ -304,12 +306,12 @@ static int act(const struct verifier_env *env, const struct inbound_opts *opts,
 			return on_verify_reply(env, opts, res, r, error_r);
 		if (res->tag == TAG_REPLY)
 			return on_invitation_reply(env, res, r, error_r);
-		set_action(r, "unmatched", "a reply to none of our reply addresses");
+		set_action(r, INBOUND_UNMATCHED, "a reply to none of our reply addresses");
 		return 0;
 	case MAIL_UNKNOWN:
 		break;
 	}
-	set_action(r, "unmatched", res->reason);
+	set_action(r, INBOUND_UNMATCHED, res->reason);
 	return 0;
 }
 
@@ -325,7 +327,7 @@ static int find_done(struct store *st, const struct inbound_where *w,
 						 error_r);
 	if (rc == STORE_OK) {
 		out->duplicate = 1;
-		out->unmatched = strcmp(out->row.action, "unmatched") == 0;
+		out->unmatched = out->row.action == INBOUND_UNMATCHED;
 	}
 	return rc;
 }
@@ -339,7 +341,7 @@ static int record(const struct verifier_env *env, const struct inbound_where *w,
 	r->uidvalidity = w->uidvalidity;
 	r->uid = w->uid;
 	r->received_at = env->now;
-	out->unmatched = strcmp(r->action, "unmatched") == 0;
+	out->unmatched = r->action == INBOUND_UNMATCHED;
 	if (store_inbound_add(env->st, r, error_r) != STORE_OK ||
 	    store_imap_state_set(env->st, w->mailbox, w->uidvalidity, w->uid, error_r) !=
 		    STORE_OK)
@@ -408,7 +410,7 @@ int inbound_skip(const struct verifier_env *env, const struct inbound_where *whe
 		return found == STORE_OK ? 0 : -1;
 	}
 	snprintf(out->row.cls, sizeof(out->row.cls), "unknown");
-	set_action(&out->row, "unmatched", reason);
+	set_action(&out->row, INBOUND_UNMATCHED, reason);
 	if (record(env, where, out, error_r) < 0 || store_commit(env->st, error_r) != STORE_OK) {
 		store_rollback(env->st);
 		return -1;

@@ -11,8 +11,8 @@
 int enroll_mail_status(const struct verifier_env *env, const struct org *o,
 		       const char **error_r);
 
-/* An audit line about organization org_id. */
-int enroll_audit(const struct verifier_env *env, int64_t org_id,
-		 const char *action, const char *details, const char **error_r);
+/* An event about organization org_id (subject "org:ID"). */
+int enroll_event(const struct verifier_env *env, int64_t org_id,
+		 const char *name, const char *details, const char **error_r);
 
 #endif

@@ -52,7 +52,7 @@ static int queue_mail(const struct verifier_env *env, const struct org *o,
 	tpl_vars_set(&vars, "public_url", env->mailer->public_url);
 	tpl_vars_set(&vars, kind_var, "1");
 	struct mail_job job = {
-		.kind = "verification",
+		.kind = OUTBOX_VERIFICATION,
 		.to = {o->contact_name[0] ? o->contact_name : NULL, o->contact_email},
 		.reply_tag = "verify",
 		.reply_code = v->reply_code,
@@ -75,7 +75,7 @@ int verify_start(const struct verifier_env *env, const struct org *o,
 	char *url = NULL;
 	snprintf(v.email, sizeof(v.email), "%s", o->contact_email);
 	mailer_new_code(v.reply_code);
-	if (store_verif_supersede(env->st, o->id, env->now, &superseded, error_r) != STORE_OK ||
+	if (verification_supersede_all(env, o->id, &superseded, error_r) < 0 ||
 	    store_verif_insert(env->st, &v, error_r) != STORE_OK)
 		return -1;
 	if (env->issue_link(env->link_ctx, env->st, v.id, env->now,
@@ -83,7 +83,7 @@ int verify_start(const struct verifier_env *env, const struct org *o,
 		return -1;
 	int rc = store_verif_set_jti(env->st, v.id, v.jti, error_r) == STORE_OK &&
 				 queue_mail(env, o, &v, url, error_r) == 0 &&
-				 enroll_audit(env, o->id, "verification.sent",
+				 enroll_event(env, o->id, "verification.sent",
 					      errorf("verification:%lld to %s%s",
 						     (long long)v.id, v.email,
 						     superseded ? " (older links revoked)" : ""),
@@ -200,23 +200,15 @@ static int finish(const struct verifier_env *env, struct verify_view *view,
 		  const char *method, const char **error_r)
 {
 	struct org *o = &view->org;
-	if (store_verif_finish(env->st, view->v.id, VERIF_VERIFIED, method, NULL, env->now,
-			       error_r) != STORE_OK ||
+	if (verification_apply(env, &view->v, VERIF_EV_VERIFY, method, NULL, error_r) != 0 ||
 	    store_org_set_contact_verified(env->st, o->id, env->now, error_r) != STORE_OK ||
 	    store_org_set_status(env->st, o->id, ORG_PENDING_VERIFICATION, ORG_IN_REVIEW, "",
 				 env->now, error_r) != STORE_OK)
 		return -1;
-	view->v.status = VERIF_VERIFIED;
 	o->contact_verified = 1;
 	o->status = ORG_IN_REVIEW;
 	o->status_reason[0] = '\0';
-	return enroll_audit(env, o->id, "contact.verified",
-			    errorf("%s by %s (verification:%lld)", o->contact_email, method,
-				   (long long)view->v.id),
-			    error_r) == 0 &&
-			       enroll_mail_status(env, o, error_r) == 0
-		       ? 0
-		       : -1;
+	return enroll_mail_status(env, o, error_r);
 }
 
 enum verify_status verify_confirm(const struct verifier_env *env, const char *jti,

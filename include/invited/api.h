@@ -22,10 +22,19 @@ struct caller {
 	char actor[32];   /* "apikey:<id>" for the audit log */
 };
 
-/* Make a key, store its hash, and write the text form (shown once). */
+/*
+ * An API key is a capability: its holder acts as its organization (org_id;
+ * 0: the operator) with its role, on /api/v1 only, until it is revoked.
+ * Make a key, store its hash, write the text form (shown once) and the
+ * event, in the caller's transaction.
+ */
 int apikey_create(struct store *st, int64_t org_id, enum key_role role,
-		  const char *label, int64_t now, char text[APIKEY_TEXT_LEN + 1],
-		  int64_t *id_r, const char **error_r);
+		  const char *label, const char *actor, int64_t now,
+		  char text[APIKEY_TEXT_LEN + 1], int64_t *id_r, const char **error_r);
+/* Revoke a live key of org_id (0: the operator's), with its event, in the
+ * caller's transaction: 0, 1 when there is no such live key, -1. */
+int apikey_revoke(struct store *st, int64_t org_id, int64_t id, const char *actor,
+		  int64_t now, const char **error_r);
 /* Check an "Authorization: Bearer …" value. 0, or -1 with a 401 fault. */
 int apikey_check(struct store *st, const char *authorization, struct caller *c,
 		 struct fault *f);

@@ -38,6 +38,7 @@ struct config {
 	struct {
 		int64_t invitation_lifetime;
 		int64_t verification_lifetime;
+		int64_t reminder_before; /* 0: no reminders */
 	} tokens;
 	struct {
 		int64_t idle;      /* a session ends this long after its last use */

@@ -22,6 +22,7 @@
 #include "domains.h"
 #include "fault.h"
 #include "mailer.h"
+#include "outbox.h"
 #include "store.h"
 
 /*
@@ -55,7 +56,11 @@ struct verifier_env {
 	const char *actor;       /* for the audit log */
 	verify_link_fn *issue_link;
 	first_signin_fn *first_signin; /* may be NULL: no sign-in link */
-	void *link_ctx;
+	/* What a bounce or a reply means for what the mail carried is the
+	 * owner's to decide (an invitation's is the links module): told
+	 * through this; may be NULL (nothing changes). */
+	mail_report_fn *report_mail;
+	void *link_ctx;                /* the callbacks' context */
 };
 
 struct enroll_request {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "limits.h" /* MAX_MAIL_SIZE: larger messages are recorded unread */
+#include "store.h"  /* enum inbound_action */
 
 enum imap_tls { IMAP_TLS_NONE, IMAP_TLS_STARTTLS, IMAP_TLS_IMPLICIT };
 
@@ -42,14 +43,12 @@ struct imap_config {
 struct verifier_env;
 struct inbound_opts;
 
-#define IMAP_ACTIONS 8 /* the actions of inbound.h */
-
 struct imap_stats {
 	size_t handled;    /* acted on and recorded in this pass */
 	size_t unmatched;  /* of those, moved to the unmatched folder */
 	size_t again;      /* already recorded: only moved */
 	size_t failed;     /* left in the mailbox, to be tried again */
-	size_t by_action[IMAP_ACTIONS]; /* as imap_action_names */
+	size_t by_action[INBOUND_ACTIONS]; /* by enum inbound_action */
 };
 
 struct imap_session;
@@ -72,9 +71,6 @@ int imap_session_pass(struct imap_session *s, struct verifier_env *env,
  * poll interval. Returns early once *stop is set. -1 on a lost connection. */
 int imap_session_wait(struct imap_session *s, const volatile int *stop,
 		      const char **error_r);
-
-/* The actions of inbound.h, in the order of imap_stats.by_action. */
-extern const char *const imap_action_names[IMAP_ACTIONS];
 
 /*
  * Run until *stop: open, pass, wait, pass…; a lost or refused connection

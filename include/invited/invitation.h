@@ -15,6 +15,42 @@
 #include "mailer.h"
 #include "store.h"
 
+/*
+ * The lifecycle (links/invitation_state.c owns it): what may happen to an
+ * invitation, and the status each event leads to from each status.
+ *   send      draft -> queued            (the inviter sends the draft)
+ *   hand_off  draft -> handed_off        (the inviter sent it itself)
+ *   resend    queued, sent, handed_off, bounced, expired -> queued
+ *   deliver   queued -> sent             (the outbox: SMTP took the mail)
+ *   bounce    queued, sent -> bounced    (the outbox or a DSN: it failed)
+ *   accept    draft, queued, sent, handed_off -> accepted
+ *   decline   the same -> declined
+ *   expire    the same -> expired        (its link's lifetime is over)
+ *   revoke    draft, queued, sent, handed_off, bounced -> revoked
+ *   remind    sent -> sent               (one reminder mail, same link)
+ * Anything else is refused. Accepted, declined and revoked are final.
+ */
+enum inv_event {
+	INV_EV_SEND = 1,
+	INV_EV_HAND_OFF,
+	INV_EV_RESEND,
+	INV_EV_DELIVER,
+	INV_EV_BOUNCE,
+	INV_EV_ACCEPT,
+	INV_EV_DECLINE,
+	INV_EV_EXPIRE,
+	INV_EV_REVOKE,
+	INV_EV_REMIND,
+	INV_EV_COUNT
+};
+
+/* The event's name in the event log: "invitation.sent" for deliver… */
+const char *inv_event_name(enum inv_event ev);
+/* The status an invitation in `from` goes to on ev; -1: refused. */
+int invitation_transition(enum inv_status from, enum inv_event ev);
+/* 1 while an invitation may still be accepted or declined (it can expire). */
+int invitation_open(enum inv_status status);
+
 /* What every operation needs; filled per request by the caller. */
 struct inv_env {
 	struct store *st;
@@ -70,6 +106,32 @@ int invitation_resend(const struct inv_env *env, int64_t org_id, int64_t id,
 /* Any open invitation -> revoked; its link dies. */
 int invitation_revoke(const struct inv_env *env, int64_t org_id, int64_t id,
 		      struct fault *f);
+
+/*
+ * The one way to change an invitation's status, in the caller's
+ * transaction: the conditional UPDATE, the link revoked when the
+ * invitation closes, queued mail cancelled when it is revoked, the event
+ * (with details, else the reason), and the mail the change causes (the
+ * inviter hears of a bounce; a reminder goes to the invitee). Returns 0,
+ * 1 when the table refuses (or the invitation is unknown) with *error_r
+ * saying why, or -1 on a store error.
+ */
+int invitation_apply(const struct inv_env *env, int64_t id, enum inv_event ev,
+		     const char *reason, const char *details, const char **error_r);
+
+/* A reply to the invitation was relayed to the inviter: the event, no
+ * change (1 when the invitation is unknown). */
+int invitation_replied(const struct inv_env *env, int64_t id, const char *details,
+		       const char **error_r);
+
+/* Expire up to limit open invitations whose time is over, in one
+ * transaction of its own: *n_r how many. */
+int invitation_expire_due(const struct inv_env *env, int limit, size_t *n_r,
+			  const char **error_r);
+/* Remind up to limit sent invitations that expire within `before` seconds
+ * and were not reminded yet (before 0: none), in one transaction. */
+int invitation_remind_due(const struct inv_env *env, int64_t before, int limit, size_t *n_r,
+			  const char **error_r);
 
 /* The link of an invitation while it is usable, malloc'd; NULL otherwise. */
 char *invitation_link(const struct inv_env *env, const struct invitation *inv);

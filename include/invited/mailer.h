@@ -41,7 +41,7 @@ int mailer_render(const struct mailer *m, const char *name, const char *locale,
 		  const char **error_r);
 
 struct mail_job {
-	const char *kind;            /* invitation, verification, notice, relay */
+	enum outbox_kind kind;
 	struct mail_addr to;
 	const char *reply_tag;       /* "reply" or "verify", with reply_code */
 	const char *reply_code;
@@ -89,24 +89,6 @@ struct inv_mail_vars {
 int mailer_invitation_vars(const struct mailer *m, struct store *st,
 			   const struct invitation *inv, struct inv_mail_vars *v,
 			   const char **error_r);
-
-/*
- * An invitation mail could not be delivered: mark the invitation bounced
- * with the reason and tell the inviter's primary contact. Runs inside the
- * caller's transaction; an invitation already closed is left as it is.
- */
-int mailer_invitation_undeliverable(const struct mailer *m, struct store *st,
-				    int64_t invitation_id, const char *reason,
-				    int64_t now, const char **error_r);
-
-/*
- * A verification mail could not be delivered: the verification is marked
- * bounced with the reason, so its link and reply code no longer verify
- * (the contact may ask for a new mail). Runs in the caller's transaction.
- */
-int mailer_verification_undeliverable(struct store *st, int64_t verification_id,
-				      const char *reason, int64_t now,
-				      const char **error_r);
 
 /* A reply to an invitation, as the IMAP reader found it. */
 struct relayed_reply {

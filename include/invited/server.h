@@ -13,6 +13,8 @@
 #include "config.h"
 #include "domains.h"
 #include "enroll.h"
+#include "invitation.h"
+#include "outbox.h"
 #include "keys.h"
 #include "mailer.h"
 #include "store.h"
@@ -82,6 +84,13 @@ void app_store_release(void);
  * mailer, the public mailbox list, lifetimes, and the link minter. */
 void app_verifier_env(struct app *app, struct store *st, int64_t now,
 		      const char *actor, struct verifier_env *env);
+/* The invitation environment: keys, mailer, the invitation lifetime. */
+void app_inv_env(struct app *app, struct store *st, int64_t now, const char *actor,
+		 struct inv_env *env);
+/* Where the outbox and the IMAP reader report what happened to a mail:
+ * to the owner of what it carried (links/ for invitations, verifier/ for
+ * verifications). */
+struct mail_reporter app_mail_reporter(struct app *app);
 
 /* Wake the outbox senders: a message was queued. */
 void app_kick_outbox(struct app *app);

@@ -2,7 +2,7 @@
  * store.h: the embedded SQLite store, the only module that speaks SQL.
  * It holds organizations, API keys, invitations, link tokens,
  * relationships, contact verifications, the outbox, inbound mail state and
- * the audit log. One struct store is one connection: use it from one
+ * the event log. One struct store is one connection: use it from one
  * thread at a time, and open one per thread. Every statement is prepared
  * once per connection and bound; nothing is concatenated into SQL.
  *
@@ -301,8 +301,6 @@ const char *inv_kind_str(enum inv_kind kind);
 int inv_kind_parse(const char *s, enum inv_kind *kind_r);
 const char *inv_status_str(enum inv_status status);
 int inv_status_parse(const char *s, enum inv_status *status_r);
-/* 1 while an invitation may still be accepted or declined. */
-int inv_status_open(enum inv_status status);
 
 struct invitation {
 	int64_t id;
@@ -362,11 +360,16 @@ typedef int store_inv_cb(void *ctx, const struct invitation *inv);
 int store_invitation_list(struct store *st, const struct inv_filter *f,
 			  store_inv_cb *cb, void *ctx, const char **error_r);
 
-/* Mark open invitations whose expires_at has passed as expired, at most
- * limit, and revoke their links: in the caller's transaction, or in one of
- * its own when there is none. Returns the count through *n_r. */
-int store_invitation_expire(struct store *st, int64_t now, int limit,
-			    size_t *n_r, const char **error_r);
+/* The ids of up to max open invitations whose expires_at has passed. */
+int store_invitation_expiring(struct store *st, int64_t now, size_t max, int64_t *ids,
+			      size_t *n_r, const char **error_r);
+/* The ids of up to max sent invitations expiring within `before` seconds
+ * that were not reminded yet. */
+int store_invitation_reminding(struct store *st, int64_t now, int64_t before, size_t max,
+			       int64_t *ids, size_t *n_r, const char **error_r);
+/* The invitation was reminded (never again). */
+int store_invitation_set_reminded(struct store *st, int64_t id, int64_t now,
+				  const char **error_r);
 
 /* ---------------------------------------------------------- link tokens */
 
@@ -428,8 +431,11 @@ int store_rel_insert(struct store *st, struct relationship *r,
 /* STORE_OK when active, STORE_NOT_FOUND otherwise. */
 int store_rel_active(struct store *st, enum rel_kind kind, int64_t up,
 		     int64_t down, const char **error_r);
-int store_rel_end(struct store *st, enum rel_kind kind, int64_t up,
-		  int64_t down, int64_t now, const char **error_r);
+/* The active relationship of kind between up and down ends; *id_r gets
+ * its id. STORE_NOT_FOUND when there is none. */
+int store_rel_end(struct store *st, enum rel_kind kind, int64_t up, int64_t down,
+		  int64_t now, int64_t *id_r, const char **error_r);
+int store_rel_get(struct store *st, int64_t id, struct relationship *r, const char **error_r);
 
 /* Which side of the relationship rows to list. */
 enum rel_side { REL_LIST_DOWN, REL_LIST_UP };
@@ -464,12 +470,27 @@ enum outbox_status { OUTBOX_QUEUED = 1, OUTBOX_SENDING, OUTBOX_SENT, OUTBOX_FAIL
 const char *outbox_status_str(enum outbox_status status);
 int outbox_status_parse(const char *s, enum outbox_status *status_r);
 
+/* What a message is: its kind decides what its outcome changes. */
+enum outbox_kind {
+	OUTBOX_INVITATION = 1, /* an invitation to its invitee */
+	OUTBOX_VERIFICATION,   /* a primary contact's verification */
+	OUTBOX_NOTICE,         /* news to an organization's contact */
+	OUTBOX_RELAY,          /* a reply relayed to an inviter */
+	OUTBOX_CONFIRM,        /* an invitee's acceptance confirmation */
+	OUTBOX_SIGNIN,         /* a sign-in link */
+	OUTBOX_JOIN,           /* an invitation to become a user */
+	OUTBOX_REMINDER,       /* an invitation's reminder to its invitee */
+};
+
+const char *outbox_kind_str(enum outbox_kind kind);
+int outbox_kind_parse(const char *s, enum outbox_kind *kind_r);
+
 /* One fully rendered message: the exact bytes to send. */
 struct outbox_msg {
 	int64_t id;
 	char code[MAX_CODE_LEN + 1];   /* VERP tag: bounces+CODE@reply_domain */
 	char message_id[256];          /* without brackets */
-	char kind[24];                 /* invitation, verification, notice, relay */
+	enum outbox_kind kind;
 	int64_t invitation_id;         /* 0 when none */
 	int64_t verification_id;
 	int64_t org_id;
@@ -501,10 +522,11 @@ int store_outbox_due(struct store *st, int64_t now, int *due_r, const char **err
 int store_outbox_claim(struct store *st, int64_t now, size_t max,
 		       struct outbox_msg *out, size_t *n_r,
 		       const char **error_r);
-/* Record an attempt's outcome: status sent, failed, or queued again at
- * next_at. */
-int store_outbox_result(struct store *st, int64_t id, enum outbox_status to,
-			int code, const char *reply, int64_t next_at,
+/* from -> to, with the last reply and the next attempt's time (an
+ * attempt's outcome: sent, failed, or queued again at next_at; or a
+ * queued message cancelled). STORE_CONFLICT when the status is not from. */
+int store_outbox_result(struct store *st, int64_t id, enum outbox_status from,
+			enum outbox_status to, int code, const char *reply, int64_t next_at,
 			int64_t now, const char **error_r);
 /* After a restart: messages left `sending` by a dead process are queued
  * again, due now. */
@@ -514,18 +536,12 @@ int store_outbox_recover(struct store *st, int64_t now, size_t *n_r,
  * message is not failed. */
 int store_outbox_retry(struct store *st, int64_t id, int64_t now,
 		       int64_t expires_at, const char **error_r);
-/* Queued (not yet sending) mail about an invitation becomes failed with
- * the reason: it must not go out after the invitation was withdrawn.
- * *n_r gets the count. */
-int store_outbox_cancel_invitation(struct store *st, int64_t invitation_id,
-				   const char *reason, int64_t now, size_t *n_r,
-				   const char **error_r);
-/* How many confirmation ("confirm") or sign-in ("signin") mails went to
- * rcpt at or after since. */
-int store_outbox_count_to(struct store *st, const char *kind, const char *rcpt, int64_t since,
+/* How many confirmation (OUTBOX_CONFIRM) or sign-in (OUTBOX_SIGNIN) mails
+ * went to rcpt at or after since. */
+int store_outbox_count_to(struct store *st, enum outbox_kind kind, const char *rcpt, int64_t since,
 			  int *n_r, const char **error_r);
 /* When the newest mail of kind about an invitation was queued; 0 if none. */
-int store_outbox_last_queued(struct store *st, int64_t invitation_id, const char *kind,
+int store_outbox_last_queued(struct store *st, int64_t invitation_id, enum outbox_kind kind,
 			     int64_t *at_r, const char **error_r);
 int store_outbox_get(struct store *st, int64_t id, int with_data,
 		     struct outbox_msg *m, const char **error_r);
@@ -578,14 +594,13 @@ int store_verif_by_reply_code(struct store *st, const char *code,
 			      struct verification *v, const char **error_r);
 int store_verif_set_jti(struct store *st, int64_t id, const char *jti,
 			const char **error_r);
-/* pending -> to (with method and reason). STORE_CONFLICT when not pending. */
-int store_verif_finish(struct store *st, int64_t id, enum verif_status to,
-		       const char *method, const char *reason, int64_t now,
-		       const char **error_r);
-/* Every pending verification of org becomes superseded, and its link
- * revoked; *n_r gets how many. */
-int store_verif_supersede(struct store *st, int64_t org_id, int64_t now,
-			  size_t *n_r, const char **error_r);
+/* from -> to (with method and reason). STORE_CONFLICT when not from. */
+int store_verif_finish(struct store *st, int64_t id, enum verif_status from,
+		       enum verif_status to, const char *method, const char *reason,
+		       int64_t now, const char **error_r);
+/* The newest pending verification of org; STORE_NOT_FOUND when none. */
+int store_verif_pending(struct store *st, int64_t org_id, struct verification *v,
+			const char **error_r);
 /* The newest verification of org; STORE_NOT_FOUND when none. */
 /* How many verification mails went to email at or after since. */
 int store_verif_count_to(struct store *st, const char *email, int64_t since, int *n_r,
@@ -613,6 +628,22 @@ int store_imap_state_set(struct store *st, const char *mailbox,
 			 uint32_t uidvalidity, uint32_t last_uid,
 			 const char **error_r);
 
+/* What was done with a message that came back (see inbound.h). */
+enum inbound_action {
+	INBOUND_BOUNCED = 1,
+	INBOUND_BOUNCE_NOTED,
+	INBOUND_AUTO_REPLY,
+	INBOUND_VERIFIED,
+	INBOUND_VERIFY_IGNORED,
+	INBOUND_RELAYED,
+	INBOUND_REPLY_KEPT,
+	INBOUND_UNMATCHED,
+};
+#define INBOUND_ACTIONS (INBOUND_UNMATCHED + 1)
+
+const char *inbound_action_str(enum inbound_action a);
+int inbound_action_parse(const char *s, enum inbound_action *a_r);
+
 /* One handled message and what was done with it. */
 struct inbound_row {
 	int64_t id;
@@ -628,7 +659,7 @@ struct inbound_row {
 	int64_t outbox_id;
 	char from_addr[MAX_EMAIL_LEN + 1];
 	char subject[MAX_SUBJECT_LEN + 1];
-	char action[24];       /* see inbound.h */
+	enum inbound_action action; /* see inbound.h */
 	char detail[512];
 	int64_t received_at;
 };
@@ -654,19 +685,38 @@ typedef int store_inbound_cb(void *ctx, const struct inbound_row *r);
 int store_inbound_list(struct store *st, int64_t invitation_id,
 		       store_inbound_cb *cb, void *ctx, const char **error_r);
 
-/* ----------------------------------------------------------- audit log */
+/* -------------------------------------------------------------- events */
 
-int store_audit(struct store *st, int64_t now, const char *actor,
-		const char *action, const char *subject, const char *details,
-		const char **error_r);
-
-struct audit_entry {
+/*
+ * The event log (SPEC "Events and webhooks"): one row per change of an
+ * invitation, enrollment, verification, relationship, message, user or
+ * key, written in the change's transaction by the module that owns the
+ * change. Names are "<thing>.<what happened>" (invitation.accepted). An
+ * event concerns org_id (0: none; the operator's), and a relationship's
+ * also its other side, peer_org_id. The audit log is this log.
+ */
+struct event {
 	int64_t id;
 	int64_t at;
-	const char *actor, *action, *subject, *details; /* valid in the cb */
+	int64_t org_id;
+	int64_t peer_org_id;
+	const char *actor, *name, *subject, *details; /* valid in the callback */
 };
-typedef int store_audit_cb(void *ctx, const struct audit_entry *e);
-int store_audit_list(struct store *st, int64_t before_id, int limit,
-		     store_audit_cb *cb, void *ctx, const char **error_r);
+
+/* *id_r (may be NULL) gets the event's id. */
+int store_event_add(struct store *st, int64_t now, int64_t org_id, int64_t peer_org_id,
+		    const char *actor, const char *name, const char *subject,
+		    const char *details, int64_t *id_r, const char **error_r);
+
+struct event_filter {
+	int64_t org_id;     /* an organization's (either side), or 0 for all */
+	int oldest_first;   /* 1: ids above since_id, oldest first; 0: newest first */
+	int64_t since_id;
+	int64_t before_id;  /* newest first: ids below this; 0 for the newest */
+	int limit;
+};
+typedef int store_event_cb(void *ctx, const struct event *e);
+int store_event_list(struct store *st, const struct event_filter *f, store_event_cb *cb,
+		     void *ctx, const char **error_r);
 
 #endif

@@ -16,6 +16,39 @@
 #include "store.h"
 
 /*
+ * The lifecycle (verifier/verification_state.c owns it): only a pending
+ * verification moves, and every move is final.
+ *   verify     pending -> verified    (its link, or an authenticated reply)
+ *   supersede  pending -> superseded  (a newer mail, or the enrollment ended)
+ *   bounce     pending -> bounced     (its mail did not arrive)
+ */
+enum verif_event { VERIF_EV_VERIFY = 1, VERIF_EV_SUPERSEDE, VERIF_EV_BOUNCE, VERIF_EV_COUNT };
+
+const char *verif_event_name(enum verif_event ev);
+/* The status a verification in `from` goes to on ev; -1: refused. */
+int verification_transition(enum verif_status from, enum verif_event ev);
+
+/*
+ * The one way to change a verification's status, in the caller's
+ * transaction: the conditional UPDATE (with how it was proven, or why it
+ * ended), its link revoked, the event. v (loaded in this transaction)
+ * follows. 0; 1 when refused, with *error_r; -1 on a store error.
+ */
+int verification_apply(const struct verifier_env *env, struct verification *v,
+		       enum verif_event ev, const char *method, const char *reason,
+		       const char **error_r);
+
+/* Its mail did not arrive (reason: the server's words): verification_apply
+ * with bounce, on the verification's id. */
+int verification_bounced(const struct verifier_env *env, int64_t id, const char *reason,
+			 const char **error_r);
+
+/* Supersede every pending verification of the organization; *n_r how
+ * many. */
+int verification_supersede_all(const struct verifier_env *env, int64_t org_id, size_t *n_r,
+			       const char **error_r);
+
+/*
  * Start a verification for org (pending_verification): supersede the
  * pending ones, store a new one with its link, queue the mail. Runs in the
  * caller's transaction. v_r (may be NULL) gets the new row.

@@ -93,7 +93,7 @@ struct mails {
 static int count_mail(void *ctx, const struct outbox_msg *m)
 {
 	struct mails *c = ctx;
-	if (strcmp(m->kind, c->kind) == 0) {
+	if (strcmp(outbox_kind_str(m->kind), c->kind) == 0) {
 		if (c->n++ == 0)
 			c->last_id = m->id;
 	}
@@ -423,17 +423,18 @@ TEST(reject_is_final_and_mailed_with_reason)
 	teardown(&fx);
 }
 
-static int audit_cb(void *ctx, const struct audit_entry *e)
+static int event_cb(void *ctx, const struct event *e)
 {
-	char *actions = ctx;
-	size_t n = strlen(actions);
-	snprintf(actions + n, 512 - n, "%s,", e->action);
+	char *names = ctx;
+	size_t n = strlen(names);
+	snprintf(names + n, 512 - n, "%s,", e->name);
 	test_assert_str(e->actor, "test");
 	test_assert(strncmp(e->subject, "org:", 4) == 0);
+	test_assert_int(e->org_id, strtoll(e->subject + 4, NULL, 10));
 	return 0;
 }
 
-TEST(every_change_is_audited)
+TEST(every_change_is_an_event_of_the_organization)
 {
 	struct fixture fx;
 	struct verify_view view;
@@ -443,11 +444,12 @@ TEST(every_change_is_audited)
 	struct org o = enrolled(&fx);
 	test_assert_int(verify_confirm(&fx.env, "jti1", &view), VERIFY_OK);
 	test_assert_int(enroll_review(&fx.env, o.id, REVIEW_APPROVE, NULL, &after, &f), 0);
-	char actions[512] = "";
+	char names[512] = "";
 	const char *err;
-	test_assert_int(store_audit_list(fx.st, 0, 100, audit_cb, actions, &err), STORE_OK);
-	test_assert_str(actions,
-			"org.approve,contact.verified,verification.sent,enrollment.create,");
+	struct event_filter ef = {.org_id = o.id, .limit = 100};
+	test_assert_int(store_event_list(fx.st, &ef, event_cb, names, &err), STORE_OK);
+	test_assert_str(names, "org.approved,verification.verified,verification.sent,"
+			       "enrollment.created,");
 	teardown(&fx);
 }
 

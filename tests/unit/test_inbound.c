@@ -14,8 +14,29 @@
 #include "mailer_fixture.h"
 #include "test.h"
 
+/* A fake of the server's reporter: it records what the reader reports and
+ * changes nothing (the owners' side is tested in test_lifecycle.c). */
+struct fake_reports {
+	int n;
+	struct mail_report last;
+	char reason[512];
+};
+
+static int fake_report(void *ctx, struct store *st, const struct mail_report *r, int64_t now,
+		       const char **error_r)
+{
+	struct fake_reports *fr = ctx;
+	(void)st, (void)now, (void)error_r;
+	fr->n++;
+	fr->last = *r;
+	snprintf(fr->reason, sizeof(fr->reason), "%s", r->reason ? r->reason : "");
+	fr->last.reason = fr->reason;
+	return 0;
+}
+
 struct fixture {
 	char dir[64];
+	struct fake_reports reports;
 	struct store *st;
 	struct tpl_set *tpl;
 	struct mailer mailer;
@@ -33,8 +54,12 @@ static void setup(struct fixture *fx)
 	snprintf(path, sizeof(path), "%s/db", fx->dir);
 	test_assert_int(store_open(path, 1, &fx->st, &err), STORE_OK);
 	mailer_fixture(&fx->mailer, &fx->tpl);
-	fx->env = (struct verifier_env){
-		.st = fx->st, .mailer = &fx->mailer, .now = 1800000000, .actor = "test"};
+	fx->env = (struct verifier_env){.st = fx->st,
+					.mailer = &fx->mailer,
+					.now = 1800000000,
+					.actor = "test",
+					.report_mail = fake_report,
+					.link_ctx = &fx->reports};
 	fx->opts = (struct inbound_opts){.trusted_authserv = "mx.invited.test"};
 }
 
@@ -193,7 +218,7 @@ TEST(a_message_is_handled_once_by_uid_and_by_message_id)
 	struct inbound_outcome out = handle(&fx, 7, 5, unknown_msg);
 	test_assert_int(out.duplicate, 0);
 	test_assert_int(out.unmatched, 1);
-	test_assert_str(out.row.action, "unmatched");
+	test_assert_int(out.row.action, INBOUND_UNMATCHED);
 	test_assert_str(out.row.message_id, "one@elsewhere.test");
 	test_assert_int(store_imap_state_get(fx.st, "INBOX", &uidvalidity, &last_uid, &err),
 			STORE_OK);
@@ -261,7 +286,7 @@ static int64_t sent_invitation(struct fixture *fx, struct outbox_msg *m)
 	snprintf(inv.locale, sizeof(inv.locale), "en");
 	snprintf(inv.reply_code, sizeof(inv.reply_code), "replycodereplycode22");
 	test_assert_int(store_invitation_insert(fx->st, &inv, &err), STORE_OK);
-	*m = (struct outbox_msg){.kind = "invitation", .invitation_id = inv.id,
+	*m = (struct outbox_msg){.kind = OUTBOX_INVITATION, .invitation_id = inv.id,
 				 .org_id = o.id, .data = "x", .len = 1,
 				 .expires_at = fx->env.now + 86400, .created_at = fx->env.now};
 	snprintf(m->code, sizeof(m->code), "verpcodeverpcode2222");
@@ -305,47 +330,30 @@ static const char bounce_by_headers[] =
 	"Message-ID: <verpcodeverpcode2222@invited.test>\r\n"
 	"--b--\r\n";
 
-static int count_notice(void *ctx, const struct outbox_msg *m)
-{
-	if (strcmp(m->kind, "notice") == 0)
-		++*(int *)ctx;
-	return 0;
-}
-
-/* Notices queued about invitation id. */
-static int notices(struct fixture *fx, int64_t id)
-{
-	struct outbox_filter f = {.invitation_id = id, .limit = 100};
-	const char *err;
-	int n = 0;
-	test_assert_int(store_outbox_list(fx->st, &f, count_notice, &n, &err), STORE_OK);
-	return n;
-}
-
-TEST(bounce_matched_by_returned_message_id_bounces_the_invitation)
+TEST(bounce_matched_by_returned_message_id_is_reported_once)
 {
 	struct fixture fx;
 	struct outbox_msg m;
-	struct invitation inv;
-	const char *err;
 	setup(&fx);
 	int64_t id = sent_invitation(&fx, &m);
 	struct inbound_outcome out = handle(&fx, 1, 1, bounce_by_headers);
 	test_assert_str(out.row.cls, "bounce");
-	test_assert_str(out.row.action, "bounced");
+	test_assert_int(out.row.action, INBOUND_BOUNCED);
 	test_assert_int(out.row.invitation_id, id);
 	test_assert_int(out.row.outbox_id, m.id);
 	test_assert_contains(out.row.detail, "5.1.1");
 	test_assert_contains(out.row.detail, "no such user");
-	test_assert_int(store_invitation_get(fx.st, id, 0, &inv, &err), STORE_OK);
-	test_assert_int(inv.status, INV_BOUNCED);
-	test_assert_contains(inv.status_reason, "no such user");
-	/* The inviter is told, once. */
-	test_assert_int(notices(&fx, id), 1);
+	/* The invitation's owner hears of it, with the server's words. */
+	test_assert_int(fx.reports.n, 1);
+	test_assert_int(fx.reports.last.outcome, MAIL_BOUNCED);
+	test_assert_int(fx.reports.last.kind, OUTBOX_INVITATION);
+	test_assert_int(fx.reports.last.invitation_id, id);
+	test_assert_int(fx.reports.last.message_id, m.id);
+	test_assert_contains(fx.reports.last.reason, "no such user");
 	/* The same bounce again, as a copy under another UID: nothing more. */
 	out = handle(&fx, 1, 2, bounce_by_headers);
 	test_assert_int(out.duplicate, 1);
-	test_assert_int(notices(&fx, id), 1);
+	test_assert_int(fx.reports.n, 1);
 	teardown(&fx);
 }
 

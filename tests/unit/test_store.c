@@ -175,7 +175,7 @@ TEST(database_files_are_private)
 	const char *err = NULL;
 	umask(old);
 	test_assert(store_begin(st, &err) == STORE_OK);
-	test_assert(store_audit(st, 1, "test", "x", "y", NULL, &err) == STORE_OK);
+	test_assert(store_event_add(st, 1, 0, 0, "test", "x", "y", NULL, NULL, &err) == STORE_OK);
 	test_assert(store_commit(st, &err) == STORE_OK);
 	const char *suffixes[] = {"", "-wal", "-shm"};
 	for (size_t i = 0; i < 3; i++) {
@@ -278,8 +278,16 @@ TEST(one_active_relationship_per_pair)
 	test_assert_int(store_rel_insert(st, &rel, &err), STORE_OK);
 	test_assert_int(store_rel_insert(st, &rel, &err), STORE_CONFLICT);
 	test_assert_int(store_rel_active(st, REL_INDIRECT_PROVIDER, p, r, &err), STORE_OK);
-	test_assert_int(store_rel_end(st, REL_INDIRECT_PROVIDER, p, r, 6, &err), STORE_OK);
+	int64_t ended = 0;
+	test_assert_int(store_rel_end(st, REL_INDIRECT_PROVIDER, p, r, 6, &ended, &err), STORE_OK);
+	test_assert_int(ended, rel.id);
 	test_assert_int(store_rel_active(st, REL_INDIRECT_PROVIDER, p, r, &err), STORE_NOT_FOUND);
+	test_assert_int(store_rel_end(st, REL_INDIRECT_PROVIDER, p, r, 7, &ended, &err),
+			STORE_NOT_FOUND);
+	struct relationship got;
+	test_assert_int(store_rel_get(st, rel.id, &got, &err), STORE_OK);
+	test_assert_int(got.active, 0);
+	test_assert_int(got.ended_at, 6);
 	/* Ended rows stay; a new active row may follow. */
 	test_assert_int(store_rel_insert(st, &rel, &err), STORE_OK);
 	done(st);
@@ -375,61 +383,43 @@ TEST(invitation_status_needs_the_expected_state)
 	done(st);
 }
 
-TEST(expiry_sweep_marks_only_open_overdue_invitations)
+TEST(expiring_lists_only_open_overdue_invitations)
 {
 	struct store *st = fresh();
 	const char *err;
 	size_t n;
+	int64_t ids[10];
 	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
 	int64_t overdue = add_invitation(st, r, INV_SENT, 50);
-	int64_t fresh_one = add_invitation(st, r, INV_SENT, 500);
-	int64_t accepted = add_invitation(st, r, INV_ACCEPTED, 50);
-	test_assert_int(store_invitation_expire(st, 100, 10, &n, &err), STORE_OK);
+	add_invitation(st, r, INV_SENT, 500);
+	add_invitation(st, r, INV_ACCEPTED, 50);
+	int64_t draft = add_invitation(st, r, INV_DRAFT, 60);
+	test_assert_int(store_invitation_expiring(st, 100, 10, ids, &n, &err), STORE_OK);
+	test_assert_int(n, 2);
+	test_assert(ids[0] + ids[1] == overdue + draft);
+	/* At most max. */
+	test_assert_int(store_invitation_expiring(st, 100, 1, ids, &n, &err), STORE_OK);
 	test_assert_int(n, 1);
-	struct invitation inv;
-	store_invitation_get(st, overdue, 0, &inv, &err);
-	test_assert_int(inv.status, INV_EXPIRED);
-	store_invitation_get(st, fresh_one, 0, &inv, &err);
-	test_assert_int(inv.status, INV_SENT);
-	store_invitation_get(st, accepted, 0, &inv, &err);
-	test_assert_int(inv.status, INV_ACCEPTED);
 	done(st);
 }
 
-/* An expired invitation's link dies with it, in the same sweep; a link of
- * an invitation that is still open stays live. */
-TEST(expiry_sweep_revokes_the_links_of_those_it_expires)
+/* Sent invitations expiring within `before`, each once. */
+TEST(reminding_lists_sent_invitations_once)
 {
 	struct store *st = fresh();
 	const char *err;
 	size_t n;
+	int64_t ids[10];
 	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
-	const char *jtis[] = {"overdue", "open"};
-	const int64_t expires[] = {50, 500};
-	for (int i = 0; i < 2; i++) {
-		struct invitation inv = {.kind = INV_RESELLER, .status = INV_SENT,
-					 .inviter_org_id = r, .expires_at = expires[i],
-					 .created_at = 1};
-		snprintf(inv.email, sizeof(inv.email), "x%d@c.test", i);
-		snprintf(inv.reply_code, sizeof(inv.reply_code), "sweep%d", i);
-		snprintf(inv.locale, sizeof(inv.locale), "en");
-		snprintf(inv.subject, sizeof(inv.subject), "s");
-		snprintf(inv.jti, sizeof(inv.jti), "%s", jtis[i]);
-		test_assert_int(store_invitation_insert(st, &inv, &err), STORE_OK);
-		struct link_row l = {.purpose = "reseller", .subject_id = inv.id, .kid = "k",
-				     .token = "t", .issued_at = 1, .expires_at = expires[i]};
-		snprintf(l.jti, sizeof(l.jti), "%s", jtis[i]);
-		test_assert_int(store_link_insert(st, &l, &err), STORE_OK);
-	}
-	test_assert_int(store_invitation_expire(st, 100, 10, &n, &err), STORE_OK);
+	int64_t soon = add_invitation(st, r, INV_SENT, 150);
+	add_invitation(st, r, INV_SENT, 500);    /* not yet */
+	add_invitation(st, r, INV_SENT, 90);     /* already overdue: expiring, not reminded */
+	add_invitation(st, r, INV_HANDED_OFF, 150);
+	test_assert_int(store_invitation_reminding(st, 100, 100, 10, ids, &n, &err), STORE_OK);
 	test_assert_int(n, 1);
-	struct link_row got;
-	test_assert_int(store_link_get(st, "overdue", &got, &err), STORE_OK);
-	test_assert_int(got.state, LINK_REVOKED);
-	test_assert_int(store_link_get(st, "open", &got, &err), STORE_OK);
-	test_assert_int(got.state, LINK_LIVE);
-	/* A second sweep finds nothing more to do. */
-	test_assert_int(store_invitation_expire(st, 100, 10, &n, &err), STORE_OK);
+	test_assert_int(ids[0], soon);
+	test_assert_int(store_invitation_set_reminded(st, soon, 100, &err), STORE_OK);
+	test_assert_int(store_invitation_reminding(st, 100, 100, 10, ids, &n, &err), STORE_OK);
 	test_assert_int(n, 0);
 	done(st);
 }
@@ -437,7 +427,7 @@ TEST(expiry_sweep_revokes_the_links_of_those_it_expires)
 /* A message with these bytes, due at due. */
 static void queue_bytes(struct store *st, const char *code, int64_t due, char *data)
 {
-	struct outbox_msg m = {.kind = "notice", .env_from = "b@x.test", .rcpt = "r@x.test",
+	struct outbox_msg m = {.kind = OUTBOX_NOTICE, .env_from = "b@x.test", .rcpt = "r@x.test",
 			       .created_at = due, .expires_at = due + 1000, .data = data,
 			       .len = strlen(data)};
 	const char *err;
@@ -498,10 +488,16 @@ TEST(outbox_claims_due_messages_once_and_recovers)
 	test_assert_int(store_outbox_claim(st, 30, 4, got, &n, &err), STORE_OK);
 	test_assert_int(n, 2);
 	test_assert_int(got[0].attempts, 2);
-	test_assert_int(store_outbox_result(st, got[0].id, OUTBOX_SENT, 250, "ok", 30, 31, &err),
+	test_assert_int(store_outbox_result(st, got[0].id, OUTBOX_SENDING, OUTBOX_SENT, 250, "ok",
+					    30, 31, &err),
 			STORE_OK);
-	test_assert_int(store_outbox_result(st, got[1].id, OUTBOX_FAILED, 550, "no", 30, 31, &err),
+	test_assert_int(store_outbox_result(st, got[1].id, OUTBOX_SENDING, OUTBOX_FAILED, 550, "no",
+					    30, 31, &err),
 			STORE_OK);
+	/* An outcome is recorded once: the message is no longer sending. */
+	test_assert_int(store_outbox_result(st, got[1].id, OUTBOX_SENDING, OUTBOX_SENT, 250, "ok",
+					    30, 31, &err),
+			STORE_CONFLICT);
 	int64_t failed = got[1].id;
 	for (size_t i = 0; i < n; i++)
 		outbox_msg_clear(&got[i]);
@@ -514,54 +510,50 @@ TEST(outbox_claims_due_messages_once_and_recovers)
 	done(st);
 }
 
-TEST(revoking_cancels_only_queued_invitation_mail)
-{
-	struct store *st = fresh();
-	const char *err;
-	size_t n;
-	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
-	int64_t inv = add_invitation(st, r, INV_QUEUED, 100);
-	struct outbox_msg m = {.kind = "invitation", .invitation_id = inv, .code = "q1",
-			       .message_id = "q1@x.test", .env_from = "b@x.test",
-			       .rcpt = "c@c.test", .data = "x", .len = 1, .expires_at = 99};
-	test_assert_int(store_outbox_add(st, &m, &err), STORE_OK);
-	int64_t queued = m.id;
-	struct outbox_msg n2 = m;
-	snprintf(n2.code, sizeof(n2.code), "q2");
-	snprintf(n2.message_id, sizeof(n2.message_id), "q2@x.test");
-	snprintf(n2.kind, sizeof(n2.kind), "notice");
-	test_assert_int(store_outbox_add(st, &n2, &err), STORE_OK);
-	test_assert_int(store_outbox_cancel_invitation(st, inv, "cancelled", 5, &n, &err), STORE_OK);
-	test_assert_int(n, 1);
-	struct outbox_msg got;
-	test_assert_int(store_outbox_get(st, queued, 0, &got, &err), STORE_OK);
-	test_assert_int(got.status, OUTBOX_FAILED);
-	test_assert_str(got.last_reply, "cancelled");
-	test_assert_int(store_outbox_get(st, n2.id, 0, &got, &err), STORE_OK);
-	test_assert_int(got.status, OUTBOX_QUEUED); /* a notice about it still goes */
-	done(st);
-}
-
-static int audit_cb(void *ctx, const struct audit_entry *e)
+static int event_cb(void *ctx, const struct event *e)
 {
 	char *seen = ctx;
-	strcat(seen, e->action);
+	strcat(seen, e->name);
 	strcat(seen, ";");
 	return 0;
 }
 
-TEST(audit_lists_newest_first)
+TEST(events_list_newest_first_or_since_an_id_per_organization)
 {
 	struct store *st = fresh();
 	const char *err;
-	char seen[64] = "";
-	test_assert_int(store_audit(st, 1, "cli", "a.one", "org:1", "", &err), STORE_OK);
-	test_assert_int(store_audit(st, 2, "cli", "a.two", "org:1", "x", &err), STORE_OK);
-	test_assert_int(store_audit_list(st, 0, 10, audit_cb, seen, &err), STORE_OK);
-	test_assert_str(seen, "a.two;a.one;");
+	char seen[128] = "";
+	int64_t a = add_org(st, ORG_RESELLER, ORG_APPROVED, "a@a.test", "a.test");
+	int64_t b = add_org(st, ORG_PROVIDER, ORG_APPROVED, "b@b.test", "b.test");
+	int64_t first;
+	test_assert_int(store_event_add(st, 1, a, 0, "cli", "a.one", "org:1", "", &first, &err),
+			STORE_OK);
+	test_assert_int(store_event_add(st, 2, b, 0, "cli", "b.two", "org:2", "x", NULL, &err),
+			STORE_OK);
+	test_assert_int(store_event_add(st, 3, b, a, "cli", "both.three", "r:1", "", NULL, &err),
+			STORE_OK);
+	test_assert_int(store_event_add(st, 4, 0, 0, "cli", "none.four", "x", "", NULL, &err),
+			STORE_OK);
+	struct event_filter f = {.limit = 10};
+	test_assert_int(store_event_list(st, &f, event_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "none.four;both.three;b.two;a.one;");
 	seen[0] = '\0';
-	test_assert_int(store_audit_list(st, 2, 10, audit_cb, seen, &err), STORE_OK);
-	test_assert_str(seen, "a.one;");
+	f.before_id = first + 2;
+	test_assert_int(store_event_list(st, &f, event_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "b.two;a.one;");
+	/* An organization's: its own and those where it is the other side. */
+	seen[0] = '\0';
+	f = (struct event_filter){.org_id = a, .limit = 10};
+	test_assert_int(store_event_list(st, &f, event_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "both.three;a.one;");
+	seen[0] = '\0';
+	f = (struct event_filter){.org_id = a, .oldest_first = 1, .since_id = first, .limit = 10};
+	test_assert_int(store_event_list(st, &f, event_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "both.three;");
+	seen[0] = '\0';
+	f = (struct event_filter){.oldest_first = 1, .since_id = 0, .limit = 2};
+	test_assert_int(store_event_list(st, &f, event_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "a.one;b.two;");
 	done(st);
 }
 

@@ -1,0 +1,252 @@
+/*
+ * invitation_state.c: the invitation lifecycle's one owner. The table
+ * says which status each event leads to from each status; every change
+ * of an invitation's status goes through invitation_apply, which makes
+ * the conditional UPDATE, kills the link of a closed invitation, writes
+ * the event and sends the mail the change causes, in the caller's
+ * transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "invitation_int.h"
+#include "invited/log.h"
+#include "invited/outbox.h"
+
+static const char *const event_names[INV_EV_COUNT] = {
+	[INV_EV_SEND] = "invitation.queued",     [INV_EV_HAND_OFF] = "invitation.handed_off",
+	[INV_EV_RESEND] = "invitation.resent",   [INV_EV_DELIVER] = "invitation.sent",
+	[INV_EV_BOUNCE] = "invitation.bounced",  [INV_EV_ACCEPT] = "invitation.accepted",
+	[INV_EV_DECLINE] = "invitation.declined", [INV_EV_EXPIRE] = "invitation.expired",
+	[INV_EV_REVOKE] = "invitation.revoked",  [INV_EV_REMIND] = "invitation.reminded",
+};
+
+/* (status, event) -> status; 0: refused. */
+#define D INV_DRAFT
+#define Q INV_QUEUED
+#define S INV_SENT
+#define H INV_HANDED_OFF
+static const unsigned char table[INV_HANDED_OFF + 1][INV_EV_COUNT] = {
+	/*               send hand_off resend deliver bounce accept decline expire revoke remind */
+	[INV_DRAFT] =   {0, Q, H, 0, 0, 0, INV_ACCEPTED, INV_DECLINED, INV_EXPIRED, INV_REVOKED, 0},
+	[INV_QUEUED] =  {0, 0, 0, Q, S, INV_BOUNCED, INV_ACCEPTED, INV_DECLINED, INV_EXPIRED,
+			 INV_REVOKED, 0},
+	[INV_SENT] =    {0, 0, 0, Q, 0, INV_BOUNCED, INV_ACCEPTED, INV_DECLINED, INV_EXPIRED,
+			 INV_REVOKED, S},
+	[INV_HANDED_OFF] = {0, 0, 0, Q, 0, 0, INV_ACCEPTED, INV_DECLINED, INV_EXPIRED,
+			    INV_REVOKED, 0},
+	[INV_BOUNCED] = {0, 0, 0, Q, 0, 0, 0, 0, 0, INV_REVOKED, 0},
+	[INV_EXPIRED] = {0, 0, 0, Q, 0, 0, 0, 0, 0, 0, 0},
+	/* accepted, declined, revoked: final */
+};
+#undef D
+#undef Q
+#undef S
+#undef H
+
+const char *inv_event_name(enum inv_event ev)
+{
+	return ev > 0 && ev < INV_EV_COUNT ? event_names[ev] : "invitation.unknown";
+}
+
+int invitation_transition(enum inv_status from, enum inv_event ev)
+{
+	if (from < INV_DRAFT || from > INV_HANDED_OFF || ev <= 0 || ev >= INV_EV_COUNT)
+		return -1;
+	return table[from][ev] != 0 ? table[from][ev] : -1;
+}
+
+/* Open: it may still be accepted, declined or expire. */
+int invitation_open(enum inv_status status)
+{
+	return invitation_transition(status, INV_EV_EXPIRE) > 0;
+}
+
+int invitation_event(const struct inv_env *env, const struct invitation *inv,
+		     const char *name, const char *details, const char **error_r)
+{
+	char subject[48];
+	snprintf(subject, sizeof(subject), "invitation:%lld", (long long)inv->id);
+	return store_event_add(env->st, env->now, inv->inviter_org_id, 0, env->actor, name,
+			       subject, details, NULL, error_r) == STORE_OK
+		       ? 0
+		       : -1;
+}
+
+/* The inviter's primary contact hears that the mail did not arrive. */
+static int tell_bounced(const struct inv_env *env, const struct invitation *inv,
+			const char *reason, const char **error_r)
+{
+	struct inv_mail_vars v;
+	if (mailer_invitation_vars(env->mailer, env->st, inv, &v, error_r) < 0)
+		return -1;
+	if (v.inviter.contact_email[0] == '\0')
+		return 0;
+	tpl_vars_set(&v.vars, "reason", reason);
+	struct mail_job job = {
+		.kind = OUTBOX_NOTICE,
+		.to = {v.inviter.contact_name, v.inviter.contact_email},
+		.auto_submitted = 1,
+		.invitation_id = inv->id,
+		.org_id = inv->inviter_org_id,
+	};
+	return mailer_queue_template(env->mailer, env->st, "invitation_bounced",
+				     v.inviter.locale, &v.vars, &job, env->now, error_r);
+}
+
+/* The invitee gets the same link (url) again before it expires. */
+static int remind(const struct inv_env *env, const struct invitation *inv, const char *url,
+		  const char **error_r)
+{
+	struct inv_mail_vars v;
+	if (mailer_invitation_vars(env->mailer, env->st, inv, &v, error_r) < 0)
+		return -1;
+	tpl_vars_set(&v.vars, "link", url);
+	struct mail_job job = {
+		.kind = OUTBOX_REMINDER,
+		.to = {inv->name[0] ? inv->name : NULL, inv->email},
+		.reply_tag = "reply",
+		.reply_code = inv->reply_code,
+		.invitation_id = inv->id,
+		.org_id = inv->inviter_org_id,
+	};
+	return mailer_queue_template(env->mailer, env->st, "invitation_reminder", inv->locale,
+				     &v.vars, &job, env->now, error_r);
+}
+
+/* The change itself: status, link, queued mail, event. */
+static int invitation_change(const struct inv_env *env, struct invitation *inv,
+			     enum inv_event ev, int to, const char *reason, const char *details,
+			     const char **error_r)
+{
+	int rc = ev == INV_EV_REMIND
+			 ? store_invitation_set_reminded(env->st, inv->id, env->now, error_r)
+			 : store_invitation_set_status(env->st, inv->id, 1u << inv->status,
+						       (enum inv_status)to, reason, env->now,
+						       error_r);
+	if (rc == STORE_CONFLICT)
+		return 1;
+	if (rc != STORE_OK)
+		return -1;
+	inv->status = (enum inv_status)to;
+	if (!invitation_open(inv->status) && inv->jti[0] != '\0' &&
+	    store_link_revoke(env->st, inv->jti, env->now, error_r) != STORE_OK)
+		return -1;
+	if (ev == INV_EV_REVOKE) {
+		size_t n = 0;
+		if (outbox_cancel_invitation(env->st, inv->id, "cancelled: the invitation was revoked",
+					     env->now, &n, error_r) < 0)
+			return -1;
+		if (n > 0 && details == NULL)
+			details = "queued mail cancelled";
+	}
+	return invitation_event(env, inv, inv_event_name(ev), details ? details : reason,
+				error_r);
+}
+
+int invitation_apply_loaded(const struct inv_env *env, struct invitation *inv,
+			    enum inv_event ev, const char *reason, const char *details,
+			    const char **error_r)
+{
+	int to = invitation_transition(inv->status, ev);
+	if (to < 0) {
+		*error_r = errorf("invitation %lld is %s: it cannot be %s", (long long)inv->id,
+				  inv_status_str(inv->status), strchr(inv_event_name(ev), '.') + 1);
+		return 1;
+	}
+	char *url = NULL;
+	if (ev == INV_EV_REMIND && (url = invitation_link(env, inv)) == NULL) {
+		*error_r = errorf("invitation %lld has no live link to remind of",
+				  (long long)inv->id);
+		return 1;
+	}
+	int rc = invitation_change(env, inv, ev, to, reason, details, error_r);
+	if (rc == 0 && ev == INV_EV_BOUNCE)
+		rc = tell_bounced(env, inv, reason ? reason : "", error_r);
+	if (rc == 0 && ev == INV_EV_REMIND)
+		rc = remind(env, inv, url, error_r);
+	free(url);
+	return rc;
+}
+
+int invitation_apply(const struct inv_env *env, int64_t id, enum inv_event ev,
+		     const char *reason, const char *details, const char **error_r)
+{
+	struct invitation inv;
+	int rc = store_invitation_get(env->st, id, 0, &inv, error_r);
+	if (rc == STORE_NOT_FOUND) {
+		*error_r = errorf("no invitation %lld", (long long)id);
+		return 1;
+	}
+	if (rc != STORE_OK)
+		return -1;
+	return invitation_apply_loaded(env, &inv, ev, reason, details, error_r);
+}
+
+/* Sweep up to limit invitations with `ev` due, each in the transaction. */
+static int sweep(const struct inv_env *env, enum inv_event ev, int64_t remind_before,
+		 int limit, size_t *n_r, const char **error_r)
+{
+	int64_t *ids = calloc((size_t)limit, sizeof(*ids));
+	size_t n = 0;
+	*n_r = 0;
+	if (ids == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	if (store_begin(env->st, error_r) != STORE_OK) {
+		free(ids);
+		return -1;
+	}
+	int rc = ev == INV_EV_EXPIRE
+			 ? store_invitation_expiring(env->st, env->now, (size_t)limit, ids, &n,
+						     error_r)
+			 : store_invitation_reminding(env->st, env->now, remind_before,
+						      (size_t)limit, ids, &n, error_r);
+	int ret = rc == STORE_OK ? 0 : -1;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		rc = invitation_apply(env, ids[i], ev, NULL, NULL, error_r);
+		if (rc < 0)
+			ret = -1;
+		else if (rc == 0)
+			(*n_r)++;
+		else if (ev == INV_EV_REMIND && store_invitation_set_reminded(
+							 env->st, ids[i], env->now, error_r) != STORE_OK)
+			ret = -1; /* no live link: never look at it again */
+	}
+	free(ids);
+	if (ret == 0 && store_commit(env->st, error_r) == STORE_OK)
+		return 0;
+	store_rollback(env->st);
+	*n_r = 0;
+	return -1;
+}
+
+int invitation_expire_due(const struct inv_env *env, int limit, size_t *n_r,
+			  const char **error_r)
+{
+	return sweep(env, INV_EV_EXPIRE, 0, limit, n_r, error_r);
+}
+
+int invitation_remind_due(const struct inv_env *env, int64_t before, int limit, size_t *n_r,
+			  const char **error_r)
+{
+	*n_r = 0;
+	if (before <= 0)
+		return 0;
+	return sweep(env, INV_EV_REMIND, before, limit, n_r, error_r);
+}
+
+int invitation_replied(const struct inv_env *env, int64_t id, const char *details,
+		       const char **error_r)
+{
+	struct invitation inv;
+	int rc = store_invitation_get(env->st, id, 0, &inv, error_r);
+	if (rc == STORE_NOT_FOUND) {
+		*error_r = errorf("no invitation %lld", (long long)id);
+		return 1;
+	}
+	if (rc != STORE_OK)
+		return -1;
+	return invitation_event(env, &inv, "invitation.replied", details, error_r);
+}
