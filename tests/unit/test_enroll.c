@@ -453,4 +453,45 @@ TEST(every_change_is_an_event_of_the_organization)
 	teardown(&fx);
 }
 
+/* Only pending moves, to one of three final statuses. */
+TEST(verification_table_every_status_and_event)
+{
+	for (int s = 0; s <= VERIF_BOUNCED + 1; s++) {
+		for (int e = 0; e <= VERIF_EV_COUNT; e++) {
+			int want = -1;
+			if (s == VERIF_PENDING && e == VERIF_EV_VERIFY)
+				want = VERIF_VERIFIED;
+			else if (s == VERIF_PENDING && e == VERIF_EV_SUPERSEDE)
+				want = VERIF_SUPERSEDED;
+			else if (s == VERIF_PENDING && e == VERIF_EV_BOUNCE)
+				want = VERIF_BOUNCED;
+			test_assert_int(verification_transition((enum verif_status)s,
+								(enum verif_event)e),
+					want);
+		}
+	}
+	test_assert_str(verif_event_name(VERIF_EV_BOUNCE), "verification.bounced");
+}
+
+TEST(a_bounced_verification_is_closed_once_with_its_link)
+{
+	struct fixture fx;
+	const char *err;
+	setup(&fx);
+	struct org o = enrolled(&fx);
+	struct verification v;
+	test_assert_int(store_verif_latest(fx.st, o.id, &v, &err), STORE_OK);
+	test_assert_int(store_begin(fx.st, &err), STORE_OK);
+	test_assert_int(verification_bounced(&fx.env, v.id, "550 no such user", &err), 0);
+	test_assert_int(verification_bounced(&fx.env, v.id, "550 again", &err), 1);
+	test_assert_int(store_commit(fx.st, &err), STORE_OK);
+	test_assert_int(store_verif_get(fx.st, v.id, &v, &err), STORE_OK);
+	test_assert_int(v.status, VERIF_BOUNCED);
+	test_assert_str(v.status_reason, "550 no such user");
+	struct link_row l;
+	test_assert_int(store_link_get(fx.st, v.jti, &l, &err), STORE_OK);
+	test_assert_int(l.state, LINK_REVOKED);
+	teardown(&fx);
+}
+
 TEST_MAIN()

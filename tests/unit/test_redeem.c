@@ -174,7 +174,7 @@ TEST(an_item_failing_late_is_undone_and_the_others_kept)
 	teardown(&fx);
 }
 
-TEST(a_failed_commit_keeps_nothing_of_the_batch)
+TEST(a_batch_that_cannot_begin_keeps_nothing)
 {
 	struct fixture fx;
 	setup(&fx);
@@ -191,6 +191,60 @@ TEST(a_failed_commit_keeps_nothing_of_the_batch)
 	store_rollback(fx.st);
 	test_assert_int(count(&fx, "SELECT count(*) FROM relationships"), 0);
 	test_assert_int(count(&fx, "SELECT count(*) FROM links WHERE state = 'live'"), 1);
+	teardown(&fx);
+}
+
+/* Run sql on a second connection (schema the store's connection then
+ * picks up by itself). */
+static void exec_other(struct fixture *fx, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	snprintf(path, sizeof(path), "%s/db", fx->dir);
+	test_assert_int(sqlite3_open(path, &db), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/*
+ * Every item succeeds, and then the COMMIT fails: a trigger (added by
+ * another connection, as a damaged or hostile schema would be) makes a
+ * used link write a row whose foreign key is checked only at COMMIT. Each
+ * item must then read as failed, and nothing of the batch stay: no
+ * relationship, no customer, the links live, the invitations open, no
+ * event.
+ */
+TEST(a_commit_failing_after_the_items_keeps_nothing_and_fails_each)
+{
+	struct fixture fx;
+	setup(&fx);
+	struct link_claims a = invite(&fx, "carol@fabrikam.test");
+	struct link_claims b = invite(&fx, "dan@tailspin.test");
+	int64_t events = count(&fx, "SELECT count(*) FROM events");
+	exec_other(&fx, "CREATE TABLE commit_trap (org_id INTEGER REFERENCES orgs (id)"
+			" DEFERRABLE INITIALLY DEFERRED);"
+			"CREATE TRIGGER commit_trap AFTER UPDATE OF state ON links"
+			" BEGIN INSERT INTO commit_trap VALUES (999999); END;");
+	struct redeem_item items[] = {item(a, 1, "Fabrikam K.K.", fx.env.now),
+				      item(b, 0, NULL, fx.env.now)};
+	struct redeem_item *p[] = {&items[0], &items[1]};
+	redeem_batch(&fx.env, p, 2);
+	test_assert_int(items[0].status, REDEEM_INTERNAL);
+	test_assert_int(items[1].status, REDEEM_INTERNAL);
+	test_assert_int(count(&fx, "SELECT count(*) FROM relationships"), 0);
+	test_assert_int(count(&fx, "SELECT count(*) FROM orgs WHERE kind = 'customer'"), 0);
+	test_assert_int(count(&fx, "SELECT count(*) FROM links WHERE state = 'live'"), 2);
+	test_assert_int(count(&fx, "SELECT count(*) FROM invitations WHERE status = 'queued'"), 2);
+	test_assert_int(count(&fx, "SELECT count(*) FROM events"), events);
+	/* The connection is usable again: with the trap gone, the same
+	 * batch goes through. */
+	exec_other(&fx, "DROP TRIGGER commit_trap;");
+	items[0] = item(a, 1, "Fabrikam K.K.", fx.env.now);
+	items[1] = item(b, 0, NULL, fx.env.now);
+	redeem_batch(&fx.env, p, 2);
+	test_assert_int(items[0].status, REDEEM_OK);
+	test_assert_int(items[1].status, REDEEM_OK);
+	test_assert_int(count(&fx, "SELECT count(*) FROM relationships"), 1);
 	teardown(&fx);
 }
 
