@@ -136,9 +136,10 @@ static int add_org(struct filler *f, int i, struct inviter *who, const char **er
 	snprintf(o.domains[0], sizeof(o.domains[0]), "org%d.example", i);
 	o.created_at = o.updated_at = f->now - (FILL_DAYS + 30) * 86400;
 	if (store_org_insert(f->st, &o, error_r) != STORE_OK ||
-	    store_audit(
-		f->st, o.created_at, "cli", "org.create", errorf("org:%lld", (long long)o.id),
-		errorf("kind=%s status=approved", org_kind_str(o.kind)), error_r) != STORE_OK)
+	    store_event_add(f->st, o.created_at, o.id, 0, "cli", "org.created",
+			    errorf("org:%lld", (long long)o.id),
+			    errorf("kind=%s status=approved", org_kind_str(o.kind)), NULL,
+			    error_r) != STORE_OK)
 		return -1;
 	who->id = o.id;
 	who->kind = o.kind;
@@ -243,7 +244,7 @@ static int store_link(struct filler *f, const struct invitation *inv, const char
 	link.state = LINK_LIVE;
 	if (store_link_insert(f->st, &link, error_r) != STORE_OK)
 		return -1;
-	if (inv_status_open(fin))
+	if (invitation_open(fin))
 		return 0;
 	int64_t t = closed_at(inv, fin);
 	int rc = fin == INV_ACCEPTED || fin == INV_DECLINED
@@ -255,11 +256,11 @@ static int store_link(struct filler *f, const struct invitation *inv, const char
 static int audit_create(struct filler *f, const struct invitation *inv, int mailed,
 			const char **error_r)
 {
-	return store_audit(f->st, inv->created_at, "apikey:1", "invitation.create",
-			   errorf("invitation:%lld", (long long)inv->id),
-			   errorf("kind=%s email=%s delivery=%s", inv_kind_str(inv->kind),
-				  inv->email, mailed ? "send" : "draft"),
-			   error_r) == STORE_OK
+	return store_event_add(f->st, inv->created_at, inv->inviter_org_id, 0, "apikey:1",
+			       "invitation.created", errorf("invitation:%lld", (long long)inv->id),
+			       errorf("kind=%s email=%s delivery=%s", inv_kind_str(inv->kind),
+				      inv->email, mailed ? "send" : "draft"),
+			       NULL, error_r) == STORE_OK
 		   ? 0
 		   : -1;
 }
@@ -269,8 +270,8 @@ static int record_sent(struct filler *f, int64_t outbox_id, int64_t t, const cha
 {
 	char reply[64];
 	snprintf(reply, sizeof(reply), "2.0.0 Ok: queued as 4X%08llX", (long long)outbox_id);
-	return store_outbox_result(f->st, outbox_id, OUTBOX_SENT, 250, reply, t + 2, t + 2,
-				   error_r) == STORE_OK
+	return store_outbox_result(f->st, outbox_id, OUTBOX_QUEUED, OUTBOX_SENT, 250, reply, t + 2,
+				   t + 2, error_r) == STORE_OK
 		   ? 0
 		   : -1;
 }

@@ -22,27 +22,22 @@ static const char *const event_names[INV_EV_COUNT] = {
 };
 
 /* (status, event) -> status; 0: refused. */
-#define D INV_DRAFT
-#define Q INV_QUEUED
-#define S INV_SENT
-#define H INV_HANDED_OFF
+#define OPEN_EXITS                                                             \
+	[INV_EV_ACCEPT] = INV_ACCEPTED, [INV_EV_DECLINE] = INV_DECLINED,       \
+	[INV_EV_EXPIRE] = INV_EXPIRED, [INV_EV_REVOKE] = INV_REVOKED
 static const unsigned char table[INV_HANDED_OFF + 1][INV_EV_COUNT] = {
-	/*               send hand_off resend deliver bounce accept decline expire revoke remind */
-	[INV_DRAFT] =   {0, Q, H, 0, 0, 0, INV_ACCEPTED, INV_DECLINED, INV_EXPIRED, INV_REVOKED, 0},
-	[INV_QUEUED] =  {0, 0, 0, Q, S, INV_BOUNCED, INV_ACCEPTED, INV_DECLINED, INV_EXPIRED,
-			 INV_REVOKED, 0},
-	[INV_SENT] =    {0, 0, 0, Q, 0, INV_BOUNCED, INV_ACCEPTED, INV_DECLINED, INV_EXPIRED,
-			 INV_REVOKED, S},
-	[INV_HANDED_OFF] = {0, 0, 0, Q, 0, 0, INV_ACCEPTED, INV_DECLINED, INV_EXPIRED,
-			    INV_REVOKED, 0},
-	[INV_BOUNCED] = {0, 0, 0, Q, 0, 0, 0, 0, 0, INV_REVOKED, 0},
-	[INV_EXPIRED] = {0, 0, 0, Q, 0, 0, 0, 0, 0, 0, 0},
+	[INV_DRAFT] = {[INV_EV_SEND] = INV_QUEUED, [INV_EV_HAND_OFF] = INV_HANDED_OFF,
+		       OPEN_EXITS},
+	[INV_QUEUED] = {[INV_EV_RESEND] = INV_QUEUED, [INV_EV_DELIVER] = INV_SENT,
+			[INV_EV_BOUNCE] = INV_BOUNCED, OPEN_EXITS},
+	[INV_SENT] = {[INV_EV_RESEND] = INV_QUEUED, [INV_EV_BOUNCE] = INV_BOUNCED,
+		      [INV_EV_REMIND] = INV_SENT, OPEN_EXITS},
+	[INV_HANDED_OFF] = {[INV_EV_RESEND] = INV_QUEUED, OPEN_EXITS},
+	[INV_BOUNCED] = {[INV_EV_RESEND] = INV_QUEUED, [INV_EV_REVOKE] = INV_REVOKED},
+	[INV_EXPIRED] = {[INV_EV_RESEND] = INV_QUEUED},
 	/* accepted, declined, revoked: final */
 };
-#undef D
-#undef Q
-#undef S
-#undef H
+#undef OPEN_EXITS
 
 const char *inv_event_name(enum inv_event ev)
 {

@@ -212,6 +212,10 @@ int api_route(struct request *rq, const char *rest)
 		ret = api_orgs(&call, rest + 5);
 	else if (strncmp(rest, "users", 5) == 0 && (rest[5] == '\0' || rest[5] == '/'))
 		ret = api_users(&call, rest + 5);
+	else if (strncmp(rest, "events", 6) == 0 && (rest[6] == '\0' || rest[6] == '/'))
+		ret = api_events(&call, rest + 6);
+	else if (strncmp(rest, "relationships/", 14) == 0)
+		ret = api_relationships(&call, rest + 13);
 	else
 		ret = http_respond_fault(rq, &(struct fault){404, "not_found", NULL,
 							       "no such resource"});

@@ -600,7 +600,7 @@ def test_an_operator_reviews_enrollments_and_reads_the_outbox():
     # The approved one's contact got its first sign-in link.
     assert LINK_RE.search(mailed("r35", "/l/"))
     audit = srv.cli("audit").stdout
-    assert re.search(rf"\tuser:{op}\torg\.approve\torg:{first}\t", audit), audit[-2000:]
+    assert re.search(rf"\tuser:{op}\torg\.approved\torg:{first}\t", audit), audit[-2000:]
 
     # A decision posted without the anti-forgery field changes nothing.
     from test_console_signin import sign_in

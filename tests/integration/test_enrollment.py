@@ -152,10 +152,10 @@ def test_enroll_verify_in_chromium_and_approve_with_cli():
     msg, text = read_mail("u1", "is suspended")
     assert "Unpaid invoices since March" in text
 
-    # Every change is in the audit log.
+    # Every change is in the event log (`invited audit`).
     audit = srv.cli("audit").stdout
-    for action in ("enrollment.create", "verification.sent", "contact.verified",
-                   "org.approve", "org.suspend"):
+    for action in ("enrollment.created", "verification.sent", "verification.verified",
+                   "org.approved", "org.suspended"):
         assert re.search(rf"\t{re.escape(action)}\torg:{oid}\t", audit), (action, audit)
     assert "Unpaid invoices since March" in audit
 

@@ -264,7 +264,7 @@ def test_invitation_reply_is_relayed_to_the_inviter():
     srv.org_create("reseller", "Carl Resellers", "c22@example.test")
     status, page = srv.form_post(link, action="accept", consent="yes")
     assert status == 202 and 'data-code="confirm_sent"' in page, (status, page[:400])
-    assert srv.sql(f"SELECT count(*) FROM audit WHERE action = 'invitation.reply' AND "
+    assert srv.sql(f"SELECT count(*) FROM events WHERE name = 'invitation.replied' AND "
                    f"subject = 'invitation:{inv['id']}'") == [(1,)]
     # The inviter sees it on the invitation, and the relay among its mails.
     status, got = srv.api("GET", f"/api/v1/invitations/{inv['id']}", key=key)

@@ -113,6 +113,8 @@ TEST(bad_values_are_refused_with_a_reason)
 	expect_error("[mail]\nreply_domain = not a domain\n", "reply_domain");
 	expect_error("[smtp]\nfrom = nobody\n", "[smtp] from");
 	expect_error("[tokens]\ninvitation_lifetime = 10s\n", "at least 60s");
+	expect_error("[tokens]\ninvitation_lifetime = 1d\nreminder_before = 1d\n",
+		     "reminder_before must be less than invitation_lifetime");
 	expect_error("[imap]\nenabled = yes\n", "[imap] enabled needs a user");
 	expect_error("[imap]\nenabled = yes\nuser = u\nprocessed = INBOX\n",
 		     "processed and unmatched must be folders other than mailbox");
