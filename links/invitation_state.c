@@ -12,6 +12,7 @@
 #include "invitation_int.h"
 #include "invited/log.h"
 #include "invited/outbox.h"
+#include "invited/transition.h"
 
 static const char *const event_names[INV_EV_COUNT] = {
 	[INV_EV_SEND] = "invitation.queued",     [INV_EV_HAND_OFF] = "invitation.handed_off",
@@ -46,9 +47,7 @@ const char *inv_event_name(enum inv_event ev)
 
 int invitation_transition(enum inv_status from, enum inv_event ev)
 {
-	if (from < INV_DRAFT || from > INV_HANDED_OFF || ev <= 0 || ev >= INV_EV_COUNT)
-		return -1;
-	return table[from][ev] != 0 ? table[from][ev] : -1;
+	return from < INV_DRAFT ? -1 : TRANSITION(table, from, ev);
 }
 
 /* Open: it may still be accepted, declined or expire. */
@@ -60,10 +59,8 @@ int invitation_open(enum inv_status status)
 int invitation_event(const struct inv_env *env, const struct invitation *inv,
 		     const char *name, const char *details, const char **error_r)
 {
-	char subject[48];
-	snprintf(subject, sizeof(subject), "invitation:%lld", (long long)inv->id);
-	return store_event_add(env->st, env->now, inv->inviter_org_id, 0, env->actor, name,
-			       subject, details, NULL, error_r) == STORE_OK
+	return store_event_on(env->st, env->now, inv->inviter_org_id, 0, env->actor, name,
+			      "invitation", inv->id, details, error_r) == STORE_OK
 		       ? 0
 		       : -1;
 }
@@ -164,18 +161,22 @@ int invitation_apply_loaded(const struct inv_env *env, struct invitation *inv,
 	return rc;
 }
 
+/* 0 with the invitation (without bodies), 1 when there is none, -1. */
+static int load(const struct inv_env *env, int64_t id, struct invitation *inv,
+		const char **error_r)
+{
+	int rc = store_invitation_get(env->st, id, 0, inv, error_r);
+	if (rc == STORE_NOT_FOUND)
+		*error_r = errorf("no invitation %lld", (long long)id);
+	return rc == STORE_OK ? 0 : rc == STORE_NOT_FOUND ? 1 : -1;
+}
+
 int invitation_apply(const struct inv_env *env, int64_t id, enum inv_event ev,
 		     const char *reason, const char *details, const char **error_r)
 {
 	struct invitation inv;
-	int rc = store_invitation_get(env->st, id, 0, &inv, error_r);
-	if (rc == STORE_NOT_FOUND) {
-		*error_r = errorf("no invitation %lld", (long long)id);
-		return 1;
-	}
-	if (rc != STORE_OK)
-		return -1;
-	return invitation_apply_loaded(env, &inv, ev, reason, details, error_r);
+	int rc = load(env, id, &inv, error_r);
+	return rc != 0 ? rc : invitation_apply_loaded(env, &inv, ev, reason, details, error_r);
 }
 
 /* Sweep up to limit invitations with `ev` due, each in the transaction. */
@@ -236,12 +237,41 @@ int invitation_replied(const struct inv_env *env, int64_t id, const char *detail
 		       const char **error_r)
 {
 	struct invitation inv;
-	int rc = store_invitation_get(env->st, id, 0, &inv, error_r);
-	if (rc == STORE_NOT_FOUND) {
-		*error_r = errorf("no invitation %lld", (long long)id);
+	int rc = load(env, id, &inv, error_r);
+	return rc != 0 ? rc : invitation_event(env, &inv, "invitation.replied", details, error_r);
+}
+
+int invitation_ask_new_link(const struct inv_env *env, int64_t id, const char **error_r)
+{
+	struct invitation inv;
+	struct inv_mail_vars v;
+	int rc = load(env, id, &inv, error_r);
+	if (rc != 0)
+		return rc;
+	/* Something to ask for: a new link can still be sent (resend). */
+	if (invitation_transition(inv.status, INV_EV_RESEND) < 0 &&
+	    invitation_transition(inv.status, INV_EV_SEND) < 0)
 		return 1;
-	}
-	if (rc != STORE_OK)
+	rc = store_invitation_set_asked(env->st, id, env->now, ASK_NEW_LINK_INTERVAL, error_r);
+	if (rc == STORE_CONFLICT)
+		return 1; /* asked already today: the inviter knows */
+	if (rc != STORE_OK || mailer_invitation_vars(env->mailer, env->st, &inv, &v, error_r) < 0)
 		return -1;
-	return invitation_event(env, &inv, "invitation.replied", details, error_r);
+	if (v.inviter.contact_email[0] != '\0') {
+		char console[MAX_URL_LEN + 64];
+		snprintf(console, sizeof(console), "%s/console/invitations/%lld",
+			 env->mailer->public_url, (long long)inv.id);
+		tpl_vars_set(&v.vars, "console_url", console);
+		struct mail_job job = {
+			.kind = OUTBOX_NOTICE,
+			.to = {v.inviter.contact_name, v.inviter.contact_email},
+			.auto_submitted = 1,
+			.invitation_id = inv.id,
+			.org_id = inv.inviter_org_id,
+		};
+		if (mailer_queue_template(env->mailer, env->st, "invitation_new_link",
+					  v.inviter.locale, &v.vars, &job, env->now, error_r) < 0)
+			return -1;
+	}
+	return invitation_event(env, &inv, "invitation.new_link_requested", NULL, error_r);
 }

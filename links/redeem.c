@@ -153,6 +153,41 @@ static enum redeem_status by_session(const struct inv_env *env, struct offer *o,
 	return s;
 }
 
+int redeem_expired_offer(const struct inv_env *env, const struct link_claims *claims,
+			 struct offer *o, const char **error_r)
+{
+	struct link_row row;
+	memset(o, 0, sizeof(*o));
+	o->claims = *claims;
+	if (claims->purpose != PUR_INDIRECT_PROVIDER && claims->purpose != PUR_RESELLER &&
+	    claims->purpose != PUR_RESELLER_WITH_PROVIDER)
+		return 1;
+	int rc = store_link_get(env->st, claims->jti, &row, error_r);
+	if (rc == STORE_OK)
+		rc = store_invitation_get(env->st, row.subject_id, 0, &o->inv, error_r);
+	if (rc == STORE_OK)
+		rc = store_org_get(env->st, o->inv.inviter_org_id, &o->inviter, error_r);
+	if (rc == STORE_OK && o->inv.provider_org_id != 0)
+		rc = store_org_get(env->st, o->inv.provider_org_id, &o->provider, error_r);
+	if (rc == STORE_ERROR)
+		return -1;
+	if (rc != STORE_OK || strcmp(row.purpose, link_purpose_str(claims->purpose)) != 0)
+		return 1;
+	/* Only the invitation's own link (not one a resend replaced, which
+	 * stays "revoked" for whoever holds it), still live or dead with its
+	 * expired invitation; only while a new link can still be sent, by
+	 * organizations that may send. */
+	if (strcmp(row.jti, o->inv.jti) != 0 ||
+	    (row.state != LINK_LIVE && o->inv.status != INV_EXPIRED) ||
+	    o->inviter.status != ORG_APPROVED ||
+	    (o->inv.provider_org_id != 0 && o->provider.status != ORG_APPROVED))
+		return 1;
+	return invitation_transition(o->inv.status, INV_EV_RESEND) < 0 &&
+			       invitation_transition(o->inv.status, INV_EV_SEND) < 0
+		       ? 1
+		       : 0;
+}
+
 enum redeem_status redeem_inspect(const struct inv_env *env,
 				  const struct link_claims *claims, int64_t session_user,
 				  struct offer *o, const char **detail_r)

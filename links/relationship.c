@@ -8,6 +8,7 @@
 
 #include "invited/log.h"
 #include "invited/relationship.h"
+#include "invited/transition.h"
 
 static const char *const event_names[REL_EV_COUNT] = {
 	[REL_EV_CREATE] = "relationship.created",
@@ -28,22 +29,18 @@ const char *rel_event_name(enum rel_event ev)
 
 int relationship_transition(enum rel_state from, enum rel_event ev)
 {
-	if (from > REL_STATE_ENDED || ev <= 0 || ev >= REL_EV_COUNT)
-		return -1;
-	return table[from][ev] != 0 ? table[from][ev] : -1;
+	return TRANSITION(table, from, ev);
 }
 
 static int rel_event(const struct inv_env *env, enum rel_event ev, int64_t id, enum rel_kind kind,
 		     int64_t up, int64_t down, const char *details, const char **error_r)
 {
-	char subject[48];
-	snprintf(subject, sizeof(subject), "relationship:%lld", (long long)id);
-	return store_event_add(env->st, env->now, up, down, env->actor, rel_event_name(ev),
-			       subject,
-			       errorf("%s org:%lld -> org:%lld%s%s", rel_kind_str(kind),
-				      (long long)up, (long long)down, details ? "; " : "",
-				      details ? details : ""),
-			       NULL, error_r) == STORE_OK
+	return store_event_on(env->st, env->now, up, down, env->actor, rel_event_name(ev),
+			      "relationship", id,
+			      errorf("%s org:%lld -> org:%lld%s%s", rel_kind_str(kind),
+				     (long long)up, (long long)down, details ? "; " : "",
+				     details ? details : ""),
+			      error_r) == STORE_OK
 		       ? 0
 		       : -1;
 }

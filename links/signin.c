@@ -27,10 +27,8 @@ static int user_active(const struct user *u)
 static int user_event(const struct inv_env *env, const char *name, int64_t org_id,
 		      int64_t user_id, const char *details, const char **error_r)
 {
-	char subject[48];
-	snprintf(subject, sizeof(subject), "user:%lld", (long long)user_id);
-	return store_event_add(env->st, env->now, org_id, 0, env->actor, name, subject, details,
-			       NULL, error_r) == STORE_OK
+	return store_event_on(env->st, env->now, org_id, 0, env->actor, name, "user", user_id,
+			      details, error_r) == STORE_OK
 		       ? 0
 		       : -1;
 }

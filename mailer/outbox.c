@@ -10,6 +10,7 @@
 
 #include "invited/log.h"
 #include "invited/outbox.h"
+#include "invited/transition.h"
 
 int64_t outbox_backoff(int attempts, int64_t base, int64_t cap)
 {
@@ -48,9 +49,7 @@ const char *outbox_event_name(enum outbox_event ev)
 
 int outbox_transition(enum outbox_status from, enum outbox_event ev)
 {
-	if (from < OUTBOX_QUEUED || from > OUTBOX_FAILED || ev <= 0 || ev >= OUTBOX_EV_COUNT)
-		return -1;
-	return table[from][ev] != 0 ? table[from][ev] : -1;
+	return from < OUTBOX_QUEUED ? -1 : TRANSITION(table, from, ev);
 }
 
 /*
@@ -75,12 +74,11 @@ static int apply(struct store *st, struct outbox_msg *msg, enum outbox_event ev,
 	if (rc != STORE_OK)
 		return -1;
 	msg->status = (enum outbox_status)to;
-	char subject[48];
-	snprintf(subject, sizeof(subject), "message:%lld", (long long)msg->id);
-	return store_event_add(st, now, msg->org_id, 0, actor, outbox_event_name(ev), subject,
-			       errorf("%s mail to %s%s%s", outbox_kind_str(msg->kind), msg->rcpt,
-				      reply && reply[0] ? ": " : "", reply ? reply : ""),
-			       NULL, error_r) == STORE_OK
+	return store_event_on(st, now, msg->org_id, 0, actor, outbox_event_name(ev), "message",
+			      msg->id,
+			      errorf("%s mail to %s%s%s", outbox_kind_str(msg->kind), msg->rcpt,
+				     reply && reply[0] ? ": " : "", reply ? reply : ""),
+			      error_r) == STORE_OK
 		       ? 0
 		       : -1;
 }
@@ -193,12 +191,10 @@ int outbox_retry(struct store *st, int64_t id, int64_t lifetime, int64_t now,
 	/* a fresh lifetime, due now */
 	rc = store_outbox_retry(st, id, now, now + lifetime, error_r);
 	if (rc == STORE_OK) {
-		char subject[48];
-		snprintf(subject, sizeof(subject), "message:%lld", (long long)id);
-		rc = store_event_add(st, now, msg.org_id, 0, actor,
-				     outbox_event_name(OUTBOX_EV_RETRY), subject,
-				     errorf("%s mail to %s", outbox_kind_str(msg.kind), msg.rcpt),
-				     NULL, error_r);
+		rc = store_event_on(st, now, msg.org_id, 0, actor,
+				    outbox_event_name(OUTBOX_EV_RETRY), "message", id,
+				    errorf("%s mail to %s", outbox_kind_str(msg.kind), msg.rcpt),
+				    error_r);
 	}
 	if (rc == STORE_OK && store_commit(st, error_r) == STORE_OK)
 		return 0;

@@ -214,6 +214,10 @@ int api_route(struct request *rq, const char *rest)
 		ret = api_users(&call, rest + 5);
 	else if (strncmp(rest, "events", 6) == 0 && (rest[6] == '\0' || rest[6] == '/'))
 		ret = api_events(&call, rest + 6);
+	else if (strncmp(rest, "webhooks", 8) == 0 && (rest[8] == '\0' || rest[8] == '/'))
+		ret = api_webhooks(&call, rest + 8);
+	else if (strncmp(rest, "apikeys", 7) == 0 && (rest[7] == '\0' || rest[7] == '/'))
+		ret = api_apikeys(&call, rest + 7);
 	else if (strncmp(rest, "relationships/", 14) == 0)
 		ret = api_relationships(&call, rest + 13);
 	else
@@ -241,7 +245,7 @@ int api_metrics(struct request *rq)
 	struct fault f = {0};
 	struct api_call call = {.rq = rq};
 	const char *err;
-	int64_t counts[5];
+	int64_t counts[5], deliveries[5];
 	char *buf;
 	size_t len;
 
@@ -249,7 +253,8 @@ int api_metrics(struct request *rq)
 	    apikey_check(call.st, http_header(rq, "Authorization"), &call.caller, &f) < 0 ||
 	    api_need_operator(&call, &f) < 0)
 		return http_respond_fault(rq, f.status ? &f : &(struct fault){500, "internal", NULL, err});
-	if (store_outbox_counts(call.st, counts, &err) != STORE_OK)
+	if (store_outbox_counts(call.st, counts, &err) != STORE_OK ||
+	    store_delivery_counts(call.st, deliveries, &err) != STORE_OK)
 		return http_respond_fault(rq, &(struct fault){500, "internal", NULL, err});
 	FILE *out = open_memstream(&buf, &len);
 	if (out == NULL)
@@ -270,6 +275,16 @@ int api_metrics(struct request *rq)
 	for (int s = OUTBOX_QUEUED; s <= OUTBOX_FAILED; s++)
 		fprintf(out, "invited_outbox_messages{status=\"%s\"} %lld\n",
 			outbox_status_str((enum outbox_status)s), (long long)counts[s]);
+	fprintf(out, "# TYPE invited_webhooks_delivered_total counter\n"
+		     "invited_webhooks_delivered_total %llu\n"
+		     "# TYPE invited_webhooks_failed_total counter\n"
+		     "invited_webhooks_failed_total %llu\n"
+		     "# TYPE invited_webhook_deliveries gauge\n",
+		(unsigned long long)__atomic_load_n(&a->webhooks_delivered, __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&a->webhooks_failed, __ATOMIC_RELAXED));
+	for (int s = DELIVERY_PENDING; s <= DELIVERY_FAILED; s++)
+		fprintf(out, "invited_webhook_deliveries{status=\"%s\"} %lld\n",
+			delivery_status_str((enum delivery_status)s), (long long)deliveries[s]);
 	fclose(out);
 	return http_respond(rq, 200, "text/plain; version=0.0.4", buf, len);
 }

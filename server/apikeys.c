@@ -19,10 +19,8 @@ static void hash_secret(const char *secret, unsigned char out[APIKEY_HASH_LEN])
 static int key_event(struct store *st, int64_t org_id, int64_t id, const char *actor,
 		     const char *name, const char *details, int64_t now, const char **error_r)
 {
-	char subject[48];
-	snprintf(subject, sizeof(subject), "apikey:%lld", (long long)id);
-	return store_event_add(st, now, org_id, 0, actor, name, subject, details, NULL,
-			       error_r) == STORE_OK
+	return store_event_on(st, now, org_id, 0, actor, name, "apikey", id, details, error_r) ==
+			       STORE_OK
 		       ? 0
 		       : -1;
 }

@@ -3,6 +3,7 @@
  * per-thread store connections (SQLite connections are not shared
  * between threads).
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -19,43 +20,30 @@
 #include "invited/signin.h"
 #include "invited/verify.h"
 
-static pthread_key_t store_key;
-static pthread_once_t store_key_once = PTHREAD_ONCE_INIT;
-static const char *store_path;
-
 static void close_store(void *st)
 {
 	store_close(st);
 }
 
-static void make_store_key(void)
-{
-	if (pthread_key_create(&store_key, close_store) != 0)
-		msg_panic("app: pthread_key_create failed");
-}
-
 struct store *app_store(struct app *app, const char **error_r)
 {
-	pthread_once(&store_key_once, make_store_key);
-	struct store *st = pthread_getspecific(store_key);
+	struct store *st = pthread_getspecific(app->store_key);
 	if (st != NULL)
 		return st;
-	store_path = app->cfg.server.database;
-	if (store_open(store_path, 0, &st, error_r) != STORE_OK)
+	if (store_open(app->cfg.server.database, 0, &st, error_r) != STORE_OK)
 		return NULL;
 	if (app->checkpointer != NULL)
 		store_checkpoint_by(st, app->checkpointer);
-	pthread_setspecific(store_key, st);
+	pthread_setspecific(app->store_key, st);
 	return st;
 }
 
-void app_store_release(void)
+void app_store_release(struct app *app)
 {
-	pthread_once(&store_key_once, make_store_key);
-	struct store *st = pthread_getspecific(store_key);
+	struct store *st = pthread_getspecific(app->store_key);
 	if (st != NULL) {
 		store_close(st);
-		pthread_setspecific(store_key, NULL);
+		pthread_setspecific(app->store_key, NULL);
 	}
 }
 
@@ -109,6 +97,11 @@ static void init_mailer(struct app *app)
 int app_init(struct app *app, const char *config_path, const char **error_r)
 {
 	memset(app, 0, sizeof(*app));
+	if (pthread_key_create(&app->store_key, close_store) != 0) {
+		*error_r = "cannot make the per-thread store key";
+		return -1;
+	}
+	app->store_key_made = 1;
 	pthread_mutex_init(&app->keys_lock, NULL);
 	pthread_mutex_init(&app->kick_lock, NULL);
 	pthread_cond_init(&app->kick, NULL);
@@ -116,6 +109,12 @@ int app_init(struct app *app, const char *config_path, const char **error_r)
 		*error_r = "libsodium failed to initialize";
 		return -1;
 	}
+	/* Not thread-safe: here, before any thread starts. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		*error_r = "libcurl failed to initialize";
+		return -1;
+	}
+	app->curl_ready = 1;
 	if (config_load(config_path, &app->cfg, error_r) < 0)
 		return -1;
 	if (tpl_set_load(app->cfg.mail.templates, &app->tpl, error_r) < 0)
@@ -262,10 +261,15 @@ void app_free(struct app *app)
 	rate_limiter_free(app->invite_org_limit);
 	rate_limiter_free(app->invite_rcpt_limit);
 	sodium_memzero(app->csrf_key, sizeof(app->csrf_key));
-	app_store_release();
+	if (app->store_key_made) {
+		app_store_release(app);
+		pthread_key_delete(app->store_key);
+	}
 	pthread_mutex_destroy(&app->keys_lock);
 	pthread_mutex_destroy(&app->kick_lock);
 	pthread_cond_destroy(&app->kick);
+	if (app->curl_ready)
+		curl_global_cleanup();
 }
 
 const struct keyring *app_keys(struct app *app)

@@ -11,6 +11,7 @@
 #include "invited/cli.h"
 #include "invited/log.h"
 #include "invited/mime.h"
+#include "invited/rfc3339.h"
 #include "invited/text.h"
 
 static const char org_usage[] =
@@ -123,11 +124,10 @@ static int org_create(struct cli *cli, int argc, char **argv)
 		return cli_fail("org", "%s", err);
 	int rc = store_org_insert(cli->st, &o, &err);
 	if (rc == STORE_OK)
-		rc = store_event_add(cli->st, cli->now, o.id, 0, "cli", "org.created",
-				 errorf("org:%lld", (long long)o.id),
-				 errorf("kind=%s status=%s", org_kind_str(o.kind),
-					org_status_str(o.status)),
-				 NULL, &err);
+		rc = store_event_on(cli->st, cli->now, o.id, 0, "cli", "org.created", "org", o.id,
+				    errorf("kind=%s status=%s", org_kind_str(o.kind),
+					   org_status_str(o.status)),
+				    &err);
 	if (rc != STORE_OK || store_commit(cli->st, &err) != STORE_OK) {
 		store_rollback(cli->st);
 		return cli_fail("org", "%s", err);
@@ -224,11 +224,68 @@ int cli_org(struct cli *cli, int argc, char **argv)
 static const char apikey_usage[] =
 	"usage: invited [-c FILE] apikey create (--org ID --role admin_agent|sales_agent\n"
 	"                                       | --operator) [--label TEXT]\n"
+	"       invited [-c FILE] apikey list (--org ID | --operator)\n"
+	"       invited [-c FILE] apikey revoke ID (--org ID | --operator)\n"
 	"\n"
-	"Create an API key and print it. It is shown only this once: the server\n"
-	"keeps only its hash. admin_agent keys may invite and act on invitations;\n"
-	"sales_agent keys may read; the operator key reviews enrollments and reads\n"
-	"/metrics.\n";
+	"create: make an API key and print it. It is shown only this once: the\n"
+	"server keeps only its hash. admin_agent keys may invite and act on\n"
+	"invitations; sales_agent keys may read; the operator key reviews\n"
+	"enrollments and reads /metrics.\n"
+	"list: an organization's (or the operator's) live keys: id, key id, role,\n"
+	"created, label, separated by tabs.\n"
+	"revoke: the key (by the id list prints) stops working at once.\n";
+
+static int print_key(void *ctx, const struct apikey *k)
+{
+	char when[RFC3339_LEN + 1];
+	(void)ctx;
+	printf("%lld\t%s\t%s\t%s\t%s\n", (long long)k->id, k->key_id, key_role_str(k->role),
+	       rfc3339_format(k->created_at, when), k->label);
+	return 0;
+}
+
+/* apikey list | revoke ID, for --org ID or --operator. */
+static int apikey_list_or_revoke(struct cli *cli, int revoke, int argc, char **argv)
+{
+	static const struct option opts[] = {{"org", required_argument, NULL, 'o'},
+					     {"operator", no_argument, NULL, 'O'},
+					     {NULL, 0, NULL, 0}};
+	int64_t org = 0, id = 0;
+	int c, bad = 0, operator = 0;
+	const char *err;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1 && !bad) {
+		if (c == 'o')
+			bad = (org = cli_id(optarg)) < 0;
+		else if (c == 'O')
+			operator = 1;
+		else
+			bad = 1;
+	}
+	if (revoke && optind == argc - 1)
+		bad = bad || (id = cli_id(argv[optind++])) < 0;
+	if (bad || optind != argc || operator == (org > 0))
+		return cli_usage(apikey_usage);
+	if (cli_load(cli) < 0)
+		return EXIT_FAIL;
+	if (!revoke)
+		return store_apikey_list(cli->st, org, print_key, NULL, &err) == STORE_OK
+			       ? EXIT_OK
+			       : cli_fail("apikey", "%s", err);
+	if (store_begin(cli->st, &err) != STORE_OK)
+		return cli_fail("apikey", "%s", err);
+	int rc = apikey_revoke(cli->st, org, id, "cli", cli->now, &err);
+	if (rc == 1) {
+		store_rollback(cli->st);
+		return cli_fail("apikey", "no live key %lld of %s", (long long)id,
+				operator ? "the operator" : "that organization");
+	}
+	if (rc != 0 || store_commit(cli->st, &err) != STORE_OK) {
+		store_rollback(cli->st);
+		return cli_fail("apikey", "%s", err);
+	}
+	printf("%lld\trevoked\n", (long long)id);
+	return EXIT_OK;
+}
 
 int cli_apikey(struct cli *cli, int argc, char **argv)
 {
@@ -248,6 +305,8 @@ int cli_apikey(struct cli *cli, int argc, char **argv)
 		fputs(apikey_usage, stdout);
 		return EXIT_OK;
 	}
+	if (argc >= 2 && (strcmp(argv[1], "list") == 0 || strcmp(argv[1], "revoke") == 0))
+		return apikey_list_or_revoke(cli, argv[1][0] == 'r', argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "create") != 0)
 		return cli_usage(apikey_usage);
 	argc--, argv++;

@@ -108,6 +108,19 @@ static const struct ckey keys[] = {
 	 "a sent invitation not yet answered is reminded once, this long before it expires "
 	 "(0: never); less than invitation_lifetime"},
 
+	{"webhooks", "allow_http", C_BOOL, F(webhooks.allow_http), "no",
+	 "let webhook endpoints be plain http:// (else https:// only)"},
+	{"webhooks", "allow_private", C_BOOL, F(webhooks.allow_private), "no",
+	 "let webhooks reach loopback, private and link-local addresses (else public ones only)"},
+	{"webhooks", "timeout", C_DURATION, F(webhooks.timeout), "10s",
+	 "how long one delivery attempt may take"},
+	{"webhooks", "retry_base", C_DURATION, F(webhooks.retry_base), "30s",
+	 "wait before a failed delivery's first retry; doubles each time"},
+	{"webhooks", "retry_cap", C_DURATION, F(webhooks.retry_cap), "1h",
+	 "longest wait between two attempts (a delivery is retried for 3 days)"},
+	{"webhooks", "concurrency", C_INT, F(webhooks.concurrency), "2",
+	 "delivery threads, each POSTing one delivery at a time (1 to 16)"},
+
 	{"sessions", "idle", C_DURATION, F(sessions.idle), "8h",
 	 "a console session ends this long after it was last used"},
 	{"sessions", "lifetime", C_DURATION, F(sessions.lifetime), "7d",
@@ -377,6 +390,13 @@ int config_validate(struct config *cfg, const char **error_r)
 	}
 	if (cfg->tokens.invitation_lifetime < 60 || cfg->tokens.verification_lifetime < 60) {
 		*error_r = "[tokens] lifetimes must be at least 60s";
+		return -1;
+	}
+	if (cfg->webhooks.timeout < 1 || cfg->webhooks.retry_base < 1 ||
+	    cfg->webhooks.retry_cap < cfg->webhooks.retry_base || cfg->webhooks.concurrency < 1 ||
+	    cfg->webhooks.concurrency > 16) {
+		*error_r = "[webhooks] timeout and retry_base must be at least 1s, retry_cap at "
+			   "least retry_base, and concurrency 1 to 16";
 		return -1;
 	}
 	if (cfg->tokens.reminder_before >= cfg->tokens.invitation_lifetime) {

@@ -139,6 +139,8 @@ int cs_operator(struct console *c, const char *rest)
 	}
 	if (strcmp(rest, "/outbox") == 0 && !post)
 		return outbox_page(c);
+	if (strncmp(rest, "/webhooks", 9) == 0)
+		return cs_webhooks(c, rest + 9);
 	if (strncmp(rest, "/review/", 8) == 0 && post) {
 		int64_t id = cs_path_id(rest + 8, &rest);
 		if (id > 0 && rest[0] == '\0')

@@ -114,9 +114,6 @@ int http_respond_fault(struct request *rq, const struct fault *f)
 				 json_pack("{s:o}", "error", err));
 }
 
-/* Requests deferred and not answered yet, for http_server_stop(). */
-static int deferred_open;
-
 int http_defer(struct request *rq, int (*resume)(struct request *rq),
 	       void (*discard)(void *state), void *state)
 {
@@ -124,7 +121,7 @@ int http_defer(struct request *rq, int (*resume)(struct request *rq),
 	rq->discard = discard;
 	rq->deferred = state;
 	rq->suspended = 1;
-	__atomic_add_fetch(&deferred_open, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&rq->app->http_deferred, 1, __ATOMIC_RELAXED);
 	MHD_suspend_connection(rq->conn);
 	return MHD_YES;
 }
@@ -331,7 +328,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (rq->suspended) { /* http_resume() woke it */
 		rq->suspended = 0;
-		__atomic_sub_fetch(&deferred_open, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&rq->app->http_deferred, 1, __ATOMIC_RELAXED);
 		int ret = rq->resume(rq);
 		if (!rq->responded)
 			msg_panic("http: %s answered nothing after resuming", rq->path);
@@ -360,7 +357,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq == NULL)
 		return;
 	if (rq->suspended) {
-		__atomic_sub_fetch(&deferred_open, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&rq->app->http_deferred, 1, __ATOMIC_RELAXED);
 		rq->discard(rq->deferred);
 	}
 	if (rq->pp != NULL)
@@ -477,7 +474,7 @@ void http_server_stop(struct app *app)
 	MHD_socket s = MHD_quiesce_daemon(app->http->daemon);
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
-	for (int ms = 0; ms < 5000 && __atomic_load_n(&deferred_open, __ATOMIC_RELAXED) > 0;
+	for (int ms = 0; ms < 5000 && __atomic_load_n(&app->http_deferred, __ATOMIC_RELAXED) > 0;
 	     ms++) {
 		struct timespec one = {0, 1000000L};
 		nanosleep(&one, NULL);

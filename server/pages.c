@@ -143,6 +143,75 @@ static int show_status(struct request *rq, enum redeem_status s, const char *loc
 	return pages_error(rq, redeem_status_http(s), locale, redeem_status_code(s));
 }
 
+/* An expired invitation link's page: the inviter can be asked for a new
+ * one (a form), or was just asked. */
+static int show_expired(struct request *rq, const char *token, const struct offer *o,
+			int asked)
+{
+	char set_cookie[160], csrf[PAGES_CSRF_SIZE], flag[48];
+	struct tpl_vars v = {0};
+	pages_csrf_field(rq, o->claims.jti, csrf, set_cookie, sizeof(set_cookie));
+	offer_vars(o, &v, flag);
+	tpl_vars_set(&v, "token", token);
+	tpl_vars_set(&v, "csrf", csrf);
+	tpl_vars_set(&v, asked ? "asked" : "can_ask", "1");
+	return pages_render(rq, asked ? 200 : 410, o->inv.locale, "expired", &v,
+			    set_cookie[0] ? set_cookie : NULL);
+}
+
+/* GET of an expired link: the page to ask from, when there is someone to
+ * ask; else the plain expired page. */
+static int expired_link(struct request *rq, const struct inv_env *env, const char *token,
+			const struct link_claims *claims)
+{
+	struct offer o;
+	const char *err = NULL;
+	int rc = store_begin_read(env->st, &err) == STORE_OK
+			 ? redeem_expired_offer(env, claims, &o, &err)
+			 : -1;
+	store_rollback(env->st);
+	if (rc < 0)
+		msg_error("pages: %s", err);
+	if (rc != 0)
+		return show_status(rq, rc < 0 ? REDEEM_INTERNAL : REDEEM_EXPIRED, NULL);
+	return show_expired(rq, token, &o, 0);
+}
+
+/* POST action=ask from the expired page. The answer is the same whether a
+ * mail went now or was sent earlier today. */
+static int ask_new_link(struct request *rq, const struct inv_env *env, const char *token,
+			const struct link_claims *claims)
+{
+	struct offer o;
+	const char *err = NULL;
+	if (!pages_csrf_ok(rq, claims->jti))
+		return pages_error(rq, 403, NULL, "form_expired");
+	if (store_begin(env->st, &err) != STORE_OK)
+		goto internal;
+	int rc = redeem_expired_offer(env, claims, &o, &err);
+	/* Only from a link whose time is over: a live one is for accepting. */
+	if (rc == 0 && claims->exp > env->now && o.inv.status != INV_EXPIRED &&
+	    o.inv.expires_at > env->now)
+		rc = 2;
+	if (rc == 0 && invitation_ask_new_link(env, o.inv.id, &err) < 0)
+		rc = -1;
+	if (rc == 0 && store_commit(env->st, &err) != STORE_OK)
+		goto internal;
+	if (rc != 0)
+		store_rollback(env->st);
+	if (rc < 0)
+		goto internal;
+	if (rc == 2)
+		return pages_error(rq, 400, o.inv.locale, "bad_form");
+	if (rc == 1)
+		return show_status(rq, REDEEM_EXPIRED, NULL);
+	app_kick_outbox(rq->app);
+	return show_expired(rq, token, &o, 1);
+internal:
+	msg_error("pages: %s", err ? err : "internal error");
+	return show_status(rq, REDEEM_INTERNAL, NULL);
+}
+
 /* A refusal that names the organizations: whom to ask (not_admin), who
  * cannot invite now (inviter_inactive), where the confirmation went. */
 static int show_about_offer(struct request *rq, enum redeem_status s, const struct offer *o)
@@ -281,6 +350,13 @@ int pages_link(struct request *rq, const char *token)
 	const struct keyring *keys = app_keys(rq->app);
 	enum token_status ts = link_check(keys, rq->app->cfg.server.public_url, token,
 					  rq->now, &claims, &err);
+	struct inv_env env = {st, keys, &rq->app->mailer,
+			      rq->app->cfg.tokens.invitation_lifetime, rq->now, "link"};
+	const char *action = rq->method == HTTP_POST ? http_form(rq, "action") : NULL;
+	if ((ts == TOKEN_OK || ts == TOKEN_EXPIRED) && action != NULL && strcmp(action, "ask") == 0)
+		return ask_new_link(rq, &env, token, &claims);
+	if (ts == TOKEN_EXPIRED && rq->method != HTTP_POST)
+		return expired_link(rq, &env, token, &claims);
 	if (ts != TOKEN_OK)
 		return show_status(rq, redeem_from_token(ts), NULL);
 	if (claims.purpose == PUR_VERIFY_CONTACT)
@@ -288,8 +364,6 @@ int pages_link(struct request *rq, const char *token)
 	if (claims.purpose == PUR_SIGN_IN || claims.purpose == PUR_JOIN_ORG)
 		return console_signin_link(rq, token, &claims);
 
-	struct inv_env env = {st, keys, &rq->app->mailer,
-			      rq->app->cfg.tokens.invitation_lifetime, rq->now, "link"};
 	/* before the read snapshot: a session check notes the visit */
 	int64_t session_user = console_session_user(rq, st);
 	if (rq->method == HTTP_POST)
@@ -302,6 +376,8 @@ int pages_link(struct request *rq, const char *token)
 	struct offer o;
 	enum redeem_status s = redeem_inspect(&env, &claims, session_user, &o, &err);
 	store_rollback(st);
+	if (s == REDEEM_EXPIRED) /* its time is over, though the token's is not */
+		return expired_link(rq, &env, token, &claims);
 	if (s != REDEEM_OK)
 		return show_refusal(rq, s, &o);
 	return show_offer(rq, token, &o, 200, NULL);

@@ -20,6 +20,8 @@ struct redeemer {
 	pthread_cond_t wake;
 	struct redeem_job *head, **tail;
 	int stopping;
+	int opened;             /* the thread has tried to open its store */
+	char open_error[MAX_ERROR_LEN]; /* and failed so ("" when it did not) */
 };
 
 /* Up to BATCH_MAX jobs off the queue, into jobs[]; 0 once stopped and
@@ -41,24 +43,16 @@ static size_t take(struct redeemer *r, struct redeem_job **jobs)
 }
 
 static void run_batch(struct redeemer *r, struct store *st, struct redeem_job **jobs,
-		      size_t n, const char *open_error)
+		      size_t n)
 {
 	struct redeem_item *items[BATCH_MAX];
 	for (size_t i = 0; i < n; i++)
 		items[i] = &jobs[i]->item;
-	if (st != NULL) {
-		struct app *app = r->app;
-		struct inv_env env = {st, app_keys(app), &app->mailer,
-				      app->cfg.tokens.invitation_lifetime, 0, "link"};
-		redeem_batch(&env, items, n);
-		app_kick_outbox(app);
-	} else {
-		msg_error("redeemer: %s", open_error);
-		for (size_t i = 0; i < n; i++) {
-			memset(&items[i]->offer, 0, sizeof(items[i]->offer));
-			items[i]->status = REDEEM_INTERNAL;
-		}
-	}
+	struct app *app = r->app;
+	struct inv_env env = {st, app_keys(app), &app->mailer,
+			      app->cfg.tokens.invitation_lifetime, 0, "link"};
+	redeem_batch(&env, items, n);
+	app_kick_outbox(app);
 	/* After this, a job belongs to its HTTP thread again. */
 	for (size_t i = 0; i < n; i++)
 		http_resume(jobs[i]->rq);
@@ -71,9 +65,18 @@ static void *redeemer_main(void *arg)
 	const char *err = NULL;
 	struct store *st = app_store(r->app, &err);
 	size_t n;
+	/* Start-up waits for this: a redeemer without a store fails it. */
+	pthread_mutex_lock(&r->lock);
+	r->opened = 1;
+	/* copied: the thread's error text dies with it */
+	snprintf(r->open_error, sizeof(r->open_error), "%s", st == NULL ? err : "");
+	pthread_cond_broadcast(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	if (st == NULL)
+		return NULL;
 	while ((n = take(r, jobs)) > 0)
-		run_batch(r, st, jobs, n, err);
-	app_store_release();
+		run_batch(r, st, jobs, n);
+	app_store_release(r->app);
 	return NULL;
 }
 
@@ -93,6 +96,18 @@ int redeemer_start(struct app *app, struct redeemer **r_r, const char **error_r)
 		pthread_cond_destroy(&r->wake);
 		free(r);
 		*error_r = "redeemer: cannot start its thread";
+		return -1;
+	}
+	pthread_mutex_lock(&r->lock);
+	while (!r->opened)
+		pthread_cond_wait(&r->wake, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	if (r->open_error[0] != '\0') {
+		pthread_join(r->thread, NULL);
+		*error_r = errorf("redeemer: %s", r->open_error);
+		pthread_mutex_destroy(&r->lock);
+		pthread_cond_destroy(&r->wake);
+		free(r);
 		return -1;
 	}
 	*r_r = r;

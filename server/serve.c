@@ -1,7 +1,7 @@
 /*
  * serve.c: `invited serve`. The HTTP endpoint runs in libmicrohttpd's
- * threads; beside it run the outbox senders and the sweeper that expires
- * and reminds invitations, and (with [imap] enabled) the IMAP reader. SIGINT/SIGTERM
+ * threads; beside it run the outbox senders, the webhook deliverer, the
+ * sweeper that expires and reminds invitations, and (with [imap] enabled) the IMAP reader. SIGINT/SIGTERM
  * stop everything in order. The key folder is re-read when it changes
  * (within a second) and on SIGHUP.
  */
@@ -18,10 +18,13 @@
 #include "invited/outbox.h"
 #include "invited/redeemer.h"
 #include "invited/server.h"
+#include "invited/webhook.h"
 
 #define MAX_SENDERS 16
 #define GATHER_MS 20 /* see sender_main */
-#define MAX_THREADS (MAX_SENDERS + 2) /* the sweeper and the IMAP reader */
+#define MAX_WEBHOOK_THREADS 16
+#define MAX_THREADS (MAX_SENDERS + MAX_WEBHOOK_THREADS + 2) /* + the sweeper, the IMAP reader */
+#define WEBHOOK_BATCH 16 /* deliveries claimed per pass */
 #define SWEEP_BATCH 500 /* invitations expired or reminded per transaction */
 
 static volatile sig_atomic_t got_signal;
@@ -93,7 +96,7 @@ static void *sender_main(void *arg)
 			nanosleep(&gather, NULL);
 		}
 	}
-	app_store_release();
+	app_store_release(app);
 	return NULL;
 }
 
@@ -133,7 +136,7 @@ static void *sweeper_main(void *arg)
 		for (int64_t s = 0; s < app->cfg.server.sweep_interval && !app->stopping; s++)
 			wait_for_work(app, 1);
 	}
-	app_store_release();
+	app_store_release(app);
 	return NULL;
 }
 
@@ -151,20 +154,66 @@ static void *imap_main(void *arg)
 	struct inbound_opts opts = {cfg->trusted_authserv, cfg->trust_relay};
 	app_verifier_env(app, st, (int64_t)time(NULL), "imap", &env);
 	imap_watch(cfg, &env, &opts, &app->stopping);
-	app_store_release();
+	app_store_release(app);
 	return NULL;
 }
 
-/* Messages a dead process left `sending` are queued again. */
-static int recover_outbox(struct app *app, const char **error_r)
+static void *webhooks_main(void *arg)
 {
-	size_t n;
+	struct app *app = arg;
+	const char *err;
+	struct store *st = app_store(app, &err);
+	if (st == NULL) {
+		msg_error("webhooks: %s", err);
+		return NULL;
+	}
+	while (!app->stopping) {
+		struct webhook_stats stats;
+		if (webhook_run_once(st, &app->cfg.webhooks, WEBHOOK_BATCH, &app->stopping,
+				     (int64_t)time(NULL), &stats, &err) < 0) {
+			msg_error("webhooks: %s", err);
+			wait_for_work(app, 5);
+			continue;
+		}
+		__atomic_add_fetch(&app->webhooks_delivered, stats.delivered, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&app->webhooks_failed, stats.failed, __ATOMIC_RELAXED);
+		/* A full batch means more may be due: go again at once. */
+		if (stats.claimed < WEBHOOK_BATCH)
+			wait_for_work(app, 1);
+	}
+	app_store_release(app);
+	return NULL;
+}
+
+/* Messages and deliveries a dead process left `sending` are due again:
+ * the message is sent again, the delivery attempted again (with the same
+ * webhook-id, so that a receiver can tell). */
+static int recover(struct app *app, const char **error_r)
+{
+	size_t n, d;
 	struct store *st = app_store(app, error_r);
-	if (st == NULL || store_outbox_recover(st, (int64_t)time(NULL), &n, error_r) != STORE_OK)
+	if (st == NULL || store_outbox_recover(st, (int64_t)time(NULL), &n, error_r) != STORE_OK ||
+	    store_delivery_recover(st, (int64_t)time(NULL), &d, error_r) != STORE_OK)
 		return -1;
 	if (n > 0)
 		msg_info("outbox: %zu messages were being sent when the server stopped; "
 			 "they will be sent again", n);
+	if (d > 0)
+		msg_info("webhooks: %zu deliveries were being attempted when the server stopped; "
+			 "they will be attempted again", d);
+	return 0;
+}
+
+/* Start a thread the server needs; 0, or -1 (logged) when it cannot. */
+static int start(pthread_t *threads, size_t *n, void *(*fn)(void *), struct app *app,
+		 const char *what)
+{
+	int rc = pthread_create(&threads[*n], NULL, fn, app);
+	if (rc != 0) {
+		msg_error("cannot start the %s thread: %s", what, strerror(rc));
+		return -1;
+	}
+	(*n)++;
 	return 0;
 }
 
@@ -223,7 +272,7 @@ int app_serve(struct app *app)
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 
-	if (recover_outbox(app, &err) < 0 ||
+	if (recover(app, &err) < 0 ||
 	    store_checkpointer_start(app->cfg.server.database, APP_CHECKPOINT_PAGES,
 				     &app->checkpointer, &err) !=
 		    STORE_OK) {
@@ -239,16 +288,26 @@ int app_serve(struct app *app)
 		app->checkpointer = NULL;
 		return 1;
 	}
-	int senders = app->cfg.outbox.concurrency;
+	int senders = app->cfg.outbox.concurrency, failed = 0;
 	if (senders > MAX_SENDERS)
 		senders = MAX_SENDERS;
-	for (int i = 0; i < senders; i++)
-		if (pthread_create(&threads[n], NULL, sender_main, app) == 0)
-			n++;
-	if (pthread_create(&threads[n], NULL, sweeper_main, app) == 0)
-		n++;
-	if (app->cfg.imap.enabled && pthread_create(&threads[n], NULL, imap_main, app) == 0)
-		n++;
+	for (int i = 0; i < senders && !failed; i++)
+		failed = start(threads, &n, sender_main, app, "outbox sender") < 0;
+	for (int i = 0; i < app->cfg.webhooks.concurrency && i < MAX_WEBHOOK_THREADS && !failed; i++)
+		failed = start(threads, &n, webhooks_main, app, "webhooks") < 0;
+	failed = failed || start(threads, &n, sweeper_main, app, "sweeper") < 0 ||
+		 (app->cfg.imap.enabled && start(threads, &n, imap_main, app, "IMAP reader") < 0);
+	if (failed) {
+		/* Half a server would accept work it cannot do: stop. */
+		redeemer_stop(app->redeemer);
+		http_server_stop(app);
+		redeemer_free(app->redeemer);
+		app->redeemer = NULL;
+		stop_threads(app, threads, n);
+		store_checkpointer_stop(app->checkpointer);
+		app->checkpointer = NULL;
+		return 1;
+	}
 	msg_info("serving %s on %s (public URL %s), %d outbox senders",
 		 app->cfg.server.database, app->cfg.server.listen,
 		 app->cfg.server.public_url, senders);

@@ -59,7 +59,8 @@ int store_apikey_find(struct store *st, const char *key_id, struct apikey *k,
 int store_apikey_list(struct store *st, int64_t org_id, store_apikey_cb *cb, void *ctx,
 		      const char **error_r)
 {
-	static const char sql[] = "SELECT " APIKEY_COLUMNS " FROM api_keys WHERE org_id = ?"
+	static const char sql[] = "SELECT " APIKEY_COLUMNS " FROM api_keys"
+				  " WHERE (org_id = ?1 OR (?1 = 0 AND org_id IS NULL))"
 				  " AND revoked_at IS NULL ORDER BY id DESC LIMIT 200";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)

@@ -97,6 +97,28 @@ void store_read_int64(sqlite3_stmt *s, void *out)
 	*(int64_t *)out = sqlite3_column_int64(s, 0);
 }
 
+int store_counts_by(struct store *st, const char *sql, int (*index_of)(const char *s),
+		    int64_t *out, int n, const char *what, const char **error_r)
+{
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	memset(out, 0, (size_t)n * sizeof(out[0]));
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+		int i = name != NULL ? index_of(name) : -1;
+		if (i >= 0 && i < n)
+			out[i] = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		*error_r = store_err(st, what);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 int store_count(struct store *st, sqlite3_stmt *s, int64_t *n_r, const char *what,
 		const char **error_r)
 {

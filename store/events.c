@@ -5,6 +5,35 @@
  */
 #include "store_int.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/*
+ * The event's deliveries, in its transaction: one for every live endpoint
+ * of an organization the event concerns, or of the operator, whose filter
+ * is empty or names the event or "<thing>.*".
+ */
+static int queue_deliveries(struct store *st, int64_t event_id, int64_t now, int64_t org_id,
+			    int64_t peer_org_id, const char *name, const char **error_r)
+{
+	static const char sql[] =
+		"INSERT INTO deliveries (webhook_id, event_id, status, next_attempt_at,"
+		" expires_at, created_at)"
+		" SELECT id, ?1, 'pending', ?2, ?2 + " STR(WEBHOOK_RETRY_FOR) ", ?2 FROM webhooks"
+		" WHERE deleted_at IS NULL AND (org_id IS NULL OR org_id = ?3 OR org_id = ?4)"
+		" AND (events = '' OR instr(',' || events || ',', ',' || ?5 || ',') > 0"
+		" OR instr(',' || events || ',', ',' || substr(?5, 1, instr(?5, '.')) || '*,') > 0)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, event_id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, org_id > 0 ? org_id : -1);
+	sqlite3_bind_int64(s, 4, peer_org_id > 0 ? peer_org_id : -1);
+	bind_text(s, 5, name);
+	return store_exec_stmt(st, s, "queue deliveries", error_r);
+}
+
 int store_event_add(struct store *st, int64_t now, int64_t org_id, int64_t peer_org_id,
 		    const char *actor, const char *name, const char *subject,
 		    const char *details, int64_t *id_r, const char **error_r)
@@ -23,9 +52,22 @@ int store_event_add(struct store *st, int64_t now, int64_t org_id, int64_t peer_
 	bind_text(s, 6, subject);
 	bind_text(s, 7, details ? details : "");
 	int rc = store_exec_stmt(st, s, "add event", error_r);
-	if (rc == STORE_OK && id_r != NULL)
-		*id_r = sqlite3_last_insert_rowid(st->db);
-	return rc;
+	if (rc != STORE_OK)
+		return rc;
+	int64_t id = sqlite3_last_insert_rowid(st->db);
+	if (id_r != NULL)
+		*id_r = id;
+	return queue_deliveries(st, id, now, org_id, peer_org_id, name, error_r);
+}
+
+int store_event_on(struct store *st, int64_t now, int64_t org_id, int64_t peer_org_id,
+		   const char *actor, const char *name, const char *thing, int64_t id,
+		   const char *details, const char **error_r)
+{
+	char subject[64];
+	snprintf(subject, sizeof(subject), "%s:%lld", thing, (long long)id);
+	return store_event_add(st, now, org_id, peer_org_id, actor, name, subject, details, NULL,
+			       error_r);
 }
 
 static void read_event(sqlite3_stmt *s, struct event *e)
@@ -85,4 +127,29 @@ int store_event_list(struct store *st, const struct event_filter *f, store_event
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+struct event_reader {
+	store_event_cb *cb;
+	void *ctx;
+};
+
+static void read_to_cb(sqlite3_stmt *s, void *out)
+{
+	struct event_reader *r = out;
+	struct event e;
+	read_event(s, &e);
+	r->cb(r->ctx, &e);
+}
+
+int store_event_get(struct store *st, int64_t id, store_event_cb *cb, void *ctx,
+		    const char **error_r)
+{
+	static const char sql[] = "SELECT " EVENT_COLUMNS " FROM events WHERE id = ?";
+	struct event_reader r = {cb, ctx};
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	return store_one_row(st, s, read_to_cb, &r, "get event", error_r);
 }

@@ -314,3 +314,20 @@ int store_invitation_set_reminded(struct store *st, int64_t id, int64_t now,
 	sqlite3_bind_int64(s, 2, id);
 	return store_exec_stmt(st, s, "set reminded", error_r);
 }
+
+int store_invitation_set_asked(struct store *st, int64_t id, int64_t now, int64_t interval,
+			       const char **error_r)
+{
+	static const char sql[] = "UPDATE invitations SET asked_at = ?1 WHERE id = ?2"
+				  " AND (asked_at IS NULL OR asked_at <= ?1 - ?3)";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, id);
+	sqlite3_bind_int64(s, 3, interval);
+	int rc = store_exec_stmt(st, s, "set asked", error_r);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		return STORE_CONFLICT;
+	return rc;
+}

@@ -392,25 +392,14 @@ int store_outbox_list(struct store *st, const struct outbox_filter *f,
 	return STORE_OK;
 }
 
+static int outbox_status_index(const char *s)
+{
+	enum outbox_status v;
+	return outbox_status_parse(s, &v) == 0 ? (int)v : -1;
+}
+
 int store_outbox_counts(struct store *st, int64_t out[5], const char **error_r)
 {
 	static const char sql[] = "SELECT status, count(*) FROM outbox GROUP BY status";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
-	if (s == NULL)
-		return STORE_ERROR;
-	memset(out, 0, 5 * sizeof(out[0]));
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char status[16];
-		enum outbox_status v;
-		col_text(s, 0, status, sizeof(status));
-		if (outbox_status_parse(status, &v) == 0)
-			out[v] = sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		*error_r = store_err(st, "count messages");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return store_counts_by(st, sql, outbox_status_index, out, 5, "count messages", error_r);
 }

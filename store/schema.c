@@ -266,6 +266,38 @@ const char *const store_migrations[] = {
 	"ALTER TABLE invitations ADD COLUMN reminded_at INTEGER;"
 	"CREATE INDEX invitations_remind ON invitations (expires_at)"
 	"  WHERE status = 'sent' AND reminded_at IS NULL;",
+	/* 8: webhook endpoints and their deliveries (SPEC "Events and
+	 * webhooks"). A delivery is queued in the transaction of its
+	 * event, for every live endpoint whose organization the event
+	 * concerns (an operator's endpoint, of no organization: every
+	 * event) and whose filter names it. */
+	"CREATE TABLE webhooks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER REFERENCES orgs (id),"
+	"  url TEXT NOT NULL,"
+	"  events TEXT NOT NULL DEFAULT '',"
+	"  secret BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  deleted_at INTEGER"
+	") STRICT;"
+	"CREATE INDEX webhooks_live ON webhooks (org_id) WHERE deleted_at IS NULL;"
+	"CREATE TABLE deliveries ("
+	"  id INTEGER PRIMARY KEY,"
+	"  webhook_id INTEGER NOT NULL REFERENCES webhooks (id),"
+	"  event_id INTEGER NOT NULL REFERENCES events (id),"
+	"  status TEXT NOT NULL CHECK (status IN ('pending','sending','delivered','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  last_status INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  done_at INTEGER"
+	") STRICT;"
+	"CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';"
+	"CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);"
+	/* when the invitee last asked for a new link from an expired one */
+	"ALTER TABLE invitations ADD COLUMN asked_at INTEGER;",
 };
 
 const int store_migration_count =

@@ -75,6 +75,10 @@ int store_one_row(struct store *st, sqlite3_stmt *s, store_row_fn *read, void *o
 		  const char *what, const char **error_r);
 /* A store_row_fn: the first column as an int64_t at out. */
 void store_read_int64(sqlite3_stmt *s, void *out);
+/* A "SELECT status, count(*) … GROUP BY status" (sql, a literal) into
+ * out[0..n): out[index_of(status)], 0 for the statuses not there. */
+int store_counts_by(struct store *st, const char *sql, int (*index_of)(const char *s),
+		    int64_t *out, int n, const char *what, const char **error_r);
 /* The first column of a count or EXISTS query's one row, in *n_r. */
 int store_count(struct store *st, sqlite3_stmt *s, int64_t *n_r, const char *what,
 		const char **error_r);

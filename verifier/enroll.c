@@ -102,10 +102,8 @@ static int check_owners(struct store *st, const struct org *o, struct fault *f)
 int enroll_event(const struct verifier_env *env, int64_t org_id, const char *name,
 		 const char *details, const char **error_r)
 {
-	char subject[48];
-	snprintf(subject, sizeof(subject), "org:%lld", (long long)org_id);
-	return store_event_add(env->st, env->now, org_id, 0, env->actor, name, subject, details,
-			       NULL, error_r) == STORE_OK
+	return store_event_on(env->st, env->now, org_id, 0, env->actor, name, "org", org_id,
+			      details, error_r) == STORE_OK
 		       ? 0
 		       : -1;
 }

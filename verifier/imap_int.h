@@ -50,6 +50,6 @@ int imap_move(struct imap_session *s, struct mailimap_set *set, const char *fold
 	      const char **error_r);
 
 /* Sleep until `until`, in steps of a second, or until *stop. */
-void imap_sleep_until(time_t until, const volatile int *stop);
+void imap_sleep_until(time_t until, const _Atomic int *stop);
 
 #endif

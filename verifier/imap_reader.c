@@ -343,7 +343,7 @@ static void log_pass(const struct imap_config *cfg, const struct imap_stats *st)
 }
 
 void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
-		const struct inbound_opts *opts, const volatile int *stop)
+		const struct inbound_opts *opts, const _Atomic int *stop)
 {
 	int backoff = 1;
 	while (!*stop) {

@@ -286,13 +286,13 @@ oom:
 	return -1;
 }
 
-void imap_sleep_until(time_t until, const volatile int *stop)
+void imap_sleep_until(time_t until, const _Atomic int *stop)
 {
 	while (!*stop && time(NULL) < until)
 		sleep(1);
 }
 
-int imap_session_wait(struct imap_session *s, const volatile int *stop, const char **error_r)
+int imap_session_wait(struct imap_session *s, const _Atomic int *stop, const char **error_r)
 {
 	if (!s->has_idle || !s->cfg->idle) {
 		imap_sleep_until(time(NULL) + s->cfg->poll_interval, stop);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "invited/log.h"
+#include "invited/transition.h"
 #include "invited/verify.h"
 #include "verifier_int.h"
 
@@ -31,9 +32,7 @@ const char *verif_event_name(enum verif_event ev)
 
 int verification_transition(enum verif_status from, enum verif_event ev)
 {
-	if (from < VERIF_PENDING || from > VERIF_BOUNCED || ev <= 0 || ev >= VERIF_EV_COUNT)
-		return -1;
-	return table[from][ev] != 0 ? table[from][ev] : -1;
+	return from < VERIF_PENDING ? -1 : TRANSITION(table, from, ev);
 }
 
 int verification_apply(const struct verifier_env *env, struct verification *v,

@@ -75,6 +75,8 @@ int api_orgs(struct api_call *call, const char *rest);
 int api_users(struct api_call *call, const char *rest);
 int api_events(struct api_call *call, const char *rest);
 int api_relationships(struct api_call *call, const char *rest);
+int api_webhooks(struct api_call *call, const char *rest);
+int api_apikeys(struct api_call *call, const char *rest);
 int api_enrollments(struct api_call *call, const char *rest);
 /* POST /orgs/{id}/approve|reject (operator). */
 int api_org_review(struct api_call *call, struct org *o, const char *verb,

@@ -14,6 +14,7 @@
 #include "imap_reader.h"
 #include "limits.h"
 #include "outbox.h"
+#include "webhook.h"
 
 struct config {
 	char path[PATH_MAX];
@@ -26,6 +27,7 @@ struct config {
 		int64_t sweep_interval;    /* seconds between expiry sweeps */
 	} server;
 	struct outbox_config outbox;   /* [smtp] */
+	struct webhook_config webhooks; /* [webhooks] */
 	char smtp_from[MAX_EMAIL_LEN + 1];
 	char smtp_from_name[MAX_NAME_LEN + 1];
 	int64_t smtp_lifetime;         /* seconds before a queued mail fails */

@@ -69,7 +69,7 @@ int imap_session_pass(struct imap_session *s, struct verifier_env *env,
 
 /* Wait for new mail: in IDLE when offered and configured, else for the
  * poll interval. Returns early once *stop is set. -1 on a lost connection. */
-int imap_session_wait(struct imap_session *s, const volatile int *stop,
+int imap_session_wait(struct imap_session *s, const _Atomic int *stop,
 		      const char **error_r);
 
 /*
@@ -77,6 +77,6 @@ int imap_session_wait(struct imap_session *s, const volatile int *stop,
  * is retried after 1, 2, 4 … 60 seconds, with a log line each time.
  */
 void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
-		const struct inbound_opts *opts, const volatile int *stop);
+		const struct inbound_opts *opts, const _Atomic int *stop);
 
 #endif

@@ -124,6 +124,17 @@ int invitation_apply(const struct inv_env *env, int64_t id, enum inv_event ev,
 int invitation_replied(const struct inv_env *env, int64_t id, const char *details,
 		       const char **error_r);
 
+/*
+ * The invitee, on an expired link's page, asks the inviter for a new link:
+ * the inviter's primary contact is mailed (where to resend it) and the
+ * event written, in the caller's transaction. At most once per
+ * ASK_NEW_LINK_INTERVAL per invitation, and only while it can still be
+ * sent again: 0 when asked now, 1 when not (the page says the same
+ * either way), -1 on a store error.
+ */
+#define ASK_NEW_LINK_INTERVAL 86400
+int invitation_ask_new_link(const struct inv_env *env, int64_t id, const char **error_r);
+
 /* Expire up to limit open invitations whose time is over, in one
  * transaction of its own: *n_r how many. */
 int invitation_expire_due(const struct inv_env *env, int limit, size_t *n_r,

@@ -39,6 +39,10 @@
 #define MAX_DRAFT_FORM_BODY (3 * MAX_BODY_LEN + 8192) /* a draft's text, URL-encoded */
 #define MAX_MAIL_SIZE (10 * 1024 * 1024) /* inbound message we will parse */
 #define MAX_ERROR_LEN 512
+#define MAX_WEBHOOKS 10          /* live webhook endpoints per organization (and the operator's) */
+#define MAX_WEBHOOK_EVENTS 512   /* an endpoint's event filter, comma-separated */
+#define WEBHOOK_RESPONSE_KEPT 200 /* bytes of a receiver's answer kept with the delivery */
+#define WEBHOOK_RETRY_FOR 259200 /* seconds a delivery is retried before it fails (3 days) */
 
 /* An accept from a link the inviter has seen waits for a confirmation
  * mailed to the invitee: its link lives this long (never past the

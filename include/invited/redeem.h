@@ -64,6 +64,16 @@ struct offer {
 };
 
 /*
+ * An expired invitation link (claims from link_check's TOKEN_EXPIRED, or
+ * an invitation past its time): o gets the invitation and its inviter
+ * when the inviter can still send a new link (0), for the expired page's
+ * "ask for a new link"; 1 when not (used, revoked, unknown); -1 on a
+ * store error. Never writes.
+ */
+int redeem_expired_offer(const struct inv_env *env, const struct link_claims *claims,
+			 struct offer *o, const char **error_r);
+
+/*
  * Check the link row and invitation behind claims that link_check()
  * accepted; fill o. session_user: the user signed in on this request (0
  * for none). Never writes.

@@ -36,7 +36,11 @@ struct app {
 
 	pthread_mutex_t kick_lock;   /* outbox senders wait here for work */
 	pthread_cond_t kick;
-	volatile int stopping;
+	_Atomic int stopping;
+	int curl_ready;       /* curl_global_init done: cleanup in app_free */
+	pthread_key_t store_key; /* each thread's store connection */
+	int store_key_made;
+	int http_deferred;    /* requests deferred and not answered yet */
 
 	struct http_server *http;
 	/* `invited serve` only: copies the WAL into the database for
@@ -58,6 +62,8 @@ struct app {
 	uint64_t redeems;
 	uint64_t mails_sent;
 	uint64_t mails_failed;
+	uint64_t webhooks_delivered;
+	uint64_t webhooks_failed;
 };
 
 /* WAL pages (4 KiB) that start a checkpoint in a checkpointer's thread
@@ -78,7 +84,7 @@ int app_reload_keys(struct app *app, const char **error_r);
 /* This thread's store connection, opened on first use. */
 struct store *app_store(struct app *app, const char **error_r);
 /* Close this thread's connection (threads call this before they end). */
-void app_store_release(void);
+void app_store_release(struct app *app);
 
 /* What the verifier needs for one request or command: the store, the
  * mailer, the public mailbox list, lifetimes, and the link minter. */

@@ -2,7 +2,8 @@
 reminder arrives in Dovecot before the invitation expires, with the same
 link; the event log shows each change to the organization it concerns
 (GET /api/v1/events, `invited audit`); a relationship ends through the API,
-for both sides."""
+for both sides; API keys are listed and revoked by API and CLI; an expired
+link's page asks the inviter for a new link, once a day."""
 import re
 import time
 
@@ -127,4 +128,105 @@ def test_events_are_each_organizations_own_and_ending_a_relationship_is_one_for_
     assert {e["org_id"] for e in one} <= {other}, one
     audit = srv.cli("audit", "--org", str(reseller)).stdout
     assert re.search(rf"\trelationship\.ended\trelationship:{rel}\t", audit), audit
+    srv.stop()
+
+
+def test_api_keys_are_listed_and_revoked_by_api_and_cli():
+    srv = Server.start()
+    provider = srv.org_create("provider", "Northwind Keys", "p42@example.test")
+    other = srv.org_create("reseller", "Contoso Keys", "r42@example.test")
+    admin, sales, stranger = (srv.apikey(provider), srv.apikey(provider, role="sales_agent"),
+                              srv.apikey(other))
+    status, page = srv.api("GET", "/api/v1/apikeys", key=admin)
+    assert status == 200 and len(page["items"]) == 2, page
+    assert all(set(k) == {"id", "key_id", "role", "label", "created_at"} for k in page["items"])
+    assert srv.api("GET", "/api/v1/apikeys", key=sales)[0] == 403
+    sales_id = [k["id"] for k in page["items"] if k["role"] == "sales_agent"][0]
+    assert srv.api("DELETE", f"/api/v1/apikeys/{sales_id}", key=stranger)[0] == 404
+    assert srv.api("POST", "/api/v1/apikeys", {}, key=admin)[0] == 405
+    assert srv.api("GET", "/api/v1/invitations", key=sales)[0] == 200
+    assert srv.api("DELETE", f"/api/v1/apikeys/{sales_id}", key=admin)[0] == 204
+    assert srv.api("GET", "/api/v1/invitations", key=sales)[0] == 401
+    assert srv.api("DELETE", f"/api/v1/apikeys/{sales_id}", key=admin)[0] == 404
+    # The CLI lists and revokes the same way.
+    lines = srv.cli("apikey", "list", "--org", str(provider)).stdout.splitlines()
+    assert len(lines) == 1 and "\tadmin_agent\t" in lines[0], lines
+    admin_id = lines[0].split("\t")[0]
+    p = srv.cli("apikey", "revoke", "999", "--org", str(provider), check=False)
+    assert p.returncode != 0 and "no live key 999" in p.stderr, p.stderr
+    p = srv.cli("apikey", "revoke", admin_id, "--org", str(other), check=False)
+    assert p.returncode != 0, "not that organization's key"
+    assert srv.cli("apikey", "revoke", admin_id, "--org", str(provider)).stdout.strip() == \
+        f"{admin_id}\trevoked"
+    assert srv.api("GET", "/api/v1/apikeys", key=admin)[0] == 401
+    assert srv.cli("apikey", "list", check=False).returncode != 0
+    audit = srv.cli("audit", "--org", str(provider)).stdout
+    assert audit.count("\tapikey.revoked\t") == 2, audit
+    srv.stop()
+
+
+def test_an_expired_link_asks_the_inviter_for_a_new_one():
+    import urllib.parse
+    from lib import tokens
+    srv = Server.start()
+    mailstack.imap_clear("p36")
+    provider = srv.org_create("provider", "Northwind Expired", "p36@example.test")
+    key = srv.apikey(provider)
+    status, inv = srv.api("POST", "/api/v1/invitations",
+                          {"kind": "indirect_provider", "email": "r36@example.test"}, key)
+    assert status == 201, inv
+    live = srv.mailed_link(inv["id"])
+    [(jti,)] = srv.sql(f"SELECT jti FROM invitations WHERE id = {inv['id']}")
+    # The same link, signed by the server's key, an hour past its time.
+    expired = f"{srv.public_url}/l/" + tokens.sign(tokens.signing_key_file(srv),
+                                                   srv.public_url, "indirect_provider", -3600,
+                                                   jti)
+    status, headers, page = srv.http("GET", expired)
+    assert status == 410 and b'id="ask"' in page and b"Northwind Expired" in page, page[:500]
+    cookie = headers["set-cookie"].split(";")[0]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode()).group(1)
+    # A forged one (another key) gets the plain page, naming nobody.
+    forged = tokens.sign(None, srv.public_url, "indirect_provider", -3600, jti)
+    status, _, page = srv.http("GET", f"{srv.public_url}/l/{forged}")
+    assert status != 200 and b'id="ask"' not in page and b"Northwind" not in page
+
+    def ask(link):
+        return srv.http("POST", link, urllib.parse.urlencode({"csrf": csrf, "action": "ask"}),
+                        {"Content-Type": "application/x-www-form-urlencoded",
+                         "Cookie": cookie})
+
+    status, _, page = ask(expired)
+    assert status == 200 and b'data-code="new_link_asked"' in page, (status, page[:500])
+    msg, text = mail_with("p36", b"asks for a new invitation link")
+    assert f"/console/invitations/{inv['id']}" in text, text
+    # Asked again: the same answer, no second mail.
+    status, _, page = ask(expired)
+    assert status == 200 and b'data-code="new_link_asked"' in page
+    assert srv.sql(f"SELECT count(*) FROM events WHERE name = 'invitation.new_link_requested'"
+                   f" AND subject = 'invitation:{inv['id']}'") == [(1,)]
+    assert srv.sql("SELECT count(*) FROM outbox WHERE kind = 'notice'"
+                   " AND rcpt = 'p36@example.test'") == [(1,)]
+    # A live link is for answering, not for asking; without the form's
+    # field nothing is asked.
+    status, _, _ = srv.http("POST", live, urllib.parse.urlencode({"csrf": csrf, "action": "ask"}),
+                            {"Content-Type": "application/x-www-form-urlencoded",
+                             "Cookie": cookie})
+    assert status in (400, 403), status
+    status, _, _ = srv.http("POST", expired, "action=ask",
+                            {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 403, status
+    # A link a resend replaced says "revoked" while alive and names no one
+    # when expired: only the newest mail's link may ask.
+    assert srv.api("POST", f"/api/v1/invitations/{inv['id']}/resend", None, key)[0] == 200
+    status, _, page = srv.http("GET", expired)
+    assert status == 410 and b'id="ask"' not in page and b"Northwind" not in page, page[:400]
+    [(jti2,)] = srv.sql(f"SELECT jti FROM invitations WHERE id = {inv['id']}")
+    expired2 = f"{srv.public_url}/l/" + tokens.sign(tokens.signing_key_file(srv),
+                                                    srv.public_url, "indirect_provider",
+                                                    -3600, jti2)
+    assert b'id="ask"' in srv.http("GET", expired2)[2]
+    # Once revoked there is no one to ask.
+    assert srv.api("POST", f"/api/v1/invitations/{inv['id']}/revoke", None, key)[0] == 200
+    status, _, page = srv.http("GET", expired2)
+    assert b'id="ask"' not in page
     srv.stop()

@@ -7,16 +7,9 @@
  * change causes, the expiry and reminder sweeps, and a sending pass's
  * outcomes recorded from a fake SMTP batch.
  */
-#include <sqlite3.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "invited/keys.h"
 #include "invited/outbox.h"
 #include "invited/relationship.h"
-#include "mailer_fixture.h"
-#include "test.h"
+#include "links_fixture.h"
 
 /* ------------------------------------------------------------ the tables */
 
@@ -133,65 +126,6 @@ TEST(relationship_table_every_state_and_event)
 }
 
 /* ------------------------------------------------------------ the store */
-
-struct fixture {
-	char dir[64];
-	struct store *st;
-	struct keyring *keys;
-	struct tpl_set *tpl;
-	struct mailer mailer;
-	struct inv_env env;
-	int64_t reseller;
-};
-
-static void setup(struct fixture *fx)
-{
-	const char *err;
-	char path[128], kid[MAX_KID_LEN + 1];
-	memset(fx, 0, sizeof(*fx));
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-lifecycle-XXXXXX");
-	test_assert(mkdtemp(fx->dir) != NULL);
-	snprintf(path, sizeof(path), "%s/db", fx->dir);
-	test_assert_int(store_open(path, 1, &fx->st, &err), STORE_OK);
-	snprintf(path, sizeof(path), "%s/keys", fx->dir);
-	test_assert(keyring_generate(path, kid, &err) == 0);
-	test_assert(keyring_load(path, &fx->keys, &err) == 0);
-	mailer_fixture(&fx->mailer, &fx->tpl);
-	fx->env = (struct inv_env){fx->st, fx->keys, &fx->mailer, 86400, 1800000000, "test"};
-	struct org o = {.kind = ORG_RESELLER, .status = ORG_APPROVED, .created_at = 1};
-	snprintf(o.legal_name, sizeof(o.legal_name), "Contoso");
-	snprintf(o.contact_name, sizeof(o.contact_name), "Rita");
-	snprintf(o.contact_email, sizeof(o.contact_email), "rita@contoso.test");
-	snprintf(o.locale, sizeof(o.locale), "en");
-	test_assert_int(store_org_insert(fx->st, &o, &err), STORE_OK);
-	fx->reseller = o.id;
-}
-
-static void teardown(struct fixture *fx)
-{
-	char cmd[128];
-	store_close(fx->st);
-	keyring_free(fx->keys);
-	tpl_set_free(fx->tpl);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
-	test_assert(system(cmd) == 0);
-}
-
-/* What the store holds, read by a second connection. */
-static int64_t count(struct fixture *fx, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	snprintf(path, sizeof(path), "%s/db", fx->dir);
-	test_assert_int(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	test_assert_int(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	test_assert_int(sqlite3_step(s), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
-}
 
 /* A reseller invitation to email, queued (draft 0) or a draft. */
 static int64_t invite(struct fixture *fx, const char *email, int draft)
@@ -312,12 +246,7 @@ TEST(the_expiry_sweep_expires_exactly_the_open_statuses)
 		char sql[160];
 		snprintf(sql, sizeof(sql), "UPDATE invitations SET status = '%s' WHERE id = %lld",
 			 inv_status_str((enum inv_status)s), (long long)ids[s]);
-		char path[128];
-		sqlite3 *db;
-		snprintf(path, sizeof(path), "%s/db", fx.dir);
-		test_assert_int(sqlite3_open(path, &db), SQLITE_OK);
-		test_assert_int(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-		sqlite3_close(db);
+		exec_other(&fx, sql);
 	}
 	struct inv_env later = fx.env;
 	later.now += 86400 + 1;

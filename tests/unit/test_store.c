@@ -510,6 +510,39 @@ TEST(outbox_claims_due_messages_once_and_recovers)
 	done(st);
 }
 
+static int key_cb(void *ctx, const struct apikey *k)
+{
+	strcat(ctx, k->key_id);
+	strcat(ctx, ";");
+	return 0;
+}
+
+/* An organization's keys and the operator's (of no organization) are
+ * listed and revoked apart. */
+TEST(api_keys_list_and_revoke_per_owner)
+{
+	struct store *st = fresh();
+	const char *err;
+	char seen[128] = "";
+	int64_t org = add_org(st, ORG_PROVIDER, ORG_APPROVED, "p@p.test", "p.test");
+	struct apikey mine = {.key_id = "0000000000000001", .org_id = org,
+			      .role = ROLE_ADMIN_AGENT, .created_at = 1};
+	struct apikey op = {.key_id = "0000000000000002", .role = ROLE_OPERATOR, .created_at = 1};
+	test_assert_int(store_apikey_insert(st, &mine, &err), STORE_OK);
+	test_assert_int(store_apikey_insert(st, &op, &err), STORE_OK);
+	test_assert_int(store_apikey_list(st, 0, key_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "0000000000000002;");
+	seen[0] = '\0';
+	test_assert_int(store_apikey_list(st, org, key_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "0000000000000001;");
+	test_assert_int(store_apikey_revoke(st, org, op.id, 2, &err), STORE_NOT_FOUND);
+	test_assert_int(store_apikey_revoke(st, 0, op.id, 2, &err), STORE_OK);
+	seen[0] = '\0';
+	test_assert_int(store_apikey_list(st, 0, key_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "");
+	done(st);
+}
+
 static int event_cb(void *ctx, const struct event *e)
 {
 	char *seen = ctx;

@@ -1,0 +1,92 @@
+/*
+ * links_fixture.h: what the links module's store-backed unit tests share:
+ * a real SQLite store, key folder and the source tree's templates in a
+ * temporary folder, with one approved reseller (Contoso, whose primary
+ * contact is rita@contoso.test); and a second connection's look at what
+ * is committed.
+ */
+#ifndef INVITED_TEST_LINKS_FIXTURE_H
+#define INVITED_TEST_LINKS_FIXTURE_H
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "invited/invitation.h"
+#include "invited/keys.h"
+#include "mailer_fixture.h"
+#include "test.h"
+
+struct fixture {
+	char dir[64];
+	struct store *st;
+	struct keyring *keys;
+	struct tpl_set *tpl;
+	struct mailer mailer;
+	struct inv_env env;
+	int64_t reseller;
+};
+
+static void setup(struct fixture *fx)
+{
+	const char *err;
+	char path[128], kid[MAX_KID_LEN + 1];
+	memset(fx, 0, sizeof(*fx));
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-links-XXXXXX");
+	test_assert(mkdtemp(fx->dir) != NULL);
+	snprintf(path, sizeof(path), "%s/db", fx->dir);
+	test_assert_int(store_open(path, 1, &fx->st, &err), STORE_OK);
+	snprintf(path, sizeof(path), "%s/keys", fx->dir);
+	test_assert(keyring_generate(path, kid, &err) == 0);
+	test_assert(keyring_load(path, &fx->keys, &err) == 0);
+	mailer_fixture(&fx->mailer, &fx->tpl);
+	fx->env = (struct inv_env){fx->st, fx->keys, &fx->mailer, 86400, 1800000000, "test"};
+	struct org o = {.kind = ORG_RESELLER, .status = ORG_APPROVED, .created_at = 1};
+	snprintf(o.legal_name, sizeof(o.legal_name), "Contoso");
+	snprintf(o.contact_name, sizeof(o.contact_name), "Rita");
+	snprintf(o.contact_email, sizeof(o.contact_email), "rita@contoso.test");
+	snprintf(o.locale, sizeof(o.locale), "en");
+	test_assert_int(store_org_insert(fx->st, &o, &err), STORE_OK);
+	fx->reseller = o.id;
+}
+
+static void teardown(struct fixture *fx)
+{
+	char cmd[128];
+	store_close(fx->st);
+	keyring_free(fx->keys);
+	tpl_set_free(fx->tpl);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
+	test_assert(system(cmd) == 0);
+}
+
+/* The first column of sql's one row, as a second connection sees it. */
+static int64_t count(struct fixture *fx, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	snprintf(path, sizeof(path), "%s/db", fx->dir);
+	test_assert_int(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	test_assert_int(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	test_assert_int(sqlite3_step(s), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Run sql on a second connection (schema changes the store's connection
+ * then picks up by itself). */
+static void exec_other(struct fixture *fx, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	snprintf(path, sizeof(path), "%s/db", fx->dir);
+	test_assert_int(sqlite3_open(path, &db), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+#endif
