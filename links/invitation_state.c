@@ -124,16 +124,25 @@ static int invitation_change(const struct inv_env *env, struct invitation *inv,
 	if (!invitation_open(inv->status) && inv->jti[0] != '\0' &&
 	    store_link_revoke(env->st, inv->jti, env->now, error_r) != STORE_OK)
 		return -1;
-	if (ev == INV_EV_REVOKE) {
+	/* Mail still queued to the invitee would carry a dead link, or (on
+	 * a resend) the old one beside the new. */
+	const char *said = details ? details : reason;
+	if (!invitation_open(inv->status) || ev == INV_EV_RESEND) {
 		size_t n = 0;
-		if (outbox_cancel_invitation(env->st, inv->id, "cancelled: the invitation was revoked",
+		if (outbox_cancel_invitation(env->st, inv->id,
+					     errorf("cancelled: the invitation was %s",
+						    strchr(inv_event_name(ev), '.') + 1),
 					     env->now, &n, error_r) < 0)
 			return -1;
-		if (n > 0 && details == NULL)
-			details = "queued mail cancelled";
+		if (n > 0)
+			said = said ? errorf("%.400s (queued mail cancelled)", said)
+				    : "queued mail cancelled";
 	}
-	return invitation_event(env, inv, inv_event_name(ev), details ? details : reason,
-				error_r);
+	/* A new link starts a new lifetime: its own reminder, its own asks. */
+	if ((ev == INV_EV_RESEND || ev == INV_EV_SEND) &&
+	    store_invitation_reset_asks(env->st, inv->id, error_r) != STORE_OK)
+		return -1;
+	return invitation_event(env, inv, inv_event_name(ev), said, error_r);
 }
 
 int invitation_apply_loaded(const struct inv_env *env, struct invitation *inv,
@@ -200,15 +209,29 @@ static int sweep(const struct inv_env *env, enum inv_event ev, int64_t remind_be
 			 : store_invitation_reminding(env->st, env->now, remind_before,
 						      (size_t)limit, ids, &n, error_r);
 	int ret = rc == STORE_OK ? 0 : -1;
+	/* Each in a savepoint: one that fails (a reminder whose mail cannot
+	 * be made) is logged and passed over, and must not hold up the rest
+	 * sweep after sweep. */
 	for (size_t i = 0; ret == 0 && i < n; i++) {
+		if (store_savepoint(env->st, error_r) != STORE_OK) {
+			ret = -1;
+			break;
+		}
 		rc = invitation_apply(env, ids[i], ev, NULL, NULL, error_r);
+		if (rc < 0 && store_in_tx(env->st)) {
+			msg_warn("invitation %lld: %s failed: %s", (long long)ids[i],
+				 inv_event_name(ev), *error_r);
+			rc = store_savepoint_end(env->st, 0, error_r) == STORE_OK ? 1 : -1;
+		} else if (rc >= 0 && store_savepoint_end(env->st, 1, error_r) != STORE_OK) {
+			rc = -1;
+		}
 		if (rc < 0)
 			ret = -1;
 		else if (rc == 0)
 			(*n_r)++;
 		else if (ev == INV_EV_REMIND && store_invitation_set_reminded(
 							 env->st, ids[i], env->now, error_r) != STORE_OK)
-			ret = -1; /* no live link: never look at it again */
+			ret = -1; /* no live link, or its mail failed: never again */
 	}
 	free(ids);
 	if (ret == 0 && store_commit(env->st, error_r) == STORE_OK)
@@ -274,4 +297,28 @@ int invitation_ask_new_link(const struct inv_env *env, int64_t id, const char **
 			return -1;
 	}
 	return invitation_event(env, &inv, "invitation.new_link_requested", NULL, error_r);
+}
+
+int invitation_mail_outcome(const struct inv_env *env, const struct mail_report *r,
+			    const char **error_r)
+{
+	int64_t newest = 0;
+	if (r->outcome == MAIL_REPLIED)
+		return invitation_replied(env, r->invitation_id, r->reason, error_r);
+	if (r->outcome == MAIL_DEFERRED || (r->outcome == MAIL_SENT && r->kind != OUTBOX_INVITATION)) {
+		*error_r = "nothing changes";
+		return 1; /* a deferral, or a reminder going out */
+	}
+	/* A mail older than the invitation's newest says nothing about the
+	 * link it has now: a resend replaced it. */
+	if (store_outbox_newest(env->st, r->invitation_id, OUTBOX_INVITATION, &newest, error_r) !=
+	    STORE_OK)
+		return -1;
+	if (r->message_id != 0 && r->message_id < newest) {
+		*error_r = "an older mail of the invitation: a resend replaced it";
+		return 1;
+	}
+	return invitation_apply(env, r->invitation_id,
+				r->outcome == MAIL_SENT ? INV_EV_DELIVER : INV_EV_BOUNCE,
+				r->outcome == MAIL_SENT ? NULL : r->reason, NULL, error_r);
 }

@@ -26,6 +26,10 @@ int64_t outbox_backoff(int attempts, int64_t base, int64_t cap)
 	return wait > 0 ? wait : 1;
 }
 
+/* How a cancelled message's reply begins (outbox_cancel_invitation's
+ * callers say why after it): such a message is not retried. */
+#define CANCELLED "cancelled:"
+
 static const char *const event_names[OUTBOX_EV_COUNT] = {
 	[OUTBOX_EV_CLAIM] = "message.claimed",     [OUTBOX_EV_SENT] = "message.sent",
 	[OUTBOX_EV_DEFER] = "message.deferred",    [OUTBOX_EV_FAIL] = "message.failed",
@@ -184,6 +188,11 @@ int outbox_retry(struct store *st, int64_t id, int64_t lifetime, int64_t now,
 		return -1;
 	if (outbox_transition(msg.status, OUTBOX_EV_RETRY) < 0) {
 		*error_r = errorf("message is %s, not failed", outbox_status_str(msg.status));
+		return 1;
+	}
+	if (strncmp(msg.last_reply, CANCELLED, sizeof(CANCELLED) - 1) == 0) {
+		*error_r = "the message was cancelled with its invitation: resend the invitation "
+			   "instead";
 		return 1;
 	}
 	if (store_begin(st, error_r) != STORE_OK)

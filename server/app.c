@@ -183,37 +183,15 @@ void app_inv_env(struct app *app, struct store *st, int64_t now, const char *act
 				app->cfg.tokens.invitation_lifetime, now, actor};
 }
 
-/* An invitation's mail (or its reminder) went, failed, bounced, or was
- * answered: the invitation's lifecycle decides what that changes. */
-static int report_invitation(struct app *app, struct store *st, const struct mail_report *r,
-			     int64_t now, const char **error_r)
-{
-	struct inv_env env;
-	app_inv_env(app, st, now, r->actor, &env);
-	switch (r->outcome) {
-	case MAIL_SENT:
-		if (r->kind != OUTBOX_INVITATION)
-			return 1; /* a reminder going out changes nothing */
-		return invitation_apply(&env, r->invitation_id, INV_EV_DELIVER, NULL, NULL,
-					error_r);
-	case MAIL_FAILED:
-	case MAIL_BOUNCED:
-		return invitation_apply(&env, r->invitation_id, INV_EV_BOUNCE, r->reason, NULL,
-					error_r);
-	case MAIL_REPLIED:
-		return invitation_replied(&env, r->invitation_id, r->reason, error_r);
-	case MAIL_DEFERRED:
-		break;
-	}
-	return 1;
-}
-
 static int report_mail(void *ctx, struct store *st, const struct mail_report *r, int64_t now,
 		       const char **error_r)
 {
 	struct app *app = ctx;
-	if ((r->kind == OUTBOX_INVITATION || r->kind == OUTBOX_REMINDER) && r->invitation_id != 0)
-		return report_invitation(app, st, r, now, error_r);
+	if ((r->kind == OUTBOX_INVITATION || r->kind == OUTBOX_REMINDER) && r->invitation_id != 0) {
+		struct inv_env env;
+		app_inv_env(app, st, now, r->actor, &env);
+		return invitation_mail_outcome(&env, r, error_r);
+	}
 	if (r->kind == OUTBOX_VERIFICATION && r->verification_id != 0 &&
 	    (r->outcome == MAIL_FAILED || r->outcome == MAIL_BOUNCED)) {
 		struct verifier_env env;

@@ -253,12 +253,10 @@ static int inv_show(struct console *c, int64_t id, int status, const struct faul
 			tpl_vars_set(v, "mailto", mailto(c, &inv));
 		}
 	}
-	if (cs_admin(c) && invitation_open(inv.status)) {
+	/* The buttons the table allows (a draft is sent, not resent). */
+	if (cs_admin(c) && invitation_transition(inv.status, INV_EV_REVOKE) > 0)
 		tpl_vars_set(v, "can_revoke", "1");
-		if (inv.status != INV_DRAFT)
-			tpl_vars_set(v, "can_resend", "1");
-	}
-	if (cs_admin(c) && inv.status == INV_BOUNCED)
+	if (cs_admin(c) && invitation_transition(inv.status, INV_EV_RESEND) > 0)
 		tpl_vars_set(v, "can_resend", "1");
 	if (problem != NULL)
 		cs_problem(c, problem);

@@ -315,6 +315,17 @@ int store_invitation_set_reminded(struct store *st, int64_t id, int64_t now,
 	return store_exec_stmt(st, s, "set reminded", error_r);
 }
 
+int store_invitation_reset_asks(struct store *st, int64_t id, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE invitations SET reminded_at = NULL, asked_at = NULL WHERE id = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, id);
+	return store_exec_stmt(st, s, "reset asks", error_r);
+}
+
 int store_invitation_set_asked(struct store *st, int64_t id, int64_t now, int64_t interval,
 			       const char **error_r)
 {

@@ -277,6 +277,19 @@ int store_outbox_count_to(struct store *st, enum outbox_kind kind, const char *r
 	return rc;
 }
 
+int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kind kind,
+			int64_t *id_r, const char **error_r)
+{
+	static const char sql[] = "SELECT coalesce(max(id), 0) FROM outbox"
+				  " WHERE invitation_id = ? AND kind = ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, invitation_id);
+	bind_text(s, 2, outbox_kind_str(kind));
+	return store_count(st, s, id_r, "newest message", error_r);
+}
+
 int store_outbox_last_queued(struct store *st, int64_t invitation_id, enum outbox_kind kind,
 			     int64_t *at_r, const char **error_r)
 {

@@ -298,6 +298,47 @@ const char *const store_migrations[] = {
 	"CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);"
 	/* when the invitee last asked for a new link from an expired one */
 	"ALTER TABLE invitations ADD COLUMN asked_at INTEGER;",
+	/* 9: events written before 7 about users and keys get their
+	 * organization too, and those about invitations theirs at last (7's
+	 * "subject" in its subquery was the invitation's mail subject), and
+	 * every old row the name it has now, so that one name means one
+	 * thing in the log and in a webhook filter. */
+	"UPDATE events SET org_id = (SELECT i.inviter_org_id FROM invitations i"
+	"  WHERE i.id = CAST(substr(events.subject, 12) AS INTEGER))"
+	"  WHERE org_id IS NULL AND subject LIKE 'invitation:%';"
+	"UPDATE events SET org_id = (SELECT u.org_id FROM users u"
+	"  WHERE u.id = CAST(substr(events.subject, 6) AS INTEGER))"
+	"  WHERE org_id IS NULL AND subject LIKE 'user:%';"
+	"UPDATE events SET org_id = (SELECT k.org_id FROM api_keys k"
+	"  WHERE k.id = CAST(substr(events.subject, 8) AS INTEGER))"
+	"  WHERE org_id IS NULL AND subject LIKE 'apikey:%';"
+	"UPDATE events SET name = CASE name"
+	"  WHEN 'invitation.create' THEN 'invitation.created'"
+	"  WHEN 'invitation.send' THEN 'invitation.queued'"
+	"  WHEN 'invitation.resend' THEN 'invitation.resent'"
+	"  WHEN 'invitation.revoke' THEN 'invitation.revoked'"
+	"  WHEN 'invitation.accept' THEN 'invitation.accepted'"
+	"  WHEN 'invitation.decline' THEN 'invitation.declined'"
+	"  WHEN 'invitation.edit' THEN 'invitation.edited'"
+	"  WHEN 'invitation.reply' THEN 'invitation.replied'"
+	"  WHEN 'invitation.confirm_mailed' THEN 'invitation.confirmation_sent'"
+	"  WHEN 'enrollment.create' THEN 'enrollment.created'"
+	"  WHEN 'contact.verified' THEN 'verification.verified'"
+	"  WHEN 'org.create' THEN 'org.created'"
+	"  WHEN 'org.approve' THEN 'org.approved'"
+	"  WHEN 'org.reject' THEN 'org.rejected'"
+	"  WHEN 'org.suspend' THEN 'org.suspended'"
+	"  WHEN 'relationship.end' THEN 'relationship.ended'"
+	"  WHEN 'user.add' THEN 'user.added'"
+	"  WHEN 'user.invite' THEN 'user.invited'"
+	"  WHEN 'user.remove' THEN 'user.removed'"
+	"  WHEN 'user.role' THEN 'user.role_changed'"
+	"  WHEN 'user.sign_in' THEN 'user.signed_in'"
+	"  WHEN 'apikey.create' THEN 'apikey.created'"
+	"  WHEN 'apikey.revoke' THEN 'apikey.revoked'"
+	"  WHEN 'mail.retry' THEN 'message.retried'"
+	"  ELSE name END"
+	"  WHERE id <= (SELECT coalesce(max(id), 0) FROM events);",
 };
 
 const int store_migration_count =

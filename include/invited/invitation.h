@@ -13,6 +13,7 @@
 #include "fault.h"
 #include "keys.h"
 #include "mailer.h"
+#include "outbox.h"
 #include "store.h"
 
 /*
@@ -134,6 +135,16 @@ int invitation_replied(const struct inv_env *env, int64_t id, const char *detail
  */
 #define ASK_NEW_LINK_INTERVAL 86400
 int invitation_ask_new_link(const struct inv_env *env, int64_t id, const char **error_r);
+
+/*
+ * What became of a mail to the invitee (the invitation's or its
+ * reminder's), as the outbox or the IMAP reader reports it: sent ->
+ * deliver, failed or bounced -> bounce, replied -> the event only. A mail
+ * older than the invitation's newest (a resend replaced it) changes
+ * nothing. 0, 1 (nothing changed, *error_r says why) or -1.
+ */
+int invitation_mail_outcome(const struct inv_env *env, const struct mail_report *r,
+			    const char **error_r);
 
 /* Expire up to limit open invitations whose time is over, in one
  * transaction of its own: *n_r how many. */

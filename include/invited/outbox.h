@@ -111,13 +111,15 @@ int outbox_record(struct store *st, const struct outbox_config *cfg,
 		  struct outbox_stats *stats, const char **error_r);
 
 /* failed -> queued, due now, for another lifetime (`invited mail retry`);
- * 1 when the message is not failed, with *error_r. */
+ * 1 when the message is not failed, or was cancelled with its invitation
+ * (its link is dead), with *error_r. */
 int outbox_retry(struct store *st, int64_t id, int64_t lifetime, int64_t now,
 		 const char *actor, const char **error_r);
 
 /* Queued mail to an invitation's invitee (the invitation, its reminder,
- * an acceptance confirmation) is cancelled: it must not go out after the
- * invitation was revoked. In the caller's transaction; *n_r how many. */
+ * an acceptance confirmation) is cancelled: it must not go out once the
+ * invitation closed or a resend replaced its link. reason begins with
+ * "cancelled:". In the caller's transaction; *n_r how many. */
 int outbox_cancel_invitation(struct store *st, int64_t invitation_id, const char *reason,
 			     int64_t now, size_t *n_r, const char **error_r);
 

@@ -367,6 +367,8 @@ int store_invitation_expiring(struct store *st, int64_t now, size_t max, int64_t
  * that were not reminded yet. */
 int store_invitation_reminding(struct store *st, int64_t now, int64_t before, size_t max,
 			       int64_t *ids, size_t *n_r, const char **error_r);
+/* A new link: it will be reminded, and may be asked about, again. */
+int store_invitation_reset_asks(struct store *st, int64_t id, const char **error_r);
 /* The invitee asked for a new link now, unless they did within interval
  * seconds: STORE_CONFLICT then. */
 int store_invitation_set_asked(struct store *st, int64_t id, int64_t now, int64_t interval,
@@ -544,6 +546,9 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t now,
  * went to rcpt at or after since. */
 int store_outbox_count_to(struct store *st, enum outbox_kind kind, const char *rcpt, int64_t since,
 			  int *n_r, const char **error_r);
+/* The id of the newest mail of kind about an invitation; 0 if none. */
+int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kind kind,
+			int64_t *id_r, const char **error_r);
 /* When the newest mail of kind about an invitation was queued; 0 if none. */
 int store_outbox_last_queued(struct store *st, int64_t invitation_id, enum outbox_kind kind,
 			     int64_t *at_r, const char **error_r);

@@ -303,6 +303,75 @@ TEST(a_sent_invitation_is_reminded_once_with_its_own_link)
 	teardown(&fx);
 }
 
+/* A resend replaces the link: the old mail still queued is cancelled
+ * (and is not retried), what becomes of the old mail changes nothing,
+ * and the new lifetime gets its own reminder. */
+TEST(a_resend_cancels_the_old_mail_and_ignores_what_becomes_of_it)
+{
+	struct fixture fx;
+	const char *err;
+	setup(&fx);
+	int64_t id = invite(&fx, "carol@fabrikam.test", 0);
+	int64_t old = count(&fx, "SELECT max(id) FROM outbox WHERE kind = 'invitation'");
+	exec_other(&fx, "UPDATE invitations SET reminded_at = 5");
+	struct fault f = {0};
+	fx.env.now += 60;
+	test_assert_int(invitation_resend(&fx.env, fx.reseller, id, &f), 0);
+	int64_t fresh = count(&fx, "SELECT max(id) FROM outbox WHERE kind = 'invitation'");
+	test_assert(fresh > old);
+	test_assert_int(count(&fx, "SELECT count(*) FROM outbox WHERE kind = 'invitation'"
+				   " AND status = 'failed' AND last_reply LIKE 'cancelled:%'"),
+			1);
+	test_assert_int(count(&fx, "SELECT count(*) FROM invitations WHERE reminded_at IS NULL"),
+			1);
+	test_assert_int(outbox_retry(fx.st, old, 3600, fx.env.now, "cli", &err), 1);
+	test_assert_contains(err, "cancelled");
+	/* A bounce of the old mail: nothing changes; of the new one: bounced. */
+	struct mail_report r = {.outcome = MAIL_BOUNCED, .kind = OUTBOX_INVITATION,
+				.message_id = old, .invitation_id = id, .reason = "550 old",
+				.actor = "imap"};
+	test_assert_int(store_begin(fx.st, &err), STORE_OK);
+	test_assert_int(invitation_mail_outcome(&fx.env, &r, &err), 1);
+	test_assert_contains(err, "older mail");
+	r.outcome = MAIL_SENT;
+	test_assert_int(invitation_mail_outcome(&fx.env, &r, &err), 1);
+	r.message_id = fresh;
+	test_assert_int(invitation_mail_outcome(&fx.env, &r, &err), 0);
+	r.outcome = MAIL_BOUNCED;
+	test_assert_int(invitation_mail_outcome(&fx.env, &r, &err), 0);
+	test_assert_int(store_commit(fx.st, &err), STORE_OK);
+	test_assert_int(status_of(&fx, id), INV_BOUNCED);
+	teardown(&fx);
+}
+
+/* A reminder whose mail cannot be made is passed over (and not tried
+ * again): the others still go. */
+TEST(a_reminder_that_fails_does_not_hold_up_the_others)
+{
+	struct fixture fx;
+	const char *err;
+	size_t n;
+	setup(&fx);
+	int64_t bad = invite(&fx, "bad@fabrikam.test", 0);
+	int64_t good = invite(&fx, "good@fabrikam.test", 0);
+	test_assert_int(apply(&fx, bad, INV_EV_DELIVER, NULL), 0);
+	test_assert_int(apply(&fx, good, INV_EV_DELIVER, NULL), 0);
+	char sql[128];
+	snprintf(sql, sizeof(sql), "UPDATE invitations SET email = 'no address' WHERE id = %lld",
+		 (long long)bad);
+	exec_other(&fx, sql);
+	struct inv_env later = fx.env;
+	later.now += 86400 - 600;
+	test_assert_int(invitation_remind_due(&later, 3600, 100, &n, &err), 0);
+	test_assert_int(n, 1);
+	test_assert_int(count(&fx, "SELECT count(*) FROM outbox WHERE kind = 'reminder'"), 1);
+	test_assert_int(count(&fx, "SELECT count(*) FROM invitations WHERE reminded_at IS NULL"),
+			0);
+	test_assert_int(invitation_remind_due(&later, 3600, 100, &n, &err), 0);
+	test_assert_int(n, 0);
+	teardown(&fx);
+}
+
 /* --------------------------------------------------- a sending pass */
 
 /* The owner's side, as the server wires it: invitations hear of their

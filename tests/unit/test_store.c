@@ -166,6 +166,60 @@ TEST(migration_6_keeps_users_and_allows_operators)
 	done(st);
 }
 
+static int names_cb(void *ctx, const struct event *e)
+{
+	char *seen = ctx;
+	size_t n = strlen(seen);
+	snprintf(seen + n, 256 - n, "%s@%lld;", e->name, (long long)e->org_id);
+	return 0;
+}
+
+/* An audit log of schema 6 becomes the event log: each row names its
+ * organization (from its subject) and has today's name. */
+TEST(migrations_7_to_9_turn_the_audit_log_into_events)
+{
+	sqlite3 *db;
+	const char *err;
+	snprintf(db_path, sizeof(db_path), "/tmp/invited-store-XXXXXX");
+	close(mkstemp(db_path));
+	unlink(db_path);
+	test_assert_int(sqlite3_open(db_path, &db), SQLITE_OK);
+	for (int v = 0; v < 6; v++)
+		test_assert_int(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+	test_assert_int(
+		sqlite3_exec(db,
+			     "PRAGMA user_version = 6;"
+			     "INSERT INTO orgs (kind, legal_name, contact_email, status,"
+			     " created_at, updated_at) VALUES ('provider', 'P', 'a@p.test',"
+			     " 'approved', 1, 1);"
+			     "INSERT INTO users (id, org_id, email, role, status, created_at,"
+			     " updated_at) VALUES (7, 1, 'a@p.test', 'admin_agent', 'active', 1, 1);"
+			     "INSERT INTO api_keys (id, key_id, hash, org_id, role, created_at)"
+			     " VALUES (3, 'k', x'00', 1, 'admin_agent', 1);"
+			     "INSERT INTO invitations (id, kind, status, inviter_org_id, email,"
+			     " locale, reply_code, subject, body_text, body_html, expires_at,"
+			     " created_at, updated_at) VALUES (5, 'reseller', 'sent', 1,"
+			     " 'c@c.test', 'en', 'rc', 's', '', '', 9, 1, 1);"
+			     "INSERT INTO audit (at, actor, action, subject) VALUES"
+			     " (1, 'cli', 'org.create', 'org:1'),"
+			     " (2, 'cli', 'apikey.create', 'apikey:3'),"
+			     " (3, 'apikey:3', 'invitation.create', 'invitation:5'),"
+			     " (4, 'user:7', 'user.sign_in', 'user:7'),"
+			     " (5, 'mailer', 'invitation.bounced', 'invitation:5'),"
+			     " (6, 'cli', 'something.else', 'org:99')",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	struct store *st;
+	char seen[256] = "";
+	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
+	struct event_filter f = {.oldest_first = 1, .limit = 10};
+	test_assert_int(store_event_list(st, &f, names_cb, seen, &err), STORE_OK);
+	test_assert_str(seen, "org.created@1;apikey.created@1;invitation.created@1;"
+			      "user.signed_in@1;invitation.bounced@1;something.else@0;");
+	done(st);
+}
+
 /* Contacts and live tokens: the database, -wal and -shm are 0600 even
  * under a umask that would let everyone read them. */
 TEST(database_files_are_private)
