@@ -311,7 +311,7 @@ int invitation_mail_outcome(const struct inv_env *env, const struct mail_report 
 	}
 	/* A mail older than the invitation's newest says nothing about the
 	 * link it has now: a resend replaced it. */
-	if (store_outbox_newest(env->st, r->invitation_id, OUTBOX_INVITATION, &newest, error_r) !=
+	if (store_outbox_newest(env->st, r->invitation_id, OUTBOX_INVITATION, &newest, NULL, error_r) !=
 	    STORE_OK)
 		return -1;
 	if (r->message_id != 0 && r->message_id < newest) {

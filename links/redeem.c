@@ -383,7 +383,7 @@ static enum redeem_status confirm_by_mail(const struct inv_env *env, struct offe
 	struct link_row link;
 	struct inv_mail_vars v;
 	int64_t last, life = o->inv.expires_at - env->now;
-	if (store_outbox_last_queued(env->st, o->inv.id, OUTBOX_CONFIRM, &last, detail_r) != STORE_OK)
+	if (store_outbox_newest(env->st, o->inv.id, OUTBOX_CONFIRM, NULL, &last, detail_r) != STORE_OK)
 		return REDEEM_INTERNAL;
 	if (last != 0 && env->now - last < CONFIRM_MAIL_INTERVAL)
 		return REDEEM_CONFIRM_SENT; /* the last one is on its way */

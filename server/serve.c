@@ -57,12 +57,25 @@ static int wait_for_work(struct app *app, int seconds)
 	return sleep_for(app, seconds, 1);
 }
 
+/* A worker thread's own store connection; NULL (logged) when it cannot
+ * open. */
+static struct store *thread_store(struct app *app, const char *who)
+{
+	const char *err;
+	struct store *st = app_store(app, &err);
+	if (st == NULL)
+		msg_error("%s: %s", who, err);
+	return st;
+}
+
 static void *sender_main(void *arg)
 {
 	struct app *app = arg;
 	const char *err;
-	struct store *st = app_store(app, &err);
-	if (st == NULL || store_sync_relaxed(st, &err) != STORE_OK) {
+	struct store *st = thread_store(app, "outbox");
+	if (st == NULL)
+		return NULL;
+	if (store_sync_relaxed(st, &err) != STORE_OK) {
 		msg_error("outbox: %s", err);
 		return NULL;
 	}
@@ -104,11 +117,9 @@ static void *sweeper_main(void *arg)
 {
 	struct app *app = arg;
 	const char *err;
-	struct store *st = app_store(app, &err);
-	if (st == NULL) {
-		msg_error("sweeper: %s", err);
+	struct store *st = thread_store(app, "sweeper");
+	if (st == NULL)
 		return NULL;
-	}
 	while (!app->stopping) {
 		size_t n = 0;
 		struct inv_env env;
@@ -144,12 +155,9 @@ static void *imap_main(void *arg)
 {
 	struct app *app = arg;
 	struct verifier_env env;
-	const char *err;
-	struct store *st = app_store(app, &err);
-	if (st == NULL) {
-		msg_error("imap: %s", err);
+	struct store *st = thread_store(app, "imap");
+	if (st == NULL)
 		return NULL;
-	}
 	const struct imap_config *cfg = &app->cfg.imap;
 	struct inbound_opts opts = {cfg->trusted_authserv, cfg->trust_relay};
 	app_verifier_env(app, st, (int64_t)time(NULL), "imap", &env);
@@ -162,11 +170,9 @@ static void *webhooks_main(void *arg)
 {
 	struct app *app = arg;
 	const char *err;
-	struct store *st = app_store(app, &err);
-	if (st == NULL) {
-		msg_error("webhooks: %s", err);
+	struct store *st = thread_store(app, "webhooks");
+	if (st == NULL)
 		return NULL;
-	}
 	while (!app->stopping) {
 		struct webhook_stats stats;
 		if (webhook_run_once(st, &app->cfg.webhooks, WEBHOOK_BATCH, &app->stopping,

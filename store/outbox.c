@@ -277,31 +277,30 @@ int store_outbox_count_to(struct store *st, enum outbox_kind kind, const char *r
 	return rc;
 }
 
-int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kind kind,
-			int64_t *id_r, const char **error_r)
+static void read_newest(sqlite3_stmt *s, void *out)
 {
-	static const char sql[] = "SELECT coalesce(max(id), 0) FROM outbox"
-				  " WHERE invitation_id = ? AND kind = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
-	if (s == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, invitation_id);
-	bind_text(s, 2, outbox_kind_str(kind));
-	return store_count(st, s, id_r, "newest message", error_r);
+	int64_t *v = out;
+	v[0] = sqlite3_column_int64(s, 0);
+	v[1] = sqlite3_column_int64(s, 1);
 }
 
-int store_outbox_last_queued(struct store *st, int64_t invitation_id, enum outbox_kind kind,
-			     int64_t *at_r, const char **error_r)
+int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kind kind,
+			int64_t *id_r, int64_t *at_r, const char **error_r)
 {
-	static const char sql[] =
-		"SELECT coalesce(max(created_at), 0) FROM outbox"
-		" WHERE invitation_id = ? AND kind = ?";
+	static const char sql[] = "SELECT coalesce(max(id), 0), coalesce(max(created_at), 0)"
+				  " FROM outbox WHERE invitation_id = ? AND kind = ?";
+	int64_t v[2] = {0, 0};
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, invitation_id);
 	bind_text(s, 2, outbox_kind_str(kind));
-	return store_count(st, s, at_r, "last message", error_r);
+	int rc = store_one_row(st, s, read_newest, v, "newest message", error_r);
+	if (id_r != NULL)
+		*id_r = v[0];
+	if (at_r != NULL)
+		*at_r = v[1];
+	return rc == STORE_ERROR ? STORE_ERROR : STORE_OK;
 }
 
 static int get_by(struct store *st, sqlite3_stmt *s, int with_data,

@@ -546,12 +546,10 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t now,
  * went to rcpt at or after since. */
 int store_outbox_count_to(struct store *st, enum outbox_kind kind, const char *rcpt, int64_t since,
 			  int *n_r, const char **error_r);
-/* The id of the newest mail of kind about an invitation; 0 if none. */
+/* The id of the newest mail of kind about an invitation, and when it was
+ * queued (either may be NULL); 0 when there is none. */
 int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kind kind,
-			int64_t *id_r, const char **error_r);
-/* When the newest mail of kind about an invitation was queued; 0 if none. */
-int store_outbox_last_queued(struct store *st, int64_t invitation_id, enum outbox_kind kind,
-			     int64_t *at_r, const char **error_r);
+			int64_t *id_r, int64_t *at_r, const char **error_r);
 int store_outbox_get(struct store *st, int64_t id, int with_data,
 		     struct outbox_msg *m, const char **error_r);
 int store_outbox_by_code(struct store *st, const char *code,
