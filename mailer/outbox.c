@@ -12,6 +12,22 @@
 #include "invited/outbox.h"
 #include "invited/transition.h"
 
+int outbox_prune(struct store *st, int64_t keep_sent, int64_t now, size_t max, size_t *n_r,
+		 const char **error_r)
+{
+	*n_r = 0;
+	if (keep_sent <= 0)
+		return 0;
+	if (store_begin(st, error_r) != STORE_OK)
+		return -1;
+	if (store_outbox_prune(st, now - keep_sent, max, n_r, error_r) == STORE_OK &&
+	    store_commit(st, error_r) == STORE_OK)
+		return 0;
+	store_rollback(st);
+	*n_r = 0;
+	return -1;
+}
+
 int64_t outbox_backoff(int attempts, int64_t base, int64_t cap)
 {
 	int64_t wait = base;

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "invited/classify.h"
 #include "invited/imap_reader.h"
@@ -29,8 +30,9 @@ static const char usage[] =
 	"  classify FILE [--reply-domain DOMAIN]\n"
 	"         print, as JSON, what the inbound-mail reader would make of the\n"
 	"         message in FILE (- for standard input): class, tag and code,\n"
-	"         failed recipients; touches no store. The reply domain defaults\n"
-	"         to [mail] reply_domain of the config\n";
+	"         failed recipients; touches no store. A first mbox \"From \" line\n"
+	"         is passed over. The reply domain defaults to [mail] reply_domain\n"
+	"         of the config, or example.test when there is no config file\n";
 
 static int print_msg(void *ctx, const struct outbox_msg *m)
 {
@@ -140,6 +142,10 @@ static char *read_all(const char *path, size_t *len_r)
 	return buf;
 }
 
+/* The reply domain `mail classify` uses without a config file: the
+ * config's own default. */
+#define CLASSIFY_DEFAULT_REPLY_DOMAIN "example.test"
+
 static int classify(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"reply-domain", required_argument, NULL, 'r'},
@@ -156,6 +162,10 @@ static int classify(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage(usage);
+	/* Without a config file, the default reply domain: a message from
+	 * elsewhere is classified all the same, its tags just match nothing. */
+	if (domain == NULL && access(cli->config_path, F_OK) != 0)
+		domain = CLASSIFY_DEFAULT_REPLY_DOMAIN;
 	if (domain == NULL) {
 		if (config_load(cli->config_path, &cfg, &err) < 0)
 			return cli_fail("mail", "%s (or give --reply-domain)", err);
@@ -168,8 +178,14 @@ static int classify(struct cli *cli, int argc, char **argv)
 		free(data);
 		return cli_fail("mail", "%s: larger than %d bytes", argv[optind], MAX_MAIL_SIZE);
 	}
+	/* A message saved from a mailbox file starts with its "From " line. */
+	size_t skip = 0;
+	if (len >= 5 && memcmp(data, "From ", 5) == 0) {
+		const char *nl = memchr(data, '\n', len);
+		skip = nl != NULL ? (size_t)(nl - data) + 1 : len;
+	}
 	struct classify_opts o = {.reply_domain = domain};
-	int rc = classify_message(data, len, &o, &res, &err);
+	int rc = classify_message(data + skip, len - skip, &o, &res, &err);
 	free(data);
 	if (rc < 0)
 		return cli_fail("mail", "%s", err);

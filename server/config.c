@@ -99,6 +99,9 @@ static const struct ckey keys[] = {
 	 "template folder (one subfolder per locale)"},
 	{"mail", "default_locale", C_STR, F(mail.default_locale), "en",
 	 "locale used when none is asked for"},
+	{"mail", "keep_sent", C_DURATION, F(mail.keep_sent), "30d",
+	 "a sent mail's bytes are dropped this long after it went (its record stays; 0: keep "
+	 "them); failed and bounced mail is kept"},
 
 	{"tokens", "invitation_lifetime", C_DURATION, F(tokens.invitation_lifetime), "30d",
 	 "how long an invitation link is valid"},

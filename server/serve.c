@@ -133,6 +133,13 @@ static void *sweeper_main(void *arg)
 				msg_info("sweeper: %zu invitations expired", n);
 		} while (n == SWEEP_BATCH && !app->stopping);
 		do {
+			if (outbox_prune(st, app->cfg.mail.keep_sent, (int64_t)time(NULL), SWEEP_BATCH,
+					 &n, &err) < 0) {
+				msg_error("sweeper: %s", err);
+				break;
+			}
+		} while (n == SWEEP_BATCH && !app->stopping);
+		do {
 			app_inv_env(app, st, (int64_t)time(NULL), "sweeper", &env);
 			if (invitation_remind_due(&env, app->cfg.tokens.reminder_before, SWEEP_BATCH,
 						  &n, &err) < 0) {

@@ -277,6 +277,57 @@ int store_outbox_count_to(struct store *st, enum outbox_kind kind, const char *r
 	return rc;
 }
 
+int store_outbox_prune(struct store *st, int64_t before, size_t max, size_t *n_r,
+		       const char **error_r)
+{
+	/* What a bounced invitation or verification carried stays, as
+	 * long as they do: the inviter may ask what was sent. */
+	static const char mark[] =
+		"UPDATE outbox SET data_kept = CASE WHEN EXISTS (SELECT 1 FROM invitations i"
+		" WHERE i.id = outbox.invitation_id AND i.status = 'bounced')"
+		" OR EXISTS (SELECT 1 FROM verifications v WHERE v.id = outbox.verification_id"
+		" AND v.status = 'bounced') THEN 2 ELSE 0 END"
+		" WHERE id IN (SELECT id FROM outbox WHERE status = 'sent' AND data_kept = 1"
+		" AND sent_at <= ?1 ORDER BY sent_at LIMIT ?2) RETURNING id, data_kept";
+	static const char drop[] = "DELETE FROM outbox_data WHERE id = ?";
+	int64_t *ids = calloc(max ? max : 1, sizeof(*ids));
+	size_t n = 0;
+	int rc;
+	*n_r = 0;
+	if (ids == NULL) {
+		*error_r = "out of memory";
+		return STORE_ERROR;
+	}
+	sqlite3_stmt *s = store_stmt(st, mark, error_r);
+	if (s == NULL) {
+		free(ids);
+		return STORE_ERROR;
+	}
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int64(s, 2, (int64_t)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (sqlite3_column_int(s, 1) == 0 && n < max)
+			ids[n++] = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(ids);
+		*error_r = store_err(st, "mark old mail");
+		return STORE_ERROR;
+	}
+	rc = STORE_OK;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		if ((s = store_stmt(st, drop, error_r)) == NULL) {
+			rc = STORE_ERROR;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, ids[i]);
+		rc = store_exec_stmt(st, s, "drop mail bytes", error_r);
+	}
+	free(ids);
+	*n_r = rc == STORE_OK ? n : 0;
+	return rc;
+}
+
 static void read_newest(sqlite3_stmt *s, void *out)
 {
 	int64_t *v = out;

@@ -339,6 +339,13 @@ const char *const store_migrations[] = {
 	"  WHEN 'mail.retry' THEN 'message.retried'"
 	"  ELSE name END"
 	"  WHERE id <= (SELECT coalesce(max(id), 0) FROM events);",
+	/* 10: a sent mail's bytes are dropped after [mail] keep_sent; the row
+	 * (Message-ID, reply, status) stays. data_kept: 1 the bytes are here,
+	 * 0 dropped, 2 kept for good (what it carried bounced). The index
+	 * holds only what may still be dropped, so a sweep never reads the
+	 * rows done before. */
+	"ALTER TABLE outbox ADD COLUMN data_kept INTEGER NOT NULL DEFAULT 1;"
+	"CREATE INDEX outbox_prunable ON outbox (sent_at) WHERE status = 'sent' AND data_kept = 1;",
 };
 
 const int store_migration_count =

@@ -36,6 +36,7 @@ struct config {
 		char reply_domain[MAX_REPLY_DOMAIN_LEN + 1];
 		char templates[PATH_MAX];
 		char default_locale[MAX_LOCALE_LEN + 1];
+		int64_t keep_sent;  /* seconds a sent mail's bytes are kept; 0: always */
 	} mail;
 	struct {
 		int64_t invitation_lifetime;

@@ -123,6 +123,13 @@ int outbox_retry(struct store *st, int64_t id, int64_t lifetime, int64_t now,
 int outbox_cancel_invitation(struct store *st, int64_t invitation_id, const char *reason,
 			     int64_t now, size_t *n_r, const char **error_r);
 
+/* Retention: the bytes of up to max mails sent more than keep_sent seconds
+ * ago (0: keep them all) are dropped, in a transaction of their own; the
+ * rows stay, and so does what a bounced invitation or verification
+ * carried. *n_r how many were dropped. */
+int outbox_prune(struct store *st, int64_t keep_sent, int64_t now, size_t max, size_t *n_r,
+		 const char **error_r);
+
 /* Seconds to wait before attempt number `attempts` + 1, with ±25% jitter. */
 int64_t outbox_backoff(int attempts, int64_t base, int64_t cap);
 

@@ -546,6 +546,11 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t now,
  * went to rcpt at or after since. */
 int store_outbox_count_to(struct store *st, enum outbox_kind kind, const char *rcpt, int64_t since,
 			  int *n_r, const char **error_r);
+/* Drop the bytes of up to max mails sent at or before `before` (their rows
+ * stay); those of a bounced invitation or verification are kept for good.
+ * In the caller's transaction; *n_r how many were dropped. */
+int store_outbox_prune(struct store *st, int64_t before, size_t max, size_t *n_r,
+		       const char **error_r);
 /* The id of the newest mail of kind about an invitation, and when it was
  * queued (either may be NULL); 0 when there is none. */
 int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kind kind,

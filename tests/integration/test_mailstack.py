@@ -61,6 +61,17 @@ def test_classify_reads_a_real_postfix_bounce():
     res = json.loads(p.stdout)
     assert res["class"] == "bounce" and res["bounce"] == "permanent", res
     assert res["tag"] == "bounces" and res["code"] == "q7k2m4n6p3r2s4t6v5x2", res
+    # The same from a mailbox file (its "From " line first), with no config
+    # file at all: the default reply domain, example.test.
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "saved.mbox")
+        with open(path, "wb") as f:
+            f.write(b"From MAILER-DAEMON Sun Dec  6 05:00:00 2026\n" + dsn)
+        p = subprocess.run([invited_bin(), "-c", os.path.join(d, "none.conf"), "mail",
+                            "classify", path], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    again = json.loads(p.stdout)
+    assert again == res, (again, res)
     assert res["returned_message_id"] == "q7k2m4n6p3r2s4t6v5x2@example.test", res
     [r] = res["recipients"]
     assert r["address"] == "nobody-here@example.test" and r["status"] == "5.1.1", r

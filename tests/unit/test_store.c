@@ -495,6 +495,69 @@ static void queue(struct store *st, const char *code, int64_t due)
 	queue_bytes(st, code, due, "Subject: x\r\n\r\nbody\r\n");
 }
 
+/* A mail about invitation inv (0: none), sent (or failed) at t; its id. */
+static int64_t mail_at(struct store *st, const char *code, int64_t inv, enum outbox_status to,
+		       int64_t t)
+{
+	struct outbox_msg m = {.kind = OUTBOX_INVITATION, .invitation_id = inv,
+			       .env_from = "b@x.test", .rcpt = "r@x.test", .created_at = t,
+			       .expires_at = t + 1000, .data = "x", .len = 1};
+	const char *err;
+	snprintf(m.code, sizeof(m.code), "%s", code);
+	snprintf(m.message_id, sizeof(m.message_id), "%s@x.test", code);
+	test_assert_int(store_outbox_add(st, &m, &err), STORE_OK);
+	if (to != OUTBOX_QUEUED)
+		test_assert_int(store_outbox_result(st, m.id, OUTBOX_QUEUED, to, 250, "ok", t, t,
+						    &err),
+				STORE_OK);
+	return m.id;
+}
+
+static int has_bytes(struct store *st, int64_t id)
+{
+	struct outbox_msg m;
+	const char *err;
+	int rc = store_outbox_get(st, id, 1, &m, &err);
+	outbox_msg_clear(&m);
+	return rc == STORE_OK;
+}
+
+/* Retention: an old sent mail's bytes go, its record stays; recent,
+ * failed, queued mail and what a bounced invitation carried keep theirs;
+ * a second sweep finds nothing. */
+TEST(old_sent_mail_loses_its_bytes_but_not_its_record)
+{
+	struct store *st = fresh();
+	const char *err;
+	size_t n;
+	int64_t r = add_org(st, ORG_RESELLER, ORG_APPROVED, "r@r.test", "r.test");
+	int64_t ok = add_invitation(st, r, INV_SENT, 500);
+	int64_t bounced = add_invitation(st, r, INV_BOUNCED, 500);
+	int64_t old = mail_at(st, "m1", ok, OUTBOX_SENT, 10);
+	int64_t kept = mail_at(st, "m2", bounced, OUTBOX_SENT, 10);
+	int64_t recent = mail_at(st, "m3", ok, OUTBOX_SENT, 90);
+	int64_t failed = mail_at(st, "m4", ok, OUTBOX_FAILED, 10);
+	int64_t queued = mail_at(st, "m5", 0, OUTBOX_QUEUED, 10);
+	test_assert_int(store_outbox_prune(st, 50, 10, &n, &err), STORE_OK);
+	test_assert_int(n, 1);
+	test_assert_int(has_bytes(st, old), 0);
+	test_assert_int(has_bytes(st, kept), 1);
+	test_assert_int(has_bytes(st, recent), 1);
+	test_assert_int(has_bytes(st, failed), 1);
+	test_assert_int(has_bytes(st, queued), 1);
+	struct outbox_msg m;
+	test_assert_int(store_outbox_get(st, old, 0, &m, &err), STORE_OK);
+	test_assert_int(m.status, OUTBOX_SENT);
+	test_assert_str(m.message_id, "m1@x.test");
+	test_assert_int(store_outbox_prune(st, 50, 10, &n, &err), STORE_OK);
+	test_assert_int(n, 0);
+	/* At most max a sweep; later, the recent one goes too. */
+	test_assert_int(store_outbox_prune(st, 100, 10, &n, &err), STORE_OK);
+	test_assert_int(n, 1);
+	test_assert_int(has_bytes(st, recent), 0);
+	done(st);
+}
+
 /* Messages "c{from}" … "c{to - 1}" of 4 kB each: a page and more each. */
 static void queue_big(struct store *st, int from, int to)
 {
