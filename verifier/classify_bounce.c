@@ -36,6 +36,8 @@ static const struct marker body_markers[] = {
 	{"Delivery to the following recipient failed permanently", "Gmail"},
 	{"The following addresses had permanent fatal errors", "Sendmail"},
 	{"The original message was received at", "Sendmail"},
+	{"was not delivered to:", "Domino"},
+	{"The message that you sent was undeliverable to the following", "GroupWise"},
 	{"Delivery to the following recipients failed", "generic"},
 	{"Your message could not be delivered", "generic"},
 	{"Your message wasn't delivered", "generic"},
@@ -46,6 +48,19 @@ static const char *const subject_markers[] = {
 	"Undeliverable", "failure notice", "Returned mail", "Delayed Mail",
 	"Delivery failure", "Delivery delayed", "Mail System Error", "Nondeliverable",
 	"Non-delivery", "Warning: could not send message",
+};
+
+/*
+ * Words every kind of failure notice uses about a recipient. Alone they
+ * prove nothing (a person may write them); from a mailer daemon, or under
+ * a bounce's subject, they make a bounce of a notice no rule above knows.
+ */
+static const char *const failure_words[] = {
+	"user unknown", "unknown user", "no such user", "mailbox unavailable",
+	"mailbox not found", "does not exist", "address rejected", "recipient rejected",
+	"not listed in", "undeliverable", "could not be delivered", "was not delivered",
+	"delivery failed", "permanent error", "mailbox is full", "over quota",
+	"quota exceeded", "account is disabled", "invalid recipient", "invalid mailbox",
 };
 
 /* Words of a warning: the MTA is still trying. */
@@ -163,12 +178,18 @@ int cls_bounce_detect(struct cls_msg *m, struct classify_result *res)
 	const char *subject = subject_marker(res->subject);
 	int daemon = daemon_sender(res), to_bounces = res->tag == TAG_BOUNCES;
 	int null_path = null_return_path(m);
-	int signs = (body != NULL) + (subject != NULL) + daemon + to_bounces + null_path;
+	/* Failure words count only beside a daemon or a bounce's subject. */
+	int failure = body == NULL && (daemon || subject != NULL) && m->scan != NULL &&
+		      any_of(m->scan, scan_len(m->scan), failure_words, N(failure_words));
+	int signs = (body != NULL) + (subject != NULL) + daemon + to_bounces + null_path + failure;
 	if (signs < 2 || (body == NULL && subject == NULL && !daemon))
 		return 0;
 	if (body != NULL)
 		snprintf(res->reason, sizeof(res->reason), "%s bounce text (\"%s\")", body->format,
 			 body->text);
+	else if (failure)
+		snprintf(res->reason, sizeof(res->reason), "failure notice from %s",
+			 daemon ? "a mailer daemon" : "under a bounce's subject");
 	else
 		snprintf(res->reason, sizeof(res->reason), "bounce: %s%s%s%s%s%s",
 			 subject != NULL ? "subject \"" : "", subject != NULL ? subject : "",
@@ -237,15 +258,27 @@ static int rcpt_line(const char *s, size_t len, struct rcpt_line *rl)
 	i += n;
 	if (angle && (i >= len || s[i++] != '>'))
 		return 0;
+	if (len - i >= 3 && memcmp(s + i, "...", 3) == 0) { /* Sendmail: "x@y... User unknown" */
+		rl->rest = s + i + 3;
+		rl->rlen = len - i - 3;
+		return 1;
+	}
 	while (i < len && isspace((unsigned char)s[i]))
 		i++;
 	if (i < len && (s[i] == '(' || s[i] == '<')) { /* "(expanded from …)", "<mailto:…>" */
-		const char *close = memchr(s + i, s[i] == '(' ? ')' : '>', len - i);
+		const char *open = s + i, *close = memchr(s + i, s[i] == '(' ? ')' : '>', len - i);
 		if (close == NULL)
 			return 0;
 		i = (size_t)(close - s) + 1;
 		while (i < len && isspace((unsigned char)s[i]))
 			i++;
+		/* GroupWise: "x@y (user not found)" — the comment is the reason. */
+		if (i >= len && *open == '(' && cls_find_ci(open, (size_t)(close - open),
+							    "expanded from") == NULL) {
+			rl->rest = open + 1;
+			rl->rlen = (size_t)(close - open) - 1;
+			return 1;
+		}
 	}
 	if (i < len && s[i] != ':')
 		return 0;
@@ -253,6 +286,32 @@ static int rcpt_line(const char *s, size_t len, struct rcpt_line *rl)
 	rl->rest = s + i;
 	rl->rlen = len - i;
 	return 1;
+}
+
+/* "Unknown user: x@y", "No such user - x@y": failure words, then the
+ * address, as many small MTAs write a failed recipient. The whole line
+ * is its diagnostic. */
+static int failure_line(const char *s, size_t len, struct rcpt_line *rl)
+{
+	const char *t = s;
+	size_t tlen = cls_trim(&t, len), n;
+	for (size_t k = 0; k < N(failure_words); k++) {
+		size_t w = strlen(failure_words[k]);
+		if (tlen <= w + 2 || strncasecmp(t, failure_words[k], w) != 0)
+			continue;
+		size_t i = w;
+		while (i < tlen && (t[i] == ':' || t[i] == '-' || t[i] == ' ' || t[i] == '<'))
+			i++;
+		if (i == w || !cls_addr_at(t + i, tlen - i, &n) || daemon_local(t + i, n))
+			return 0;
+		rl->addr = t + i;
+		rl->alen = n;
+		rl->indent = (size_t)(t - s);
+		rl->rest = t;
+		rl->rlen = tlen;
+		return 1;
+	}
+	return 0;
 }
 
 /* One recipient's paragraph as it is being read. */
@@ -268,6 +327,9 @@ static void para_add(struct para *p, const char *s, size_t len)
 {
 	len = cls_trim(&s, len);
 	if (len == 0)
+		return;
+	/* Domino puts the reason under a "because:" of its own. */
+	if (p->len == 0 && len == 8 && strncasecmp(s, "because:", 8) == 0)
 		return;
 	if (p->len > 0 && p->len + 1 < sizeof(p->text))
 		p->text[p->len++] = ' ';
@@ -361,7 +423,8 @@ static void text_read(const char *s, struct classify_result *res, enum bounce_ki
 		size_t llen = nl != NULL ? (size_t)(nl - s) - i : len - i;
 		struct rcpt_line rl;
 		const char *t = s + i;
-		if (rcpt_line(s + i, llen, &rl) && !(p->open && rl.indent > p->indent)) {
+		if ((rcpt_line(s + i, llen, &rl) || failure_line(s + i, llen, &rl)) &&
+		    !(p->open && rl.indent > p->indent)) {
 			if (p->open)
 				para_flush(p, res, hint);
 			para_open(p, &rl);

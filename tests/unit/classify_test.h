@@ -30,6 +30,7 @@ static const char *const corpus[] = {
 	"precedence-auto-reply.eml", "precedence-junk.eml", "reply-plain.eml",
 	"reply-verify-auth.eml", "text-exchange.eml", "text-exim-delayed.eml",
 	"text-exim.eml", "text-postfix.eml", "text-qmail.eml", "text-yahoo.eml",
+	"text-domino.eml", "text-groupwise.eml", "text-simple.eml", "text-sendmail.eml",
 	"unknown-no-tag.eml", "vacation.eml", "x-autoreply.eml",
 };
 

@@ -1,7 +1,8 @@
 /* link: invited_verifier */
 /*
  * test_classify.c: the inbound classifier on a corpus of bounces (RFC 3464
- * and the non-standard texts of Postfix, Exim, qmail, Exchange, Yahoo),
+ * and the non-standard texts of Postfix, Exim, qmail, Exchange, Yahoo,
+ * Domino, GroupWise, Sendmail, and a notice in no known format),
  * auto-replies, replies and hostile messages in tests/corpus/classify.
  * Every file is also read with CRLF line ends and must classify the same,
  * every result must be clean UTF-8, and mutated copies must not crash.
@@ -134,6 +135,86 @@ TEST(text_exim)
 		    "Mailbox disabled for this recipient", BOUNCE_PERMANENT);
 	test_assert_int(r.bounce, BOUNCE_PERMANENT);
 	test_assert_str(r.returned_message_id, "e2x3m4cd@example.test");
+	classify_result_clear(&r);
+}
+
+/* Lotus/HCL Domino: the address alone, the reason under "because:". */
+TEST(text_domino)
+{
+	struct classify_result r;
+	classify_file("text-domino.eml", &r);
+	test_assert_int(r.cls, MAIL_BOUNCE);
+	test_assert_contains(r.reason, "Domino");
+	expect_tag(&r, TAG_BOUNCES, "d7m2n4ab");
+	test_assert_int(r.n_rcpts, 1);
+	expect_rcpt(&r, 0, "nouser@customer.test", "failed", "",
+		    "User nouser (nouser@customer.test) not listed in Domino Directory",
+		    BOUNCE_PERMANENT);
+	test_assert_int(r.bounce, BOUNCE_PERMANENT);
+	classify_result_clear(&r);
+}
+
+/* GroupWise: the reason in parentheses after the address. */
+TEST(text_groupwise)
+{
+	struct classify_result r;
+	classify_file("text-groupwise.eml", &r);
+	test_assert_int(r.cls, MAIL_BOUNCE);
+	test_assert_contains(r.reason, "GroupWise");
+	expect_tag(&r, TAG_BOUNCES, "g5w6s7ab");
+	test_assert_int(r.n_rcpts, 1);
+	expect_rcpt(&r, 0, "nouser@customer.test", "failed", "", "user not found",
+		    BOUNCE_PERMANENT);
+	test_assert_str(r.returned_message_id, "g5w6s7ab@example.test");
+	classify_result_clear(&r);
+}
+
+/* No known format: a mailer daemon's failure words make it a bounce, its
+ * Auto-Submitted: auto-replied notwithstanding, and "Unknown user: x@y"
+ * names the recipient. */
+TEST(text_simple_failure_words_from_a_daemon)
+{
+	struct classify_result r;
+	classify_file("text-simple.eml", &r);
+	test_assert_int(r.cls, MAIL_BOUNCE);
+	test_assert_contains(r.reason, "failure notice from a mailer daemon");
+	expect_tag(&r, TAG_BOUNCES, "s2m3p4ab");
+	test_assert_int(r.n_rcpts, 1);
+	expect_rcpt(&r, 0, "nouser@customer.test", "failed", "",
+		    "Unknown user: nouser@customer.test", BOUNCE_PERMANENT);
+	test_assert_str(r.returned_message_id, "s2m3p4ab@example.test");
+	classify_result_clear(&r);
+}
+
+/* The same words from a person, to a reply address: not a bounce. */
+TEST(failure_words_from_a_person_are_a_reply)
+{
+	static const char msg[] =
+		"From: Carol <carol@customer.test>\r\n"
+		"To: reply+r4p5l6ab@example.test\r\n"
+		"Subject: Re: You are invited\r\n"
+		"Message-ID: <x1@customer.test>\r\n"
+		"\r\n"
+		"Our old address gave \"user unknown\" for a while; this one works.\r\n";
+	struct classify_result r;
+	const char *err;
+	test_assert_int(classify_message(msg, sizeof(msg) - 1, &opts, &r, &err), 0);
+	test_assert_int(r.cls, MAIL_REPLY);
+	classify_result_clear(&r);
+}
+
+/* Sendmail without a report part: "x@y... User unknown". */
+TEST(text_sendmail_transcript)
+{
+	struct classify_result r;
+	classify_file("text-sendmail.eml", &r);
+	test_assert_int(r.cls, MAIL_BOUNCE);
+	test_assert_contains(r.reason, "Sendmail");
+	expect_tag(&r, TAG_BOUNCES, "s5m6l7ab");
+	test_assert_int(r.n_rcpts, 1);
+	expect_rcpt(&r, 0, "nouser@customer.test", "failed", "", "User unknown",
+		    BOUNCE_PERMANENT);
+	test_assert_int(r.bounce, BOUNCE_PERMANENT);
 	classify_result_clear(&r);
 }
 
