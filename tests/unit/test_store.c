@@ -73,29 +73,36 @@ TEST(schema_version_and_reopen)
 
 extern const char *const store_migrations[];
 
+/* A new database at db_path, brought to schema `version` by the shipped
+ * migrations, with `rows` (SQL) in it; closed, for store_open to migrate. */
+static void old_database(int version, const char *rows)
+{
+	sqlite3 *db;
+	char sql[48];
+	snprintf(db_path, sizeof(db_path), "/tmp/invited-store-XXXXXX");
+	close(mkstemp(db_path));
+	unlink(db_path);
+	test_assert_int(sqlite3_open(db_path, &db), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+	for (int v = 0; v < version; v++)
+		test_assert_int(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", version);
+	test_assert_int(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 /* A database of schema 2 (the mail's bytes in the outbox row) opened by
  * this build: the bytes move to outbox_data, and the message is still
  * claimed and sent whole. */
 TEST(migration_3_moves_queued_mail_bytes)
 {
-	sqlite3 *db;
 	const char *err;
-	snprintf(db_path, sizeof(db_path), "/tmp/invited-store-XXXXXX");
-	close(mkstemp(db_path));
-	unlink(db_path);
-	test_assert_int(sqlite3_open(db_path, &db), SQLITE_OK);
-	test_assert_int(sqlite3_exec(db, store_migrations[0], NULL, NULL, NULL), SQLITE_OK);
-	test_assert_int(sqlite3_exec(db, store_migrations[1], NULL, NULL, NULL), SQLITE_OK);
-	test_assert_int(sqlite3_exec(db,
-				     "PRAGMA user_version = 2;"
-				     "INSERT INTO outbox (code, message_id, kind, env_from, rcpt,"
-				     " data, status, next_attempt_at, expires_at, created_at)"
-				     " VALUES ('c1', 'm1@x.test', 'notice', 'b@x.test',"
-				     " 'r@x.test', CAST('Subject: old\r\n\r\nkept\r\n' AS BLOB),"
-				     " 'queued', 10, 1000, 10)",
-				     NULL, NULL, NULL),
-			SQLITE_OK);
-	sqlite3_close(db);
+	old_database(2, "INSERT INTO outbox (code, message_id, kind, env_from, rcpt,"
+			" data, status, next_attempt_at, expires_at, created_at)"
+			" VALUES ('c1', 'm1@x.test', 'notice', 'b@x.test',"
+			" 'r@x.test', CAST('Subject: old\r\n\r\nkept\r\n' AS BLOB),"
+			" 'queued', 10, 1000, 10)");
 
 	struct store *st;
 	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
@@ -118,27 +125,14 @@ TEST(migration_3_moves_queued_mail_bytes)
  * start afresh; an operator, of no organization, can now be added once. */
 TEST(migration_6_keeps_users_and_allows_operators)
 {
-	sqlite3 *db;
 	const char *err;
-	snprintf(db_path, sizeof(db_path), "/tmp/invited-store-XXXXXX");
-	close(mkstemp(db_path));
-	unlink(db_path);
-	test_assert_int(sqlite3_open(db_path, &db), SQLITE_OK);
-	test_assert_int(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
-	for (int v = 0; v < 5; v++)
-		test_assert_int(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
-	test_assert_int(sqlite3_exec(db,
-				     "PRAGMA user_version = 5;"
-				     "INSERT INTO orgs (kind, legal_name, contact_email, status,"
-				     " created_at, updated_at) VALUES ('provider', 'P', 'a@p.test',"
-				     " 'approved', 1, 1);"
-				     "INSERT INTO users (id, org_id, email, role, status, created_at,"
-				     " updated_at) VALUES (7, 1, 'a@p.test', 'admin_agent', 'active', 1, 1);"
-				     "INSERT INTO sessions (hash, user_id, created_at, seen_at, expires_at)"
-				     " VALUES (x'00', 7, 1, 1, 100)",
-				     NULL, NULL, NULL),
-			SQLITE_OK);
-	sqlite3_close(db);
+	old_database(5, "INSERT INTO orgs (kind, legal_name, contact_email, status,"
+			" created_at, updated_at) VALUES ('provider', 'P', 'a@p.test',"
+			" 'approved', 1, 1);"
+			"INSERT INTO users (id, org_id, email, role, status, created_at,"
+			" updated_at) VALUES (7, 1, 'a@p.test', 'admin_agent', 'active', 1, 1);"
+			"INSERT INTO sessions (hash, user_id, created_at, seen_at, expires_at)"
+			" VALUES (x'00', 7, 1, 1, 100)");
 
 	struct store *st;
 	struct user u;
@@ -178,38 +172,25 @@ static int names_cb(void *ctx, const struct event *e)
  * organization (from its subject) and has today's name. */
 TEST(migrations_7_to_9_turn_the_audit_log_into_events)
 {
-	sqlite3 *db;
 	const char *err;
-	snprintf(db_path, sizeof(db_path), "/tmp/invited-store-XXXXXX");
-	close(mkstemp(db_path));
-	unlink(db_path);
-	test_assert_int(sqlite3_open(db_path, &db), SQLITE_OK);
-	for (int v = 0; v < 6; v++)
-		test_assert_int(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL), SQLITE_OK);
-	test_assert_int(
-		sqlite3_exec(db,
-			     "PRAGMA user_version = 6;"
-			     "INSERT INTO orgs (kind, legal_name, contact_email, status,"
-			     " created_at, updated_at) VALUES ('provider', 'P', 'a@p.test',"
-			     " 'approved', 1, 1);"
-			     "INSERT INTO users (id, org_id, email, role, status, created_at,"
-			     " updated_at) VALUES (7, 1, 'a@p.test', 'admin_agent', 'active', 1, 1);"
-			     "INSERT INTO api_keys (id, key_id, hash, org_id, role, created_at)"
-			     " VALUES (3, 'k', x'00', 1, 'admin_agent', 1);"
-			     "INSERT INTO invitations (id, kind, status, inviter_org_id, email,"
-			     " locale, reply_code, subject, body_text, body_html, expires_at,"
-			     " created_at, updated_at) VALUES (5, 'reseller', 'sent', 1,"
-			     " 'c@c.test', 'en', 'rc', 's', '', '', 9, 1, 1);"
-			     "INSERT INTO audit (at, actor, action, subject) VALUES"
-			     " (1, 'cli', 'org.create', 'org:1'),"
-			     " (2, 'cli', 'apikey.create', 'apikey:3'),"
-			     " (3, 'apikey:3', 'invitation.create', 'invitation:5'),"
-			     " (4, 'user:7', 'user.sign_in', 'user:7'),"
-			     " (5, 'mailer', 'invitation.bounced', 'invitation:5'),"
-			     " (6, 'cli', 'something.else', 'org:99')",
-			     NULL, NULL, NULL),
-		SQLITE_OK);
-	sqlite3_close(db);
+	old_database(6, "INSERT INTO orgs (kind, legal_name, contact_email, status,"
+			" created_at, updated_at) VALUES ('provider', 'P', 'a@p.test',"
+			" 'approved', 1, 1);"
+			"INSERT INTO users (id, org_id, email, role, status, created_at,"
+			" updated_at) VALUES (7, 1, 'a@p.test', 'admin_agent', 'active', 1, 1);"
+			"INSERT INTO api_keys (id, key_id, hash, org_id, role, created_at)"
+			" VALUES (3, 'k', x'00', 1, 'admin_agent', 1);"
+			"INSERT INTO invitations (id, kind, status, inviter_org_id, email,"
+			" locale, reply_code, subject, body_text, body_html, expires_at,"
+			" created_at, updated_at) VALUES (5, 'reseller', 'sent', 1,"
+			" 'c@c.test', 'en', 'rc', 's', '', '', 9, 1, 1);"
+			"INSERT INTO audit (at, actor, action, subject) VALUES"
+			" (1, 'cli', 'org.create', 'org:1'),"
+			" (2, 'cli', 'apikey.create', 'apikey:3'),"
+			" (3, 'apikey:3', 'invitation.create', 'invitation:5'),"
+			" (4, 'user:7', 'user.sign_in', 'user:7'),"
+			" (5, 'mailer', 'invitation.bounced', 'invitation:5'),"
+			" (6, 'cli', 'something.else', 'org:99')");
 	struct store *st;
 	char seen[256] = "";
 	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
