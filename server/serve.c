@@ -113,44 +113,59 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
+/* One pass of a sweep: up to SWEEP_BATCH rows; *n_r how many. */
+typedef int sweep_fn(struct app *app, struct store *st, size_t *n_r, const char **error_r);
+
+static int expire_pass(struct app *app, struct store *st, size_t *n_r, const char **error_r)
+{
+	struct inv_env env;
+	app_inv_env(app, st, (int64_t)time(NULL), "sweeper", &env);
+	return invitation_expire_due(&env, SWEEP_BATCH, n_r, error_r);
+}
+
+static int prune_pass(struct app *app, struct store *st, size_t *n_r, const char **error_r)
+{
+	return outbox_prune(st, app->cfg.mail.keep_sent, (int64_t)time(NULL), SWEEP_BATCH, n_r,
+			    error_r);
+}
+
+static int remind_pass(struct app *app, struct store *st, size_t *n_r, const char **error_r)
+{
+	struct inv_env env;
+	app_inv_env(app, st, (int64_t)time(NULL), "sweeper", &env);
+	int rc = invitation_remind_due(&env, app->cfg.tokens.reminder_before, SWEEP_BATCH, n_r,
+				       error_r);
+	if (rc == 0 && *n_r > 0)
+		app_kick_outbox(app); /* the reminders are queued */
+	return rc;
+}
+
+/* Pass after pass while they come back full; `what` names the rows done
+ * in the log (NULL: not logged). */
+static void sweep(struct app *app, struct store *st, sweep_fn *pass, const char *what)
+{
+	size_t n = 0;
+	const char *err;
+	do {
+		if (pass(app, st, &n, &err) < 0) {
+			msg_error("sweeper: %s", err);
+			return;
+		}
+		if (n > 0 && what != NULL)
+			msg_info("sweeper: %zu %s", n, what);
+	} while (n == SWEEP_BATCH && !app->stopping);
+}
+
 static void *sweeper_main(void *arg)
 {
 	struct app *app = arg;
-	const char *err;
 	struct store *st = thread_store(app, "sweeper");
 	if (st == NULL)
 		return NULL;
 	while (!app->stopping) {
-		size_t n = 0;
-		struct inv_env env;
-		do {
-			app_inv_env(app, st, (int64_t)time(NULL), "sweeper", &env);
-			if (invitation_expire_due(&env, SWEEP_BATCH, &n, &err) < 0) {
-				msg_error("sweeper: %s", err);
-				break;
-			}
-			if (n > 0)
-				msg_info("sweeper: %zu invitations expired", n);
-		} while (n == SWEEP_BATCH && !app->stopping);
-		do {
-			if (outbox_prune(st, app->cfg.mail.keep_sent, (int64_t)time(NULL), SWEEP_BATCH,
-					 &n, &err) < 0) {
-				msg_error("sweeper: %s", err);
-				break;
-			}
-		} while (n == SWEEP_BATCH && !app->stopping);
-		do {
-			app_inv_env(app, st, (int64_t)time(NULL), "sweeper", &env);
-			if (invitation_remind_due(&env, app->cfg.tokens.reminder_before, SWEEP_BATCH,
-						  &n, &err) < 0) {
-				msg_error("sweeper: %s", err);
-				break;
-			}
-			if (n > 0) {
-				msg_info("sweeper: %zu invitations reminded", n);
-				app_kick_outbox(app);
-			}
-		} while (n == SWEEP_BATCH && !app->stopping);
+		sweep(app, st, expire_pass, "invitations expired");
+		sweep(app, st, prune_pass, NULL);
+		sweep(app, st, remind_pass, "invitations reminded");
 		for (int64_t s = 0; s < app->cfg.server.sweep_interval && !app->stopping; s++)
 			wait_for_work(app, 1);
 	}
