@@ -25,7 +25,7 @@ def decoded(raw):
 
 def mail_with(user, marker, timeout=60):
     want = marker.decode() if isinstance(marker, bytes) else marker
-    raw = mailstack.imap_fetch(user, lambda r: want in decoded(r), timeout=timeout)[-1]
+    raw = mailstack.imap_match(user, lambda r: want in decoded(r), timeout=timeout)
     msg = mailstack.parse_strict(raw)
     return msg, msg.get_body(("plain",)).get_content()
 

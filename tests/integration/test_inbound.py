@@ -196,7 +196,7 @@ def test_vacation_auto_reply_is_recorded_and_never_answered():
     mailstack.imap_clear("c21")
     inv = invite(srv, key, "c21@example.test")
     code, message_id = sent_to(srv, inv["id"])
-    original = mailstack.imap_fetch("c21", lambda r: message_id.encode() in r)[-1]
+    original = mailstack.imap_match("c21", lambda r: message_id.encode() in r)
     assert f"bounces+{code}@example.test".encode() in original  # Return-Path
     # What a vacation responder sends: to the envelope sender (RFC 3834).
     m = EmailMessage()
@@ -230,7 +230,7 @@ def test_invitation_reply_is_relayed_to_the_inviter():
     mailstack.imap_clear("c22")
     inv = invite(srv, key, "c22@example.test", name="Carl Customer")
     _, message_id = sent_to(srv, inv["id"])
-    raw = mailstack.imap_fetch("c22", lambda r: message_id.encode() in r)[-1]
+    raw = mailstack.imap_match("c22", lambda r: message_id.encode() in r)
     original = mailstack.parse_strict(raw)
     reply_to = original["Reply-To"].addresses[0].addr_spec
     assert re.fullmatch(r"reply\+[a-z2-7]{20}@example\.test", reply_to), reply_to

@@ -20,7 +20,7 @@ def test_delivery_and_bounce():
                         ["u5@example.test", "nosuchuser@example.test"])
     got = mailstack.imap_fetch("u5", lambda r: tag.encode() in r)
     assert len(got) == 1
-    dsn = mailstack.imap_fetch("invites", lambda r: b"Undelivered Mail" in r)[-1]
+    dsn = mailstack.imap_match("invites", lambda r: b"Undelivered Mail" in r)
     msg = mailstack.parse_strict(dsn)
     assert msg.get_content_type() == "multipart/report", msg.get_content_type()
     assert msg.get_param("report-type") == "delivery-status"

@@ -127,12 +127,18 @@ def test_invitation_events_arrive_signed_including_a_real_bounce():
         assert verify(hook["secret"], h, body), h
         assert not verify(hook["secret"], h, body + b" ")
         assert not verify("whsec_" + base64.b64encode(b"x" * 32).decode(), h, body)
-    # The deliveries are listed with their HTTP status.
-    status, page = srv.api("GET", f"/api/v1/webhooks/{hook['id']}/deliveries?limit=100",
-                           key=key)
-    assert status == 200 and page["items"], page
+    # The deliveries are listed with their HTTP status: once none is
+    # pending or in flight, every one was delivered.
+    def deliveries():
+        status, page = srv.api("GET", f"/api/v1/webhooks/{hook['id']}/deliveries?limit=100",
+                               key=key)
+        assert status == 200 and page["items"], page
+        return page["items"]
+    rx.wait(lambda: all(d["status"] not in ("pending", "sending") for d in deliveries()),
+            what="every delivery settled")
+    items = deliveries()
     assert all(d["status"] == "delivered" and d["http_status"] == 200 and d["reply"] == "ok"
-               for d in page["items"] if d["status"] != "pending"), page
+               for d in items), items
     rx.close()
     srv.stop()
 

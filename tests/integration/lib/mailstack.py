@@ -59,6 +59,13 @@ def imap_fetch(user, predicate=None, timeout=30, delete=False, folder="INBOX"):
         time.sleep(0.2)
 
 
+def imap_match(user, predicate, timeout=30, folder="INBOX"):
+    """The newest message (raw bytes) in the user's folder that matches,
+    once one does: never another message that happens to be newer."""
+    found = imap_fetch(user, predicate, timeout=timeout, folder=folder)
+    return [raw for raw in found if predicate(raw)][-1]
+
+
 def imap_folders(user):
     conn = imap_login(user)
     try:
