@@ -52,7 +52,12 @@ static const struct ckey keys[] = {
 	{"smtp", "host", C_STR, F(outbox.smtp.host), "127.0.0.1", "SMTP server to submit to"},
 	{"smtp", "port", C_INT, F(outbox.smtp.port), "25", "its port"},
 	{"smtp", "tls", C_SMTP_TLS, F(outbox.smtp.tls), "none",
-	 "none, starttls (required), or tls (implicit; not supported by libesmtp)"},
+	 "none, starttls (required, certificate and name verified), or tls (implicit; "
+	 "not supported by libesmtp)"},
+	{"smtp", "ca_file", C_PATH, F(outbox.smtp.ca_file), "",
+	 "PEM file of the CAs to trust for starttls; empty for the system's"},
+	{"smtp", "allow_plaintext", C_BOOL, F(outbox.smtp.allow_plaintext), "no",
+	 "allow tls = none to a host other than loopback"},
 	{"smtp", "user", C_STR, F(outbox.smtp.user), "", "AUTH user; empty for no AUTH"},
 	{"smtp", "password", C_SECRET, F(outbox.smtp.password), "",
 	 "AUTH password; or password_file = path, or INVITED_SMTP_PASSWORD"},
@@ -76,7 +81,12 @@ static const struct ckey keys[] = {
 	{"imap", "enabled", C_BOOL, F(imap.enabled), "no", "read replies and bounces over IMAP"},
 	{"imap", "host", C_STR, F(imap.host), "127.0.0.1", "IMAP server"},
 	{"imap", "port", C_INT, F(imap.port), "143", "its port"},
-	{"imap", "tls", C_IMAP_TLS, F(imap.tls), "none", "none, starttls, or tls (implicit)"},
+	{"imap", "tls", C_IMAP_TLS, F(imap.tls), "none",
+	 "none, starttls, or tls (implicit); certificate and name verified before LOGIN"},
+	{"imap", "ca_file", C_PATH, F(imap.ca_file), "",
+	 "PEM file of the CAs to trust; empty for the system's"},
+	{"imap", "allow_plaintext", C_BOOL, F(imap.allow_plaintext), "no",
+	 "allow tls = none to a host other than loopback"},
 	{"imap", "user", C_STR, F(imap.user), "", "login"},
 	{"imap", "password", C_SECRET, F(imap.password), "",
 	 "password; or password_file = path, or INVITED_IMAP_PASSWORD"},
@@ -420,6 +430,8 @@ int config_validate(struct config *cfg, const char **error_r)
 		*error_r = "[imap] poll_interval must be at least 1s";
 		return -1;
 	}
+	if (imap_config_check(&cfg->imap, error_r) < 0)
+		return -1;
 	return smtp_config_check(&cfg->outbox.smtp, error_r);
 }
 

@@ -27,6 +27,13 @@ struct fetched {
 	size_t len;
 };
 
+/* Over TLS, before LOGIN: the server's chain and name verify, or -1 with
+ * why (imap_tls.c). */
+int imap_tls_verify(struct imap_session *s, const char **error_r);
+
+/* libetpan's TLS callback: the host name for SNI (data: the host). */
+void imap_tls_server_name(struct mailstream_ssl_context *ctx, void *data);
+
 /* libetpan's result codes that mean success. */
 int imap_ok(int r);
 

@@ -38,22 +38,28 @@ int imap_ok(int r)
 static int connect_tls(struct imap_session *s, const char **error_r)
 {
 	const struct imap_config *c = s->cfg;
+	char *host = (char *)c->host;
 	int r;
 	if (c->tls == IMAP_TLS_IMPLICIT)
-		r = mailimap_ssl_connect(s->imap, c->host, (uint16_t)c->port);
+		r = mailimap_ssl_connect_with_callback(s->imap, host, (uint16_t)c->port,
+							 imap_tls_server_name, host);
 	else
-		r = mailimap_socket_connect(s->imap, c->host, (uint16_t)c->port);
+		r = mailimap_socket_connect(s->imap, host, (uint16_t)c->port);
 	if (!imap_ok(r)) {
 		*error_r = imap_error(s, "connect", r);
 		return -1;
 	}
 	if (c->tls == IMAP_TLS_STARTTLS) {
-		r = mailimap_socket_starttls(s->imap);
+		r = mailimap_socket_starttls_with_callback(s->imap, imap_tls_server_name, host);
 		if (!imap_ok(r)) {
 			*error_r = imap_error(s, "STARTTLS", r);
 			return -1;
 		}
 	}
+	/* Nothing more is said, the password least of all, to a server whose
+	 * certificate does not verify. */
+	if (c->tls != IMAP_TLS_NONE && imap_tls_verify(s, error_r) < 0)
+		return -1;
 	return 0;
 }
 

@@ -29,6 +29,8 @@ struct imap_config {
 	char host[256];
 	int port;
 	enum imap_tls tls;
+	char ca_file[512];     /* PEM CAs to trust; empty: the system's */
+	int allow_plaintext;   /* tls none to a host other than loopback */
 	char user[256];
 	char password[256];
 	char mailbox[128];
@@ -53,7 +55,15 @@ struct imap_stats {
 
 struct imap_session;
 
-/* Connect, log in, create the folders, select the mailbox. */
+/*
+ * Refuse what cannot be safe or cannot work: tls none to a host other than
+ * loopback (the password would cross the network in the clear) unless
+ * allow_plaintext, and a ca_file with no certificate in it.
+ */
+int imap_config_check(const struct imap_config *cfg, const char **error_r);
+
+/* Connect, log in, create the folders, select the mailbox. Over TLS, the
+ * server's certificate chain and name are verified before LOGIN. */
 int imap_session_open(const struct imap_config *cfg, struct imap_session **s_r,
 		      const char **error_r);
 void imap_session_close(struct imap_session *s);

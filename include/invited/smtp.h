@@ -10,12 +10,21 @@
 
 #include <stddef.h>
 
+/*
+ * SMTP_TLS_STARTTLS is required TLS: a server that does not offer STARTTLS,
+ * or whose certificate does not verify (chain to the system's CAs or to
+ * ca_file, and the host name or address), gets QUIT and nothing else, and
+ * every message waits with the reason. SMTP_TLS_IMPLICIT is refused by
+ * smtp_config_check (libesmtp has no implicit TLS).
+ */
 enum smtp_tls { SMTP_TLS_NONE, SMTP_TLS_STARTTLS, SMTP_TLS_IMPLICIT };
 
 struct smtp_config {
 	char host[256];
 	int port;
 	enum smtp_tls tls;
+	char ca_file[512];       /* PEM CAs to trust; empty: the system's */
+	int allow_plaintext;     /* tls none to a host other than loopback */
 	char user[256];          /* empty: no AUTH */
 	char password[256];
 	char helo[256];          /* empty: the system's host name */

@@ -123,6 +123,37 @@ TEST(bad_values_are_refused_with_a_reason)
 	expect_error("this is not ini\n", "syntax error");
 }
 
+/* Mail and the mailbox password cross a network in the clear only when the
+ * operator says so; loopback, by name or address, needs nothing. */
+TEST(plaintext_only_to_loopback_unless_allowed)
+{
+	expect_error("[smtp]\nhost = mx.example.test\n", "[smtp] tls = none to mx.example.test");
+	expect_error("[smtp]\nhost = 10.0.0.1\nuser = u\n", "and the AUTH password in the clear");
+	expect_error("[smtp]\nhost = 128.0.0.1\n", "set allow_plaintext = yes");
+	expect_error("[imap]\nhost = ::2\n", "[imap] tls = none to ::2");
+	expect_error("[smtp]\ntls = starttls\nca_file = /nonexistent\n",
+		     "[smtp] ca_file /nonexistent: no certificates");
+	expect_error("[imap]\ntls = tls\nca_file = /nonexistent\n",
+		     "[imap] ca_file /nonexistent: no certificates");
+	const char *fine[] = {
+		"[smtp]\nhost = localhost\n[imap]\nhost = LOCALHOST\n",
+		"[smtp]\nhost = 127.8.9.10\n[imap]\nhost = ::1\n",
+		"[smtp]\nhost = mx.example.test\nallow_plaintext = yes\n"
+		"[imap]\nhost = imap.example.test\nallow_plaintext = yes\n",
+		"[smtp]\nhost = mx.example.test\ntls = starttls\n"
+		"[imap]\nhost = imap.example.test\ntls = starttls\n",
+	};
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		struct config c;
+		const char *err = NULL;
+		write_conf(fine[i]);
+		test_assert_int(config_load(path, &c, &err), 0);
+		if (err != NULL)
+			test_assert_contains(err, "(no error)");
+		unlink(path);
+	}
+}
+
 /* A secret that is refused is not repeated in the error, which reaches
  * terminals and logs: a line with a control character, or too long. */
 TEST(an_invalid_secret_is_never_echoed)
