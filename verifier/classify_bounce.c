@@ -38,6 +38,9 @@ static const struct marker body_markers[] = {
 	{"The original message was received at", "Sendmail"},
 	{"was not delivered to:", "Domino"},
 	{"The message that you sent was undeliverable to the following", "GroupWise"},
+	{"running the Courier mail server", "Courier"},
+	{"------- Failure Reasons", "Domino"},
+	{"couldn't be delivered", "Office 365"},
 	{"Delivery to the following recipients failed", "generic"},
 	{"Your message could not be delivered", "generic"},
 	{"Your message wasn't delivered", "generic"},
@@ -47,7 +50,8 @@ static const char *const subject_markers[] = {
 	"Undelivered Mail", "Mail delivery failed", "Delivery Status Notification",
 	"Undeliverable", "failure notice", "Returned mail", "Delayed Mail",
 	"Delivery failure", "Delivery delayed", "Mail System Error", "Nondeliverable",
-	"Non-delivery", "Warning: could not send message",
+	"Non-delivery", "Warning: could not send message", "mail delivery status",
+	"Mail failure", "Message not delivered", "Returned to sender", "\xe9\x80\x80\xe4\xbf\xa1",
 };
 
 /*
@@ -61,6 +65,33 @@ static const char *const failure_words[] = {
 	"not listed in", "undeliverable", "could not be delivered", "was not delivered",
 	"delivery failed", "permanent error", "mailbox is full", "over quota",
 	"quota exceeded", "account is disabled", "invalid recipient", "invalid mailbox",
+	"cannot be delivered", "couldn't be delivered", "wasn't delivered",
+	"no longer accepts mail", "recipient not found",
+	"\xd0\xbd\xd0\xb5 \xd0\xbc\xd0\xbe\xd0\xb6\xd0\xb5\xd1\x82 \xd0\xb1\xd1\x8b\xd1\x82\xd1\x8c "
+	"\xd0\xb4\xd0\xbe\xd1\x81\xd1\x82\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe", /* не может быть доставлено */
+	"\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8", /* 不存在: does not exist */
+};
+
+/*
+ * Shorter stems for a line that names an address: "Delivery failed 3
+ * attempts: x@y", "User mailbox exceeds allowed size: x@y", "Your message
+ * wasn't delivered to x@y because …". Read only inside a bounce.
+ */
+static const char *const failure_stems[] = {
+	"unknown", "no such", "not found", "unavailable", "rejected", "refused", "failed",
+	"failure", "exceeds", "full", "quota", "disabled", "not exist", "doesn't exist",
+	"invalid", "undeliverable", "not delivered", "wasn't delivered", "couldn't be",
+	"could not be", "cannot be", "can't be", "not listed", "no longer", "denied",
+	"temporary problem", "delayed", "\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8", /* 不存在 */
+	"\xe9\x80\x80\xe4\xbf\xa1", /* 退信: returned mail */
+	"\xd0\xbd\xd0\xb5 \xd0\xbc\xd0\xbe\xd0\xb6\xd0\xb5\xd1\x82", /* не может */
+};
+
+/* Labels a notice puts before the recipient: "Recipient: x@y". */
+static const char *const rcpt_labels[] = {
+	"recipient", "\xe6\x94\xb6\xe4\xbb\xb6\xe4\xba\xba", /* 收件人 */
+	"\xd0\xbf\xd0\xbe\xd0\xbb\xd1\x83\xd1\x87\xd0\xb0\xd1\x82\xd0\xb5\xd0\xbb", /* получател */
+	"destinataire", "destinatario", "empf\xc3\xa4nger",
 };
 
 /* Words of a warning: the MTA is still trying. */
@@ -69,6 +100,8 @@ static const char *const delay_markers[] = {
 	"will continue trying", "will keep trying", "Delivery attempts will continue",
 	"has not yet been delivered", "Delivery Status Notification (Delay)",
 	"Delivery delayed", "delivery has been delayed", "could not send message for past",
+	"THIS IS A WARNING ONLY", "do not need to resend", "will be retried", "will retry",
+	"has been delayed", "Delivery incomplete",
 };
 
 static const char *const temporary_markers[] = {
@@ -232,6 +265,23 @@ static size_t notice_len(const char *s, size_t len)
 	return len;
 }
 
+/*
+ * An address a failed recipient may have: not a mailer daemon or
+ * postmaster (a notice asks you to write to them) nor one of our own
+ * tagged addresses (bounces+, reply+, verify+: the returned message's
+ * sender).
+ */
+static int own_address(const char *a, size_t n)
+{
+	static const char *const ours[] = {"bounces+", "reply+", "verify+"};
+	if (daemon_local(a, n))
+		return 0;
+	for (size_t i = 0; i < N(ours); i++)
+		if (n > strlen(ours[i]) && strncasecmp(a, ours[i], strlen(ours[i])) == 0)
+			return 0;
+	return 1;
+}
+
 struct rcpt_line {
 	const char *addr;
 	size_t alen, indent;
@@ -249,9 +299,24 @@ static int rcpt_line(const char *s, size_t len, struct rcpt_line *rl)
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
 		i++;
 	rl->indent = i;
+	/* Exchange 2003: "'x@y' on 2/7/2025 9:15 AM": the rest is its date. */
+	if (i < len && (s[i] == '\'' || s[i] == '"')) {
+		char q = s[i++];
+		if (!cls_addr_at(s + i, len - i, &n) || !own_address(s + i, n) ||
+		    i + n >= len || s[i + n] != q)
+			return 0;
+		rl->addr = s + i;
+		rl->alen = n;
+		rl->rest = s + i + n + 1;
+		rl->rlen = len - i - n - 1;
+		return 1;
+	}
 	angle = i < len && s[i] == '<';
 	i += (size_t)angle;
-	if (i >= len || !cls_addr_at(s + i, len - i, &n) || daemon_local(s + i, n))
+	if (i >= len || !cls_addr_at(s + i, len - i, &n) || !own_address(s + i, n))
+		return 0;
+	/* "收件人：x@y": a full-width colon is a label's end (label_line's). */
+	if (cls_find_ci(s + i, n, "\xef\xbc\x9a") != NULL)
 		return 0;
 	rl->addr = s + i;
 	rl->alen = n;
@@ -288,30 +353,65 @@ static int rcpt_line(const char *s, size_t len, struct rcpt_line *rl)
 	return 1;
 }
 
-/* "Unknown user: x@y", "No such user - x@y": failure words, then the
- * address, as many small MTAs write a failed recipient. The whole line
- * is its diagnostic. */
-static int failure_line(const char *s, size_t len, struct rcpt_line *rl)
+/* The first address in s[0..len) a recipient may have, or NULL. */
+static const char *first_address(const char *s, size_t len, size_t *n)
 {
-	const char *t = s;
-	size_t tlen = cls_trim(&t, len), n;
-	for (size_t k = 0; k < N(failure_words); k++) {
-		size_t w = strlen(failure_words[k]);
-		if (tlen <= w + 2 || strncasecmp(t, failure_words[k], w) != 0)
-			continue;
-		size_t i = w;
-		while (i < tlen && (t[i] == ':' || t[i] == '-' || t[i] == ' ' || t[i] == '<'))
-			i++;
-		if (i == w || !cls_addr_at(t + i, tlen - i, &n) || daemon_local(t + i, n))
-			return 0;
-		rl->addr = t + i;
-		rl->alen = n;
-		rl->indent = (size_t)(t - s);
-		rl->rest = t;
-		rl->rlen = tlen;
-		return 1;
+	for (const char *at = memchr(s, '@', len); at != NULL;
+	     at = memchr(at + 1, '@', len - (size_t)(at + 1 - s))) {
+		const char *a = at;
+		while (a > s && !isspace((unsigned char)a[-1]) && !strchr("<(['\":;,", a[-1]) &&
+		       (unsigned char)a[-1] < 0x80)
+			a--;
+		if (cls_addr_at(a, len - (size_t)(a - s), n) && a + *n > at && own_address(a, *n))
+			return a;
 	}
-	return 0;
+	return NULL;
+}
+
+/*
+ * "Unknown user: x@y", "Delivery failed 3 attempts: x@y", "收件人：x@y":
+ * words that fail (or name the recipient), a colon or dash, then the
+ * address, as many small MTAs write a failed recipient. The whole line
+ * is its diagnostic.
+ */
+static int label_line(const char *s, size_t len, struct rcpt_line *rl)
+{
+	const char *t = s, *a;
+	size_t tlen = cls_trim(&t, len), n, plen;
+	if ((a = first_address(t, tlen, &n)) == NULL || a == t)
+		return 0;
+	plen = (size_t)(a - t);
+	while (plen > 0 && (t[plen - 1] == ' ' || t[plen - 1] == '<' || t[plen - 1] == '\t'))
+		plen--;
+	int colon = plen >= 1 && (t[plen - 1] == ':' || t[plen - 1] == '-');
+	int wide = plen >= 3 && memcmp(t + plen - 3, "\xef\xbc\x9a", 3) == 0; /* ： */
+	if ((!colon && !wide) || plen > 100 ||
+	    !(any_of(t, plen, failure_stems, N(failure_stems)) ||
+	      any_of(t, plen, rcpt_labels, N(rcpt_labels))))
+		return 0;
+	rl->addr = a;
+	rl->alen = n;
+	rl->indent = (size_t)(t - s);
+	rl->rest = t;
+	rl->rlen = tlen;
+	return 1;
+}
+
+/* "Your message wasn't delivered to x@y because the address couldn't be
+ * found": a line with a recipient's address anywhere and words that fail. */
+static int mid_line(const char *s, size_t len, struct rcpt_line *rl)
+{
+	const char *t = s, *a;
+	size_t tlen = cls_trim(&t, len), n;
+	if ((a = first_address(t, tlen, &n)) == NULL ||
+	    !any_of(t, tlen, failure_stems, N(failure_stems)))
+		return 0;
+	rl->addr = a;
+	rl->alen = n;
+	rl->indent = (size_t)(t - s);
+	rl->rest = t;
+	rl->rlen = tlen;
+	return 1;
 }
 
 /* One recipient's paragraph as it is being read. */
@@ -353,6 +453,15 @@ static void set_diagnostic(char *dst, size_t size, const char *s, size_t len)
 	len = cls_trim(&s, len);
 	while (len > 0 && (s[len - 1] == '\'' || isspace((unsigned char)s[len - 1])))
 		len--;
+	/* "(reason: 550 …)", "<host #5.1.1 smtp;550 …>" read from the code
+	 * on: the closing bracket is not the diagnostic's. */
+	for (const char *pair = "()<>"; *pair != '\0'; pair += 2) {
+		int depth = 0;
+		for (size_t i = 0; i < len; i++)
+			depth += s[i] == pair[0] ? 1 : s[i] == pair[1] ? -1 : 0;
+		if (depth < 0 && len > 0 && s[len - 1] == pair[1])
+			len--;
+	}
 	cls_set(dst, size, s, len);
 }
 
@@ -395,6 +504,11 @@ static void para_flush(struct para *p, struct classify_result *res, enum bounce_
 		 r->kind == BOUNCE_DELAYED ? "delayed" : "failed");
 }
 
+static int same_addr(const char *addr, const char *a, size_t n)
+{
+	return strlen(addr) == n && strncasecmp(addr, a, n) == 0;
+}
+
 static void para_open(struct para *p, const struct rcpt_line *rl)
 {
 	cls_set(p->addr, sizeof(p->addr), rl->addr, rl->alen);
@@ -404,6 +518,36 @@ static void para_open(struct para *p, const struct rcpt_line *rl)
 	p->text[0] = '\0';
 	p->open = 1;
 	para_add(p, rl->rest, rl->rlen);
+}
+
+/*
+ * A notice about one recipient that gave no reply code beside the address
+ * often quotes the server's reply a paragraph further ("The response from
+ * the remote server was:" / "550 5.1.1 …"): the first line that carries
+ * an enhanced status code is then that recipient's.
+ */
+static void lone_reply(const char *s, size_t len, struct classify_result *res,
+		       enum bounce_kind hint)
+{
+	struct bounce_rcpt *r = &res->rcpts[0];
+	size_t i = 0;
+	if (res->n_rcpts != 1 || r->status[0] != '\0')
+		return;
+	while (i < len) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t llen = nl != NULL ? (size_t)(nl - s) - i : len - i, off;
+		char status[16];
+		int code;
+		cls_status_scan(s + i, llen, status, &code, &off);
+		if (status[0] != '\0' && code != 0) {
+			memcpy(r->status, status, sizeof(status));
+			set_diagnostic(r->diagnostic, sizeof(r->diagnostic), s + i + off, llen - off);
+			if (hint != BOUNCE_DELAYED)
+				r->kind = cls_kind_of("", status, code);
+			return;
+		}
+		i += llen + 1;
+	}
 }
 
 /*
@@ -423,8 +567,13 @@ static void text_read(const char *s, struct classify_result *res, enum bounce_ki
 		size_t llen = nl != NULL ? (size_t)(nl - s) - i : len - i;
 		struct rcpt_line rl;
 		const char *t = s + i;
-		if ((rcpt_line(s + i, llen, &rl) || failure_line(s + i, llen, &rl)) &&
+		if ((rcpt_line(s + i, llen, &rl) || label_line(s + i, llen, &rl)) &&
 		    !(p->open && rl.indent > p->indent)) {
+			if (p->open)
+				para_flush(p, res, hint);
+			para_open(p, &rl);
+		} else if (mid_line(s + i, llen, &rl) &&
+			   !(p->open && same_addr(p->addr, rl.addr, rl.alen))) {
 			if (p->open)
 				para_flush(p, res, hint);
 			para_open(p, &rl);
@@ -439,6 +588,7 @@ static void text_read(const char *s, struct classify_result *res, enum bounce_ki
 	if (p->open)
 		para_flush(p, res, hint);
 	free(p);
+	lone_reply(s, len, res, hint);
 }
 
 static int is_returned(const struct mailmime *p, void *arg)

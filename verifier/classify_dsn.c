@@ -136,16 +136,18 @@ static void set_word(char *dst, size_t size, const char *v)
 static void dsn_recipient(const struct mailimf_fields *f, struct classify_result *res)
 {
 	const char *addr = cls_field(f, "Final-Recipient", 0), *v;
+	const char *orig = cls_field(f, "Original-Recipient", 0);
 	struct bounce_rcpt *r;
 	size_t len, off;
 	int code = 0;
 	char found[16];
-	if (addr == NULL)
-		addr = cls_field(f, "Original-Recipient", 0);
-	if (addr == NULL || res->n_rcpts >= CLASSIFY_MAX_RCPTS)
+	if ((addr == NULL && orig == NULL) || res->n_rcpts >= CLASSIFY_MAX_RCPTS)
 		return;
 	r = &res->rcpts[res->n_rcpts++];
-	set_address(r->addr, sizeof(r->addr), addr);
+	/* An empty Final-Recipient ("rfc822;") leaves the original's. */
+	set_address(r->addr, sizeof(r->addr), addr != NULL ? addr : orig);
+	if (r->addr[0] == '\0' && orig != NULL)
+		set_address(r->addr, sizeof(r->addr), orig);
 	if ((v = cls_field(f, "Action", 0)) != NULL)
 		set_word(r->action, sizeof(r->action), v);
 	if ((v = cls_field(f, "Status", 0)) != NULL) {
@@ -164,6 +166,10 @@ static void dsn_recipient(const struct mailimf_fields *f, struct classify_result
 	if (r->status[0] == '\0')
 		memcpy(r->status, found, sizeof(found));
 	r->kind = cls_kind_of(r->action, r->status, code);
+	/* No Action field: the status says what happened. */
+	if (r->action[0] == '\0' && r->kind != BOUNCE_NONE)
+		snprintf(r->action, sizeof(r->action), "%s",
+			 r->kind == BOUNCE_PERMANENT ? "failed" : "delayed");
 }
 
 /* Skip to the next line when libetpan cannot read a field here. */
@@ -177,14 +183,38 @@ static size_t next_line(const char *s, size_t len, size_t idx)
  * The part is blocks of fields separated by blank lines: one for the
  * message (Reporting-MTA, …), then one per recipient.
  */
+/*
+ * Report fields pasted into a text body (no message/delivery-status part),
+ * as some gateways forward them: from the first line that starts with
+ * Reporting-MTA or Final-Recipient on, as a copy to read like a part.
+ */
+static char *inline_fields(const char *text, size_t *len_r)
+{
+	static const char *const starts[] = {"Reporting-MTA:", "Final-Recipient:"};
+	size_t len = strnlen(text, CLS_SCAN_MAX);
+	for (size_t i = 0; i < len; i = next_line(text, len, i)) {
+		for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+			if (len - i > strlen(starts[k]) && cls_prefix_ci(text + i, starts[k])) {
+				*len_r = len - i;
+				return strndup(text + i, len - i);
+			}
+		}
+	}
+	return NULL;
+}
+
 int cls_dsn_read(struct cls_msg *m, struct classify_result *res)
 {
 	struct mailmime *p = cls_dsn_part(m);
 	size_t len, idx = 0;
 	int headers_ok;
 	char *s;
-	if (p == NULL || (s = cls_part_bytes(m, p, CLS_SCAN_MAX, &len)) == NULL)
+	if (p == NULL && m->scan != NULL) {
+		if ((s = inline_fields(m->scan, &len)) == NULL)
+			return 0;
+	} else if (p == NULL || (s = cls_part_bytes(m, p, CLS_SCAN_MAX, &len)) == NULL) {
 		return 0;
+	}
 	/* libetpan reads a field only up to its line end: a part that stops
 	 * right after its last field (no CRLF before the boundary) gets one. */
 	if (len > 0 && s[len - 1] != '\n') {

@@ -32,6 +32,14 @@ static const char *const corpus[] = {
 	"text-exim.eml", "text-postfix.eml", "text-qmail.eml", "text-yahoo.eml",
 	"text-domino.eml", "text-groupwise.eml", "text-simple.eml", "text-sendmail.eml",
 	"unknown-no-tag.eml", "vacation.eml", "x-autoreply.eml",
+	/* the families of test_classify_families.c */
+	"dsn-inline-text.eml", "dsn-original-recipient.eml", "dsn-unusual-fields.eml",
+	"text-aol.eml", "text-courier.eml", "text-exchange-delay.eml",
+	"text-exchange2003.eml", "text-gmail-delay.eml", "text-gmail.eml",
+	"text-hmailserver.eml", "text-imail-quota.eml", "text-mailru.eml",
+	"text-notes-failure-report.eml", "text-o365.eml", "text-postfix-delay.eml",
+	"text-qmail-remote.eml", "text-qmail-vpopmail.eml", "text-sina.eml",
+	"text-smtp32.eml",
 };
 
 #define N_CORPUS (sizeof(corpus) / sizeof(corpus[0]))

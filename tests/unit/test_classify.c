@@ -212,7 +212,7 @@ TEST(text_sendmail_transcript)
 	test_assert_contains(r.reason, "Sendmail");
 	expect_tag(&r, TAG_BOUNCES, "s5m6l7ab");
 	test_assert_int(r.n_rcpts, 1);
-	expect_rcpt(&r, 0, "nouser@customer.test", "failed", "", "User unknown",
+	expect_rcpt(&r, 0, "nouser@customer.test", "failed", "5.1.1", "User unknown",
 		    BOUNCE_PERMANENT);
 	test_assert_int(r.bounce, BOUNCE_PERMANENT);
 	classify_result_clear(&r);
