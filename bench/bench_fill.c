@@ -30,6 +30,7 @@
 #include "invited/link.h"
 #include "invited/log.h"
 #include "invited/mailer.h"
+#include "invited/outbox.h"
 #include "invited/server.h"
 
 #define FILL_DAYS   180
@@ -69,6 +70,7 @@ struct filler {
 	int64_t now;
 	int64_t lifetime;
 	size_t n_real; /* made as the server makes them */
+	size_t pruned; /* sent mails whose bytes [mail] keep_sent dropped */
 	size_t by_status[INV_HANDED_OFF + 1];
 };
 
@@ -322,6 +324,18 @@ static int keep_proto(struct filler *f, struct proto *p, const struct invitation
 	return p->made ? 0 : -1;
 }
 
+/* The row as the server keeps it: bodies the inviter did not edit are
+ * rendered when read, not stored (links/invitation.c). */
+static int insert_unedited(struct filler *f, struct invitation *inv, const char **error_r)
+{
+	char *text = inv->body_text, *html = inv->body_html;
+	inv->body_text = inv->body_html = NULL;
+	int rc = store_invitation_insert(f->st, inv, error_r) == STORE_OK ? 0 : -1;
+	inv->body_text = text;
+	inv->body_html = html;
+	return rc;
+}
+
 /*
  * An invitation made as the server makes one (links/invitation.c): link,
  * rendered mail, row, audit line, the mail queued, then sent. It is always
@@ -340,8 +354,7 @@ static int add_real(struct filler *f, struct invitation *inv, struct proto *p, e
 		return -1;
 	snprintf(inv->jti, sizeof(inv->jti), "%s", claims.jti);
 	inv->status = fin;
-	int rc = render(f, inv, token, error_r) == 0 &&
-			 store_invitation_insert(f->st, inv, error_r) == STORE_OK &&
+	int rc = render(f, inv, token, error_r) == 0 && insert_unedited(f, inv, error_r) == 0 &&
 			 store_link(f, inv, token, claims.kid, fin, error_r) == 0 &&
 			 audit_create(f, inv, 1, error_r) == 0 &&
 			 invitation_queue_mail(&env, inv, &outbox_id, error_r) == 0 &&
@@ -366,7 +379,7 @@ static int add_copy_mail(struct filler *f, const struct invitation *inv, const s
 	new_code(&f->random, msg.code);
 	snprintf(msg.message_id, sizeof(msg.message_id), "%s@%s", msg.code, m->reply_domain);
 	snprintf(msg.env_from, sizeof(msg.env_from), "bounces+%s@%s", msg.code, m->reply_domain);
-	snprintf(msg.kind, sizeof(msg.kind), "invitation");
+	msg.kind = OUTBOX_INVITATION;
 	snprintf(msg.rcpt, sizeof(msg.rcpt), "%s", inv->email);
 	msg.data = p->data;
 	msg.len = p->len;
@@ -385,8 +398,6 @@ static int add_copy(struct filler *f, struct invitation *inv, const struct proto
 	new_jti(&f->random, inv->jti);
 	inv->status = fin;
 	snprintf(inv->subject, sizeof(inv->subject), "%s", p->subject);
-	inv->body_text = p->text;
-	inv->body_html = p->html;
 	int mailed = was_mailed(fin);
 	int rc = store_invitation_insert(f->st, inv, error_r) == STORE_OK &&
 			 store_link(f, inv, p->token, p->kid, fin, error_r) == 0 &&
@@ -394,7 +405,6 @@ static int add_copy(struct filler *f, struct invitation *inv, const struct proto
 			 (!mailed || add_copy_mail(f, inv, p, error_r) == 0)
 		     ? 0
 		     : -1;
-	inv->body_text = inv->body_html = NULL; /* the prototype's */
 	return rc;
 }
 
@@ -416,6 +426,20 @@ static int add_invitation(struct filler *f, struct inviter *who, size_t i, int64
 	return rc;
 }
 
+/* What the server's sweep does as the fill's clock moves on: sent mail
+ * older than [mail] keep_sent loses its bytes, and later rows reuse the
+ * pages freed, as they would over the months the fill stands for. */
+static int retain(struct filler *f, int64_t now, const char **error_r)
+{
+	size_t n;
+	do {
+		if (outbox_prune(f->st, f->app.cfg.mail.keep_sent, now, ROWS_PER_TX, &n, error_r) < 0)
+			return -1;
+		f->pruned += n;
+	} while (n == ROWS_PER_TX);
+	return 0;
+}
+
 static int fill(struct filler *f, struct inviter *big, struct inviter *orgs, size_t n_orgs,
 		size_t n, const char **error_r)
 {
@@ -431,7 +455,7 @@ static int fill(struct filler *f, struct inviter *big, struct inviter *orgs, siz
 			return -1;
 		}
 		if (((i + 1) % ROWS_PER_TX == 0 || i + 1 == n) &&
-		    store_commit(f->st, error_r) != STORE_OK)
+		    (store_commit(f->st, error_r) != STORE_OK || retain(f, t, error_r) < 0))
 			return -1;
 	}
 	return 0;
@@ -499,6 +523,7 @@ int main(int argc, char **argv)
 			f.n_real, took);
 		for (int s = INV_DRAFT; s <= INV_HANDED_OFF; s++)
 			printf("%s %zu\n", inv_status_str((enum inv_status)s), f.by_status[s]);
+		printf("pruned %zu\n", f.pruned);
 		printf("seconds %.1f\n", took);
 	}
 	for (size_t i = 0; orgs != NULL && i < n_orgs; i++)

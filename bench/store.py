@@ -16,7 +16,9 @@ Fills a database with bench_fill (through the store's API), starts the real
 - list page: GET /api/v1/invitations?limit=50 following next_cursor, from
   the newest page and from cursors deep in the big inviter's half million
   rows, and with status filters, p99 of each page;
-- bytes per invitation: (database + WAL) / invitations;
+- bytes per invitation: (database + WAL) / invitations, with the retention
+  of sent mail's bytes ([mail] keep_sent) applied by the fill as its clock
+  moves over the 180 days it spreads the invitations on (bench_fill.c);
 - peak RSS of `invited serve`: VmHWM after all requests.
 
 The server runs on core 0, the client and smtp-sink on core 1. Prints the
@@ -41,6 +43,7 @@ SMTP_PORT = 43025
 FIGURE = "store at 1,000,000 invitations"
 GOAL_MS = 5.0
 GOAL_RSS_MIB = 64
+GOAL_BYTES = 3000
 
 
 def log(*args):
@@ -324,9 +327,11 @@ def main():
     row(f"{FIGURE}: list page p99 (50 rows, deep cursors and status filters, n={len(lists)})",
         f"{l99:.2f} ms", "-", f"{l99 / GOAL_MS:.2f}", f"< {GOAL_MS:.0f} ms",
         "yes" if l99 < GOAL_MS else "NO")
-    row(f"{FIGURE}: bytes per invitation (database + WAL)",
-        f"{size / total:.0f} B ({size / 2**30:.2f} GiB for {total} invitations)", "-", "-", "-",
-        "-")
+    per = size / total
+    row(f"{FIGURE}: bytes per invitation (database + WAL; sent mail's bytes dropped after"
+        " [mail] keep_sent, 30 days, as the fill's clock moves on)",
+        f"{per:.0f} B ({size / 2**30:.2f} GiB for {total} invitations)", "-",
+        f"{per / GOAL_BYTES:.2f}", f"<= {GOAL_BYTES} B", "yes" if per <= GOAL_BYTES else "NO")
     mib = rss / 1024
     row(f"{FIGURE}: `invited serve` peak RSS (VmHWM)", f"{mib:.1f} MiB", "-",
         f"{mib / GOAL_RSS_MIB:.2f}", f"< {GOAL_RSS_MIB} MiB",

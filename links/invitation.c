@@ -152,9 +152,9 @@ static int create_in_tx(const struct inv_env *env, const struct inv_request *req
 	inv->body_html = c.html;
 	c.text = c.html = NULL;
 	mail_content_clear(&c);
-	if (store_invitation_set_content(env->st, inv->id, inv->subject, inv->body_text,
-					 inv->body_html, 0, inv->jti, 0, env->now,
-					 error_r) != STORE_OK)
+	/* Bodies not edited are not kept: invitation_load renders them. */
+	if (store_invitation_set_content(env->st, inv->id, inv->subject, NULL, NULL, 0,
+					 inv->jti, 0, env->now, error_r) != STORE_OK)
 		return -1;
 	if (!req->draft && invitation_queue_mail(env, inv, NULL, error_r) < 0)
 		return -1;
@@ -187,6 +187,34 @@ int invitation_create(const struct inv_env *env, const struct inv_request *req,
 	return 0;
 }
 
+/*
+ * The bodies of an invitation the inviter did not edit, rendered again
+ * from the templates with its link (live or not: reading shows what was
+ * sent, and invitation_reveal hides a link its reader may not see). The
+ * store keeps only edited bodies: rendering costs microseconds a read,
+ * keeping them cost 4 kB an invitation.
+ */
+static int render_bodies(const struct inv_env *env, struct invitation *inv,
+			 const char **error_r)
+{
+	struct link_row link;
+	struct mail_content c = {0};
+	char *url = NULL;
+	if (inv->jti[0] != '\0' && store_link_get(env->st, inv->jti, &link, error_r) == STORE_OK)
+		url = link_url(env->mailer->public_url, link.token);
+	int r = invitation_render(env, inv, url != NULL ? url : "", &c, error_r);
+	free(url);
+	if (r < 0)
+		return -1;
+	free(inv->body_text);
+	free(inv->body_html);
+	inv->body_text = c.text;
+	inv->body_html = c.html;
+	c.text = c.html = NULL;
+	mail_content_clear(&c);
+	return 0;
+}
+
 int invitation_load(const struct inv_env *env, int64_t org_id, int64_t id,
 		    int with_bodies, struct invitation *inv_r, struct fault *f)
 {
@@ -200,6 +228,10 @@ int invitation_load(const struct inv_env *env, int64_t org_id, int64_t id,
 	}
 	if (rc != STORE_OK)
 		return fault_set(f, 404, "not_found", NULL, "no such invitation");
+	if (with_bodies && !inv_r->edited && render_bodies(env, inv_r, &err) < 0) {
+		invitation_clear(inv_r);
+		return fault_internal(f, err);
+	}
 	return 0;
 }
 

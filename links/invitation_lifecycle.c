@@ -148,8 +148,9 @@ static int relink(const struct inv_env *env, struct invitation *inv,
 	} else if (invitation_render(env, inv, url, &c, error_r) < 0) {
 		goto out;
 	}
-	if (store_invitation_set_content(env->st, inv->id, c.subject, c.text, c.html,
-					 inv->edited && old_url != NULL, link.jti,
+	int keep = inv->edited && old_url != NULL; /* else rendered when read */
+	if (store_invitation_set_content(env->st, inv->id, c.subject, keep ? c.text : NULL,
+					 keep ? c.html : NULL, keep, link.jti,
 					 inv->expires_at, env->now, error_r) != STORE_OK)
 		goto out;
 	snprintf(inv->subject, sizeof(inv->subject), "%s", c.subject);

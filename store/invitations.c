@@ -199,8 +199,8 @@ int store_invitation_set_content(struct store *st, int64_t id,
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, subject);
-	bind_text(s, 2, text);
-	bind_text(s, 3, html);
+	bind_text(s, 2, text != NULL ? text : "");
+	bind_text(s, 3, html != NULL ? html : "");
 	sqlite3_bind_int(s, 4, edited);
 	bind_text(s, 5, jti);
 	sqlite3_bind_int64(s, 6, expires_at);

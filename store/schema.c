@@ -346,6 +346,10 @@ const char *const store_migrations[] = {
 	 * rows done before. */
 	"ALTER TABLE outbox ADD COLUMN data_kept INTEGER NOT NULL DEFAULT 1;"
 	"CREATE INDEX outbox_prunable ON outbox (sent_at) WHERE status = 'sent' AND data_kept = 1;",
+	/* 11: an invitation keeps its subject and bodies only when the inviter
+	 * edited them; the others are rendered from the templates when read
+	 * (links/invitation.c, invitation_load), so they are dropped here. */
+	"UPDATE invitations SET body_text = '', body_html = '' WHERE edited = 0;",
 };
 
 const int store_migration_count =
