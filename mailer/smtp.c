@@ -239,6 +239,11 @@ int smtp_config_check(const struct smtp_config *cfg, const char **error_r)
 		*error_r = "[smtp] host and port are required";
 		return -1;
 	}
+	if (strchr(cfg->host, ':') != NULL) {
+		*error_r = "[smtp] host: libesmtp cannot take an IPv6 address (it reads "
+			   "host:port); use a name that resolves to it, e.g. localhost for ::1";
+		return -1;
+	}
 	if (cfg->tls == SMTP_TLS_NONE && !cfg->allow_plaintext && !host_is_loopback(cfg->host)) {
 		*error_r = errorf("[smtp] tls = none to %s would send every mail%s in the clear "
 				  "across the network: use tls = starttls, or set "
@@ -423,8 +428,16 @@ int smtp_send_batch(const struct smtp_config *cfg, struct smtp_item *items, size
 				set_reply(&items[i], 0, why), items[i].outcome = SMTP_TEMPFAIL;
 			goto out;
 		}
-		smtp_starttls_set_ctx(session, tls);
-		smtp_starttls_enable(session, Starttls_REQUIRED);
+		/* A libesmtp built without TLS refuses both: then nothing goes. */
+		if (!smtp_starttls_set_ctx(session, tls) ||
+		    !smtp_starttls_enable(session, Starttls_REQUIRED)) {
+			*error_r = "smtp: this libesmtp has no STARTTLS; nothing was sent";
+			ret = -1;
+			for (size_t i = 0; i < n; i++)
+				set_reply(&items[i], 0, *error_r), items[i].outcome = SMTP_TEMPFAIL;
+			goto out;
+		}
+		ERR_clear_error(); /* what is on this thread's queue now is ours */
 	}
 	if (cfg->user[0] != '\0') {
 		pthread_once(&auth_once, auth_init);
@@ -449,10 +462,10 @@ int smtp_send_batch(const struct smtp_config *cfg, struct smtp_item *items, size
 		session_error = errorf("%s: %s", server, sw.tls_refusal);
 	} else if (!started) {
 		unsigned long tls_error = tls != NULL ? ERR_peek_last_error() : 0;
+		const char *tls_why = tls_error ? ERR_reason_error_string(tls_error) : NULL;
 		smtp_strerror(smtp_errno(), errbuf, sizeof(errbuf));
 		session_error = errorf("cannot talk to %s: %s%s%s", server, errbuf,
-				       tls_error ? "; TLS: " : "",
-				       tls_error ? ERR_reason_error_string(tls_error) : "");
+				       tls_why ? "; TLS: " : "", tls_why ? tls_why : "");
 	}
 	if (tls != NULL)
 		ERR_clear_error();

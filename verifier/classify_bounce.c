@@ -40,7 +40,6 @@ static const struct marker body_markers[] = {
 	{"The message that you sent was undeliverable to the following", "GroupWise"},
 	{"running the Courier mail server", "Courier"},
 	{"------- Failure Reasons", "Domino"},
-	{"couldn't be delivered", "Office 365"},
 	{"Delivery to the following recipients failed", "generic"},
 	{"Your message could not be delivered", "generic"},
 	{"Your message wasn't delivered", "generic"},
@@ -282,6 +281,26 @@ static int own_address(const char *a, size_t n)
 	return 1;
 }
 
+/* cls_addr_at, its domain cut before CJK or full-width punctuation
+ * ("x@y，用户不存在": the domain reader takes UTF-8 for IDN letters). */
+static int addr_at(const char *s, size_t left, size_t *n)
+{
+	if (!cls_addr_at(s, left, n))
+		return 0;
+	const unsigned char *u = (const unsigned char *)s;
+	const unsigned char *at = memchr(u, '@', *n);
+	for (size_t i = (size_t)(at - u) + 1; i + 1 < *n; i++) {
+		if ((u[i] == 0xe3 && u[i + 1] == 0x80) ||
+		    (u[i] == 0xef && (u[i + 1] == 0xbc || u[i + 1] == 0xbd))) {
+			*n = i;
+			break;
+		}
+	}
+	while (*n > 0 && s[*n - 1] == '.')
+		(*n)--;
+	return *n > (size_t)(at - u) + 1;
+}
+
 struct rcpt_line {
 	const char *addr;
 	size_t alen, indent;
@@ -302,7 +321,7 @@ static int rcpt_line(const char *s, size_t len, struct rcpt_line *rl)
 	/* Exchange 2003: "'x@y' on 2/7/2025 9:15 AM": the rest is its date. */
 	if (i < len && (s[i] == '\'' || s[i] == '"')) {
 		char q = s[i++];
-		if (!cls_addr_at(s + i, len - i, &n) || !own_address(s + i, n) ||
+		if (!addr_at(s + i, len - i, &n) || !own_address(s + i, n) ||
 		    i + n >= len || s[i + n] != q)
 			return 0;
 		rl->addr = s + i;
@@ -313,7 +332,7 @@ static int rcpt_line(const char *s, size_t len, struct rcpt_line *rl)
 	}
 	angle = i < len && s[i] == '<';
 	i += (size_t)angle;
-	if (i >= len || !cls_addr_at(s + i, len - i, &n) || !own_address(s + i, n))
+	if (i >= len || !addr_at(s + i, len - i, &n) || !own_address(s + i, n))
 		return 0;
 	/* "收件人：x@y": a full-width colon is a label's end (label_line's). */
 	if (cls_find_ci(s + i, n, "\xef\xbc\x9a") != NULL)
@@ -353,19 +372,59 @@ static int rcpt_line(const char *s, size_t len, struct rcpt_line *rl)
 	return 1;
 }
 
-/* The first address in s[0..len) a recipient may have, or NULL. */
-static const char *first_address(const char *s, size_t len, size_t *n)
+/* The word "from" just before an address: the returned mail's sender. */
+static int after_from(const char *s, const char *a)
 {
+	const char *p = a;
+	while (p > s && (p[-1] == ' ' || p[-1] == '<' || p[-1] == '=' || p[-1] == ':'))
+		p--;
+	return p - s >= 4 && strncasecmp(p - 4, "from", 4) == 0 &&
+	       (p - s == 4 || !isalpha((unsigned char)p[-5]));
+}
+
+/*
+ * An address in s[0..len) a recipient may have (never the returned
+ * mail's sender, after "from"): the first, or with last the last one
+ * ("from a@x to b@y was rejected": b). NULL when there is none.
+ */
+static const char *find_address(const char *s, size_t len, int last, size_t *n)
+{
+	const char *found = NULL;
+	size_t fn = 0;
 	for (const char *at = memchr(s, '@', len); at != NULL;
 	     at = memchr(at + 1, '@', len - (size_t)(at + 1 - s))) {
 		const char *a = at;
-		while (a > s && !isspace((unsigned char)a[-1]) && !strchr("<(['\":;,", a[-1]) &&
+		while (a > s && !isspace((unsigned char)a[-1]) && !strchr("<(['\":;,=/>)", a[-1]) &&
 		       (unsigned char)a[-1] < 0x80)
 			a--;
-		if (cls_addr_at(a, len - (size_t)(a - s), n) && a + *n > at && own_address(a, *n))
-			return a;
+		if (!addr_at(a, len - (size_t)(a - s), n) || a + *n <= at || !own_address(a, *n) ||
+		    after_from(s, a))
+			continue;
+		found = a, fn = *n;
+		if (!last)
+			break;
 	}
-	return NULL;
+	*n = fn;
+	return found;
+}
+
+/* A stem as a word of its own: "full" is not in "successfully". */
+static int any_word(const char *s, size_t len, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t w = strlen(words[i]);
+		for (const char *p = s, *end = s + len; p < end;) {
+			const char *hit = cls_find_ci(p, (size_t)(end - p), words[i]);
+			if (hit == NULL)
+				break;
+			int before = hit > s && isalpha((unsigned char)hit[-1]);
+			int after = hit + w < end && isalpha((unsigned char)hit[w]);
+			if ((unsigned char)words[i][0] >= 0x80 || (!before && !after))
+				return 1;
+			p = hit + 1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -378,7 +437,7 @@ static int label_line(const char *s, size_t len, struct rcpt_line *rl)
 {
 	const char *t = s, *a;
 	size_t tlen = cls_trim(&t, len), n, plen;
-	if ((a = first_address(t, tlen, &n)) == NULL || a == t)
+	if ((a = find_address(t, tlen, 0, &n)) == NULL || a == t)
 		return 0;
 	plen = (size_t)(a - t);
 	while (plen > 0 && (t[plen - 1] == ' ' || t[plen - 1] == '<' || t[plen - 1] == '\t'))
@@ -386,7 +445,7 @@ static int label_line(const char *s, size_t len, struct rcpt_line *rl)
 	int colon = plen >= 1 && (t[plen - 1] == ':' || t[plen - 1] == '-');
 	int wide = plen >= 3 && memcmp(t + plen - 3, "\xef\xbc\x9a", 3) == 0; /* ： */
 	if ((!colon && !wide) || plen > 100 ||
-	    !(any_of(t, plen, failure_stems, N(failure_stems)) ||
+	    !(any_word(t, plen, failure_stems, N(failure_stems)) ||
 	      any_of(t, plen, rcpt_labels, N(rcpt_labels))))
 		return 0;
 	rl->addr = a;
@@ -403,8 +462,8 @@ static int mid_line(const char *s, size_t len, struct rcpt_line *rl)
 {
 	const char *t = s, *a;
 	size_t tlen = cls_trim(&t, len), n;
-	if ((a = first_address(t, tlen, &n)) == NULL ||
-	    !any_of(t, tlen, failure_stems, N(failure_stems)))
+	if ((a = find_address(t, tlen, 1, &n)) == NULL ||
+	    !any_word(t, tlen, failure_stems, N(failure_stems)))
 		return 0;
 	rl->addr = a;
 	rl->alen = n;
@@ -573,7 +632,8 @@ static void text_read(const char *s, struct classify_result *res, enum bounce_ki
 				para_flush(p, res, hint);
 			para_open(p, &rl);
 		} else if (mid_line(s + i, llen, &rl) &&
-			   !(p->open && same_addr(p->addr, rl.addr, rl.alen))) {
+			   !(p->open && (rl.indent > p->indent ||
+					 same_addr(p->addr, rl.addr, rl.alen)))) {
 			if (p->open)
 				para_flush(p, res, hint);
 			para_open(p, &rl);
@@ -680,6 +740,16 @@ void cls_bounce_read(struct cls_msg *m, struct classify_result *res)
 			m->oom = 1;
 		else if (res->n_rcpts == 0)
 			text_read(raw, res, hint);
+	}
+	/* A report that says nothing of a recipient's fate (no Action, no
+	 * status) leaves it to the notice's words. */
+	for (size_t i = 0; i < res->n_rcpts; i++) {
+		struct bounce_rcpt *r = &res->rcpts[i];
+		if (r->kind == BOUNCE_NONE && r->action[0] == '\0') {
+			r->kind = hint;
+			snprintf(r->action, sizeof(r->action), "%s",
+				 hint == BOUNCE_PERMANENT ? "failed" : "delayed");
+		}
 	}
 	res->bounce = res->n_rcpts == 0 ? hint : BOUNCE_NONE;
 	for (size_t i = 0; i < res->n_rcpts; i++)

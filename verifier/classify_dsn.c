@@ -148,6 +148,11 @@ static void dsn_recipient(const struct mailimf_fields *f, struct classify_result
 	set_address(r->addr, sizeof(r->addr), addr != NULL ? addr : orig);
 	if (r->addr[0] == '\0' && orig != NULL)
 		set_address(r->addr, sizeof(r->addr), orig);
+	if (r->addr[0] == '\0') { /* names nobody: not a recipient */
+		memset(r, 0, sizeof(*r));
+		res->n_rcpts--;
+		return;
+	}
 	if ((v = cls_field(f, "Action", 0)) != NULL)
 		set_word(r->action, sizeof(r->action), v);
 	if ((v = cls_field(f, "Status", 0)) != NULL) {

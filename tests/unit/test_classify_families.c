@@ -128,4 +128,78 @@ TEST(our_addresses_and_the_postmaster_are_not_recipients)
 	classify_result_clear(&r);
 }
 
+/* From a hostile review: each message, and the one recipient it must
+ * yield (NULL: an auto-reply, no recipient). */
+static const struct {
+	const char *name, *body, *want;
+	enum mail_class cls;
+} tricky[] = {
+	{"an auto-reply saying mail couldn't be delivered to its writer",
+	 "From: Anna Berg <anna.berg@acme.test>\r\nTo: bounces+f3o3a6ab@example.test\r\n"
+	 "Return-Path: <>\r\nSubject: Automatic reply: You are invited\r\n"
+	 "Auto-Submitted: auto-replied\r\n\r\n"
+	 "I have left Acme, so your message couldn't be delivered to me personally.\r\n"
+	 "This mailbox is no longer read; please write to jane.doe@acme.test instead.\r\n",
+	 NULL, MAIL_AUTO_REPLY},
+	{"a stem inside a word (full in successfully)",
+	 "From: mailer-daemon@mx.acme.test\r\nTo: bounces+f3o3a6ab@example.test\r\n"
+	 "Subject: Delivery Status Notification (Failure)\r\n\r\n"
+	 "Your message was forwarded successfully from alice@acme.test to bob@elsewhere.test.\r\n"
+	 "Delivery to bob@elsewhere.test failed permanently:\r\n\r\n"
+	 "550 5.1.1 <bob@elsewhere.test>: Recipient address rejected: User unknown\r\n",
+	 "bob@elsewhere.test", MAIL_BOUNCE},
+	{"the returned mail's sender after \"from\"",
+	 "From: MAILER-DAEMON@mx.acme.test\r\nTo: bounces+f3o3a6ab@example.test\r\n"
+	 "Subject: Mail delivery failed\r\n\r\n"
+	 "The message from invitations@example.test to bob@acme.test was rejected.\r\n\r\n"
+	 "Reason: 550 5.1.1 mailbox unavailable\r\n",
+	 "bob@acme.test", MAIL_BOUNCE},
+	{"our bounce address after from=",
+	 "From: MAILER-DAEMON@mx.acme.test\r\nTo: bounces+f3o3a6ab@example.test\r\n"
+	 "Subject: Mail delivery failed\r\n\r\n"
+	 "Delivery failed for envelope from=bounces+f3o3a6ab@example.test rcpt=bob@acme.test\r\n"
+	 "550 5.1.1 user unknown\r\n",
+	 "bob@acme.test", MAIL_BOUNCE},
+	{"an address before a full-width comma",
+	 "From: MAILER-DAEMON@mx.acme.test\r\nTo: bounces+f3o3a6ab@example.test\r\n"
+	 "Subject: =?UTF-8?B?6YCA5L+h?=\r\n\r\n"
+	 "\xe6\x94\xb6\xe4\xbb\xb6\xe4\xba\xba\xef\xbc\x9a" "bob@acme.test"
+	 "\xef\xbc\x8c\xe7\x94\xa8\xe6\x88\xb7\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8\r\n",
+	 "bob@acme.test", MAIL_BOUNCE},
+	{"an address before an ideographic full stop",
+	 "From: MAILER-DAEMON@mx.acme.test\r\nTo: bounces+f3o3a6ab@example.test\r\n"
+	 "Subject: Mail delivery failed\r\n\r\n"
+	 "\xe6\x9c\xaa\xe8\x83\xbd\xe9\x80\x81\xe8\xbe\xbe " "bob@acme.test"
+	 "\xe3\x80\x82\xe8\xaf\xa5\xe7\x94\xa8\xe6\x88\xb7\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8\r\n",
+	 "bob@acme.test", MAIL_BOUNCE},
+	{"an address inside an indented diagnostic",
+	 "From: Mail Delivery System <Mailer-Daemon@mx.acme.test>\r\n"
+	 "To: bounces+f3o3a6ab@example.test\r\nSubject: Mail delivery failed\r\n\r\n"
+	 "This message was created automatically by mail delivery software.\r\n\r\n"
+	 "  bob@acme.test\r\n    SMTP error from remote mail server after end of data:\r\n"
+	 "    550 5.7.1 Message from invitations@example.test rejected by content policy\r\n",
+	 "bob@acme.test", MAIL_BOUNCE},
+	{"report fields naming nobody, then the notice's words",
+	 "From: MAILER-DAEMON@mx.acme.test\r\nTo: bounces+f3o3a6ab@example.test\r\n"
+	 "Subject: Mail delivery failed\r\n\r\nUnknown user: bob@acme.test\r\n\r\n"
+	 "Final-Recipient:\r\n",
+	 "bob@acme.test", MAIL_BOUNCE},
+};
+
+TEST(what_a_review_tried_reads_right)
+{
+	for (size_t i = 0; i < sizeof(tricky) / sizeof(tricky[0]); i++) {
+		struct classify_result r;
+		fprintf(stderr, "%s\n", tricky[i].name);
+		classify_buf(tricky[i].body, strlen(tricky[i].body), &r);
+		test_assert_int(r.cls, tricky[i].cls);
+		test_assert_int(r.n_rcpts, tricky[i].want != NULL);
+		if (tricky[i].want != NULL && r.n_rcpts == 1) {
+			test_assert_str(r.rcpts[0].addr, tricky[i].want);
+			test_assert_int(r.rcpts[0].kind, BOUNCE_PERMANENT);
+		}
+		classify_result_clear(&r);
+	}
+}
+
 TEST_MAIN()

@@ -131,6 +131,7 @@ TEST(plaintext_only_to_loopback_unless_allowed)
 	expect_error("[smtp]\nhost = 10.0.0.1\nuser = u\n", "and the AUTH password in the clear");
 	expect_error("[smtp]\nhost = 128.0.0.1\n", "set allow_plaintext = yes");
 	expect_error("[imap]\nhost = ::2\n", "[imap] tls = none to ::2");
+	expect_error("[smtp]\nhost = ::1\n", "libesmtp cannot take an IPv6 address");
 	expect_error("[smtp]\ntls = starttls\nca_file = /nonexistent\n",
 		     "[smtp] ca_file /nonexistent: no certificates");
 	expect_error("[imap]\ntls = tls\nca_file = /nonexistent\n",
