@@ -420,6 +420,13 @@ static int add_invitation(struct filler *f, struct inviter *who, size_t i, int64
 	if (!p->made && !was_mailed(fin))
 		fin = INV_SENT;
 	int rc = p->made ? add_copy(f, &inv, p, fin, error_r) : add_real(f, &inv, p, fin, error_r);
+	/* A sent invitation whose reminder fell due was reminded by the
+	 * server's sweep (its mail is not modelled, like the notices). */
+	int64_t before = f->app.cfg.tokens.reminder_before;
+	if (rc == 0 && fin == INV_SENT && before > 0 && inv.expires_at - before <= f->now &&
+	    store_invitation_set_reminded(f->st, inv.id, inv.expires_at - before, error_r) !=
+		    STORE_OK)
+		rc = -1;
 	invitation_clear(&inv);
 	if (rc == 0)
 		f->by_status[fin]++;

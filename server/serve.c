@@ -25,7 +25,9 @@
 #define MAX_WEBHOOK_THREADS 16
 #define MAX_THREADS (MAX_SENDERS + MAX_WEBHOOK_THREADS + 2) /* + the sweeper, the IMAP reader */
 #define WEBHOOK_BATCH 16 /* deliveries claimed per pass */
-#define SWEEP_BATCH 500 /* invitations expired or reminded per transaction */
+#define SWEEP_BATCH 200 /* invitations expired, mails pruned per transaction */
+#define REMIND_BATCH 20 /* reminders per transaction: each renders and queues a
+			   mail, and a transaction holds the one write lock */
 
 static volatile sig_atomic_t got_signal;
 
@@ -113,27 +115,30 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-/* One pass of a sweep: up to SWEEP_BATCH rows; *n_r how many. */
-typedef int sweep_fn(struct app *app, struct store *st, size_t *n_r, const char **error_r);
+/* One pass of a sweep: up to `batch` rows, one transaction; *n_r how many. */
+typedef int sweep_fn(struct app *app, struct store *st, size_t batch, size_t *n_r,
+		     const char **error_r);
 
-static int expire_pass(struct app *app, struct store *st, size_t *n_r, const char **error_r)
+static int expire_pass(struct app *app, struct store *st, size_t batch, size_t *n_r,
+		       const char **error_r)
 {
 	struct inv_env env;
 	app_inv_env(app, st, (int64_t)time(NULL), "sweeper", &env);
-	return invitation_expire_due(&env, SWEEP_BATCH, n_r, error_r);
+	return invitation_expire_due(&env, (int)batch, n_r, error_r);
 }
 
-static int prune_pass(struct app *app, struct store *st, size_t *n_r, const char **error_r)
+static int prune_pass(struct app *app, struct store *st, size_t batch, size_t *n_r,
+		      const char **error_r)
 {
-	return outbox_prune(st, app->cfg.mail.keep_sent, (int64_t)time(NULL), SWEEP_BATCH, n_r,
-			    error_r);
+	return outbox_prune(st, app->cfg.mail.keep_sent, (int64_t)time(NULL), batch, n_r, error_r);
 }
 
-static int remind_pass(struct app *app, struct store *st, size_t *n_r, const char **error_r)
+static int remind_pass(struct app *app, struct store *st, size_t batch, size_t *n_r,
+		       const char **error_r)
 {
 	struct inv_env env;
 	app_inv_env(app, st, (int64_t)time(NULL), "sweeper", &env);
-	int rc = invitation_remind_due(&env, app->cfg.tokens.reminder_before, SWEEP_BATCH, n_r,
+	int rc = invitation_remind_due(&env, app->cfg.tokens.reminder_before, (int)batch, n_r,
 				       error_r);
 	if (rc == 0 && *n_r > 0)
 		app_kick_outbox(app); /* the reminders are queued */
@@ -142,18 +147,19 @@ static int remind_pass(struct app *app, struct store *st, size_t *n_r, const cha
 
 /* Pass after pass while they come back full; `what` names the rows done
  * in the log (NULL: not logged). */
-static void sweep(struct app *app, struct store *st, sweep_fn *pass, const char *what)
+static void sweep(struct app *app, struct store *st, sweep_fn *pass, size_t batch,
+		  const char *what)
 {
 	size_t n = 0;
 	const char *err;
 	do {
-		if (pass(app, st, &n, &err) < 0) {
+		if (pass(app, st, batch, &n, &err) < 0) {
 			msg_error("sweeper: %s", err);
 			return;
 		}
 		if (n > 0 && what != NULL)
 			msg_info("sweeper: %zu %s", n, what);
-	} while (n == SWEEP_BATCH && !app->stopping);
+	} while (n == batch && !app->stopping);
 }
 
 static void *sweeper_main(void *arg)
@@ -163,11 +169,12 @@ static void *sweeper_main(void *arg)
 	if (st == NULL)
 		return NULL;
 	while (!app->stopping) {
-		sweep(app, st, expire_pass, "invitations expired");
-		sweep(app, st, prune_pass, NULL);
-		sweep(app, st, remind_pass, "invitations reminded");
-		for (int64_t s = 0; s < app->cfg.server.sweep_interval && !app->stopping; s++)
-			wait_for_work(app, 1);
+		sweep(app, st, expire_pass, SWEEP_BATCH, "invitations expired");
+		sweep(app, st, prune_pass, SWEEP_BATCH, NULL);
+		sweep(app, st, remind_pass, REMIND_BATCH, "invitations reminded");
+		/* Not kickable: every new invitation kicks the senders, and a
+		 * sweep per kick would hold the write lock over and over. */
+		sleep_for(app, (int)app->cfg.server.sweep_interval, 0);
 	}
 	app_store_release(app);
 	return NULL;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -243,6 +244,28 @@ static int create_private(const char *path, const char **error_r)
 	return 0;
 }
 
+/*
+ * INVITED_SLOW_SQL_MS=N: every statement that ran longer than N ms is
+ * logged with its SQL text (never its bound values, which may be
+ * addresses or tokens), to find what holds a transaction up.
+ */
+static int slow_sql(unsigned type, void *ctx, void *p, void *x)
+{
+	long long ms = *(const long long *)x / 1000000, limit = (long long)(intptr_t)ctx;
+	if (type == SQLITE_TRACE_PROFILE && ms >= limit)
+		msg_warn("store: slow statement (%lld ms): %.300s", ms,
+			 sqlite3_sql((sqlite3_stmt *)p));
+	return 0;
+}
+
+static void trace_slow(sqlite3 *db)
+{
+	const char *v = getenv("INVITED_SLOW_SQL_MS");
+	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
+	if (ms > 0)
+		sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, slow_sql, (void *)(intptr_t)ms);
+}
+
 int store_open(const char *path, int create, struct store **st_r,
 	       const char **error_r)
 {
@@ -263,6 +286,7 @@ int store_open(const char *path, int create, struct store **st_r,
 	}
 	sqlite3_busy_handler(st->db, busy_wait, NULL);
 	sqlite3_extended_result_codes(st->db, 0);
+	trace_slow(st->db);
 	/* Unless a checkpointer takes over (store_checkpoint_by), the commit
 	 * that fills the WAL past this many pages copies them into the
 	 * database itself: 1000 pages (SQLite's default) took 10-15 ms, 250

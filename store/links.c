@@ -67,7 +67,7 @@ int store_link_use(struct store *st, const char *jti, int64_t now,
 		   const char **error_r)
 {
 	static const char sql[] =
-		"UPDATE links SET state = 'used', used_at = ?"
+		"UPDATE links SET state = 'used', used_at = ?, token = ''"
 		" WHERE jti = ? AND state = 'live'";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
@@ -88,7 +88,7 @@ int store_link_revoke(struct store *st, const char *jti, int64_t now,
 		      const char **error_r)
 {
 	static const char sql[] =
-		"UPDATE links SET state = 'revoked', used_at = ?"
+		"UPDATE links SET state = 'revoked', used_at = ?, token = ''"
 		" WHERE jti = ? AND state = 'live'";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
@@ -102,7 +102,7 @@ int store_link_revoke_subject(struct store *st, const char *purpose, int64_t sub
 			      int64_t now, const char **error_r)
 {
 	static const char sql[] =
-		"UPDATE links SET state = 'revoked', used_at = ?"
+		"UPDATE links SET state = 'revoked', used_at = ?, token = ''"
 		" WHERE purpose = ? AND subject_id = ? AND state = 'live'";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)

@@ -287,7 +287,8 @@ int store_outbox_prune(struct store *st, int64_t before, size_t max, size_t *n_r
 		" WHERE i.id = outbox.invitation_id AND i.status = 'bounced')"
 		" OR EXISTS (SELECT 1 FROM verifications v WHERE v.id = outbox.verification_id"
 		" AND v.status = 'bounced') THEN 2 ELSE 0 END"
-		" WHERE id IN (SELECT id FROM outbox WHERE status = 'sent' AND data_kept = 1"
+		" WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_prunable"
+		" WHERE status = 'sent' AND data_kept = 1"
 		" AND sent_at <= ?1 ORDER BY sent_at LIMIT ?2) RETURNING id, data_kept";
 	static const char drop[] = "DELETE FROM outbox_data WHERE id = ?";
 	int64_t *ids = calloc(max ? max : 1, sizeof(*ids));

@@ -350,6 +350,10 @@ const char *const store_migrations[] = {
 	 * edited them; the others are rendered from the templates when read
 	 * (links/invitation.c, invitation_load), so they are dropped here. */
 	"UPDATE invitations SET body_text = '', body_html = '' WHERE edited = 0;",
+	/* 12: a link's token is kept while the link may still be mailed (live):
+	 * a used or revoked one is known by its jti, which is all a redemption
+	 * of it needs to be refused. */
+	"UPDATE links SET token = '' WHERE state <> 'live';",
 };
 
 const int store_migration_count =

@@ -427,6 +427,18 @@ static int any_word(const char *s, size_t len, const char *const *words, size_t 
 	return 0;
 }
 
+/* A recipient whose line, trimmed (t, tlen), is all its diagnostic. */
+static int whole_line(struct rcpt_line *rl, const char *s, const char *t, size_t tlen,
+		      const char *a, size_t n)
+{
+	rl->addr = a;
+	rl->alen = n;
+	rl->indent = (size_t)(t - s);
+	rl->rest = t;
+	rl->rlen = tlen;
+	return 1;
+}
+
 /*
  * "Unknown user: x@y", "Delivery failed 3 attempts: x@y", "收件人：x@y":
  * words that fail (or name the recipient), a colon or dash, then the
@@ -448,12 +460,7 @@ static int label_line(const char *s, size_t len, struct rcpt_line *rl)
 	    !(any_word(t, plen, failure_stems, N(failure_stems)) ||
 	      any_of(t, plen, rcpt_labels, N(rcpt_labels))))
 		return 0;
-	rl->addr = a;
-	rl->alen = n;
-	rl->indent = (size_t)(t - s);
-	rl->rest = t;
-	rl->rlen = tlen;
-	return 1;
+	return whole_line(rl, s, t, tlen, a, n);
 }
 
 /* "Your message wasn't delivered to x@y because the address couldn't be
@@ -465,12 +472,7 @@ static int mid_line(const char *s, size_t len, struct rcpt_line *rl)
 	if ((a = find_address(t, tlen, 1, &n)) == NULL ||
 	    !any_word(t, tlen, failure_stems, N(failure_stems)))
 		return 0;
-	rl->addr = a;
-	rl->alen = n;
-	rl->indent = (size_t)(t - s);
-	rl->rest = t;
-	rl->rlen = tlen;
-	return 1;
+	return whole_line(rl, s, t, tlen, a, n);
 }
 
 /* One recipient's paragraph as it is being read. */

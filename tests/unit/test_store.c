@@ -331,10 +331,22 @@ TEST(link_is_used_once)
 	test_assert_int(store_link_get(st, "abc", &got, &err), STORE_OK);
 	test_assert_int(got.state, LINK_USED);
 	test_assert_int(got.used_at, 5);
+	/* A link that can no longer be mailed keeps no token. */
+	test_assert_str(got.token, "");
 	/* Revoking a used link leaves it used. */
 	test_assert_int(store_link_revoke(st, "abc", 7, &err), STORE_OK);
 	test_assert_int(store_link_get(st, "abc", &got, &err), STORE_OK);
 	test_assert_int(got.state, LINK_USED);
+	/* A live link keeps its token until revoked. */
+	struct link_row k = l;
+	snprintf(k.jti, sizeof(k.jti), "def");
+	test_assert_int(store_link_insert(st, &k, &err), STORE_OK);
+	test_assert_int(store_link_get(st, "def", &got, &err), STORE_OK);
+	test_assert_str(got.token, "t");
+	test_assert_int(store_link_revoke_subject(st, "reseller", 1, 8, &err), STORE_OK);
+	test_assert_int(store_link_get(st, "def", &got, &err), STORE_OK);
+	test_assert_int(got.state, LINK_REVOKED);
+	test_assert_str(got.token, "");
 	done(st);
 }
 
