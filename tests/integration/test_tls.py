@@ -193,3 +193,27 @@ def test_imap_refuses_a_wrong_certificate_before_login():
     wait_for(lambda: "certificate does not verify" in srv.log(), 30, "the reader's refusal")
     assert inbound(srv) == []
     srv.cleanup()
+
+
+def test_a_server_without_starttls_gets_nothing():
+    """Postfix's smtp-sink offers no STARTTLS: with tls = starttls nothing
+    is sent to it, and the outbox says why."""
+    from lib.server import free_port
+    port = free_port()
+    sink = subprocess.Popen(["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "10"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        srv = smtp_server(user="", **{"smtp.port": str(port)})
+        _, key = setup(srv, "u29")
+        invite_many(srv, key, "u29", 1)
+        wait_for(lambda: srv.sql("SELECT attempts FROM outbox WHERE kind = 'invitation'")[0][0]
+                 >= 2, 30, "two refused attempts")
+        [m], listing = outbox_listing(srv)
+        assert m["status"] in ("queued", "sending"), listing
+        assert "does not offer STARTTLS" in m["reason"], listing
+        assert "does not offer STARTTLS" in srv.log()
+        srv.cleanup()
+    finally:
+        sink.terminate()
+        sink.wait()
