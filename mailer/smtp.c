@@ -182,7 +182,7 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 }
 
 /*
- * The context a STARTTLS session uses: TLS 1.2 or later, the system's CAs
+ * The context a STARTTLS session uses: TLS 1.2, the system's CAs
  * or cfg->ca_file, and the configured host name (or address) as the name
  * the certificate must carry. OpenSSL checks chain and name in one, during
  * the handshake (verify_cb); libesmtp's own later checks go through the
@@ -197,7 +197,13 @@ static SSL_CTX *tls_context(const struct smtp_config *cfg, struct tls_link *link
 		*error_r = "smtp: cannot make a TLS context";
 		return NULL;
 	}
+	/* TLS 1.2 only: after a TLS 1.3 handshake the server sends its session
+	 * tickets, and libesmtp 1.1's loop, finding the socket readable before
+	 * it has flushed EHLO, waits in SSL_read for a reply to a command it
+	 * never sent (seen here: the session hung until its timeout). TLS 1.2
+	 * sends nothing after the handshake; every submission server has it. */
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
 	int loaded = cfg->ca_file[0] ? SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL)
 				     : SSL_CTX_set_default_verify_paths(ctx);
 	X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
