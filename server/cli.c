@@ -204,11 +204,14 @@ int cli_config(struct cli *cli, int argc, char **argv)
 	const char *err;
 	if (argc == 2 && strcmp(argv[1], "--doc") == 0)
 		return config_doc(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	if (argc == 2 && strcmp(argv[1], "--man") == 0)
+		return config_man(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	if (cli_wants_help(argc, argv) || argc > 1) {
-		printf("usage: invited [-c FILE] config [--doc]\n\n"
+		printf("usage: invited [-c FILE] config [--doc | --man]\n\n"
 		       "Print the effective configuration: the file, with environment\n"
 		       "overrides applied (passwords are never printed). With --doc,\n"
-		       "print every key, its default and meaning as a Markdown table.\n");
+		       "print every key, its default and meaning as a Markdown table;\n"
+		       "with --man, as the invited.conf(5) manual page.\n");
 		return argc > 1 && !cli_wants_help(argc, argv) ? EXIT_USAGE : EXIT_OK;
 	}
 	if (config_load(cli->config_path, &cfg, &err) < 0)

@@ -21,7 +21,14 @@
 #define INVITED_DATADIR "/usr/local/share/invited"
 #endif
 
-enum ctype { C_STR, C_PATH, C_INT, C_DURATION, C_BOOL, C_SMTP_TLS, C_IMAP_TLS, C_SECRET };
+/* C_PATH: relative to the config file's folder; C_STATE: the same, except
+ * that beside the system config (/etc/invited) it is under /var/lib/invited. */
+enum ctype { C_STR, C_PATH, C_STATE, C_INT, C_DURATION, C_BOOL, C_SMTP_TLS, C_IMAP_TLS,
+	     C_SECRET };
+
+#define SYSTEM_CONFIG_DIR "/etc/invited"
+#define SYSTEM_STATE_DIR "/var/lib/invited"
+#define DATADIR "<datadir>" /* in a default: where the templates are */
 
 struct ckey {
 	const char *section;
@@ -40,9 +47,9 @@ static const struct ckey keys[] = {
 	 "address and port the HTTP endpoint listens on"},
 	{"server", "public_url", C_STR, F(server.public_url), "http://127.0.0.1:8025",
 	 "the URL links point to (scheme, host, optional port and path; no trailing /)"},
-	{"server", "database", C_PATH, F(server.database), "invited.db",
+	{"server", "database", C_STATE, F(server.database), "invited.db",
 	 "SQLite database file"},
-	{"server", "keys", C_PATH, F(server.keys), "keys",
+	{"server", "keys", C_STATE, F(server.keys), "keys",
 	 "folder of signing keys (mode 0700, key files 0600)"},
 	{"server", "threads", C_INT, F(server.threads), "0",
 	 "HTTP worker threads; 0 for one per CPU core"},
@@ -105,7 +112,7 @@ static const struct ckey keys[] = {
 
 	{"mail", "reply_domain", C_STR, F(mail.reply_domain), "example.test",
 	 "domain of bounces+, reply+ and verify+ addresses; its mail must reach the IMAP mailbox"},
-	{"mail", "templates", C_PATH, F(mail.templates), INVITED_DATADIR "/templates",
+	{"mail", "templates", C_PATH, F(mail.templates), DATADIR "/templates",
 	 "template folder (one subfolder per locale)"},
 	{"mail", "default_locale", C_STR, F(mail.default_locale), "en",
 	 "locale used when none is asked for"},
@@ -148,7 +155,7 @@ static const struct ckey keys[] = {
 	 "from all organizations (0: no limit)"},
 
 	{"enrollment", "public_domains", C_PATH, F(enrollment.public_domains),
-	 INVITED_DATADIR "/templates/public-mailbox-domains.txt",
+	 DATADIR "/templates/public-mailbox-domains.txt",
 	 "list of public mailbox providers whose addresses cannot be primary contacts"},
 	{"enrollment", "rate_limit", C_INT, F(enrollment.rate_limit), "20",
 	 "enrollment and resend requests per client address per hour (0: no limit)"},
@@ -217,16 +224,51 @@ static void config_dir(const struct config *cfg, char *dir, size_t size)
 		snprintf(dir, size, "/");
 }
 
-/* A path from the config: relative ones are relative to the file. */
-static void resolve_path(const struct config *cfg, const char *v, char *out,
-			 size_t size)
+/*
+ * Where the templates are: <prefix>/share/invited beside the running
+ * binary (<prefix>/bin/invited) once installed, else the source tree it
+ * was built from (a build used in place).
+ */
+static void datadir(char *dir, size_t size)
 {
+	char exe[PATH_MAX], probe[PATH_MAX + 64], real[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(probe, sizeof(probe), "%s/../share/invited/templates", exe);
+			if (access(probe, R_OK | X_OK) == 0 && realpath(probe, real) != NULL) {
+				real[strlen(real) - strlen("/templates")] = '\0';
+				snprintf(dir, size, "%s", real);
+				return;
+			}
+		}
+	}
+	snprintf(dir, size, "%s", INVITED_DATADIR);
+}
+
+/* A path from the config: relative ones are relative to the file (state
+ * beside the system config: to the system state folder); a default's
+ * <datadir> is where the templates are. */
+static void resolve_path(const struct config *cfg, const struct ckey *k, const char *v,
+			 char *out, size_t size)
+{
+	char dir[PATH_MAX];
+	size_t dl = strlen(DATADIR);
+	if (strncmp(v, DATADIR "/", dl + 1) == 0) {
+		datadir(dir, sizeof(dir));
+		snprintf(out, size, "%s%s", dir, v + dl);
+		return;
+	}
 	if (v[0] == '/' || v[0] == '\0' || cfg->path[0] == '\0') {
 		snprintf(out, size, "%s", v);
 		return;
 	}
-	char dir[PATH_MAX];
 	config_dir(cfg, dir, sizeof(dir));
+	if (k->type == C_STATE && strcmp(dir, SYSTEM_CONFIG_DIR) == 0)
+		snprintf(dir, sizeof(dir), "%s", SYSTEM_STATE_DIR);
 	snprintf(out, size, "%s/%s", dir, v);
 }
 
@@ -258,10 +300,11 @@ static int set_value(struct config *cfg, const struct ckey *k, const char *v,
 	case C_STR:
 	case C_SECRET:
 	case C_PATH:
+	case C_STATE:
 		if (strlen(v) >= k->size || !text_ok(v, k->size - 1, TEXT_LINE))
 			goto bad;
-		if (k->type == C_PATH)
-			resolve_path(cfg, v, field, k->size);
+		if (k->type == C_PATH || k->type == C_STATE)
+			resolve_path(cfg, k, v, field, k->size);
 		else
 			snprintf(field, k->size, "%s", v);
 		return 0;
@@ -328,7 +371,7 @@ static int on_ini(void *user, const char *section, const char *name,
 		if (is_file && k->type == C_SECRET && strlen(k->key) == nlen - 5 &&
 		    strncmp(k->key, name, nlen - 5) == 0) {
 			char path[PATH_MAX];
-			resolve_path(ps->cfg, value, path, sizeof(path));
+			resolve_path(ps->cfg, k, value, path, sizeof(path));
 			read_secret_file(path, (char *)ps->cfg + k->off, k->size, &ps->error);
 			return ps->error == NULL;
 		}
@@ -448,7 +491,7 @@ int config_load(const char *path, struct config *cfg, const char **error_r)
 		}
 		/* Defaults that are relative paths are relative to the file. */
 		for (size_t i = 0; i < NKEYS; i++)
-			if (keys[i].type == C_PATH)
+			if (keys[i].type == C_PATH || keys[i].type == C_STATE)
 				set_value(cfg, &keys[i], keys[i].def, error_r);
 		struct parse_state ps = {cfg, NULL};
 		int rc = ini_parse(cfg->path, on_ini, &ps);
@@ -505,6 +548,7 @@ static void write_value(FILE *out, const struct config *cfg, const struct ckey *
 	switch (k->type) {
 	case C_STR:
 	case C_PATH:
+	case C_STATE:
 		fprintf(out, "%s", field);
 		break;
 	case C_SECRET:
@@ -540,15 +584,67 @@ static void write_value(FILE *out, const struct config *cfg, const struct ckey *
 int config_doc(FILE *out)
 {
 	fprintf(out, "| section | key | default | meaning |\n| --- | --- | --- | --- |\n");
-	size_t dl = strlen(INVITED_DATADIR);
 	for (size_t i = 0; i < NKEYS; i++) {
 		const char *def = keys[i].def;
-		int in_datadir = strncmp(def, INVITED_DATADIR, dl) == 0 && def[dl] == '/';
-		fprintf(out, "| `%s` | `%s` | %s%s%s%s | %s |\n", keys[i].section, keys[i].key,
-			def[0] ? "`" : "", in_datadir ? "<datadir>" : "",
-			def[0] ? def + (in_datadir ? dl : 0) : "(empty)", def[0] ? "`" : "",
+		fprintf(out, "| `%s` | `%s` | %s%s%s | %s |\n", keys[i].section, keys[i].key,
+			def[0] ? "`" : "", def[0] ? def : "(empty)", def[0] ? "`" : "",
 			keys[i].doc);
 	}
+	return ferror(out) ? -1 : 0;
+}
+
+/* Text for roff: backslashes doubled, hyphens as \- , a leading dot or
+ * quote escaped. */
+static void roff(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+int config_man(FILE *out)
+{
+	const char *section = "";
+	fprintf(out, ".TH INVITED.CONF 5 \"\" \"invited " INVITED_VERSION "\" \"File Formats\"\n"
+		     ".SH NAME\ninvited.conf \\- configuration of invited(8)\n"
+		     ".SH DESCRIPTION\n"
+		     "An INI file: \\fB[section]\\fP lines, then \\fIkey\\fP = \\fIvalue\\fP "
+		     "lines; # starts a comment. \\fBinvited init\\fP writes a complete one, "
+		     "every key with its documentation and default; \\fBinvited config\\fP prints "
+		     "the effective settings. Unknown keys are errors.\n"
+		     ".PP\nAny key can be overridden by the environment variable "
+		     "\\fBINVITED_\\fP\\fISECTION\\fP\\fB_\\fP\\fIKEY\\fP "
+		     "(e.g. INVITED_SMTP_PORT=587). A password may instead come from "
+		     "\\fBpassword_file\\fP, INVITED_SMTP_PASSWORD(_FILE) or "
+		     "INVITED_IMAP_PASSWORD(_FILE); passwords are never printed.\n"
+		     ".PP\nRelative paths are relative to the file's folder; the database and "
+		     "the key folder of /etc/invited/invited.conf are under /var/lib/invited. "
+		     "Durations are 45s, 15m, 12h, 30d or plain seconds. "
+		     "<datadir> is <prefix>/share/invited.\n"
+		     ".SH KEYS\n");
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(section, keys[i].section) != 0) {
+			section = keys[i].section;
+			fprintf(out, ".SS [%s]\n", section);
+		}
+		fprintf(out, ".TP\n.B %s\n", keys[i].key);
+		roff(out, keys[i].doc);
+		fputs(". Default: ", out);
+		if (keys[i].def[0] == '\0')
+			fputs("empty", out);
+		else
+			roff(out, keys[i].def);
+		fputs(".\n", out);
+	}
+	fprintf(out, ".SH FILES\n.I /etc/invited/invited.conf\n"
+		     ".SH SEE ALSO\n.BR invited (8)\n");
 	return ferror(out) ? -1 : 0;
 }
 

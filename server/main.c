@@ -32,6 +32,7 @@ static const char usage[] =
 	"  -c, --config FILE  the config file (default: $INVITED_CONFIG, else\n"
 	"                     " DEFAULT_CONFIG ")\n"
 	"  -h, --help         this text; `invited COMMAND --help` explains a command\n"
+	"      --version      the version\n"
 	"\n"
 	"Exit status: 0 on success, 1 on a failure the message explains, 2 on bad usage.\n";
 
@@ -57,6 +58,9 @@ int main(int argc, char **argv)
 			i += 2;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			fputs(usage, stdout);
+			return EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("invited %s\n", INVITED_VERSION);
 			return EXIT_OK;
 		} else {
 			fprintf(stderr, "invited: unknown option %s\n\n%s", argv[i], usage);

@@ -80,6 +80,9 @@ int config_write(FILE *out, const struct config *cfg);
 /* Every key as a Markdown table (docs/config.md holds its output). */
 int config_doc(FILE *out);
 
+/* invited.conf(5) in roff, from the same table. */
+int config_man(FILE *out);
+
 /* Parse "30d", "12h", "15m", "45s" or plain seconds. */
 int config_parse_duration(const char *s, int64_t *seconds_r);
 
