@@ -27,6 +27,7 @@ static const char usage[] =
 	"  mail      the outbox, retries, one IMAP poll, classifying a message\n"
 	"  audit     print the audit log\n"
 	"  config    print the effective configuration\n"
+	"  db        back the database and keys up while the server runs\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE  the config file (default: $INVITED_CONFIG, else\n"
@@ -43,7 +44,7 @@ static const struct {
 	{"init", cli_init},     {"serve", cli_serve}, {"org", cli_org},
 	{"apikey", cli_apikey}, {"invite", cli_invite}, {"keys", cli_keys},
 	{"token", cli_token},   {"mail", cli_mail},   {"audit", cli_audit},
-	{"config", cli_config}, {"user", cli_user},
+	{"config", cli_config}, {"user", cli_user},   {"db", cli_db},
 };
 
 int main(int argc, char **argv)

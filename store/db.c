@@ -303,6 +303,34 @@ int store_open(const char *path, int create, struct store **st_r,
 	return STORE_OK;
 }
 
+int store_backup(struct store *st, const char *dest, const char **error_r)
+{
+	sqlite3 *to = NULL;
+	int fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error_r = errorf("cannot create %s: %s", dest, strerror(errno));
+		return STORE_ERROR;
+	}
+	close(fd);
+	int rc = sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(to, "main", st->db, "main")
+					    : NULL;
+	/* One step: one read transaction, so one consistent snapshot; in WAL
+	 * mode the server's writers go on meanwhile. */
+	if (b != NULL) {
+		rc = sqlite3_backup_step(b, -1);
+		sqlite3_backup_finish(b);
+	}
+	if (b == NULL || rc != SQLITE_DONE) {
+		*error_r = errorf("backup to %s: %s", dest, sqlite3_errmsg(to ? to : st->db));
+		sqlite3_close(to);
+		unlink(dest);
+		return STORE_ERROR;
+	}
+	sqlite3_close(to);
+	return STORE_OK;
+}
+
 void store_close(struct store *st)
 {
 	if (st == NULL)

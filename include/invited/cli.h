@@ -42,5 +42,6 @@ int cli_token(struct cli *cli, int argc, char **argv);
 int cli_mail(struct cli *cli, int argc, char **argv);
 int cli_audit(struct cli *cli, int argc, char **argv);
 int cli_config(struct cli *cli, int argc, char **argv);
+int cli_db(struct cli *cli, int argc, char **argv);
 
 #endif

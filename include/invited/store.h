@@ -36,6 +36,10 @@ int store_open(const char *path, int create, struct store **st_r,
 	       const char **error_r);
 void store_close(struct store *st);
 
+/* An online, consistent copy of the database into dest (a new file, 0600):
+ * one read snapshot, while writers go on (WAL). */
+int store_backup(struct store *st, const char *dest, const char **error_r);
+
 /* The schema version this build writes (PRAGMA user_version). */
 int store_schema_version(void);
 

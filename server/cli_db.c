@@ -1,0 +1,99 @@
+/*
+ * cli_db.c: `invited db backup FILE`: an online, consistent copy of the
+ * database (SQLite's backup API, one snapshot while the server writes on)
+ * and, beside it in FILE.keys/, the signing keys that links and sessions
+ * were signed with: a database restored without them would refuse every
+ * link it holds. Both are the owner's only (0600 files, a 0700 folder).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "invited/cli.h"
+#include "invited/log.h"
+
+static const char db_usage[] =
+	"usage: invited [-c FILE] db backup DEST\n"
+	"\n"
+	"  backup DEST  copy the database to DEST (a new file) while the server\n"
+	"               runs, and the signing keys to DEST.keys/; both 0600.\n"
+	"               Restore by stopping the server and putting them back as\n"
+	"               [server] database and keys.\n";
+
+/* Copy one file, 0600, never over an existing one. */
+static int copy_file(const char *from, const char *to, const char **error_r)
+{
+	char buf[8192];
+	ssize_t n = 0;
+	int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	int ok = in >= 0 && out >= 0 && n == 0 && fsync(out) == 0;
+	if (!ok)
+		*error_r = errorf("cannot copy %s to %s: %s", from, to, strerror(errno));
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) < 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+static int copy_keys(const char *dir, const char *dest, const char **error_r)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+	if (d == NULL) {
+		*error_r = errorf("cannot read the key folder %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (mkdir(dest, 0700) < 0) {
+		*error_r = errorf("cannot create %s: %s", dest, strerror(errno));
+		closedir(d);
+		return -1;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		char from[PATH_MAX], to[PATH_MAX];
+		struct stat sb;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", dir, e->d_name);
+		snprintf(to, sizeof(to), "%s/%s", dest, e->d_name);
+		if (lstat(from, &sb) == 0 && S_ISREG(sb.st_mode))
+			rc = copy_file(from, to, error_r);
+	}
+	closedir(d);
+	return rc;
+}
+
+int cli_db(struct cli *cli, int argc, char **argv)
+{
+	const char *err;
+	if (cli_wants_help(argc, argv)) {
+		fputs(db_usage, stdout);
+		return EXIT_OK;
+	}
+	if (argc != 3 || strcmp(argv[1], "backup") != 0)
+		return cli_usage(db_usage);
+	const char *dest = argv[2];
+	char keys[PATH_MAX];
+	if (snprintf(keys, sizeof(keys), "%s.keys", dest) >= (int)sizeof(keys))
+		return cli_fail("db", "%s: name too long", dest);
+	if (cli_load(cli) != 0)
+		return EXIT_FAIL;
+	if (store_backup(cli->st, dest, &err) != STORE_OK)
+		return cli_fail("db", "%s", err);
+	if (copy_keys(cli->app.cfg.server.keys, keys, &err) < 0)
+		return cli_fail("db", "%s (the database copy %s is complete)", err, dest);
+	printf("%s\n%s/\n", dest, keys);
+	return EXIT_OK;
+}
