@@ -123,6 +123,20 @@ static int report(const struct mail_reporter *rep, struct store *st,
 	return rep->report(rep->ctx, st, &r, now, error_r) < 0 ? -1 : 0;
 }
 
+/*
+ * One line per message and outcome, as Postfix logs a delivery: our queue
+ * id, the recipient, the relay, the kind, and the server's own reply.
+ * Sent mail is info; deferred and failed are warnings.
+ */
+static void log_outcome(const struct outbox_config *cfg, const struct outbox_msg *msg,
+			const char *status, const char *reply)
+{
+	void (*say)(const char *, ...) = strcmp(status, "sent") == 0 ? msg_info : msg_warn;
+	say("outbox: id=%lld to=<%s> relay=%s:%d kind=%s attempt=%d status=%s (%s)",
+	    (long long)msg->id, msg->rcpt, cfg->smtp.host, cfg->smtp.port,
+	    outbox_kind_str(msg->kind), msg->attempts, status, reply);
+}
+
 static int record_one(struct store *st, const struct outbox_config *cfg,
 		      const struct mail_reporter *rep, struct outbox_msg *msg,
 		      const struct smtp_item *it, int64_t now, struct outbox_stats *stats,
@@ -130,25 +144,25 @@ static int record_one(struct store *st, const struct outbox_config *cfg,
 {
 	char reason[600];
 	int rc;
+	if (it->code > 0)
+		snprintf(reason, sizeof(reason), "%d %s", it->code, it->reply);
+	else
+		snprintf(reason, sizeof(reason), "%s", it->reply);
 	if (it->outcome == SMTP_SENT) {
 		stats->sent++;
+		log_outcome(cfg, msg, "sent", reason);
 		rc = apply(st, msg, OUTBOX_EV_SENT, it->code, it->reply, now, now, "mailer",
 			   error_r);
 		return rc != 0 ? rc : report(rep, st, msg, MAIL_SENT, NULL, now, error_r);
 	}
 	/* the reason people read: the server's code with its words */
-	if (it->code > 0)
-		snprintf(reason, sizeof(reason), "%d %s", it->code, it->reply);
-	else
-		snprintf(reason, sizeof(reason), "%s", it->reply);
 	if (it->outcome == SMTP_TEMPFAIL && now < msg->expires_at) {
 		stats->deferred++;
 		int64_t next = now + outbox_backoff(msg->attempts, cfg->retry_base,
 						    cfg->retry_cap);
 		if (next > msg->expires_at)
 			next = msg->expires_at;
-		msg_warn("outbox: message %lld to %s deferred (attempt %d): %s",
-			 (long long)msg->id, msg->rcpt, msg->attempts, it->reply);
+		log_outcome(cfg, msg, "deferred", reason);
 		rc = apply(st, msg, OUTBOX_EV_DEFER, it->code, it->reply, next, now, "mailer",
 			   error_r);
 		return rc != 0 ? rc : report(rep, st, msg, MAIL_DEFERRED, reason, now, error_r);
@@ -160,8 +174,7 @@ static int record_one(struct store *st, const struct outbox_config *cfg,
 		snprintf(reason, sizeof(reason), "gave up after %d attempts: %.560s",
 			 msg->attempts, last);
 	}
-	msg_warn("outbox: message %lld to %s failed: %s", (long long)msg->id,
-		 msg->rcpt, reason);
+	log_outcome(cfg, msg, "failed", reason);
 	rc = apply(st, msg, OUTBOX_EV_FAIL, it->code, reason, now, now, "mailer", error_r);
 	return rc != 0 ? rc : report(rep, st, msg, MAIL_FAILED, reason, now, error_r);
 }
