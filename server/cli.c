@@ -206,16 +206,31 @@ int cli_config(struct cli *cli, int argc, char **argv)
 		return config_doc(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	if (argc == 2 && strcmp(argv[1], "--man") == 0)
 		return config_man(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-	if (cli_wants_help(argc, argv) || argc > 1) {
-		printf("usage: invited [-c FILE] config [--doc | --man]\n\n"
+	int changed = argc == 2 && strcmp(argv[1], "-n") == 0;
+	int check = argc == 2 && strcmp(argv[1], "check") == 0;
+	if (cli_wants_help(argc, argv) || (argc > 1 && !changed && !check)) {
+		printf("usage: invited [-c FILE] config [-n | check | --doc | --man]\n\n"
 		       "Print the effective configuration: the file, with environment\n"
-		       "overrides applied (passwords are never printed). With --doc,\n"
-		       "print every key, its default and meaning as a Markdown table;\n"
-		       "with --man, as the invited.conf(5) manual page.\n");
+		       "overrides applied (passwords are never printed); with -n, only\n"
+		       "what differs from the defaults (a password set shows as (set)).\n"
+		       "check: load it strictly, then check what it names: the listen\n"
+		       "address, the templates, the key folder and files (0700, 0600),\n"
+		       "the database (0600, or a folder it can be created in); print\n"
+		       "each problem and exit 1, or print ok.\n"
+		       "With --doc, every key, its default and meaning as a Markdown\n"
+		       "table; with --man, as the invited.conf(5) manual page.\n");
 		return argc > 1 && !cli_wants_help(argc, argv) ? EXIT_USAGE : EXIT_OK;
 	}
 	if (config_load(cli->config_path, &cfg, &err) < 0)
 		return cli_fail("config", "%s", err);
+	if (check) {
+		int problems = config_check(&cfg, stdout);
+		if (problems == 0)
+			printf("ok\n");
+		return problems == 0 ? EXIT_OK : EXIT_FAIL;
+	}
+	if (changed)
+		return config_write_changed(stdout, &cfg) == 0 ? EXIT_OK : EXIT_FAIL;
 	return config_write(stdout, &cfg) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 

@@ -4,6 +4,7 @@
  * the commented file `invited init` writes all come from it.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ini.h>
 #include <stddef.h>
@@ -353,6 +354,7 @@ bad:
 struct parse_state {
 	struct config *cfg;
 	const char *error;
+	unsigned char seen[NKEYS];   /* 1: key given; 2: its secret from a file */
 };
 
 /* inih stops at the first handler returning 0 and returns that line. */
@@ -368,17 +370,34 @@ static int on_ini(void *user, const char *section, const char *name,
 		const struct ckey *k = &keys[i];
 		if (strcmp(k->section, section) != 0)
 			continue;
-		if (is_file && k->type == C_SECRET && strlen(k->key) == nlen - 5 &&
-		    strncmp(k->key, name, nlen - 5) == 0) {
+		int from_file = is_file && k->type == C_SECRET && strlen(k->key) == nlen - 5 &&
+				strncmp(k->key, name, nlen - 5) == 0;
+		if (!from_file && strcmp(k->key, name) != 0)
+			continue;
+		char *field = (char *)ps->cfg + k->off;
+		/* A secret both inline and from a file is a mistake either way
+		 * round; the empty line `init` writes yields to the file. */
+		if (k->type == C_SECRET && (from_file ? ps->seen[i] == 1 && field[0] != '\0'
+						      : ps->seen[i] == 2 && value[0] != '\0')) {
+			ps->error = errorf("[%s] %s and %s_file are both set: keep one", section,
+					   k->key, k->key);
+			return 0;
+		}
+		if (ps->seen[i] != 0 && !(k->type == C_SECRET && value[0] == '\0'))
+			msg_warn("config: [%s] %s%s given twice; the last one counts", section,
+				 k->key, from_file ? "_file" : "");
+		if (from_file) {
 			char path[PATH_MAX];
 			resolve_path(ps->cfg, k, value, path, sizeof(path));
-			read_secret_file(path, (char *)ps->cfg + k->off, k->size, &ps->error);
+			read_secret_file(path, field, k->size, &ps->error);
+			ps->seen[i] = 2;
 			return ps->error == NULL;
 		}
-		if (strcmp(k->key, name) == 0) {
-			set_value(ps->cfg, k, value, &ps->error);
-			return ps->error == NULL;
-		}
+		if (k->type == C_SECRET && ps->seen[i] == 2)
+			return 1; /* the empty `password =` line: the file's stands */
+		ps->seen[i] = 1;
+		set_value(ps->cfg, k, value, &ps->error);
+		return ps->error == NULL;
 	}
 	ps->error = errorf("unknown key \"%s\" in section [%s]", name, section);
 	return 0;
@@ -493,7 +512,7 @@ int config_load(const char *path, struct config *cfg, const char **error_r)
 		for (size_t i = 0; i < NKEYS; i++)
 			if (keys[i].type == C_PATH || keys[i].type == C_STATE)
 				set_value(cfg, &keys[i], keys[i].def, error_r);
-		struct parse_state ps = {cfg, NULL};
+		struct parse_state ps = {cfg, NULL, {0}};
 		int rc = ini_parse(cfg->path, on_ini, &ps);
 		if (rc < 0) {
 			*error_r = errorf("cannot read %s", path);
@@ -523,6 +542,10 @@ int config_defaults(const char *path, struct config *cfg, const char **error_r)
 		}
 		snprintf(cfg->path, sizeof(cfg->path), "%s/%s", cwd, path);
 	}
+	/* "/x/./invited.conf" → "/x/invited.conf": the paths init writes from
+	 * it are compared with the defaults by `config -n`. */
+	for (char *dot; (dot = strstr(cfg->path, "/./")) != NULL;)
+		memmove(dot, dot + 2, strlen(dot + 2) + 1);
 	for (size_t i = 0; i < NKEYS; i++)
 		if (set_value(cfg, &keys[i], keys[i].def, error_r) < 0)
 			msg_panic("config: bad default for %s", keys[i].key);
@@ -646,6 +669,114 @@ int config_man(FILE *out)
 	fprintf(out, ".SH FILES\n.I /etc/invited/invited.conf\n"
 		     ".SH SEE ALSO\n.BR invited (8)\n");
 	return ferror(out) ? -1 : 0;
+}
+
+static char *value_text(const struct config *cfg, const struct ckey *k)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *m = open_memstream(&text, &len);
+	if (m == NULL)
+		return NULL;
+	write_value(m, cfg, k);
+	fclose(m);
+	return text;
+}
+
+int config_write_changed(FILE *out, const struct config *cfg)
+{
+	struct config def;
+	const char *err, *section = "";
+	memset(&def, 0, sizeof(def));
+	memcpy(def.path, cfg->path, sizeof(def.path));
+	for (size_t i = 0; i < NKEYS; i++)
+		if (set_value(&def, &keys[i], keys[i].def, &err) < 0)
+			return -1;
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct ckey *k = &keys[i];
+		const char *field = (const char *)cfg + k->off;
+		char *now = value_text(cfg, k), *was = value_text(&def, k);
+		int changed = k->type == C_SECRET ? field[0] != '\0'
+			      : now != NULL && was != NULL && strcmp(now, was) != 0;
+		if (changed) {
+			if (strcmp(section, k->section) != 0) {
+				fprintf(out, "%s[%s]\n", section[0] ? "\n" : "", k->section);
+				section = k->section;
+			}
+			fprintf(out, "%s = %s\n", k->key, k->type == C_SECRET ? "(set)" : now);
+		}
+		free(now);
+		free(was);
+	}
+	return ferror(out) ? -1 : 0;
+}
+
+/* A folder or file that must be the owner's only. */
+static int private_mode(FILE *out, const char *what, const char *path, mode_t want)
+{
+	struct stat sb;
+	if (stat(path, &sb) < 0) {
+		fprintf(out, "%s %s: %s\n", what, path, strerror(errno));
+		return 1;
+	}
+	if ((sb.st_mode & 07777) & ~want) {
+		fprintf(out, "%s %s: mode %04o, want %04o (it holds secrets)\n", what, path,
+			(unsigned)(sb.st_mode & 07777), (unsigned)want);
+		return 1;
+	}
+	return 0;
+}
+
+int config_check(const struct config *cfg, FILE *out)
+{
+	int problems = 0;
+	char path[PATH_MAX + 64];
+	struct stat sb;
+	const char *colon = strrchr(cfg->server.listen, ':');
+	char *end = NULL;
+	long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+	if (colon == NULL || colon == cfg->server.listen || end == colon + 1 || *end != '\0' ||
+	    port < 1 || port > 65535) {
+		fprintf(out, "[server] listen %s: not host:port with a port from 1 to 65535\n",
+			cfg->server.listen);
+		problems++;
+	}
+	snprintf(path, sizeof(path), "%s/%s/mail", cfg->mail.templates, cfg->mail.default_locale);
+	if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode) || access(path, R_OK | X_OK) < 0) {
+		fprintf(out, "[mail] templates %s: no readable %s/mail folder in it\n",
+			cfg->mail.templates, cfg->mail.default_locale);
+		problems++;
+	}
+	if (cfg->enrollment.public_domains[0] != '\0' &&
+	    access(cfg->enrollment.public_domains, R_OK) < 0) {
+		fprintf(out, "[enrollment] public_domains %s: %s\n", cfg->enrollment.public_domains,
+			strerror(errno));
+		problems++;
+	}
+	problems += private_mode(out, "[server] keys", cfg->server.keys, 0700);
+	DIR *d = opendir(cfg->server.keys);
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cfg->server.keys, e->d_name);
+		problems += private_mode(out, "key file", path, 0600);
+	}
+	if (d != NULL)
+		closedir(d);
+	if (stat(cfg->server.database, &sb) == 0) {
+		problems += private_mode(out, "[server] database", cfg->server.database, 0600);
+	} else {
+		snprintf(path, sizeof(path), "%s", cfg->server.database);
+		char *slash = strrchr(path, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		if (access(slash != NULL ? path : ".", W_OK | X_OK) < 0) {
+			fprintf(out, "[server] database %s: cannot be created (%s)\n",
+				cfg->server.database, strerror(errno));
+			problems++;
+		}
+	}
+	return problems;
 }
 
 int config_write(FILE *out, const struct config *cfg)

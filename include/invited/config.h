@@ -83,6 +83,15 @@ int config_doc(FILE *out);
 /* invited.conf(5) in roff, from the same table. */
 int config_man(FILE *out);
 
+/* Only the keys whose value differs from its default (`config -n`);
+ * secrets as "(set)". */
+int config_write_changed(FILE *out, const struct config *cfg);
+
+/* What loading cannot see: folders and files the config names exist with
+ * the right modes, the listen address parses. Prints each problem to out;
+ * returns how many. */
+int config_check(const struct config *cfg, FILE *out);
+
 /* Parse "30d", "12h", "15m", "45s" or plain seconds. */
 int config_parse_duration(const char *s, int64_t *seconds_r);
 

@@ -2,7 +2,10 @@
  * test_config.c: invited.conf: defaults, the file, environment overrides,
  * secrets from files, and clear errors for bad values and unknown keys.
  */
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "invited/config.h"
@@ -89,6 +92,112 @@ TEST(passwords_come_from_files)
 	test_assert_int(config_load(path, &c, &err), -1);
 	test_assert_contains(err, "/nonexistent/x");
 	unlink(secret);
+	unlink(path);
+}
+
+/* A password inline and from a file is refused whichever comes first;
+ * the empty `password =` line init writes yields to a file's. */
+TEST(a_password_inline_and_from_a_file)
+{
+	struct config c;
+	const char *err = NULL;
+	char secret[64] = "/tmp/invited-secret-XXXXXX", text[256];
+	int fd = mkstemp(secret);
+	if (write(fd, "s3cret\n", 7) != 7)
+		abort();
+	close(fd);
+	snprintf(text, sizeof(text), "[smtp]\npassword_file = %s\npassword =\n", secret);
+	write_conf(text);
+	test_assert_int(config_load(path, &c, &err), 0);
+	test_assert_str(c.outbox.smtp.password, "s3cret");
+	unlink(path);
+	snprintf(text, sizeof(text), "[smtp]\npassword = x\npassword_file = %s\n", secret);
+	write_conf(text);
+	test_assert_int(config_load(path, &c, &err), -1);
+	test_assert_contains(err, "[smtp] password and password_file are both set");
+	unlink(path);
+	snprintf(text, sizeof(text), "[imap]\npassword_file = %s\npassword = y\n", secret);
+	write_conf(text);
+	test_assert_int(config_load(path, &c, &err), -1);
+	test_assert_contains(err, "[imap] password and password_file are both set");
+	unlink(path);
+	unlink(secret);
+}
+
+static char *changed_of(const char *text)
+{
+	struct config c;
+	const char *err = NULL;
+	char *out = NULL;
+	size_t len;
+	write_conf(text);
+	test_assert_int(config_load(path, &c, &err), 0);
+	FILE *m = open_memstream(&out, &len);
+	test_assert_int(config_write_changed(m, &c), 0);
+	fclose(m);
+	unlink(path);
+	return out;
+}
+
+TEST(changed_shows_only_what_differs_and_hides_passwords)
+{
+	char *out = changed_of("[smtp]\nport = 25\nhost = localhost\npassword = hunter2\n"
+			       "[tokens]\ninvitation_lifetime = 30d\n");
+	test_assert_str(out, "[smtp]\nhost = localhost\npassword = (set)\n");
+	free(out);
+	out = changed_of("[server]\nthreads = 0\n");
+	test_assert_str(out, "");
+	free(out);
+}
+
+/* Each problem config check finds is named; a sound setup says nothing. */
+TEST(check_names_each_problem)
+{
+	char dir[] = "/tmp/invited-check-XXXXXX", text[1024], file[PATH_MAX];
+	test_assert(mkdtemp(dir) != NULL);
+	snprintf(text, sizeof(text),
+		 "[server]\nlisten = nonsense:99999\ndatabase = %s/db\nkeys = %s/keys\n"
+		 "[mail]\ntemplates = %s/none\n", dir, dir, dir);
+	write_conf(text);
+	struct config c;
+	const char *err = NULL;
+	test_assert_int(config_load(path, &c, &err), 0);
+	snprintf(file, sizeof(file), "%s/keys", dir);
+	test_assert_int(mkdir(file, 0755), 0);
+	snprintf(file, sizeof(file), "%s/keys/k1", dir);
+	test_assert_int(close(open(file, O_CREAT | O_WRONLY, 0644)), 0);
+	snprintf(file, sizeof(file), "%s/db", dir);
+	test_assert_int(close(open(file, O_CREAT | O_WRONLY, 0644)), 0);
+	char *out = NULL;
+	size_t len;
+	FILE *m = open_memstream(&out, &len);
+	test_assert_int(config_check(&c, m), 5);
+	fclose(m);
+	test_assert_contains(out, "[server] listen nonsense:99999: not host:port");
+	test_assert_contains(out, "[mail] templates");
+	test_assert_contains(out, "keys: mode 0755, want 0700");
+	test_assert_contains(out, "k1: mode 0644, want 0600");
+	test_assert_contains(out, "db: mode 0644, want 0600");
+	free(out);
+	/* Mended, and with the real templates: nothing to say. */
+	snprintf(file, sizeof(file), "%s/keys", dir);
+	chmod(file, 0700);
+	snprintf(file, sizeof(file), "%s/keys/k1", dir);
+	chmod(file, 0600);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/db", dir);
+	chmod(file, 0600);
+	snprintf(c.server.listen, sizeof(c.server.listen), "127.0.0.1:8025");
+	snprintf(c.mail.templates, sizeof(c.mail.templates), "templates");
+	m = open_memstream(&out, &len);
+	test_assert_int(config_check(&c, m), 0);
+	fclose(m);
+	test_assert_str(out, "");
+	free(out);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/keys", dir);
+	rmdir(file);
+	rmdir(dir);
 	unlink(path);
 }
 
