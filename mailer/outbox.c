@@ -319,6 +319,9 @@ int outbox_run_once(struct store *st, const struct outbox_config *cfg,
 	if (smtp_send_batch(&cfg->smtp, items, n, &smtp_error) < 0)
 		msg_warn("outbox: %s", smtp_error);
 	ret = outbox_record(st, cfg, rep, msgs, items, n, now, stats, error_r);
+	if (stats->sent == 0 && stats->failed == 0)
+		snprintf(stats->smtp_error, sizeof(stats->smtp_error), "%s",
+			 smtp_error != NULL ? smtp_error : items[0].reply);
 out:
 	for (size_t i = 0; i < n; i++)
 		outbox_msg_clear(&msgs[i]);

@@ -231,6 +231,44 @@ int api_health(struct request *rq)
 	return http_respond_json(rq, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+static json_t *when(int64_t at)
+{
+	return at > 0 ? api_time(at) : json_null();
+}
+
+int api_ready(struct request *rq)
+{
+	struct app *app = rq->app;
+	const char *err = NULL;
+	struct store *st = app_store(app, &err);
+	int store_ok = st != NULL && store_ping(st, &err) == 0;
+	int64_t ok_at = app->smtp_ok_at, failed_at = app->smtp_failed_at;
+	char smtp_error[sizeof(app->smtp_error)], imap_error[sizeof(app->imap_error)];
+	pthread_mutex_lock(&app->state_lock);
+	memcpy(smtp_error, app->smtp_error, sizeof(smtp_error));
+	memcpy(imap_error, app->imap_error, sizeof(imap_error));
+	pthread_mutex_unlock(&app->state_lock);
+	const char *smtp = ok_at == 0 && failed_at == 0 ? "unknown"
+			   : failed_at > ok_at		   ? "failing"
+							   : "ok";
+	json_t *j = json_pack("{s:s, s:s, s:{s:s, s:o, s:o, s:s?}, s:{s:b}}", "status",
+			      store_ok ? "ready" : "unready", "store",
+			      store_ok ? "ok" : "unusable", "smtp", "state", smtp, "last_ok",
+			      when(ok_at), "last_failure", when(failed_at), "error",
+			      failed_at > ok_at ? smtp_error : NULL, "imap", "enabled",
+			      app->cfg.imap.enabled);
+	if (app->cfg.imap.enabled) {
+		json_t *imap = json_object_get(j, "imap");
+		json_object_set_new(imap, "connected", json_boolean(app->imap_connected));
+		json_object_set_new(imap, "last_pass", when(app->imap_pass_at));
+		if (!app->imap_connected && imap_error[0])
+			json_object_set_new(imap, "error", json_string(imap_error));
+	}
+	if (!store_ok)
+		msg_error("readyz: the store: %s", err ? err : "unusable");
+	return http_respond_json(rq, store_ok ? 200 : 503, j);
+}
+
 int api_public_keys(struct request *rq)
 {
 	char *body = keyring_public_json(app_keys(rq->app));

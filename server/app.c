@@ -104,6 +104,7 @@ int app_init(struct app *app, const char *config_path, const char **error_r)
 	app->store_key_made = 1;
 	pthread_mutex_init(&app->keys_lock, NULL);
 	pthread_mutex_init(&app->kick_lock, NULL);
+	pthread_mutex_init(&app->state_lock, NULL);
 	pthread_cond_init(&app->kick, NULL);
 	if (sodium_init() < 0) {
 		*error_r = "libsodium failed to initialize";
@@ -245,6 +246,7 @@ void app_free(struct app *app)
 	}
 	pthread_mutex_destroy(&app->keys_lock);
 	pthread_mutex_destroy(&app->kick_lock);
+	pthread_mutex_destroy(&app->state_lock);
 	pthread_cond_destroy(&app->kick);
 	if (app->curl_ready)
 		curl_global_cleanup();

@@ -290,6 +290,8 @@ static int route(struct request *rq)
 		return http_respond(rq, 204, "image/x-icon", NULL, 0);
 	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/api/v1/healthz") == 0)
 		return api_health(rq);
+	if (strcmp(p, "/readyz") == 0)
+		return api_ready(rq);
 	if (strcmp(p, "/metrics") == 0)
 		return api_metrics(rq);
 	if (strcmp(p, "/.well-known/invited/keys") == 0)

@@ -70,6 +70,34 @@ static struct store *thread_store(struct app *app, const char *who)
 	return st;
 }
 
+/* For /readyz: a session that got mail through, or one that got nothing
+ * through and why. */
+static void note_smtp(struct app *app, const struct outbox_stats *stats)
+{
+	if (stats->sent > 0 || stats->failed > 0) {
+		app->smtp_ok_at = (int64_t)time(NULL);
+	} else if (stats->claimed > 0 && stats->deferred == stats->claimed) {
+		pthread_mutex_lock(&app->state_lock);
+		snprintf(app->smtp_error, sizeof(app->smtp_error), "%s", stats->smtp_error);
+		pthread_mutex_unlock(&app->state_lock);
+		app->smtp_failed_at = (int64_t)time(NULL);
+	}
+}
+
+static void imap_state(void *ctx, int connected, const char *error)
+{
+	struct app *app = ctx;
+	pthread_mutex_lock(&app->state_lock);
+	snprintf(app->imap_error, sizeof(app->imap_error), "%s", error != NULL ? error : "");
+	pthread_mutex_unlock(&app->state_lock);
+	app->imap_connected = connected;
+}
+
+static void imap_pass_done(void *ctx, int64_t at)
+{
+	((struct app *)ctx)->imap_pass_at = at;
+}
+
 static void *sender_main(void *arg)
 {
 	struct app *app = arg;
@@ -90,6 +118,7 @@ static void *sender_main(void *arg)
 			wait_for_work(app, 5);
 			continue;
 		}
+		note_smtp(app, &stats);
 		__atomic_add_fetch(&app->mails_sent, stats.sent, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&app->mails_failed, stats.failed, __ATOMIC_RELAXED);
 		int64_t retry_base = app->cfg.outbox.retry_base;
@@ -190,7 +219,8 @@ static void *imap_main(void *arg)
 	const struct imap_config *cfg = &app->cfg.imap;
 	struct inbound_opts opts = {cfg->trusted_authserv, cfg->trust_relay};
 	app_verifier_env(app, st, (int64_t)time(NULL), "imap", &env);
-	imap_watch(cfg, &env, &opts, &app->stopping);
+	struct imap_watch_report rep = {imap_state, imap_pass_done, app};
+	imap_watch(cfg, &env, &opts, &rep, &app->stopping);
 	app_store_release(app);
 	return NULL;
 }

@@ -284,6 +284,9 @@ int store_open(const char *path, int create, struct store **st_r,
 		store_close(st);
 		return STORE_ERROR;
 	}
+	struct stat sb;
+	if (strcmp(path, ":memory:") != 0 && stat(path, &sb) == 0)
+		st->dev = sb.st_dev, st->ino = sb.st_ino;
 	sqlite3_busy_handler(st->db, busy_wait, NULL);
 	sqlite3_extended_result_codes(st->db, 0);
 	trace_slow(st->db);
@@ -329,6 +332,29 @@ int store_backup(struct store *st, const char *dest, const char **error_r)
 	}
 	sqlite3_close(to);
 	return STORE_OK;
+}
+
+int store_ping(struct store *st, const char **error_r)
+{
+	/* A database file removed or replaced under a running server takes
+	 * its writes to a file nobody will read again. */
+	const char *path = sqlite3_db_filename(st->db, "main");
+	struct stat sb;
+	if (st->ino != 0 && path != NULL && path[0] != '\0' &&
+	    (stat(path, &sb) < 0 || sb.st_dev != st->dev || sb.st_ino != st->ino)) {
+		*error_r = errorf("the database file %s was removed or replaced", path);
+		return -1;
+	}
+	sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM sqlite_schema", error_r);
+	if (s == NULL)
+		return -1;
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		*error_r = store_err(st, "ping");
+		return -1;
+	}
+	return 0;
 }
 
 void store_close(struct store *st)

@@ -6,6 +6,7 @@
 #define INVITED_STORE_INT_H
 
 #include <sqlite3.h>
+#include <sys/types.h>
 #include <string.h>
 
 #include "invited/log.h"
@@ -24,6 +25,8 @@ struct stmt_slot {
 struct store {
 	sqlite3 *db;
 	int in_tx;
+	dev_t dev;      /* the database file opened (0 for :memory:) */
+	ino_t ino;
 	struct stmt_slot cache[STMT_CACHE_SIZE];
 };
 

@@ -342,8 +342,15 @@ static void log_pass(const struct imap_config *cfg, const struct imap_stats *st)
 		 cfg->mailbox, st->handled, st->unmatched, st->again, st->failed);
 }
 
+static void tell_state(const struct imap_watch_report *rep, int connected, const char *error)
+{
+	if (rep != NULL && rep->state != NULL)
+		rep->state(rep->ctx, connected, error);
+}
+
 void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
-		const struct inbound_opts *opts, const _Atomic int *stop)
+		const struct inbound_opts *opts, const struct imap_watch_report *rep,
+		const _Atomic int *stop)
 {
 	int backoff = 1;
 	while (!*stop) {
@@ -351,6 +358,7 @@ void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
 		struct imap_stats stats;
 		const char *err;
 		if (imap_session_open(cfg, &s, &err) < 0) {
+			tell_state(rep, 0, err);
 			msg_error("imap: %s; trying again in %d s", err, backoff);
 			imap_sleep_until(time(NULL) + backoff, stop);
 			backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
@@ -360,14 +368,19 @@ void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
 			 cfg->host, cfg->port,
 			 s->has_idle && cfg->idle ? "IDLE" : "polling");
 		backoff = 1;
+		tell_state(rep, 1, NULL);
 		while (imap_session_pass(s, env, opts, &stats, &err) == 0) {
 			log_pass(cfg, &stats);
+			if (rep != NULL && rep->pass != NULL)
+				rep->pass(rep->ctx, (int64_t)time(NULL));
 			if (*stop || imap_session_wait(s, stop, &err) < 0)
 				break;
 		}
 		/* A failed pass or a failed wait: reconnect. */
-		if (!*stop)
+		if (!*stop) {
+			tell_state(rep, 0, err);
 			msg_error("imap: %s; reconnecting", err);
+		}
 		imap_session_close(s);
 		if (!*stop)
 			imap_sleep_until(time(NULL) + 1, stop);

@@ -109,6 +109,9 @@ int console_route(struct request *rq, const char *rest);
 int pages_static(struct request *rq, const char *name);
 int api_route(struct request *rq, const char *rest);
 int api_health(struct request *rq);
+/* GET /readyz: the store answers (else 503); the SMTP senders' and the
+ * IMAP reader's last news. Says nothing secret: no address, no password. */
+int api_ready(struct request *rq);
 int api_metrics(struct request *rq);
 int api_public_keys(struct request *rq);
 

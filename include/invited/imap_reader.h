@@ -86,7 +86,16 @@ int imap_session_wait(struct imap_session *s, const _Atomic int *stop,
  * Run until *stop: open, pass, wait, pass…; a lost or refused connection
  * is retried after 1, 2, 4 … 60 seconds, with a log line each time.
  */
+/* What the watcher tells its owner about the connection: connected or
+ * not (with why), and each pass done. May be NULL. */
+struct imap_watch_report {
+	void (*state)(void *ctx, int connected, const char *error);
+	void (*pass)(void *ctx, int64_t at);
+	void *ctx;
+};
+
 void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
-		const struct inbound_opts *opts, const _Atomic int *stop);
+		const struct inbound_opts *opts, const struct imap_watch_report *rep,
+		const _Atomic int *stop);
 
 #endif

@@ -93,6 +93,7 @@ struct outbox_stats {
 	size_t sent;
 	size_t deferred;
 	size_t failed;
+	char smtp_error[256]; /* when nothing got through: why ("" otherwise) */
 };
 
 /* One pass. Returns 0 (stats tell what happened) or -1 on a store error. */

@@ -56,6 +56,13 @@ struct app {
 	struct rate_limiter *invite_rcpt_limit; /* by recipient address */
 	struct domain_list *public_domains; /* NULL when none is configured */
 
+	/* what /readyz reports: the senders' and the IMAP reader's last news
+	 * (times 0 when none yet); the texts under state_lock */
+	pthread_mutex_t state_lock;
+	_Atomic int64_t smtp_ok_at, smtp_failed_at, imap_pass_at;
+	_Atomic int imap_connected;
+	char smtp_error[256], imap_error[256];
+
 	/* counters for /metrics */
 	uint64_t http_requests[6];   /* by status class: [2]=2xx … [5]=5xx */
 	uint64_t invitations_created;

@@ -36,6 +36,9 @@ int store_open(const char *path, int create, struct store **st_r,
 	       const char **error_r);
 void store_close(struct store *st);
 
+/* A read the store must answer: 0, or -1 with why (for /readyz). */
+int store_ping(struct store *st, const char **error_r);
+
 /* An online, consistent copy of the database into dest (a new file, 0600):
  * one read snapshot, while writers go on (WAL). */
 int store_backup(struct store *st, const char *dest, const char **error_r);

@@ -1,0 +1,67 @@
+"""/readyz: 200 while the store answers, with the SMTP senders' and the
+IMAP reader's last news (never an address or a password); 503 once the
+store cannot be read. /healthz stays liveness only."""
+import json
+import os
+import time
+
+from lib import mailstack
+from lib.server import Server
+
+
+def ready(srv):
+    status, _, body = srv.http("GET", "/readyz")
+    return status, json.loads(body)
+
+
+def wait_ready(srv, pred, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, r = ready(srv)
+        if pred(status, r):
+            return status, r
+        time.sleep(0.2)
+    raise AssertionError(f"/readyz never showed {what}: {status} {r}")
+
+
+def invite(srv, user):
+    org = srv.org_create("provider", "Northwind Ready", "p43@example.test")
+    status, inv = srv.api("POST", "/api/v1/invitations",
+                          {"kind": "indirect_provider", "email": f"{user}@example.test"},
+                          srv.apikey(org))
+    assert status == 201, inv
+
+
+def test_ready_reports_smtp_and_imap_and_fails_without_a_store():
+    mailstack.imap_clear("invites")
+    srv = Server.start(**{"imap.enabled": "yes"})
+    status, r = ready(srv)
+    assert status == 200 and r["status"] == "ready" and r["store"] == "ok", r
+    assert r["smtp"]["state"] == "unknown" and r["smtp"]["last_ok"] is None, r
+    invite(srv, "u45")
+    status, r = wait_ready(srv, lambda s, r: r["smtp"]["state"] == "ok" and
+                           r["imap"].get("last_pass") is not None, "mail sent and a pass")
+    assert r["imap"]["enabled"] is True and r["imap"]["connected"] is True, r
+    assert r["smtp"]["error"] is None and "error" not in r["imap"], r
+    # The database file moved away under the server: not ready (its writes
+    # would go to a file nobody reads), /healthz still alive; back: ready.
+    db = os.path.join(srv.dir, "invited.db")
+    os.rename(db, db + ".away")
+    status, r = wait_ready(srv, lambda s, r: s == 503, "503")
+    assert r["status"] == "unready" and r["store"] == "unusable", r
+    assert srv.http("GET", "/healthz")[0] == 200
+    os.rename(db + ".away", db)
+    assert ready(srv)[0] == 200
+    srv.stop()
+
+
+def test_ready_says_why_smtp_and_imap_fail():
+    srv = Server.start(**{"smtp.port": "9", "imap.enabled": "yes", "imap.port": "9"})
+    invite(srv, "u46")
+    status, r = wait_ready(srv, lambda s, r: r["smtp"]["state"] == "failing" and
+                           "error" in r["imap"], "both failing")
+    assert status == 200 and r["status"] == "ready", r  # the store answers
+    assert "refused" in r["smtp"]["error"], r
+    assert r["imap"]["connected"] is False and "refused" in r["imap"]["error"], r
+    assert "test" not in json.dumps(r), r  # no password, no address
+    srv.stop()
