@@ -5,8 +5,10 @@ import json
 import os
 import time
 
+import subprocess
+
 from lib import mailstack
-from lib.server import Server
+from lib.server import Server, invited_bin
 
 
 def ready(srv):
@@ -64,4 +66,60 @@ def test_ready_says_why_smtp_and_imap_fail():
     assert "refused" in r["smtp"]["error"], r
     assert r["imap"]["connected"] is False and "refused" in r["imap"]["error"], r
     assert "test" not in json.dumps(r), r  # no password, no address
+    srv.stop()
+
+
+def parse_metrics(text):
+    """Prometheus text format, checked as a scraper reads it: each family's
+    HELP and TYPE once, before its samples; samples as name{labels} value."""
+    import re
+    helped, typed, samples = set(), {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name = line.split()[2]
+            assert name not in helped and name not in samples, line
+            helped.add(name)
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            assert name in helped and name not in typed, line
+            assert kind in ("counter", "gauge", "histogram", "summary"), line
+            typed[name] = kind
+        else:
+            m = re.fullmatch(r'([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+]+)',
+                             line)
+            assert m, line
+            assert m.group(1) in typed, f"{line}: no TYPE before it"
+            if typed[m.group(1)] == "counter":
+                assert m.group(1).endswith("_total"), line
+            samples[m.group(1) + (m.group(2) or "")] = float(m.group(4))
+    return samples
+
+
+def test_metrics_are_well_formed_and_for_the_operator_only():
+    mailstack.imap_clear("invites")
+    srv = Server.start(**{"imap.enabled": "yes"})
+    assert srv.http("GET", "/metrics")[0] == 401
+    org = srv.org_create("provider", "Northwind Metrics", "p42@example.test")
+    status, _, _ = srv.http("GET", "/metrics",
+                            headers={"Authorization": f"Bearer {srv.apikey(org)}"})
+    assert status == 403
+    op = {"Authorization": f"Bearer {srv.apikey(None, role='operator')}"}
+    status, r = srv.api("POST", "/api/v1/invitations",
+                        {"kind": "indirect_provider", "email": "u47@example.test"},
+                        srv.apikey(org))
+    assert status == 201, r
+    wait_ready(srv, lambda s, r: r["smtp"]["state"] == "ok" and
+               r["imap"].get("last_pass") is not None, "a mail sent and a pass")
+    status, headers, body = srv.http("GET", "/metrics", headers=op)
+    assert status == 200 and headers["content-type"].startswith("text/plain"), headers
+    m = parse_metrics(body.decode())
+    version = subprocess.run([invited_bin(), "--version"], capture_output=True,
+                             text=True, check=True).stdout.split()[1]
+    assert m[f'invited_build_info{{version="{version}"}}'] == 1, m
+    assert m["invited_invitations_created_total"] >= 1, m
+    assert m["invited_mails_sent_total"] >= 1, m
+    assert m['invited_outbox_messages{status="sent"}'] >= 1, m
+    assert m["invited_smtp_last_ok_timestamp_seconds"] > time.time() - 60, m
+    assert m["invited_imap_connected"] == 1, m
+    assert m["invited_imap_last_pass_timestamp_seconds"] > 0, m
     srv.stop()
