@@ -19,32 +19,6 @@
 
 #define MAX_CHAIN 16 /* certificates a server may send; more is refused */
 
-int imap_config_check(const struct imap_config *cfg, const char **error_r)
-{
-	if (cfg->tls == IMAP_TLS_NONE && !cfg->allow_plaintext && !host_is_loopback(cfg->host)) {
-		*error_r = errorf("[imap] tls = none to %s would send the mailbox password in "
-				  "the clear across the network: use tls = starttls or tls, or "
-				  "set allow_plaintext = yes", cfg->host);
-		return -1;
-	}
-	if (cfg->tls != IMAP_TLS_NONE && cfg->ca_file[0] != '\0') {
-		gnutls_x509_trust_list_t list;
-		if (gnutls_x509_trust_list_init(&list, 0) < 0) {
-			*error_r = "[imap] out of memory";
-			return -1;
-		}
-		int n = gnutls_x509_trust_list_add_trust_file(list, cfg->ca_file, NULL,
-							      GNUTLS_X509_FMT_PEM, 0, 0);
-		gnutls_x509_trust_list_deinit(list, 1);
-		if (n <= 0) {
-			*error_r = errorf("[imap] ca_file %s: no certificates could be read from it",
-					  cfg->ca_file);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* SNI: the name the server should answer for (never an address). */
 void imap_tls_server_name(struct mailstream_ssl_context *ctx, void *data)
 {
@@ -74,6 +48,24 @@ static gnutls_x509_trust_list_t trust_list(const struct imap_config *cfg,
 		return NULL;
 	}
 	return list;
+}
+
+int imap_config_check(const struct imap_config *cfg, const char **error_r)
+{
+	if (cfg->tls == IMAP_TLS_NONE && !cfg->allow_plaintext && !host_is_loopback(cfg->host)) {
+		*error_r = errorf("[imap] tls = none to %s would send the mailbox password in "
+				  "the clear across the network: use tls = starttls or tls, or "
+				  "set allow_plaintext = yes", cfg->host);
+		return -1;
+	}
+	/* The CA file is read now, as each session will read it. */
+	if (cfg->tls != IMAP_TLS_NONE && cfg->ca_file[0] != '\0') {
+		gnutls_x509_trust_list_t list = trust_list(cfg, error_r);
+		if (list == NULL)
+			return -1;
+		gnutls_x509_trust_list_deinit(list, 1);
+	}
+	return 0;
 }
 
 int imap_tls_verify(struct imap_session *s, const char **error_r)
