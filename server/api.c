@@ -35,6 +35,13 @@ json_t *api_body(struct api_call *call, struct fault *f)
 	return j;
 }
 
+int api_not_allowed(struct api_call *call, const char *allow, struct fault *f)
+{
+	call->rq->allow = allow;
+	return fault_set(f, 405, "method_not_allowed", NULL,
+			 errorf("this resource answers %s only", allow));
+}
+
 int api_known_fields(json_t *body, const char *const *names, struct fault *f)
 {
 	const char *key;

@@ -48,13 +48,13 @@ int api_apikeys(struct api_call *call, const char *rest)
 			rc = http_respond_json(call->rq, 200, json_pack("{s:o}", "items", items));
 		}
 	} else if (rest[0] == '\0') {
-		rc = fault_set(&f, 405, "method_not_allowed", NULL, "use GET");
+		rc = api_not_allowed(call, "GET", &f);
 	} else {
 		int64_t id = rest[0] == '/' ? api_parse_id(rest + 1, strlen(rest + 1)) : -1;
 		if (id <= 0)
 			rc = fault_set(&f, 404, "not_found", NULL, "no such key");
 		else if (m != HTTP_DELETE)
-			rc = fault_set(&f, 405, "method_not_allowed", NULL, "use DELETE");
+			rc = api_not_allowed(call, "DELETE", &f);
 		else if (store_begin(call->st, &err) != STORE_OK)
 			rc = fault_internal(&f, err);
 		else if ((rc = apikey_revoke(call->st, org, id, call->caller.actor, call->rq->now,

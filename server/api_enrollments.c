@@ -220,14 +220,14 @@ int api_enrollments(struct api_call *call, const char *rest)
 	else if (rest[0] == '\0' && m == HTTP_GET)
 		rc = list(call, &f);
 	else if (rest[0] == '\0')
-		rc = fault_set(&f, 405, "method_not_allowed", NULL, "use POST to enroll");
+		rc = api_not_allowed(call, "GET, POST", &f);
 	else {
 		const char *slash = strchr(rest + 1, '/');
 		int64_t id = slash ? api_parse_id(rest + 1, (size_t)(slash - rest - 1)) : -1;
 		if (id < 0 || strcmp(slash, "/resend-verification") != 0)
 			rc = fault_set(&f, 404, "not_found", NULL, "no such resource");
 		else if (m != HTTP_POST)
-			rc = fault_set(&f, 405, "method_not_allowed", NULL, "use POST");
+			rc = api_not_allowed(call, "POST", &f);
 		else
 			rc = limited(call, &f) < 0 ? -1 : resend(call, id, &f);
 	}

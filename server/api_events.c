@@ -88,7 +88,7 @@ int api_events(struct api_call *call, const char *rest)
 	if (rest[0] != '\0')
 		rc = fault_set(&f, 404, "not_found", NULL, "no such resource");
 	else if (call->rq->method != HTTP_GET)
-		rc = fault_set(&f, 405, "method_not_allowed", NULL, "use GET");
+		rc = api_not_allowed(call, "GET", &f);
 	else
 		rc = list(call, &f);
 	return rc < 0 ? http_respond_fault(call->rq, &f) : rc;
@@ -105,7 +105,7 @@ int api_relationships(struct api_call *call, const char *rest)
 	if (id <= 0 || strcmp(slash, "/end") != 0)
 		fault_set(&f, 404, "not_found", NULL, "no such resource");
 	else if (call->rq->method != HTTP_POST)
-		fault_set(&f, 405, "method_not_allowed", NULL, "use POST");
+		api_not_allowed(call, "POST", &f);
 	else if (api_need_org(call, 1, &f) < 0)
 		;
 	else if (store_org_get(call->st, call->caller.org_id, &me, &err) != STORE_OK)

@@ -262,11 +262,6 @@ static int action(struct api_call *call, int64_t id, const char *verb, struct fa
 	return show(call, id, 200, f);
 }
 
-static int method_not_allowed(struct fault *f)
-{
-	return fault_set(f, 405, "method_not_allowed", NULL, "method not allowed here");
-}
-
 int api_invitations(struct api_call *call, const char *rest)
 {
 	struct fault f = {0};
@@ -276,7 +271,7 @@ int api_invitations(struct api_call *call, const char *rest)
 	if (rest[0] == '\0') {
 		rc = m == HTTP_POST  ? create(call, &f)
 		     : m == HTTP_GET ? list(call, &f)
-				     : method_not_allowed(&f);
+				     : api_not_allowed(call, "GET, POST", &f);
 	} else {
 		const char *id_s = rest + 1, *slash = strchr(id_s, '/');
 		size_t id_len = slash ? (size_t)(slash - id_s) : strlen(id_s);
@@ -286,9 +281,10 @@ int api_invitations(struct api_call *call, const char *rest)
 		else if (slash == NULL)
 			rc = m == HTTP_GET     ? (api_need_org(call, 0, &f) < 0 ? -1 : show(call, id, 200, &f))
 			     : m == HTTP_PATCH ? edit(call, id, &f)
-					       : method_not_allowed(&f);
+					       : api_not_allowed(call, "GET, PATCH", &f);
 		else
-			rc = m == HTTP_POST ? action(call, id, slash + 1, &f) : method_not_allowed(&f);
+			rc = m == HTTP_POST ? action(call, id, slash + 1, &f)
+					    : api_not_allowed(call, "POST", &f);
 	}
 	return rc < 0 ? http_respond_fault(call->rq, &f) : rc;
 }

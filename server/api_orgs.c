@@ -71,6 +71,12 @@ static int shared_with_partner(struct api_call *call, const struct org *o,
 	return 0;
 }
 
+static int is_review_verb(const char *verb)
+{
+	enum review_action a;
+	return review_action_parse(verb, &a) == 0;
+}
+
 static int list_rel(struct api_call *call, const struct org *o, const char *what,
 		    struct fault *f)
 {
@@ -135,12 +141,12 @@ int api_orgs(struct api_call *call, const char *rest)
 		rc = -1;
 	else if (slash == NULL)
 		rc = m == HTTP_GET ? http_respond_json(call->rq, 200, api_org_json(&o))
-				   : fault_set(&f, 405, "method_not_allowed", NULL, "use GET");
+				   : api_not_allowed(call, "GET", &f);
 	else if (m == HTTP_POST)
 		rc = api_org_review(call, &o, slash + 1, &f);
 	else if (m == HTTP_GET)
 		rc = list_rel(call, &o, slash + 1, &f);
 	else
-		rc = fault_set(&f, 405, "method_not_allowed", NULL, "method not allowed here");
+		rc = api_not_allowed(call, is_review_verb(slash + 1) ? "POST" : "GET", &f);
 	return rc < 0 ? http_respond_fault(call->rq, &f) : rc;
 }

@@ -159,8 +159,7 @@ int api_users(struct api_call *call, const char *rest)
 	if (rest[0] == '\0')
 		rc = m == HTTP_GET    ? list(call, &f)
 		     : m == HTTP_POST ? invite(call, &f)
-				      : fault_set(&f, 405, "method_not_allowed", NULL,
-						  "use GET or POST");
+				      : api_not_allowed(call, "GET, POST", &f);
 	else {
 		int64_t id = rest[0] == '/' ? api_parse_id(rest + 1, strlen(rest + 1)) : -1;
 		if (id <= 0)
@@ -168,7 +167,7 @@ int api_users(struct api_call *call, const char *rest)
 		else if (m == HTTP_PATCH || m == HTTP_DELETE)
 			rc = change(call, id, m == HTTP_DELETE, &f);
 		else
-			rc = fault_set(&f, 405, "method_not_allowed", NULL, "use PATCH or DELETE");
+			rc = api_not_allowed(call, "PATCH, DELETE", &f);
 	}
 	return rc < 0 ? http_respond_fault(call->rq, &f) : rc;
 }

@@ -180,17 +180,16 @@ int api_webhooks(struct api_call *call, const char *rest)
 	else if (rest[0] == '\0')
 		rc = m == HTTP_GET    ? list(call, org, &f)
 		     : m == HTTP_POST ? create(call, org, &f)
-				      : fault_set(&f, 405, "method_not_allowed", NULL,
-						  "use GET or POST");
+				      : api_not_allowed(call, "GET, POST", &f);
 	else if (id <= 0)
 		rc = fault_set(&f, 404, "not_found", NULL, "no such webhook");
 	else if (strcmp(tail, "/deliveries") == 0)
 		rc = m == HTTP_GET ? deliveries(call, org, id, &f)
-				   : fault_set(&f, 405, "method_not_allowed", NULL, "use GET");
+				   : api_not_allowed(call, "GET", &f);
 	else if (tail[0] != '\0')
 		rc = fault_set(&f, 404, "not_found", NULL, "no such resource");
 	else if (m != HTTP_DELETE)
-		rc = fault_set(&f, 405, "method_not_allowed", NULL, "use DELETE");
+		rc = api_not_allowed(call, "DELETE", &f);
 	else if ((rc = webhook_delete(call->st, org, id, call->caller.actor, call->rq->now, &f)) ==
 		 0)
 		rc = http_respond(call->rq, 204, "application/json", NULL, 0);

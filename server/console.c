@@ -387,11 +387,11 @@ static int signed_in_route(struct request *rq, struct store *st, const char *res
 	if (c.me.user.role == ROLE_OPERATOR)
 		return cs_operator(&c, rest);
 	if (strcmp(rest, "/") == 0)
-		return post ? cs_error(&c, 405, "method") : cs_dashboard(&c);
+		return post ? (rq->allow = "GET, HEAD", cs_error(&c, 405, "method")) : cs_dashboard(&c);
 	if (strncmp(rest, "/partners", 9) == 0)
 		return cs_partners(&c, rest + 9);
 	if (strcmp(rest, "/customers") == 0)
-		return post ? cs_error(&c, 405, "method") : cs_customers(&c);
+		return post ? (rq->allow = "GET, HEAD", cs_error(&c, 405, "method")) : cs_customers(&c);
 	if (strcmp(rest, "/invite") == 0)
 		return cs_invite(&c);
 	if (strncmp(rest, "/invitations", 12) == 0)
@@ -415,8 +415,10 @@ int console_route(struct request *rq, const char *rest)
 	}
 	int get = rq->method == HTTP_GET || rq->method == HTTP_HEAD;
 	int post = rq->method == HTTP_POST;
-	if (!get && !post)
+	if (!get && !post) {
+		rq->allow = "GET, HEAD, POST";
 		return pages_error(rq, 405, console_locale(rq), "method");
+	}
 	if (rest[0] == '\0')
 		return get ? signin_form(rq, st) : signin_post(rq, st);
 	if (strcmp(rest, "/enroll") == 0)

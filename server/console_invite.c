@@ -355,7 +355,7 @@ int cs_invitations(struct console *c, const char *rest)
 {
 	int post = c->rq->method == HTTP_POST;
 	if (rest[0] == '\0')
-		return post ? cs_error(c, 405, "method") : inv_list(c);
+		return post ? (c->rq->allow = "GET, HEAD", cs_error(c, 405, "method")) : inv_list(c);
 	int64_t id = rest[0] == '/' ? cs_path_id(rest + 1, &rest) : -1;
 	if (id < 0 || rest[0] != '\0')
 		return cs_error(c, 404, "not_found");

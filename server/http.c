@@ -55,6 +55,13 @@ static int respond(struct request *rq, int status, const char *content_type,
 			 (long long)(rq->retry_after > 0 ? rq->retry_after : 60));
 		MHD_add_response_header(resp, "Retry-After", wait);
 	}
+	if (status == 405 && rq->allow != NULL)
+		MHD_add_response_header(resp, "Allow", rq->allow);
+	if (status == 401) /* RFC 6750: how to authenticate, and whether what came was bad */
+		MHD_add_response_header(resp, "WWW-Authenticate",
+					http_header(rq, "Authorization") != NULL
+						? "Bearer realm=\"invited\", error=\"invalid_token\""
+						: "Bearer realm=\"invited\"");
 	int ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	rq->responded = 1;

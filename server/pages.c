@@ -338,8 +338,10 @@ int pages_link(struct request *rq, const char *token)
 {
 	struct link_claims claims;
 	const char *err;
-	if (rq->method != HTTP_GET && rq->method != HTTP_HEAD && rq->method != HTTP_POST)
+	if (rq->method != HTTP_GET && rq->method != HTTP_HEAD && rq->method != HTTP_POST) {
+		rq->allow = "GET, HEAD, POST";
 		return pages_error(rq, 405, NULL, "method");
+	}
 	if (strlen(token) > MAX_TOKEN_LEN)
 		return show_status(rq, REDEEM_MALFORMED, NULL);
 	struct store *st = app_store(rq->app, &err);

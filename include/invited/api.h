@@ -46,6 +46,8 @@ struct api_call {
 	struct caller caller;
 };
 
+/* 405 method_not_allowed, with allow ("GET, POST") as the Allow header. */
+int api_not_allowed(struct api_call *call, const char *allow, struct fault *f);
 /* The parsed JSON object body, or NULL with a 400 fault. */
 json_t *api_body(struct api_call *call, struct fault *f);
 /* Refuse fields not in the NULL-terminated list (422 unknown_field). */

@@ -49,6 +49,7 @@ struct request {
 	int responded;
 	int status;
 	int64_t retry_after;    /* seconds, for a 429 answer (default 60) */
+	const char *allow;      /* the methods a 405 answer names (Allow) */
 
 	/* http_defer(): answered later, by resume(rq) */
 	int suspended;
