@@ -30,7 +30,7 @@ struct store *app_store(struct app *app, const char **error_r)
 	struct store *st = pthread_getspecific(app->store_key);
 	if (st != NULL)
 		return st;
-	if (store_open(app->cfg.server.database, 0, &st, error_r) != STORE_OK)
+	if (store_open(app->cfg.server.database, app->store_flags, &st, error_r) != STORE_OK)
 		return NULL;
 	if (app->checkpointer != NULL)
 		store_checkpoint_by(st, app->checkpointer);

@@ -48,7 +48,7 @@ int64_t cli_id(const char *s)
 	return errno == 0 && end != s && *end == '\0' && v > 0 ? (int64_t)v : -1;
 }
 
-int cli_load(struct cli *cli)
+int cli_load_config(struct cli *cli)
 {
 	const char *err;
 	if (cli->app_loaded)
@@ -59,6 +59,17 @@ int cli_load(struct cli *cli)
 		return -1;
 	}
 	cli->app_loaded = 1;
+	return 0;
+}
+
+int cli_load(struct cli *cli)
+{
+	const char *err;
+	if (cli->st != NULL)
+		return 0;
+	if (cli_load_config(cli) < 0)
+		return -1;
+	cli->app.store_flags = cli->store_flags;
 	if ((cli->st = app_store(&cli->app, &err)) == NULL) {
 		fprintf(stderr, "invited: %s\n", err);
 		return -1;
@@ -166,7 +177,7 @@ int cli_init(struct cli *cli, int argc, char **argv)
 
 	struct store *st;
 	if (mkdir_for(cfg.server.database, 0755) < 0 ||
-	    store_open(cfg.server.database, 1, &st, &err) != STORE_OK)
+	    store_open(cfg.server.database, STORE_CREATE | STORE_MIGRATE, &st, &err) != STORE_OK)
 		return cli_fail("init", "%s", err ? err : strerror(errno));
 	store_close(st);
 	printf("database %s (schema version %d)\n", cfg.server.database, store_schema_version());
@@ -193,6 +204,7 @@ int cli_serve(struct cli *cli, int argc, char **argv)
 		       "(and on SIGHUP).\n");
 		return argc > 1 && !cli_wants_help(argc, argv) ? EXIT_USAGE : EXIT_OK;
 	}
+	cli->store_flags = STORE_MIGRATE; /* logged, step by step */
 	if (cli_load(cli) < 0)
 		return EXIT_FAIL;
 	return app_serve(&cli->app) == 0 ? EXIT_OK : EXIT_FAIL;

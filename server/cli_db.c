@@ -19,11 +19,16 @@
 
 static const char db_usage[] =
 	"usage: invited [-c FILE] db backup DEST\n"
+	"       invited [-c FILE] db migrate\n"
 	"\n"
 	"  backup DEST  copy the database to DEST (a new file) while the server\n"
 	"               runs, and the signing keys to DEST.keys/; both 0600.\n"
 	"               Restore by stopping the server and putting them back as\n"
-	"               [server] database and keys.\n";
+	"               [server] database and keys.\n"
+	"  migrate      bring the database's schema to this build's version,\n"
+	"               one logged step at a time (serve does it at start; the\n"
+	"               other commands refuse a database that needs it). A\n"
+	"               schema newer than this build's is refused.\n";
 
 /* Copy one file, 0600, never over an existing one. */
 static int copy_file(const char *from, const char *to, const char **error_r)
@@ -75,6 +80,31 @@ static int copy_keys(const char *dir, const char *dest, const char **error_r)
 	return rc;
 }
 
+static int db_migrate(struct cli *cli)
+{
+	const char *err;
+	int before, after;
+	struct store *st;
+	if (cli_load_config(cli) < 0)
+		return EXIT_FAIL;
+	const char *path = cli->app.cfg.server.database;
+	if (store_open(path, 0, &st, &err) == STORE_OK) { /* current already */
+		printf("%s: schema version %d, nothing to do\n", path, store_schema_version());
+		store_close(st);
+		return EXIT_OK;
+	}
+	if (access(path, F_OK) < 0)
+		return cli_fail("db", "%s: %s (`invited init` creates it)", path, strerror(errno));
+	if (store_file_version(path, &before, &err) != STORE_OK ||
+	    store_open(path, STORE_MIGRATE, &st, &err) != STORE_OK ||
+	    store_version(st, &after, &err) != STORE_OK)
+		return cli_fail("db", "%s", err);
+	store_close(st);
+	msg_info("db: %s migrated from schema version %d to %d", path, before, after);
+	printf("%s: schema version %d -> %d\n", path, before, after);
+	return EXIT_OK;
+}
+
 int cli_db(struct cli *cli, int argc, char **argv)
 {
 	const char *err;
@@ -82,6 +112,8 @@ int cli_db(struct cli *cli, int argc, char **argv)
 		fputs(db_usage, stdout);
 		return EXIT_OK;
 	}
+	if (argc == 2 && strcmp(argv[1], "migrate") == 0)
+		return db_migrate(cli);
 	if (argc != 3 || strcmp(argv[1], "backup") != 0)
 		return cli_usage(db_usage);
 	const char *dest = argv[2];

@@ -176,7 +176,7 @@ static int exec_sql(struct store *st, const char *sql, const char **error_r)
 	return STORE_OK;
 }
 
-static int user_version(struct store *st, int *version_r, const char **error_r)
+int store_version(struct store *st, int *version_r, const char **error_r)
 {
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK) {
@@ -188,17 +188,40 @@ static int user_version(struct store *st, int *version_r, const char **error_r)
 	return STORE_OK;
 }
 
+int store_file_version(const char *path, int *version_r, const char **error_r)
+{
+	struct store st = {0};
+	int rc = STORE_ERROR;
+	if (sqlite3_open_v2(path, &st.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
+	    SQLITE_OK)
+		rc = store_version(&st, version_r, error_r);
+	else
+		*error_r = errorf("store: cannot open %s: %s", path,
+				  st.db ? sqlite3_errmsg(st.db) : "out of memory");
+	sqlite3_close(st.db);
+	return rc;
+}
+
 /* Apply each migration above the database's version in its own
- * transaction, bumping user_version with it. */
-static int migrate(struct store *st, const char **error_r)
+ * transaction, bumping user_version with it; or, without migrate, refuse
+ * a database that needs one. A new (empty) database is created whole
+ * without a line per step. */
+static int migrate(struct store *st, const char *path, int migrate, const char **error_r)
 {
 	int version;
-	if (user_version(st, &version, error_r) < 0)
+	if (store_version(st, &version, error_r) < 0)
 		return STORE_ERROR;
 	if (version > store_migration_count) {
-		*error_r = errorf("store: database schema version %d is newer than "
-				  "this build (%d); upgrade invited",
-				  version, store_migration_count);
+		*error_r = errorf("store: %s has schema version %d, newer than this build's "
+				  "(%d): upgrade invited",
+				  path, version, store_migration_count);
+		return STORE_ERROR;
+	}
+	if (version < store_migration_count && !migrate) {
+		*error_r = errorf("store: %s has schema version %d and this build needs %d: "
+				  "run `invited db migrate` first (it takes a moment; back up "
+				  "with `invited db backup FILE` before)",
+				  path, version, store_migration_count);
 		return STORE_ERROR;
 	}
 	for (int v = version; v < store_migration_count; v++) {
@@ -209,11 +232,16 @@ static int migrate(struct store *st, const char **error_r)
 		if (exec_sql(st, store_migrations[v], error_r) < 0 ||
 		    exec_sql(st, bump, error_r) < 0) {
 			exec_sql(st, "ROLLBACK", error_r);
-			*error_r = errorf("store: migration %d failed: %s", v + 1, *error_r);
+			*error_r = errorf("store: migration %d failed (the database stays at "
+					  "version %d): %s",
+					  v + 1, v, *error_r);
 			return STORE_ERROR;
 		}
 		if (exec_sql(st, "COMMIT", error_r) < 0)
 			return STORE_ERROR;
+		if (version > 0)
+			msg_info("store: %s: migration %d of %d applied", path, v + 1,
+				 store_migration_count);
 	}
 	return STORE_OK;
 }
@@ -266,9 +294,9 @@ static void trace_slow(sqlite3 *db)
 		sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, slow_sql, (void *)(intptr_t)ms);
 }
 
-int store_open(const char *path, int create, struct store **st_r,
-	       const char **error_r)
+int store_open(const char *path, int flags, struct store **st_r, const char **error_r)
 {
+	int create = (flags & STORE_CREATE) != 0;
 	if (create && strcmp(path, ":memory:") != 0 && create_private(path, error_r) < 0)
 		return STORE_ERROR;
 	struct store *st = calloc(1, sizeof(*st));
@@ -276,9 +304,9 @@ int store_open(const char *path, int create, struct store **st_r,
 		*error_r = "store: out of memory";
 		return STORE_ERROR;
 	}
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-		    (create ? SQLITE_OPEN_CREATE : 0);
-	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+	int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+			 (create ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(path, &st->db, open_flags, NULL) != SQLITE_OK) {
 		*error_r = errorf("store: cannot open %s: %s", path,
 				  st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		store_close(st);
@@ -298,7 +326,7 @@ int store_open(const char *path, int create, struct store **st_r,
 	if (exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 			 "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
 		     error_r) < 0 ||
-	    migrate(st, error_r) < 0) {
+	    migrate(st, path, (flags & STORE_MIGRATE) != 0, error_r) < 0) {
 		store_close(st);
 		return STORE_ERROR;
 	}

@@ -14,12 +14,15 @@ struct cli {
 	const char *config_path;
 	struct app app;
 	int app_loaded;
+	int store_flags; /* STORE_MIGRATE for serve and db migrate */
 	struct store *st;
 	int64_t now;
 };
 
 /* Load config, templates and keys, and open the store. Prints why not. */
 int cli_load(struct cli *cli);
+/* The same without the store. */
+int cli_load_config(struct cli *cli);
 void cli_unload(struct cli *cli);
 
 /* Print "invited CMD: message" to stderr; returns EXIT_FAIL. */

@@ -39,6 +39,7 @@ struct app {
 	_Atomic int stopping;
 	int curl_ready;       /* curl_global_init done: cleanup in app_free */
 	pthread_key_t store_key; /* each thread's store connection */
+	int store_flags;         /* store_open's: serve migrates, others refuse */
 	int store_key_made;
 	int http_deferred;    /* requests deferred and not answered yet */
 

@@ -29,11 +29,18 @@ struct store;
 /* ------------------------------------------------------------ lifecycle */
 
 /*
- * Open (and with create, create) the database at path, in WAL mode with
- * foreign keys on, and bring its schema to the current version.
+ * Open the database at path, in WAL mode with foreign keys on.
+ * STORE_CREATE creates the file (0600) when missing; STORE_MIGRATE brings
+ * its schema to this build's version, logging each step. Without it, a
+ * database that needs migrating is refused, with the command to run; a
+ * newer schema than this build's is always refused.
  */
-int store_open(const char *path, int create, struct store **st_r,
-	       const char **error_r);
+enum { STORE_CREATE = 1, STORE_MIGRATE = 2 };
+int store_open(const char *path, int flags, struct store **st_r, const char **error_r);
+/* The database's schema version (PRAGMA user_version), of an open store
+ * or of the file at path (opened read-only, migrated or not). */
+int store_version(struct store *st, int *version_r, const char **error_r);
+int store_file_version(const char *path, int *version_r, const char **error_r);
 void store_close(struct store *st);
 
 /* A read the store must answer: 0, or -1 with why (for /readyz). */

@@ -1,7 +1,7 @@
 """`invited db backup` while the server writes: the copy opens, passes
 PRAGMA integrity_check, holds every invitation whose creation had been
 answered before the backup began, and has the signing keys beside it,
-all of it the owner's only."""
+all of it the owner's only; and `invited db migrate`."""
 import os
 import sqlite3
 import stat
@@ -58,3 +58,55 @@ def test_a_backup_during_500_creations_is_whole_and_consistent():
     p = srv.cli("db", "backup", dest, check=False)
     assert p.returncode == 1 and "cannot create" in p.stderr, p.stderr
     srv.stop()
+
+
+def set_schema_version(srv, version):
+    db = sqlite3.connect(os.path.join(srv.dir, "invited.db"))
+    db.execute(f"PRAGMA user_version = {int(version)}")
+    db.commit()
+    db.close()
+
+
+def test_migrations_are_explicit_logged_and_never_backwards():
+    """A database that needs migrating is refused by every command but
+    `db migrate` and `serve`, which say what they do, step by step; a schema
+    newer than the build's is refused by all. (The last migration empties
+    tokens of links that are no longer live: it can run twice, which is
+    what lets this test put a database one version back.)"""
+    srv = Server.start()
+    try:
+        current = int(srv.sql("PRAGMA user_version")[0][0])
+        assert current >= 12
+        org = srv.org_create("provider", "Migrate Co", "admin@migrate.example")
+        srv.stop()
+
+        set_schema_version(srv, current - 1)
+        p = srv.cli("org", "show", str(org), check=False)
+        assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+        assert f"schema version {current - 1}" in p.stderr and \
+            "invited db migrate" in p.stderr, p.stderr
+        assert int(srv.sql("PRAGMA user_version")[0][0]) == current - 1  # changed nothing
+        p = srv.cli("db", "migrate")
+        assert f"schema version {current - 1} -> {current}" in p.stdout, p.stdout
+        assert f"migration {current} of {current} applied" in p.stderr, p.stderr
+        assert "Migrate Co" in srv.cli("org", "show", str(org)).stdout
+        p = srv.cli("db", "migrate")
+        assert f"schema version {current}, nothing to do" in p.stdout, p.stdout
+
+        set_schema_version(srv, current - 1)
+        srv.serve()  # migrates at start, and says so
+        assert f"migration {current} of {current} applied" in srv.log(), srv.log()
+        assert int(srv.sql("PRAGMA user_version")[0][0]) == current
+        srv.stop()
+
+        set_schema_version(srv, current + 1)
+        for args in (("db", "migrate"), ("org", "show", str(org))):
+            p = srv.cli(*args, check=False)
+            assert p.returncode == 1 and "newer than this build's" in p.stderr, \
+                (args, p.returncode, p.stderr)
+        assert int(srv.sql("PRAGMA user_version")[0][0]) == current + 1
+        srv.serve(wait=False)
+        assert srv.proc.wait(timeout=20) == 1
+        assert "newer than this build's" in srv.log(), srv.log()
+    finally:
+        srv.cleanup()

@@ -36,7 +36,7 @@ static void setup(struct fixture *fx)
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-links-XXXXXX");
 	test_assert(mkdtemp(fx->dir) != NULL);
 	snprintf(path, sizeof(path), "%s/db", fx->dir);
-	test_assert_int(store_open(path, 1, &fx->st, &err), STORE_OK);
+	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &fx->st, &err), STORE_OK);
 	snprintf(path, sizeof(path), "%s/keys", fx->dir);
 	test_assert(keyring_generate(path, kid, &err) == 0);
 	test_assert(keyring_load(path, &fx->keys, &err) == 0);

@@ -22,7 +22,7 @@ static struct store *fresh(void)
 	int fd = mkstemp(db_path);
 	close(fd);
 	unlink(db_path);
-	if (store_open(db_path, 1, &st, &err) != STORE_OK) {
+	if (store_open(db_path, STORE_CREATE | STORE_MIGRATE, &st, &err) != STORE_OK) {
 		fprintf(stderr, "open: %s\n", err);
 		abort();
 	}

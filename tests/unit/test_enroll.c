@@ -58,7 +58,7 @@ static void setup(struct fixture *fx)
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-enroll-XXXXXX");
 	test_assert(mkdtemp(fx->dir) != NULL);
 	snprintf(path, sizeof(path), "%s/db", fx->dir);
-	test_assert_int(store_open(path, 1, &fx->st, &err), STORE_OK);
+	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &fx->st, &err), STORE_OK);
 	mailer_fixture(&fx->mailer, &fx->tpl);
 	fx->pub = domain_list_new(public_list, 3);
 	fx->env = (struct verifier_env){

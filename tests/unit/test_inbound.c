@@ -52,7 +52,7 @@ static void setup(struct fixture *fx)
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-inbound-XXXXXX");
 	test_assert(mkdtemp(fx->dir) != NULL);
 	snprintf(path, sizeof(path), "%s/db", fx->dir);
-	test_assert_int(store_open(path, 1, &fx->st, &err), STORE_OK);
+	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &fx->st, &err), STORE_OK);
 	mailer_fixture(&fx->mailer, &fx->tpl);
 	fx->env = (struct verifier_env){.st = fx->st,
 					.mailer = &fx->mailer,

@@ -49,6 +49,37 @@ static void old_database(int version, const char *rows)
 	sqlite3_close(db);
 }
 
+/* Without STORE_MIGRATE (every command but serve and db migrate) an old
+ * database is refused, with the command to run, and left as it was; a
+ * newer one is refused even with it. */
+TEST(an_old_database_needs_an_explicit_migration_a_newer_one_is_refused)
+{
+	const char *err = NULL;
+	struct store *st = NULL;
+	int version;
+	old_database(9, "");
+	test_assert_int(store_open(db_path, 0, &st, &err), STORE_ERROR);
+	test_assert(strstr(err, "schema version 9") != NULL);
+	test_assert(strstr(err, "run `invited db migrate`") != NULL);
+	test_assert_int(store_file_version(db_path, &version, &err), STORE_OK);
+	test_assert_int(version, 9);
+	test_assert_int(store_open(db_path, STORE_MIGRATE, &st, &err), STORE_OK);
+	test_assert_int(store_version(st, &version, &err), STORE_OK);
+	test_assert_int(version, store_schema_version());
+	store_close(st);
+
+	sqlite3 *db;
+	char sql[48];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", store_schema_version() + 1);
+	test_assert_int(sqlite3_open(db_path, &db), SQLITE_OK);
+	test_assert_int(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	test_assert_int(store_open(db_path, STORE_MIGRATE, &st, &err), STORE_ERROR);
+	test_assert(strstr(err, "newer than this build's") != NULL);
+	test_assert_int(store_open(db_path, 0, &st, &err), STORE_ERROR);
+	unlink(db_path);
+}
+
 /* A database of schema 2 (the mail's bytes in the outbox row) opened by
  * this build: the bytes move to outbox_data, and the message is still
  * claimed and sent whole. */
@@ -62,7 +93,7 @@ TEST(migration_3_moves_queued_mail_bytes)
 			" 'queued', 10, 1000, 10)");
 
 	struct store *st;
-	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
+	test_assert_int(store_open(db_path, STORE_MIGRATE, &st, &err), STORE_OK);
 	struct outbox_msg got[2];
 	size_t n;
 	test_assert_int(store_outbox_claim(st, 20, 2, got, &n, &err), STORE_OK);
@@ -93,7 +124,7 @@ TEST(migration_6_keeps_users_and_allows_operators)
 
 	struct store *st;
 	struct user u;
-	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
+	test_assert_int(store_open(db_path, STORE_MIGRATE, &st, &err), STORE_OK);
 	test_assert_int(store_user_get(st, 7, &u, &err), STORE_OK);
 	test_assert_str(u.email, "a@p.test");
 	test_assert_int(u.org_id, 1);
@@ -150,7 +181,7 @@ TEST(migrations_7_to_9_turn_the_audit_log_into_events)
 			" (6, 'cli', 'something.else', 'org:99')");
 	struct store *st;
 	char seen[256] = "";
-	test_assert_int(store_open(db_path, 0, &st, &err), STORE_OK);
+	test_assert_int(store_open(db_path, STORE_MIGRATE, &st, &err), STORE_OK);
 	struct event_filter f = {.oldest_first = 1, .limit = 10};
 	test_assert_int(store_event_list(st, &f, names_cb, seen, &err), STORE_OK);
 	test_assert_str(seen, "org.created@1;apikey.created@1;invitation.created@1;"
@@ -192,7 +223,7 @@ TEST(a_readable_database_is_made_private)
 	test_assert(fd >= 0);
 	test_assert(fchmod(fd, 0644) == 0);
 	close(fd);
-	test_assert_int(store_open(path, 1, &st, &err), STORE_OK);
+	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &st, &err), STORE_OK);
 	struct stat sb;
 	test_assert(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
 	store_close(st);
@@ -203,7 +234,7 @@ TEST(open_missing_without_create_fails)
 {
 	struct store *st;
 	const char *err = NULL;
-	test_assert_int(store_open("/tmp/invited-no-such-dir/x.db", 1, &st, &err), STORE_ERROR);
+	test_assert_int(store_open("/tmp/invited-no-such-dir/x.db", STORE_CREATE | STORE_MIGRATE, &st, &err), STORE_ERROR);
 	test_assert(err != NULL && strstr(err, "cannot open") != NULL);
 }
 

@@ -104,7 +104,7 @@ TEST(create_refuses_bad_urls_and_filters_and_keeps_a_limit)
 	struct store *st;
 	test_assert(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/db", dir);
-	test_assert_int(store_open(path, 1, &st, &err), STORE_OK);
+	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &st, &err), STORE_OK);
 	struct webhook_config closed = {.timeout = 10, .retry_base = 1, .retry_cap = 2};
 	struct webhook_config open = {1, 1, 10, 1, 2, 1};
 	struct webhook w;
