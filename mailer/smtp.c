@@ -232,8 +232,10 @@ static void auth_init(void)
 	auth_client_init();
 }
 
-int smtp_config_check(const struct smtp_config *cfg, const char **error_r)
+int smtp_config_check(const struct smtp_config *cfg, const char **warning_r,
+		      const char **error_r)
 {
+	*warning_r = NULL;
 	if (cfg->tls == SMTP_TLS_IMPLICIT) {
 		*error_r = "[smtp] tls = tls (implicit TLS, port 465) is not supported by "
 			   "libesmtp: use tls = starttls on port 587 (every large provider "
@@ -263,8 +265,9 @@ int smtp_config_check(const struct smtp_config *cfg, const char **error_r)
 			return -1;
 		SSL_CTX_free(ctx);
 	}
-	if (cfg->user[0] != '\0' && cfg->tls == SMTP_TLS_NONE)
-		msg_warn("smtp: AUTH without TLS sends the password in the clear");
+	*warning_r = cfg->user[0] != '\0' && cfg->tls == SMTP_TLS_NONE
+			     ? "[smtp] AUTH without TLS sends the password in the clear"
+			     : NULL;
 	return 0;
 }
 

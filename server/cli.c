@@ -207,6 +207,12 @@ int cli_serve(struct cli *cli, int argc, char **argv)
 	cli->store_flags = STORE_MIGRATE; /* logged, step by step */
 	if (cli_load(cli) < 0)
 		return EXIT_FAIL;
+	const struct config *cfg = &cli->app.cfg;
+	for (int i = 0; i < cfg->n_warnings && i < CONFIG_MAX_WARNINGS; i++)
+		msg_warn("config: %s", cfg->warnings[i]);
+	if (cfg->n_warnings > CONFIG_MAX_WARNINGS)
+		msg_warn("config: %d more warnings (invited config check)",
+			 cfg->n_warnings - CONFIG_MAX_WARNINGS);
 	return app_serve(&cli->app) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -236,6 +242,8 @@ int cli_config(struct cli *cli, int argc, char **argv)
 	if (config_load(cli->config_path, &cfg, &err) < 0)
 		return cli_fail("config", "%s", err);
 	if (check) {
+		for (int i = 0; i < cfg.n_warnings && i < CONFIG_MAX_WARNINGS; i++)
+			printf("warning: %s\n", cfg.warnings[i]);
 		int problems = config_check(&cfg, stdout);
 		if (problems == 0)
 			printf("ok\n");

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +358,18 @@ struct parse_state {
 };
 
 /* inih stops at the first handler returning 0 and returns that line. */
+__attribute__((format(printf, 2, 3))) static void config_warn(struct config *cfg,
+								const char *fmt, ...)
+{
+	va_list ap;
+	if (cfg->n_warnings < CONFIG_MAX_WARNINGS) {
+		va_start(ap, fmt);
+		vsnprintf(cfg->warnings[cfg->n_warnings], sizeof(cfg->warnings[0]), fmt, ap);
+		va_end(ap);
+	}
+	cfg->n_warnings++;
+}
+
 static int on_ini(void *user, const char *section, const char *name,
 		  const char *value)
 {
@@ -383,8 +396,8 @@ static int on_ini(void *user, const char *section, const char *name,
 			return 0;
 		}
 		if (ps->seen[i] != 0 && !(k->type == C_SECRET && value[0] == '\0'))
-			msg_warn("config: [%s] %s%s given twice; the last one counts", section,
-				 k->key, from_file ? "_file" : "");
+			config_warn(ps->cfg, "[%s] %s%s given twice; the last one counts",
+				    section, k->key, from_file ? "_file" : "");
 		if (from_file) {
 			char path[PATH_MAX];
 			resolve_path(ps->cfg, k, value, path, sizeof(path));
@@ -402,14 +415,52 @@ static int on_ini(void *user, const char *section, const char *name,
 	return 0;
 }
 
+/* The variable name that overrides key k (upper case), with suffix. */
+static void env_name(const struct ckey *k, const char *suffix, char *name, size_t size)
+{
+	snprintf(name, size, "INVITED_%s_%s%s", k->section, k->key, suffix);
+	for (char *p = name; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+}
+
+/* Variables of ours that are not keys: the config file's path, and the
+ * slow-statement log (store/db.c). */
+static const char *const env_not_keys[] = {"INVITED_CONFIG", "INVITED_SLOW_SQL_MS", NULL};
+
+/* An INVITED_* variable that names no key is most likely a typo that
+ * would otherwise go unnoticed (INVITED_SMTP_PROT=587). */
+static void warn_unknown_env(struct config *cfg)
+{
+	extern char **environ;
+	for (char **e = environ; *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+		size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+		int known = strncmp(*e, "INVITED_", 8) != 0;
+		for (const char *const *n = env_not_keys; *n && !known; n++)
+			known = strlen(*n) == len && strncmp(*n, *e, len) == 0;
+		for (size_t i = 0; i < NKEYS && !known; i++) {
+			char name[128];
+			env_name(&keys[i], keys[i].type == C_SECRET && len > 5 &&
+						   strncmp(*e + len - 5, "_FILE", 5) == 0
+					       ? "_FILE"
+					       : "",
+				 name, sizeof(name));
+			known = strlen(name) == len && strncmp(name, *e, len) == 0;
+		}
+		if (!known)
+			config_warn(cfg, "the environment variable %.*s names no setting "
+					 "(INVITED_<SECTION>_<KEY>, see invited.conf(5)); ignored",
+				    (int)(len > 64 ? 64 : len), *e);
+	}
+}
+
 /* INVITED_<SECTION>_<KEY> overrides, and INVITED_<SECTION>_<KEY>_FILE for secrets. */
 static int apply_env(struct config *cfg, const char **error_r)
 {
+	warn_unknown_env(cfg);
 	for (size_t i = 0; i < NKEYS; i++) {
 		char name[128];
-		snprintf(name, sizeof(name), "INVITED_%s_%s", keys[i].section, keys[i].key);
-		for (char *p = name; *p; p++)
-			*p = (char)toupper((unsigned char)*p);
+		env_name(&keys[i], "", name, sizeof(name));
 		const char *v = getenv(name);
 		if (v != NULL && set_value(cfg, &keys[i], v, error_r) < 0) {
 			*error_r = errorf("%s: %s", name, *error_r);
@@ -493,7 +544,12 @@ int config_validate(struct config *cfg, const char **error_r)
 	}
 	if (imap_config_check(&cfg->imap, error_r) < 0)
 		return -1;
-	return smtp_config_check(&cfg->outbox.smtp, error_r);
+	const char *warning = NULL;
+	if (smtp_config_check(&cfg->outbox.smtp, &warning, error_r) < 0)
+		return -1;
+	if (warning != NULL)
+		config_warn(cfg, "%s", warning);
+	return 0;
 }
 
 int config_load(const char *path, struct config *cfg, const char **error_r)

@@ -16,8 +16,15 @@
 #include "outbox.h"
 #include "webhook.h"
 
+#define CONFIG_MAX_WARNINGS 8 /* more are counted, not kept */
+
 struct config {
 	char path[PATH_MAX];
+	/* What loading noticed but did not refuse (a key given twice, an
+	 * INVITED_* variable that names no key): `serve` logs each once at
+	 * start, `config check` lists them, the other commands keep quiet. */
+	int n_warnings;
+	char warnings[CONFIG_MAX_WARNINGS][200];
 	struct {
 		char listen[128];          /* host:port */
 		char public_url[MAX_URL_LEN + 1];

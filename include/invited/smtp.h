@@ -58,7 +58,9 @@ struct smtp_item {
 int smtp_send_batch(const struct smtp_config *cfg, struct smtp_item *items,
 		    size_t n, const char **error_r);
 
-/* Check a config before first use: e.g. refuses TLS modes the build lacks. */
-int smtp_config_check(const struct smtp_config *cfg, const char **error_r);
+/* Check a config before first use: e.g. refuses TLS modes the build lacks.
+ * *warning_r: what is allowed but unwise (AUTH in the clear), or NULL. */
+int smtp_config_check(const struct smtp_config *cfg, const char **warning_r,
+		      const char **error_r);
 
 #endif

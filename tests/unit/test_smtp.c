@@ -155,11 +155,26 @@ TEST(unreachable_server_defers_everything)
 TEST(implicit_tls_is_refused_with_a_reason)
 {
 	struct smtp_config c = stack_config();
-	const char *err = NULL;
-	test_assert_int(smtp_config_check(&c, &err), 0);
+	const char *err = NULL, *warning = "x";
+	test_assert_int(smtp_config_check(&c, &warning, &err), 0);
+	test_assert(warning == NULL);
 	c.tls = SMTP_TLS_IMPLICIT;
-	test_assert_int(smtp_config_check(&c, &err), -1);
+	test_assert_int(smtp_config_check(&c, &warning, &err), -1);
 	test_assert_contains(err, "starttls");
+}
+
+/* Allowed (to loopback) but unwise: said, for the caller to show. */
+TEST(auth_in_the_clear_is_a_warning)
+{
+	struct smtp_config c = stack_config();
+	const char *err = NULL, *warning = NULL;
+	c.tls = SMTP_TLS_NONE;
+	snprintf(c.user, sizeof(c.user), "someone");
+	test_assert_int(smtp_config_check(&c, &warning, &err), 0);
+	test_assert_contains(warning, "AUTH without TLS");
+	c.user[0] = '\0';
+	test_assert_int(smtp_config_check(&c, &warning, &err), 0);
+	test_assert(warning == NULL);
 }
 
 TEST_MAIN()

@@ -27,6 +27,21 @@ def invited_bin():
         os.environ.get("INVITED_BUILD_DIR", "build"), "invited")
 
 
+# The test harness's own variables (where the sources, builds and mail
+# stack are): not settings, so the server would rightly warn about them.
+HARNESS_VARS = ("INVITED_SOURCE_DIR", "INVITED_BUILD_DIR", "INVITED_MAILSTACK_DIR",
+                "INVITED_BIN", "INVITED_TEST_ENV", "INVITED_SANITIZE")
+
+
+def child_env(**more):
+    """The environment an invited process gets: ours less the harness's
+    variables, with the IMAP password, and more."""
+    env = {k: v for k, v in os.environ.items() if k not in HARNESS_VARS}
+    env["INVITED_IMAP_PASSWORD"] = mailstack.env()["MAILSTACK_PASSWORD"]
+    env.update(more)
+    return env
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -81,7 +96,7 @@ class Server:
 
     # ------------------------------------------------------------ process
     def serve(self, wait=True):
-        env = dict(os.environ, INVITED_IMAP_PASSWORD=mailstack.env()["MAILSTACK_PASSWORD"])
+        env = child_env()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([invited_bin(), "-c", self.conf, "serve"],
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
@@ -133,7 +148,7 @@ class Server:
 
     # ---------------------------------------------------------------- CLI
     def cli(self, *args, check=True, input=None):
-        env = dict(os.environ, INVITED_IMAP_PASSWORD=mailstack.env()["MAILSTACK_PASSWORD"])
+        env = child_env()
         p = subprocess.run([invited_bin(), "-c", self.conf, *args], capture_output=True,
                            text=True, input=input, timeout=120, env=env)
         if check and p.returncode != 0:
