@@ -43,6 +43,43 @@ struct ckey {
 
 #define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
 
+/*
+ * The range of each number (durations in seconds). A value outside it is
+ * refused with the range, never quietly clamped. Numbers not listed here
+ * may be 0 to 1,000,000 (durations: up to ten years).
+ */
+static const struct bound {
+	const char *section, *key;
+	int64_t min, max;
+} bounds[] = {
+	{"server", "threads", 0, 256},
+	{"server", "sweep_interval", 1, 86400},
+	{"smtp", "port", 1, 65535},
+	{"smtp", "command_timeout", 1, 86400},
+	{"smtp", "batch_size", 1, 10000},
+	{"smtp", "concurrency", 1, OUTBOX_MAX_SENDERS},
+	{"smtp", "retry_base", 1, 86400},
+	{"smtp", "lifetime", 60, 30 * 86400},
+	{"imap", "port", 1, 65535},
+	{"imap", "poll_interval", 1, 86400},
+	{"tokens", "invitation_lifetime", 60, 366 * 86400},
+	{"tokens", "verification_lifetime", 60, 366 * 86400},
+	{"webhooks", "timeout", 1, 300},
+	{"webhooks", "retry_base", 1, 86400},
+	{"webhooks", "concurrency", 1, WEBHOOK_MAX_THREADS},
+	{"sessions", "idle", 60, 366 * 86400},
+	{"sessions", "lifetime", 60, 366 * 86400},
+};
+
+static void key_bounds(const struct ckey *k, int64_t *min_r, int64_t *max_r)
+{
+	*min_r = 0;
+	*max_r = k->type == C_DURATION ? (int64_t)3660 * 86400 : 1000000;
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
+		if (strcmp(bounds[i].section, k->section) == 0 && strcmp(bounds[i].key, k->key) == 0)
+			*min_r = bounds[i].min, *max_r = bounds[i].max;
+}
+
 static const struct ckey keys[] = {
 	{"server", "listen", C_STR, F(server.listen), "127.0.0.1:8025",
 	 "address and port the HTTP endpoint listens on"},
@@ -289,6 +326,22 @@ static int read_secret_file(const char *path, char *out, size_t size,
 	return 0;
 }
 
+/* 1 (with why in *error_r) when n is outside k's range. */
+static int out_of_bounds(const struct ckey *k, int64_t n, const char **error_r)
+{
+	int64_t min, max;
+	key_bounds(k, &min, &max);
+	if (n >= min && n <= max)
+		return 0;
+	if (k->type == C_DURATION)
+		*error_r = errorf("[%s] %s: %llds is out of range (%llds to %llds)", k->section,
+				  k->key, (long long)n, (long long)min, (long long)max);
+	else
+		*error_r = errorf("[%s] %s: %lld is out of range (%lld to %lld)", k->section,
+				  k->key, (long long)n, (long long)min, (long long)max);
+	return 1;
+}
+
 static int set_value(struct config *cfg, const struct ckey *k, const char *v,
 		     const char **error_r)
 {
@@ -312,8 +365,10 @@ static int set_value(struct config *cfg, const struct ckey *k, const char *v,
 	case C_INT:
 		errno = 0;
 		n = strtoll(v, &end, 10);
-		if (errno != 0 || end == v || *end != '\0' || n < 0 || n > 1000000)
+		if (errno != 0 || end == v || *end != '\0')
 			goto bad;
+		if (out_of_bounds(k, n, error_r))
+			return -1;
 		if (k->size == sizeof(size_t))
 			*(size_t *)field = (size_t)n;
 		else
@@ -322,8 +377,10 @@ static int set_value(struct config *cfg, const struct ckey *k, const char *v,
 	case C_DURATION:
 		if (config_parse_duration(v, &d) < 0)
 			goto bad;
+		if (out_of_bounds(k, d, error_r))
+			return -1;
 		if (k->size == sizeof(int))
-			*(int *)field = (int)(d > 86400 ? 86400 : d);
+			*(int *)field = (int)d;
 		else
 			*(int64_t *)field = d;
 		return 0;
@@ -519,7 +576,7 @@ int config_validate(struct config *cfg, const char **error_r)
 	}
 	if (cfg->webhooks.timeout < 1 || cfg->webhooks.retry_base < 1 ||
 	    cfg->webhooks.retry_cap < cfg->webhooks.retry_base || cfg->webhooks.concurrency < 1 ||
-	    cfg->webhooks.concurrency > 16) {
+	    cfg->webhooks.concurrency > WEBHOOK_MAX_THREADS) {
 		*error_r = "[webhooks] timeout and retry_base must be at least 1s, retry_cap at "
 			   "least retry_base, and concurrency 1 to 16";
 		return -1;
@@ -620,6 +677,39 @@ int config_set(struct config *cfg, const char *name, const char *value,
 	return -1;
 }
 
+/* A duration in its largest whole unit: 86400 → 1d. */
+static void write_duration(FILE *out, int64_t d)
+{
+	const char *unit = "s";
+	if (d > 0 && d % 86400 == 0)
+		d /= 86400, unit = "d";
+	else if (d > 0 && d % 3600 == 0)
+		d /= 3600, unit = "h";
+	else if (d > 0 && d % 60 == 0)
+		d /= 60, unit = "m";
+	fprintf(out, "%lld%s", (long long)d, unit);
+}
+
+/* " (1 to 16)" after a number's meaning, when its range is not the
+ * general one. */
+static void write_range(FILE *out, const struct ckey *k)
+{
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		if (strcmp(bounds[i].section, k->section) != 0 || strcmp(bounds[i].key, k->key) != 0)
+			continue;
+		if (k->type == C_DURATION) {
+			fputs(" (", out);
+			write_duration(out, bounds[i].min);
+			fputs(" to ", out);
+			write_duration(out, bounds[i].max);
+			fputs(")", out);
+		} else {
+			fprintf(out, " (%lld to %lld)", (long long)bounds[i].min,
+				(long long)bounds[i].max);
+		}
+	}
+}
+
 static void write_value(FILE *out, const struct config *cfg, const struct ckey *k)
 {
 	const char *field = (const char *)cfg + k->off;
@@ -637,18 +727,10 @@ static void write_value(FILE *out, const struct config *cfg, const struct ckey *
 		else
 			fprintf(out, "%d", *(const int *)field);
 		break;
-	case C_DURATION: {
-		int64_t d = k->size == sizeof(int) ? *(const int *)field : *(const int64_t *)field;
-		const char *unit = "s";
-		if (d > 0 && d % 86400 == 0)
-			d /= 86400, unit = "d";
-		else if (d > 0 && d % 3600 == 0)
-			d /= 3600, unit = "h";
-		else if (d > 0 && d % 60 == 0)
-			d /= 60, unit = "m";
-		fprintf(out, "%lld%s", (long long)d, unit);
+	case C_DURATION:
+		write_duration(out, k->size == sizeof(int) ? *(const int *)field
+							   : *(const int64_t *)field);
 		break;
-	}
 	case C_BOOL:
 		fprintf(out, "%s", *(const int *)field ? "yes" : "no");
 		break;
@@ -664,9 +746,11 @@ int config_doc(FILE *out)
 	fprintf(out, "| section | key | default | meaning |\n| --- | --- | --- | --- |\n");
 	for (size_t i = 0; i < NKEYS; i++) {
 		const char *def = keys[i].def;
-		fprintf(out, "| `%s` | `%s` | %s%s%s | %s |\n", keys[i].section, keys[i].key,
+		fprintf(out, "| `%s` | `%s` | %s%s%s | %s", keys[i].section, keys[i].key,
 			def[0] ? "`" : "", def[0] ? def : "(empty)", def[0] ? "`" : "",
 			keys[i].doc);
+		write_range(out, &keys[i]);
+		fputs(" |\n", out);
 	}
 	return ferror(out) ? -1 : 0;
 }
@@ -714,6 +798,7 @@ int config_man(FILE *out)
 		}
 		fprintf(out, ".TP\n.B %s\n", keys[i].key);
 		roff(out, keys[i].doc);
+		write_range(out, &keys[i]);
 		fputs(". Default: ", out);
 		if (keys[i].def[0] == '\0')
 			fputs("empty", out);

@@ -282,11 +282,23 @@ static int not_found(struct request *rq)
 	return http_respond_fault(rq, &f);
 }
 
+/* The small read-only endpoints beside the API. */
+static int read_only(struct request *rq, int (*answer)(struct request *rq))
+{
+	if (rq->method == HTTP_GET || rq->method == HTTP_HEAD)
+		return answer(rq);
+	rq->allow = "GET, HEAD";
+	return http_respond_fault(rq, &(struct fault){405, "method_not_allowed", NULL,
+						       "this resource answers GET, HEAD only"});
+}
+
 static int route(struct request *rq)
 {
 	const char *p = rq->path;
 	if (strncmp(p, "/l/", 3) == 0)
 		return pages_link(rq, p + 3);
+	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/api/v1/healthz") == 0)
+		return read_only(rq, api_health);
 	if (strncmp(p, "/api/v1/", 8) == 0)
 		return api_route(rq, p + 8);
 	if (strcmp(p, "/console") == 0 || strncmp(p, "/console/", 9) == 0)
@@ -295,14 +307,12 @@ static int route(struct request *rq)
 		return pages_static(rq, p + 8);
 	if (strcmp(p, "/favicon.ico") == 0) /* browsers ask; we have none */
 		return http_respond(rq, 204, "image/x-icon", NULL, 0);
-	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/api/v1/healthz") == 0)
-		return api_health(rq);
 	if (strcmp(p, "/readyz") == 0)
-		return api_ready(rq);
+		return read_only(rq, api_ready);
 	if (strcmp(p, "/metrics") == 0)
-		return api_metrics(rq);
+		return read_only(rq, api_metrics);
 	if (strcmp(p, "/.well-known/invited/keys") == 0)
-		return api_public_keys(rq);
+		return read_only(rq, api_public_keys);
 	return not_found(rq);
 }
 

@@ -20,10 +20,8 @@
 #include "invited/server.h"
 #include "invited/webhook.h"
 
-#define MAX_SENDERS 16
 #define GATHER_MS 20 /* see sender_main */
-#define MAX_WEBHOOK_THREADS 16
-#define MAX_THREADS (MAX_SENDERS + MAX_WEBHOOK_THREADS + 2) /* + the sweeper, the IMAP reader */
+#define MAX_THREADS (OUTBOX_MAX_SENDERS + WEBHOOK_MAX_THREADS + 2) /* + the sweeper, the IMAP reader */
 #define WEBHOOK_BATCH 16 /* deliveries claimed per pass */
 #define SWEEP_BATCH 200 /* invitations expired, mails pruned per transaction */
 #define REMIND_BATCH 20 /* reminders per transaction: each renders and queues a
@@ -354,11 +352,11 @@ int app_serve(struct app *app)
 		return 1;
 	}
 	int senders = app->cfg.outbox.concurrency, failed = 0;
-	if (senders > MAX_SENDERS)
-		senders = MAX_SENDERS;
+	if (senders > OUTBOX_MAX_SENDERS)
+		senders = OUTBOX_MAX_SENDERS;
 	for (int i = 0; i < senders && !failed; i++)
 		failed = start(threads, &n, sender_main, app, "outbox sender") < 0;
-	for (int i = 0; i < app->cfg.webhooks.concurrency && i < MAX_WEBHOOK_THREADS && !failed; i++)
+	for (int i = 0; i < app->cfg.webhooks.concurrency && i < WEBHOOK_MAX_THREADS && !failed; i++)
 		failed = start(threads, &n, webhooks_main, app, "webhooks") < 0;
 	failed = failed || start(threads, &n, sweeper_main, app, "sweeper") < 0 ||
 		 (app->cfg.imap.enabled && start(threads, &n, imap_main, app, "IMAP reader") < 0);

@@ -43,6 +43,8 @@
 #define MAX_WEBHOOK_EVENTS 512   /* an endpoint's event filter, comma-separated */
 #define WEBHOOK_RESPONSE_KEPT 200 /* bytes of a receiver's answer kept with the delivery */
 #define WEBHOOK_RETRY_FOR 259200 /* seconds a delivery is retried before it fails (3 days) */
+#define WEBHOOK_MAX_THREADS 16   /* [webhooks] concurrency at most */
+#define OUTBOX_MAX_SENDERS 16    /* [smtp] concurrency at most: SMTP sessions at once */
 
 /* An accept from a link the inviter has seen waits for a confirmation
  * mailed to the invitee: its link lives this long (never past the

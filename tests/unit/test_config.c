@@ -221,7 +221,8 @@ TEST(bad_values_are_refused_with_a_reason)
 	expect_error("[server]\npublic_url = https://x/\"><script>\n", "public_url must not");
 	expect_error("[mail]\nreply_domain = not a domain\n", "reply_domain");
 	expect_error("[smtp]\nfrom = nobody\n", "[smtp] from");
-	expect_error("[tokens]\ninvitation_lifetime = 10s\n", "at least 60s");
+	expect_error("[tokens]\ninvitation_lifetime = 10s\n",
+		     "[tokens] invitation_lifetime: 10s is out of range (60s to");
 	expect_error("[tokens]\ninvitation_lifetime = 1d\nreminder_before = 1d\n",
 		     "reminder_before must be less than invitation_lifetime");
 	expect_error("[imap]\nenabled = yes\n", "[imap] enabled needs a user");
@@ -230,6 +231,29 @@ TEST(bad_values_are_refused_with_a_reason)
 	expect_error("[imap]\ntls = sometimes\n", "[imap] tls: invalid value");
 	expect_error("[nosuch]\nkey = 1\n", "unknown key");
 	expect_error("this is not ini\n", "syntax error");
+}
+
+/* Every number has a range (include: the limits of serve's threads); a
+ * value outside it is refused with the range, never clamped quietly. */
+TEST(numbers_out_of_range_are_refused_not_clamped)
+{
+	expect_error("[smtp]\ncommand_timeout = 2d\n",
+		     "[smtp] command_timeout: 172800s is out of range (1s to 86400s)");
+	expect_error("[smtp]\nconcurrency = 64\n",
+		     "[smtp] concurrency: 64 is out of range (1 to 16)");
+	expect_error("[smtp]\nconcurrency = 0\n", "[smtp] concurrency: 0 is out of range");
+	expect_error("[smtp]\nport = 99999\n", "[smtp] port: 99999 is out of range (1 to 65535)");
+	expect_error("[imap]\nport = 0\n", "[imap] port: 0 is out of range");
+	expect_error("[webhooks]\nconcurrency = 17\n", "[webhooks] concurrency: 17 is out of range");
+	expect_error("[server]\nthreads = 100000\n", "[server] threads: 100000 is out of range");
+	expect_error("[sessions]\nrate_limit = 1000001\n", "out of range (0 to 1000000)");
+	struct config c;
+	const char *err = NULL;
+	write_conf("[smtp]\ncommand_timeout = 1d\nconcurrency = 16\n");
+	test_assert_int(config_load(path, &c, &err), 0);
+	test_assert_int(c.outbox.smtp.command_timeout, 86400);
+	test_assert_int(c.outbox.concurrency, OUTBOX_MAX_SENDERS);
+	unlink(path);
 }
 
 /* Mail and the mailbox password cross a network in the clear only when the
