@@ -315,6 +315,8 @@ int outbox_run_once(struct store *st, const struct outbox_config *cfg,
 		ret = 0;
 		goto out;
 	}
+	msg_debug("outbox: %zu message%s claimed for one SMTP session to %s:%d", n,
+		  n == 1 ? "" : "s", cfg->smtp.host, cfg->smtp.port);
 	const char *smtp_error = NULL;
 	if (smtp_send_batch(&cfg->smtp, items, n, &smtp_error) < 0)
 		msg_warn("outbox: %s", smtp_error);

@@ -285,24 +285,11 @@ int api_public_keys(struct request *rq)
 	return http_respond(rq, 200, "application/json", body, strlen(body));
 }
 
-/* A metric family's HELP and TYPE lines, which come before its samples. */
-static void family(FILE *out, const char *name, const char *type, const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void counter(FILE *out, const char *name, const char *help, uint64_t v)
-{
-	family(out, name, "counter", help);
-	fprintf(out, "%s %llu\n", name, (unsigned long long)v);
-}
-
 int api_metrics(struct request *rq)
 {
 	struct fault f = {0};
 	struct api_call call = {.rq = rq};
-	const char *err;
-	int64_t counts[5], deliveries[5];
+	const char *err = NULL;
 	char *buf;
 	size_t len;
 
@@ -310,54 +297,15 @@ int api_metrics(struct request *rq)
 	    apikey_check(call.st, http_header(rq, "Authorization"), &call.caller, &f) < 0 ||
 	    api_need_operator(&call, &f) < 0)
 		return http_respond_fault(rq, f.status ? &f : &(struct fault){500, "internal", NULL, err});
-	if (store_outbox_counts(call.st, counts, &err) != STORE_OK ||
-	    store_delivery_counts(call.st, deliveries, &err) != STORE_OK)
-		return http_respond_fault(rq, &(struct fault){500, "internal", NULL, err});
 	FILE *out = open_memstream(&buf, &len);
 	if (out == NULL)
 		return http_respond_fault(rq, &(struct fault){500, "internal", NULL, "out of memory"});
-	struct app *a = rq->app;
-	family(out, "invited_build_info", "gauge", "the running version (always 1)");
-	fprintf(out, "invited_build_info{version=\"%s\"} 1\n", INVITED_VERSION);
-	family(out, "invited_http_requests_total", "counter",
-	       "HTTP requests answered, by status class");
-	for (int c = 2; c <= 5; c++)
-		fprintf(out, "invited_http_requests_total{class=\"%dxx\"} %llu\n", c,
-			(unsigned long long)__atomic_load_n(&a->http_requests[c], __ATOMIC_RELAXED));
-	counter(out, "invited_invitations_created_total", "invitations created",
-		__atomic_load_n(&a->invitations_created, __ATOMIC_RELAXED));
-	counter(out, "invited_redeems_total", "links redeemed",
-		__atomic_load_n(&a->redeems, __ATOMIC_RELAXED));
-	counter(out, "invited_mails_sent_total", "mails the SMTP server accepted",
-		__atomic_load_n(&a->mails_sent, __ATOMIC_RELAXED));
-	counter(out, "invited_mails_failed_total", "mails given up on",
-		__atomic_load_n(&a->mails_failed, __ATOMIC_RELAXED));
-	family(out, "invited_outbox_messages", "gauge", "messages in the outbox, by status");
-	for (int s = OUTBOX_QUEUED; s <= OUTBOX_FAILED; s++)
-		fprintf(out, "invited_outbox_messages{status=\"%s\"} %lld\n",
-			outbox_status_str((enum outbox_status)s), (long long)counts[s]);
-	counter(out, "invited_webhooks_delivered_total", "webhook deliveries answered 2xx",
-		__atomic_load_n(&a->webhooks_delivered, __ATOMIC_RELAXED));
-	counter(out, "invited_webhooks_failed_total", "webhook deliveries given up on",
-		__atomic_load_n(&a->webhooks_failed, __ATOMIC_RELAXED));
-	family(out, "invited_webhook_deliveries", "gauge", "webhook deliveries, by status");
-	for (int s = DELIVERY_PENDING; s <= DELIVERY_FAILED; s++)
-		fprintf(out, "invited_webhook_deliveries{status=\"%s\"} %lld\n",
-			delivery_status_str((enum delivery_status)s), (long long)deliveries[s]);
-	family(out, "invited_smtp_last_ok_timestamp_seconds", "gauge",
-	       "when an SMTP session last got mail through (0: not yet)");
-	fprintf(out, "invited_smtp_last_ok_timestamp_seconds %lld\n", (long long)a->smtp_ok_at);
-	family(out, "invited_smtp_last_failure_timestamp_seconds", "gauge",
-	       "when an SMTP session last got nothing through (0: never)");
-	fprintf(out, "invited_smtp_last_failure_timestamp_seconds %lld\n",
-		(long long)a->smtp_failed_at);
-	family(out, "invited_imap_connected", "gauge",
-	       "1 while the IMAP reader is logged in (0 also when it is off)");
-	fprintf(out, "invited_imap_connected %d\n", a->cfg.imap.enabled && a->imap_connected);
-	family(out, "invited_imap_last_pass_timestamp_seconds", "gauge",
-	       "when the IMAP reader last finished a pass (0: not yet)");
-	fprintf(out, "invited_imap_last_pass_timestamp_seconds %lld\n",
-		(long long)a->imap_pass_at);
+	int rc = metrics_write(rq->app, call.st, out, &err);
 	fclose(out);
+	if (rc < 0) {
+		free(buf);
+		msg_error("metrics: %s", err);
+		return http_respond_fault(rq, &(struct fault){500, "internal", NULL, "internal error"});
+	}
 	return http_respond(rq, 200, "text/plain; version=0.0.4", buf, len);
 }

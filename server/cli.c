@@ -59,6 +59,7 @@ int cli_load_config(struct cli *cli)
 		return -1;
 	}
 	cli->app_loaded = 1;
+	msg_setup(msg_level_parse(cli->app.cfg.log.level), 0);
 	return 0;
 }
 
@@ -205,9 +206,12 @@ int cli_serve(struct cli *cli, int argc, char **argv)
 		return argc > 1 && !cli_wants_help(argc, argv) ? EXIT_USAGE : EXIT_OK;
 	}
 	cli->store_flags = STORE_MIGRATE; /* logged, step by step */
-	if (cli_load(cli) < 0)
+	if (cli_load_config(cli) < 0)
 		return EXIT_FAIL;
 	const struct config *cfg = &cli->app.cfg;
+	msg_setup(msg_level_parse(cfg->log.level), strcmp(cfg->log.target, "syslog") == 0);
+	if (cli_load(cli) < 0)
+		return EXIT_FAIL;
 	for (int i = 0; i < cfg->n_warnings && i < CONFIG_MAX_WARNINGS; i++)
 		msg_warn("config: %s", cfg->warnings[i]);
 	if (cfg->n_warnings > CONFIG_MAX_WARNINGS)

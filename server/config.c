@@ -201,6 +201,15 @@ static const struct ckey keys[] = {
 	 "least time between two verification mails to one contact"},
 	{"enrollment", "recipient_rate_limit", C_INT, F(enrollment.recipient_rate_limit), "5",
 	 "verification mails to one address per hour, from all enrollments (0: no limit)"},
+
+	{"log", "target", C_STR, F(log.target), "stderr",
+	 "where serve logs: stderr (journald's priorities when it is the journal's "
+	 "stream) or syslog (facility daemon); commands always write to stderr"},
+	{"log", "level", C_STR, F(log.level), "info",
+	 "the least level logged: debug, info, warning or error"},
+	{"log", "access", C_BOOL, F(log.access), "no",
+	 "one line per HTTP request answered: client, method, path (a link's token "
+	 "left out), status, bytes, milliseconds"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -593,6 +602,14 @@ int config_validate(struct config *cfg, const char **error_r)
 	if (cfg->imap.enabled && (strcmp(cfg->imap.processed, cfg->imap.mailbox) == 0 ||
 				  strcmp(cfg->imap.unmatched, cfg->imap.mailbox) == 0)) {
 		*error_r = "[imap] processed and unmatched must be folders other than mailbox";
+		return -1;
+	}
+	if (strcmp(cfg->log.target, "stderr") != 0 && strcmp(cfg->log.target, "syslog") != 0) {
+		*error_r = "[log] target must be stderr or syslog";
+		return -1;
+	}
+	if (msg_level_parse(cfg->log.level) < 0) {
+		*error_r = "[log] level must be debug, info, warning or error";
 		return -1;
 	}
 	if (cfg->imap.poll_interval < 1) {

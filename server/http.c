@@ -32,6 +32,50 @@ static void add_common_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 }
 
+/* By enum http_method. */
+static const char *const method_names[] = {"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"};
+
+static const char *method_name(enum http_method m)
+{
+	return (unsigned)m < sizeof(method_names) / sizeof(method_names[0]) ? method_names[m]
+									      : "OTHER";
+}
+
+/*
+ * The access log's line ([log] access). A link's path is its token, a
+ * capability: only "/l/…" is written. Bytes that could forge a line or a
+ * field (controls, quotes, backslashes) become '?'.
+ */
+static void access_line(struct request *rq, int status, size_t bytes, double seconds)
+{
+	char path[96];
+	size_t n = 0;
+	const char *p = strncmp(rq->path, "/l/", 3) == 0 ? "/l/…" : rq->path;
+	for (; *p != '\0' && n < sizeof(path) - 4; p++, n++)
+		path[n] = (unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\'
+				  ? '?'
+				  : *p;
+	if (*p != '\0')
+		path[n++] = '.', path[n++] = '.', path[n++] = '.';
+	path[n] = '\0';
+	msg_info("access: %s \"%s %s\" %d %zu %.1fms", rq->client, method_name(rq->method), path,
+		 status, bytes, seconds * 1000);
+}
+
+/* Every answer, once: the counters, the latency and the access log. */
+static void answered(struct request *rq, int status, size_t bytes)
+{
+	struct app *app = rq->app;
+	double seconds = metrics_since(&rq->started);
+	rq->responded = 1;
+	rq->status = status;
+	if (status >= 100 && status < 600)
+		__atomic_add_fetch(&app->http_requests[status / 100], 1, __ATOMIC_RELAXED);
+	histogram_observe(&app->http_latency, seconds);
+	if (app->cfg.log.access)
+		access_line(rq, status, bytes, seconds);
+}
+
 static int respond(struct request *rq, int status, const char *content_type,
 		   char *body, size_t len, const char *set_cookie, int page)
 {
@@ -64,10 +108,7 @@ static int respond(struct request *rq, int status, const char *content_type,
 						: "Bearer realm=\"invited\"");
 	int ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
-	rq->responded = 1;
-	rq->status = status;
-	if (status >= 100 && status < 600)
-		__atomic_add_fetch(&rq->app->http_requests[status / 100], 1, __ATOMIC_RELAXED);
+	answered(rq, status, body ? len : 0);
 	return ret;
 }
 
@@ -89,9 +130,7 @@ int http_redirect(struct request *rq, const char *location, const char *set_cook
 		MHD_add_response_header(resp, "Set-Cookie", set_cookie);
 	int ret = MHD_queue_response(rq->conn, 303, resp);
 	MHD_destroy_response(resp);
-	rq->responded = 1;
-	rq->status = 303;
-	__atomic_add_fetch(&rq->app->http_requests[3], 1, __ATOMIC_RELAXED);
+	answered(rq, 303, 0);
 	return ret;
 }
 
@@ -211,9 +250,8 @@ static enum MHD_Result on_form(void *cls, enum MHD_ValueKind kind, const char *k
 
 static enum http_method parse_method(const char *m)
 {
-	static const char *const names[] = {"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"};
 	for (int i = 0; i < 6; i++)
-		if (strcmp(m, names[i]) == 0)
+		if (strcmp(m, method_names[i]) == 0)
 			return (enum http_method)i;
 	return HTTP_OTHER;
 }
@@ -245,6 +283,7 @@ static struct request *request_new(struct app *app, struct MHD_Connection *conn,
 	rq->conn = conn;
 	rq->method = parse_method(method);
 	rq->now = (int64_t)time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &rq->started);
 	snprintf(rq->path, sizeof(rq->path), "%s", url);
 	rq->body_limit = !is_form_route(rq) ? MAX_JSON_BODY
 			 : strncmp(rq->path, "/console/invitations/", 21) == 0 ? MAX_DRAFT_FORM_BODY

@@ -272,6 +272,7 @@ int pages_csrf_ok(struct request *rq, const char *jti)
 static int show_redeemed(struct request *rq, const char *token, struct redeem_item *it)
 {
 	const struct offer *o = &it->offer;
+	histogram_observe(&rq->app->redeem_latency, metrics_since(&rq->started));
 	if (it->status == REDEEM_BAD_INPUT)
 		return show_offer(rq, token, o, 400, "org_name");
 	if (it->status != REDEEM_OK)

@@ -91,9 +91,13 @@ static void imap_state(void *ctx, int connected, const char *error)
 	app->imap_connected = connected;
 }
 
-static void imap_pass_done(void *ctx, int64_t at)
+static void imap_pass_done(void *ctx, const struct imap_stats *stats, double seconds)
 {
-	((struct app *)ctx)->imap_pass_at = at;
+	struct app *app = ctx;
+	for (int i = 0; i < INBOUND_ACTIONS; i++)
+		__atomic_add_fetch(&app->inbound[i], stats->by_action[i], __ATOMIC_RELAXED);
+	histogram_observe(&app->imap_pass_latency, seconds);
+	app->imap_pass_at = (int64_t)time(NULL);
 }
 
 static void *sender_main(void *arg)
@@ -110,12 +114,16 @@ static void *sender_main(void *arg)
 	while (!app->stopping) {
 		struct outbox_stats stats;
 		struct mail_reporter rep = app_mail_reporter(app);
+		struct timespec started;
+		clock_gettime(CLOCK_MONOTONIC, &started);
 		if (outbox_run_once(st, &app->cfg.outbox, &rep, (int64_t)time(NULL), &stats,
 				    &err) < 0) {
 			msg_error("outbox: %s", err);
 			wait_for_work(app, 5);
 			continue;
 		}
+		if (stats.claimed > 0) /* a pass that found nothing opened no session */
+			histogram_observe(&app->smtp_batch_latency, metrics_since(&started));
 		note_smtp(app, &stats);
 		__atomic_add_fetch(&app->mails_sent, stats.sent, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&app->mails_failed, stats.failed, __ATOMIC_RELAXED);

@@ -467,3 +467,23 @@ int store_outbox_counts(struct store *st, int64_t out[5], const char **error_r)
 	static const char sql[] = "SELECT status, count(*) FROM outbox GROUP BY status";
 	return store_counts_by(st, sql, outbox_status_index, out, 5, "count messages", error_r);
 }
+
+int store_outbox_oldest_queued(struct store *st, int64_t *at_r, const char **error_r)
+{
+	/* The lowest id still queued is the oldest one (ids grow with time):
+	 * one step down the (status, id) index. */
+	sqlite3_stmt *s = store_stmt(st,
+				     "SELECT created_at FROM outbox WHERE status = 'queued' "
+				     "ORDER BY id LIMIT 1",
+				     error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	int rc = sqlite3_step(s);
+	*at_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*error_r = store_err(st, "oldest queued message");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}

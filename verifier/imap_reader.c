@@ -114,7 +114,10 @@ static void route(struct moves *mv, uint32_t uid, const struct inbound_outcome *
 static void report(struct moves *mv, uint32_t uid, const struct inbound_outcome *out,
 		   struct imap_stats *stats)
 {
-	if (!out->duplicate)
+	if (out->duplicate)
+		msg_debug("imap: UID %u was handled before (%s); moved only", uid,
+			  inbound_action_str(out->row.action));
+	else
 		msg_info("imap: UID %u %s %s%s%s: %s", uid, out->row.cls, inbound_action_str(out->row.action),
 			 out->row.code[0] ? " code " : "", out->row.code, out->row.detail);
 	count(stats, out);
@@ -369,12 +372,18 @@ void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
 			 s->has_idle && cfg->idle ? "IDLE" : "polling");
 		backoff = 1;
 		tell_state(rep, 1, NULL);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		while (imap_session_pass(s, env, opts, &stats, &err) == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
 			log_pass(cfg, &stats);
 			if (rep != NULL && rep->pass != NULL)
-				rep->pass(rep->ctx, (int64_t)time(NULL));
+				rep->pass(rep->ctx, &stats,
+					  (double)(t1.tv_sec - t0.tv_sec) +
+						  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 			if (*stop || imap_session_wait(s, stop, &err) < 0)
 				break;
+			clock_gettime(CLOCK_MONOTONIC, &t0); /* the pass, not the wait */
 		}
 		/* A failed pass or a failed wait: reconnect. */
 		if (!*stop) {

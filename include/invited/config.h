@@ -65,6 +65,11 @@ struct config {
 		int64_t resend_interval;   /* least seconds between verification mails */
 		int recipient_rate_limit;  /* verification mails per address per hour */
 	} enrollment;
+	struct {
+		char target[16];  /* stderr or syslog (serve only; commands write to stderr) */
+		char level[16];   /* debug, info, warning, error */
+		int access;       /* one line per HTTP request answered */
+	} log;
 };
 
 /* Defaults, then the file (if path is not NULL), then the environment,

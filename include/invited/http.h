@@ -35,6 +35,7 @@ struct request {
 	enum http_method method;
 	char path[MAX_URL_LEN + 1];
 	int64_t now;
+	struct timespec started; /* CLOCK_MONOTONIC, when the request began */
 	char client[64];        /* the peer's address */
 
 	char *body;             /* JSON bodies, NUL-terminated */

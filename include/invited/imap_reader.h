@@ -90,7 +90,7 @@ int imap_session_wait(struct imap_session *s, const _Atomic int *stop,
  * not (with why), and each pass done. May be NULL. */
 struct imap_watch_report {
 	void (*state)(void *ctx, int connected, const char *error);
-	void (*pass)(void *ctx, int64_t at);
+	void (*pass)(void *ctx, const struct imap_stats *stats, double seconds);
 	void *ctx;
 };
 

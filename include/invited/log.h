@@ -1,14 +1,16 @@
 /*
- * log.h: logging to standard error and formatted error strings.
+ * log.h: logging to standard error or syslog, and formatted error strings.
  * Header-only, so that every module may log without depending on
  * another module. Lines carry a UTC timestamp, the level and the text; to
- * journald, the syslog priority, the level and the text.
+ * journald, the syslog priority, the level and the text; to syslog, the
+ * level and the text at its priority (syslog adds the time and pid).
  */
 #ifndef INVITED_LOG_H
 #define INVITED_LOG_H
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -36,14 +38,63 @@ static inline int msg_to_journal(void)
 	return state == 2;
 }
 
-static inline void msg_vlog(const char *level, const char *fmt, va_list ap)
+enum msg_level { MSG_DEBUG, MSG_INFO, MSG_WARNING, MSG_ERROR, MSG_PANIC };
+
+/*
+ * The process's log settings ([log] in the config; serve applies them,
+ * msg_setup): the lowest level written, and syslog instead of stderr.
+ * One object for the whole program: a weak definition in every file that
+ * includes this header, merged into one by the linker.
+ */
+struct msg_settings {
+	_Atomic int min_level; /* enum msg_level */
+	_Atomic int to_syslog;
+};
+__attribute__((weak)) struct msg_settings msg_settings = {MSG_INFO, 0};
+
+/* level: "debug", "info", "warning" or "error"; to_syslog: openlog as
+ * "invited" (facility daemon) and write there from now on. -1 for an
+ * unknown level. */
+static inline int msg_level_parse(const char *s)
 {
+	static const char *const names[] = {"debug", "info", "warning", "error"};
+	for (int i = 0; i < 4; i++)
+		if (s != NULL && __builtin_strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static inline void msg_setup(int min_level, int to_syslog)
+{
+	if (to_syslog && !msg_settings.to_syslog)
+		openlog("invited", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	msg_settings.min_level = min_level;
+	msg_settings.to_syslog = to_syslog;
+}
+
+static inline int msg_level_on(enum msg_level level)
+{
+	return (int)level >= msg_settings.min_level;
+}
+
+static inline void msg_vlog(enum msg_level lv, const char *fmt, va_list ap)
+{
+	static const char *const names[] = {"debug", "info", "warning", "error", "panic"};
+	static const int prios[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT};
+	const char *level = names[lv];
 	char line[2048], stamp[32];
 	struct tm tm;
 	int n;
+	if (!msg_level_on(lv))
+		return;
+	if (msg_settings.to_syslog) {
+		n = snprintf(line, sizeof(line), "%s: ", level);
+		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		syslog(prios[lv], "%s", line);
+		return;
+	}
 	if (msg_to_journal()) {
-		int prio = level[0] == 'i' ? 6 : level[0] == 'w' ? 4 : level[0] == 'e' ? 3 : 2;
-		n = snprintf(line, sizeof(line), "<%d>%s: ", prio, level);
+		n = snprintf(line, sizeof(line), "<%d>%s: ", prios[lv], level);
 	} else {
 		time_t now = time(NULL);
 		gmtime_r(&now, &tm);
@@ -57,11 +108,22 @@ static inline void msg_vlog(const char *level, const char *fmt, va_list ap)
 	fprintf(stderr, "%s\n", line);
 }
 
+/* Detail for finding a fault ([log] level = debug); off by default. */
+__attribute__((format(printf, 1, 2))) static inline void msg_debug(const char *fmt, ...)
+{
+	va_list ap;
+	if (!msg_level_on(MSG_DEBUG))
+		return;
+	va_start(ap, fmt);
+	msg_vlog(MSG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
 __attribute__((format(printf, 1, 2))) static inline void msg_info(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	msg_vlog("info", fmt, ap);
+	msg_vlog(MSG_INFO, fmt, ap);
 	va_end(ap);
 }
 
@@ -69,7 +131,7 @@ __attribute__((format(printf, 1, 2))) static inline void msg_warn(const char *fm
 {
 	va_list ap;
 	va_start(ap, fmt);
-	msg_vlog("warning", fmt, ap);
+	msg_vlog(MSG_WARNING, fmt, ap);
 	va_end(ap);
 }
 
@@ -77,7 +139,7 @@ __attribute__((format(printf, 1, 2))) static inline void msg_error(const char *f
 {
 	va_list ap;
 	va_start(ap, fmt);
-	msg_vlog("error", fmt, ap);
+	msg_vlog(MSG_ERROR, fmt, ap);
 	va_end(ap);
 }
 
@@ -87,7 +149,7 @@ msg_panic(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	msg_vlog("panic", fmt, ap);
+	msg_vlog(MSG_PANIC, fmt, ap);
 	va_end(ap);
 	abort();
 }

@@ -17,6 +17,7 @@
 #include "outbox.h"
 #include "keys.h"
 #include "mailer.h"
+#include "metrics.h"
 #include "store.h"
 #include "template.h"
 
@@ -64,7 +65,9 @@ struct app {
 	_Atomic int imap_connected;
 	char smtp_error[256], imap_error[256];
 
-	/* counters for /metrics */
+	/* counters and histograms for /metrics (server/metrics.c) */
+	struct histogram http_latency, redeem_latency, smtp_batch_latency, imap_pass_latency;
+	uint64_t inbound[INBOUND_ACTIONS]; /* by enum inbound_action */
 	uint64_t http_requests[6];   /* by status class: [2]=2xx … [5]=5xx */
 	uint64_t invitations_created;
 	uint64_t redeems;

@@ -587,6 +587,8 @@ int store_outbox_list(struct store *st, const struct outbox_filter *f,
 		      store_outbox_cb *cb, void *ctx, const char **error_r);
 /* Counts by status, for metrics: out[status] for status 1..4. */
 int store_outbox_counts(struct store *st, int64_t out[5], const char **error_r);
+/* When the oldest message still queued was queued; 0 when none is. */
+int store_outbox_oldest_queued(struct store *st, int64_t *at_r, const char **error_r);
 
 /* ------------------------------------------------------- verifications */
 

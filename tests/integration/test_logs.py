@@ -108,3 +108,97 @@ def test_config_warnings_are_logged_once_by_serve_and_listed_by_check():
         for k in more:
             del os.environ[k]
     assert srv.log().count("names no setting") == 1, srv.log()  # no other variable
+
+
+SYSLOG_LAUNCH = r'''
+set -e
+# A private mount namespace whose /dev is a fresh tmpfs holding the few
+# devices a server opens, and /dev/log: the test's socket.
+mkdir -p "$1/olddev"
+mount --bind /dev "$1/olddev"
+mount -t tmpfs -o mode=0755 tmpfs /dev
+for n in null zero random urandom; do
+	touch "/dev/$n"
+	mount --bind "$1/olddev/$n" "/dev/$n"
+done
+ln -s /proc/self/fd /dev/fd
+ln -s "$1/log" /dev/log
+shift
+exec "$@"
+'''
+
+
+def test_syslog_target_debug_level_and_access_log():
+    """[log] target = syslog: serve writes to /dev/log (here a socket of the
+    test's, in a mount namespace of its own) at each line's priority,
+    facility daemon; level = debug adds the debug lines, warning drops the
+    info ones; access = yes logs one line per answer, a link's token left
+    out."""
+    import socket
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="invited-syslog-")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(os.path.join(tmp, "log"))
+    rx.settimeout(0.2)
+    srv = Server.start(**{"log.target": "syslog", "log.level": "debug", "log.access": "yes",
+                          "invitations.org_rate_limit": "0",
+                          "invitations.recipient_rate_limit": "0"})
+    srv.stop()
+    launch = os.path.join(tmp, "launch.sh")
+    with open(launch, "w") as f:
+        f.write(SYSLOG_LAUNCH)
+    proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "bash", launch,
+                             tmp, invited_bin(), "-c", srv.conf, "serve"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=open(srv.log_path, "ab"), env=child_env())
+    lines = []
+
+    def read_until(pred, what, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                lines.append(rx.recv(65536).decode())
+            except socket.timeout:
+                pass
+            if any(pred(line) for line in lines):
+                return
+        raise AssertionError(f"no {what} in syslog:\n" + "\n".join(lines[-40:]) +
+                             f"\nstderr:\n{srv.log()[-2000:]}")
+
+    try:
+        read_until(lambda line: "listening" in line or "serving" in line, "start-up line")
+        org = srv.org_create("provider", "Northwind Syslog", "p45@example.test")
+        status, inv = srv.api("POST", "/api/v1/invitations",
+                              {"kind": "indirect_provider", "email": "u45@example.test"},
+                              srv.apikey(org))
+        assert status == 201, inv
+        link = srv.mailed_link(inv["id"])
+        srv.http("GET", link)
+        # <30> is daemon.info, <31> daemon.debug: RFC 3164 lines from syslog(3).
+        info = r"^<30>\w{3} [ \d]\d \d\d:\d\d:\d\d invited\[\d+\]: info: "
+        read_until(lambda line: re.match(info + r'access: 127\.0\.0\.1 "POST '
+                                         r'/api/v1/invitations" 201 \d+ [\d.]+ms$', line),
+                   "access line for the POST")
+        read_until(lambda line: re.match(info + r'access: 127\.0\.0\.1 "GET /l/…" 200 ',
+                                         line), "access line for the link, token left out")
+        read_until(lambda line: re.match(r"^<31>.* invited\[\d+\]: debug: outbox: 1 message "
+                                         r"claimed for one SMTP session", line),
+                   "debug line")
+        read_until(lambda line: re.match(info + r"outbox: id=\d+ to=<u45@example\.test> .*"
+                                         r"status=sent", line), "the mail's line")
+        token = link.rsplit("/", 1)[1]
+        assert not any(token in line for line in lines), "a link's token reached the log"
+        assert "access:" not in srv.log(), srv.log()  # all of it went to syslog
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+    # warning: no info line any more, the warnings still.
+    with open(srv.conf, "a") as f:
+        f.write("\n[log]\nlevel = warning\ntarget = stderr\n")
+    srv.serve()
+    srv.http("GET", "/healthz")
+    srv.stop()
+    assert "info:" not in srv.log().split("warning: config: [log]")[-1], srv.log()
+    rx.close()
+    srv.cleanup()

@@ -88,9 +88,13 @@ def parse_metrics(text):
             m = re.fullmatch(r'([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+]+)',
                              line)
             assert m, line
-            assert m.group(1) in typed, f"{line}: no TYPE before it"
-            if typed[m.group(1)] == "counter":
-                assert m.group(1).endswith("_total"), line
+            name = m.group(1)
+            fam = next((name[:-len(s)] for s in ("_bucket", "_sum", "_count")
+                        if name.endswith(s) and typed.get(name[:-len(s)]) == "histogram"),
+                       name)
+            assert fam in typed, f"{line}: no TYPE before it"
+            if typed[fam] == "counter":
+                assert name.endswith("_total"), line
             samples[m.group(1) + (m.group(2) or "")] = float(m.group(4))
     return samples
 
@@ -123,3 +127,78 @@ def test_metrics_are_well_formed_and_for_the_operator_only():
     assert m["invited_imap_connected"] == 1, m
     assert m["invited_imap_last_pass_timestamp_seconds"] > 0, m
     srv.stop()
+
+
+def histogram(m, name):
+    """(count, sum, [(le, cumulative count)]) of a histogram, checked:
+    buckets rise, +Inf last and equal to the count."""
+    buckets = sorted(((float(k.split('"')[1]), v) for k, v in m.items()
+                      if k.startswith(name + "_bucket{")), key=lambda b: b[0])
+    assert buckets and buckets[-1][0] == float("inf"), (name, buckets)
+    assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), (name, buckets)
+    assert buckets[-1][1] == m[name + "_count"], (name, buckets, m[name + "_count"])
+    return m[name + "_count"], m[name + "_sum"], buckets
+
+
+def test_metrics_histograms_and_inbound_move_and_promtool_accepts_the_page():
+    """Each latency histogram counts what it measures (an HTTP request, a
+    redeem, an SMTP session, an IMAP pass), the outbox's oldest queued
+    age, inbound mail by action (a real Postfix bounce), and Prometheus'
+    own promtool finds nothing wrong with the page."""
+    mailstack.imap_clear("invites")
+    srv = Server.start(**{"imap.enabled": "yes", "smtp.retry_base": "60s"})
+    op = {"Authorization": f"Bearer {srv.apikey(None, role='operator')}"}
+    org = srv.org_create("provider", "Northwind Histograms", "p43@example.test")
+    key = srv.apikey(org)
+    srv.org_create("reseller", "Contoso Histograms", "u46@example.test")
+    status, good = srv.api("POST", "/api/v1/invitations",
+                           {"kind": "indirect_provider", "email": "u46@example.test"}, key)
+    assert status == 201, good
+    status, bad = srv.api("POST", "/api/v1/invitations",
+                          {"kind": "indirect_provider", "email": "no-such-u46@example.test"}, key)
+    assert status == 201, bad
+    status, _ = srv.form_post(srv.mailed_link(good["id"]), consent="yes", action="accept")
+    assert status == 200
+
+    deadline = time.monotonic() + 90
+    while True:
+        status, _, body = srv.http("GET", "/metrics", headers=op)
+        assert status == 200
+        m = parse_metrics(body.decode())
+        if m.get('invited_inbound_messages_total{action="bounced"}', 0) >= 1:
+            break
+        assert time.monotonic() < deadline, f"no bounce read in 90 s:\n{body.decode()}"
+        time.sleep(1)
+    count, total, _ = histogram(m, "invited_http_request_duration_seconds")
+    assert count >= 5 and total > 0, (count, total)
+    assert histogram(m, "invited_redeem_duration_seconds")[0] == 1
+    assert histogram(m, "invited_smtp_batch_duration_seconds")[0] >= 1
+    assert histogram(m, "invited_imap_pass_duration_seconds")[0] >= 1
+    assert m["invited_outbox_oldest_queued_age_seconds"] == 0, m  # all sent
+    for action in ("bounced", "relayed", "reply_kept", "unmatched"):
+        assert f'invited_inbound_messages_total{{action="{action}"}}' in m, (action, m)
+
+    promtool = os.environ.get("PROMTOOL", "/var/cache/invited-test-tools/promtool")
+    p = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
+                       timeout=60)
+    assert p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip(), \
+        (p.returncode, p.stdout, p.stderr)
+    # promtool does see what is wrong: a counter without _total.
+    p = subprocess.run([promtool, "check", "metrics"], capture_output=True, timeout=60,
+                       input=b"# HELP x_sent mails\n# TYPE x_sent counter\nx_sent 1\n")
+    assert b"counter metrics should have" in p.stdout + p.stderr, (p.stdout, p.stderr)
+
+    # A message that cannot go now ages in the outbox, and the gauge says so.
+    srv.stop()
+    srv2 = Server.start(**{"smtp.port": "9", "smtp.retry_base": "60s"})
+    org2 = srv2.org_create("provider", "Northwind Queue", "p43@example.test")
+    status, _ = srv2.api("POST", "/api/v1/invitations",
+                         {"kind": "indirect_provider", "email": "u46@example.test"},
+                         srv2.apikey(org2))
+    assert status == 201
+    time.sleep(2.2)
+    _, _, body = srv2.http("GET", "/metrics",
+                           headers={"Authorization": f"Bearer {srv2.apikey(None, role='operator')}"})
+    m = parse_metrics(body.decode())
+    assert m["invited_outbox_oldest_queued_age_seconds"] >= 2, m
+    srv2.stop()

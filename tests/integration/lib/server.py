@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.parse
 
-from . import mailstack
+from . import mailstack, openapi
 
 _running = []
 
@@ -179,7 +179,9 @@ class Server:
             conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
             data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            openapi.check(method, path, r.status, hdrs, data)
+            return r.status, hdrs, data
         finally:
             conn.close()
 
