@@ -293,10 +293,14 @@ int api_metrics(struct request *rq)
 	char *buf;
 	size_t len;
 
-	if ((call.st = app_store(rq->app, &err)) == NULL ||
-	    apikey_check(call.st, http_header(rq, "Authorization"), &call.caller, &f) < 0 ||
+	if ((call.st = app_store(rq->app, &err)) == NULL) {
+		msg_error("metrics: %s", err); /* the details are the operator's, not the client's */
+		fault_internal(&f, NULL);
+		return http_respond_fault(rq, &f);
+	}
+	if (apikey_check(call.st, http_header(rq, "Authorization"), &call.caller, &f) < 0 ||
 	    api_need_operator(&call, &f) < 0)
-		return http_respond_fault(rq, f.status ? &f : &(struct fault){500, "internal", NULL, err});
+		return http_respond_fault(rq, &f);
 	FILE *out = open_memstream(&buf, &len);
 	if (out == NULL)
 		return http_respond_fault(rq, &(struct fault){500, "internal", NULL, "out of memory"});

@@ -177,8 +177,11 @@ int cli_init(struct cli *cli, int argc, char **argv)
 		printf("wrote %s\n", cfg.path);
 
 	struct store *st;
+	/* A database that is there is kept as it is: migrating it is
+	 * `db migrate`'s (or serve's) to do, and to log. */
+	int flags = STORE_CREATE | (access(cfg.server.database, F_OK) == 0 ? 0 : STORE_MIGRATE);
 	if (mkdir_for(cfg.server.database, 0755) < 0 ||
-	    store_open(cfg.server.database, STORE_CREATE | STORE_MIGRATE, &st, &err) != STORE_OK)
+	    store_open(cfg.server.database, flags, &st, &err) != STORE_OK)
 		return cli_fail("init", "%s", err ? err : strerror(errno));
 	store_close(st);
 	printf("database %s (schema version %d)\n", cfg.server.database, store_schema_version());
@@ -248,6 +251,8 @@ int cli_config(struct cli *cli, int argc, char **argv)
 	if (check) {
 		for (int i = 0; i < cfg.n_warnings && i < CONFIG_MAX_WARNINGS; i++)
 			printf("warning: %s\n", cfg.warnings[i]);
+		if (cfg.n_warnings > CONFIG_MAX_WARNINGS)
+			printf("warning: %d more\n", cfg.n_warnings - CONFIG_MAX_WARNINGS);
 		int problems = config_check(&cfg, stdout);
 		if (problems == 0)
 			printf("ok\n");

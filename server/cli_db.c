@@ -120,6 +120,9 @@ int cli_db(struct cli *cli, int argc, char **argv)
 	char keys[PATH_MAX];
 	if (snprintf(keys, sizeof(keys), "%s.keys", dest) >= (int)sizeof(keys))
 		return cli_fail("db", "%s: name too long", dest);
+	/* Any schema: the backup to take before `db migrate` is of a
+	 * database that needs it. */
+	cli->store_flags = STORE_ANY_VERSION;
 	if (cli_load(cli) != 0)
 		return EXIT_FAIL;
 	if (store_backup(cli->st, dest, &err) != STORE_OK)

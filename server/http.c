@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <sched.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,24 +43,47 @@ static const char *method_name(enum http_method m)
 }
 
 /*
- * The access log's line ([log] access). A link's path is its token, a
- * capability: only "/l/…" is written. Bytes that could forge a line or a
- * field (controls, quotes, backslashes) become '?'.
+ * A request's path as a log line may hold it (the access log, a panic):
+ * printable ASCII but for '%', '"' and '\\'; every other byte as %XX, so a
+ * line can be neither forged, reordered (bidi controls) nor turned into a
+ * binary blob for journald. Whatever follows "/l/" anywhere in the path is
+ * a link's token, a capability: "(token left out)" stands for it. Cut at
+ * out's size, with " (cut)" after (a space is always escaped, so neither
+ * marker can come from the path).
  */
+static const char *safe_path(const char *path, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *token = strstr(path, "/l/");
+	const char *end = token != NULL ? token + 3 : path + strlen(path);
+	size_t n = 0;
+	const char *p = path;
+	for (; p < end && n + 3 < size - 7; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c > 0x20 && c < 0x7f && c != '%' && c != '"' && c != '\\') {
+			out[n++] = (char)c;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	out[n] = '\0';
+	if (p < end)
+		snprintf(out + n, size - n, " (cut)");
+	else if (token != NULL && token[3] != '\0')
+		snprintf(out + n, size - n, "%s", n + 17 < size ? "(token left out)" : "");
+	return out;
+}
+
+/* The access log's line ([log] access): client, method, path, status,
+ * bytes of body sent, milliseconds. No query, header or body. */
 static void access_line(struct request *rq, int status, size_t bytes, double seconds)
 {
-	char path[96];
-	size_t n = 0;
-	const char *p = strncmp(rq->path, "/l/", 3) == 0 ? "/l/…" : rq->path;
-	for (; *p != '\0' && n < sizeof(path) - 4; p++, n++)
-		path[n] = (unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\'
-				  ? '?'
-				  : *p;
-	if (*p != '\0')
-		path[n++] = '.', path[n++] = '.', path[n++] = '.';
-	path[n] = '\0';
-	msg_info("access: %s \"%s %s\" %d %zu %.1fms", rq->client, method_name(rq->method), path,
-		 status, bytes, seconds * 1000);
+	char path[128];
+	msg_info("access: %s \"%s %s\" %d %zu %.1fms", rq->client, method_name(rq->method),
+		 safe_path(rq->path, path, sizeof(path)), status,
+		 rq->method == HTTP_HEAD ? 0 : bytes, seconds * 1000);
 }
 
 /* Every answer, once: the counters, the latency and the access log. */
@@ -76,13 +100,22 @@ static void answered(struct request *rq, int status, size_t bytes)
 		access_line(rq, status, bytes, seconds);
 }
 
+/* An Authorization header of the Bearer scheme came (RFC 6750 says
+ * invalid_token only then). */
+static int bearer_sent(struct request *rq)
+{
+	const char *h = http_header(rq, "Authorization");
+	return h != NULL && strncasecmp(h, "Bearer ", 7) == 0;
+}
+
 static int respond(struct request *rq, int status, const char *content_type,
 		   char *body, size_t len, const char *set_cookie, int page)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL) {
+	if (resp == NULL) { /* out of memory: MHD_NO closes the connection */
 		free(body);
+		answered(rq, 500, 0);
 		return MHD_NO;
 	}
 	add_common_headers(resp);
@@ -103,7 +136,7 @@ static int respond(struct request *rq, int status, const char *content_type,
 		MHD_add_response_header(resp, "Allow", rq->allow);
 	if (status == 401) /* RFC 6750: how to authenticate, and whether what came was bad */
 		MHD_add_response_header(resp, "WWW-Authenticate",
-					http_header(rq, "Authorization") != NULL
+					bearer_sent(rq)
 						? "Bearer realm=\"invited\", error=\"invalid_token\""
 						: "Bearer realm=\"invited\"");
 	int ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
@@ -122,8 +155,10 @@ int http_redirect(struct request *rq, const char *location, const char *set_cook
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
+	if (resp == NULL) {
+		answered(rq, 500, 0);
 		return MHD_NO;
+	}
 	add_common_headers(resp);
 	MHD_add_response_header(resp, "Location", location);
 	if (set_cookie != NULL)
@@ -388,8 +423,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		rq->suspended = 0;
 		__atomic_sub_fetch(&rq->app->http_deferred, 1, __ATOMIC_RELAXED);
 		int ret = rq->resume(rq);
+		char path[128];
 		if (!rq->responded)
-			msg_panic("http: %s answered nothing after resuming", rq->path);
+			msg_panic("http: %s answered nothing after resuming",
+				  safe_path(rq->path, path, sizeof(path)));
 		return (enum MHD_Result)ret;
 	}
 	if (rq->responded)
@@ -401,8 +438,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	http_guard_request_in(conn);
 	int ret = route(rq);
+	char path[128];
 	if (!rq->responded && !rq->suspended)
-		msg_panic("http: %s answered nothing", rq->path);
+		msg_panic("http: %s answered nothing", safe_path(rq->path, path, sizeof(path)));
 	return (enum MHD_Result)ret;
 }
 

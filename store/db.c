@@ -206,11 +206,13 @@ int store_file_version(const char *path, int *version_r, const char **error_r)
  * transaction, bumping user_version with it; or, without migrate, refuse
  * a database that needs one. A new (empty) database is created whole
  * without a line per step. */
-static int migrate(struct store *st, const char *path, int migrate, const char **error_r)
+static int migrate(struct store *st, const char *path, int flags, const char **error_r)
 {
-	int version;
+	int version, migrate = (flags & STORE_MIGRATE) != 0;
 	if (store_version(st, &version, error_r) < 0)
 		return STORE_ERROR;
+	if (flags & STORE_ANY_VERSION) /* a backup copies pages, whatever they hold */
+		return STORE_OK;
 	if (version > store_migration_count) {
 		*error_r = errorf("store: %s has schema version %d, newer than this build's "
 				  "(%d): upgrade invited",
@@ -226,9 +228,21 @@ static int migrate(struct store *st, const char *path, int migrate, const char *
 	}
 	for (int v = version; v < store_migration_count; v++) {
 		char bump[64];
+		int now;
 		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
 		if (exec_sql(st, "BEGIN IMMEDIATE", error_r) < 0)
 			return STORE_ERROR;
+		/* Another process (db migrate, a restarted serve) may have
+		 * applied it meanwhile: under the write lock, look again. */
+		if (store_version(st, &now, error_r) != STORE_OK) {
+			exec_sql(st, "ROLLBACK", error_r);
+			return STORE_ERROR;
+		}
+		if (now > v) {
+			exec_sql(st, "COMMIT", error_r);
+			v = now - 1;
+			continue;
+		}
 		if (exec_sql(st, store_migrations[v], error_r) < 0 ||
 		    exec_sql(st, bump, error_r) < 0) {
 			exec_sql(st, "ROLLBACK", error_r);
@@ -326,7 +340,7 @@ int store_open(const char *path, int flags, struct store **st_r, const char **er
 	if (exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 			 "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
 		     error_r) < 0 ||
-	    migrate(st, path, (flags & STORE_MIGRATE) != 0, error_r) < 0) {
+	    migrate(st, path, flags, error_r) < 0) {
 		store_close(st);
 		return STORE_ERROR;
 	}

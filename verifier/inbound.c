@@ -137,6 +137,14 @@ static int on_bounce(const struct verifier_env *env, const struct classify_resul
 	r->invitation_id = m.invitation_id;
 	r->verification_id = m.verification_id;
 	const char *reason = bounce_reason(res);
+	/* The mail's own line, as the outbox logs a send (Postfix's way): the
+	 * news came back by mail, read over IMAP. */
+	if (res->bounce == BOUNCE_PERMANENT)
+		msg_warn("outbox: id=%lld to=<%s> relay=imap kind=%s status=bounced (%s)",
+			 (long long)m.id, m.rcpt, outbox_kind_str(m.kind), reason);
+	else
+		msg_info("outbox: id=%lld to=<%s> relay=imap kind=%s status=delayed (%s)",
+			 (long long)m.id, m.rcpt, outbox_kind_str(m.kind), reason);
 	if (res->bounce != BOUNCE_PERMANENT) {
 		set_action(r, INBOUND_BOUNCE_NOTED,
 			   errorf("%s of a %s mail: %s", bounce_kind_str(res->bounce),

@@ -33,9 +33,10 @@ struct store;
  * STORE_CREATE creates the file (0600) when missing; STORE_MIGRATE brings
  * its schema to this build's version, logging each step. Without it, a
  * database that needs migrating is refused, with the command to run; a
- * newer schema than this build's is always refused.
+ * newer schema than this build's is refused too. STORE_ANY_VERSION takes
+ * any schema as it is: only for store_backup, which copies pages.
  */
-enum { STORE_CREATE = 1, STORE_MIGRATE = 2 };
+enum { STORE_CREATE = 1, STORE_MIGRATE = 2, STORE_ANY_VERSION = 4 };
 int store_open(const char *path, int flags, struct store **st_r, const char **error_r);
 /* The database's schema version (PRAGMA user_version), of an open store
  * or of the file at path (opened read-only, migrated or not). */

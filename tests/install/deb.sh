@@ -36,10 +36,18 @@ contents)
 	files=$(dpkg-deb -c "$deb" | awk '{ print $NF }')
 	for want in ./usr/bin/invited ./usr/share/invited/templates/en/mail/ \
 		./usr/share/man/man8/invited.8.gz ./usr/share/man/man5/invited.conf.5.gz \
-		invited.service ./usr/lib/sysusers.d/invited.conf; do
+		./lib/systemd/system/invited.service ./usr/lib/sysusers.d/invited.conf; do
 		echo "$files" | grep -q -- "$want" || fail "$want is not in the package"
 	done
 	dpkg-deb -f "$deb" Depends | grep -q libesmtp || fail "no shared-library Depends"
+	# Installing makes the service's user and tells systemd of the unit;
+	# purging takes the unit's state away (debhelper's scripts).
+	ctl=$(mktemp -d)
+	dpkg-deb -e "$deb" "$ctl"
+	grep -q 'systemd-sysusers' "$ctl/postinst" || fail "postinst does not make the user"
+	grep -q 'deb-systemd-helper' "$ctl/postinst" || fail "postinst does not register the unit"
+	grep -q 'deb-systemd-helper purge' "$ctl/postrm" || fail "postrm does not purge the unit"
+	rm -rf "$ctl"
 	root=$(mktemp -d)
 	trap 'rm -rf "$root"' EXIT
 	dpkg-deb -x "$deb" "$root"

@@ -86,6 +86,12 @@ def test_migrations_are_explicit_logged_and_never_backwards():
         assert f"schema version {current - 1}" in p.stderr and \
             "invited db migrate" in p.stderr, p.stderr
         assert int(srv.sql("PRAGMA user_version")[0][0]) == current - 1  # changed nothing
+        # The backup to take before migrating works on the old schema.
+        copy = os.path.join(srv.dir, "before-migrate.db")
+        srv.cli("db", "backup", copy)
+        db = sqlite3.connect(copy)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == current - 1
+        db.close()
         p = srv.cli("db", "migrate")
         assert f"schema version {current - 1} -> {current}" in p.stdout, p.stdout
         assert f"migration {current} of {current} applied" in p.stderr, p.stderr

@@ -173,20 +173,29 @@ def test_syslog_target_debug_level_and_access_log():
                               srv.apikey(org))
         assert status == 201, inv
         link = srv.mailed_link(inv["id"])
+        token = link.rsplit("/", 1)[1]
         srv.http("GET", link)
+        srv.http("GET", f"//l/{token}")   # a 404, its token left out all the same
+        srv.http("GET", "/x%ff%E2%80%AE%22%0a%25y")  # bytes that would forge or hide a line
         # <30> is daemon.info, <31> daemon.debug: RFC 3164 lines from syslog(3).
         info = r"^<30>\w{3} [ \d]\d \d\d:\d\d:\d\d invited\[\d+\]: info: "
         read_until(lambda line: re.match(info + r'access: 127\.0\.0\.1 "POST '
                                          r'/api/v1/invitations" 201 \d+ [\d.]+ms$', line),
                    "access line for the POST")
-        read_until(lambda line: re.match(info + r'access: 127\.0\.0\.1 "GET /l/…" 200 ',
-                                         line), "access line for the link, token left out")
+        read_until(lambda line: re.match(info + r'access: 127\.0\.0\.1 "GET /l/\(token left '
+                                         r'out\)" 200 ', line),
+                   "access line for the link, token left out")
+        read_until(lambda line: re.match(info + r'access: 127\.0\.0\.1 "GET //l/\(token left '
+                                         r'out\)" 404 ', line),
+                   "access line for another path holding a token")
+        read_until(lambda line: re.match(info + r'access: 127\.0\.0\.1 "GET '
+                                         r'/x%FF%E2%80%AE%22%0A%25y" 404 \d+ [\d.]+ms$', line),
+                   "access line with its path's bytes escaped")
         read_until(lambda line: re.match(r"^<31>.* invited\[\d+\]: debug: outbox: 1 message "
                                          r"claimed for one SMTP session", line),
                    "debug line")
         read_until(lambda line: re.match(info + r"outbox: id=\d+ to=<u45@example\.test> .*"
                                          r"status=sent", line), "the mail's line")
-        token = link.rsplit("/", 1)[1]
         assert not any(token in line for line in lines), "a link's token reached the log"
         assert "access:" not in srv.log(), srv.log()  # all of it went to syslog
     finally:
