@@ -1,21 +1,42 @@
 /*
  * bench_tokens.c: link tokens minted and verified per second on one core,
- * against raw libsodium Ed25519 over the same payload in the same run.
- * The payload has the shape and size of a real link's claims. Prints one
- * table row per figure: name, value, baseline, ratio, goal, whether it holds.
+ * against raw libsodium Ed25519 over the same payload in the same run and,
+ * when a peer command is given, against that peer (bench/peers/tokens.mjs:
+ * npm paseto on Node) signing and verifying the same claims with a footer
+ * of the same bytes.
+ *
+ *     bench_tokens KEY_DIR [PEER_COMMAND [ARG...]]
+ *
+ * The peer command is run once per round, between the rounds of the other
+ * runs, with "--claims JSON --footer TEXT" appended; it prints one line
+ * "MINTED VERIFIED LABEL": its rates per second and what it is (name,
+ * version, runtime). It inherits this program's CPU affinity (taskset).
+ * The payload has the shape and size of a real link's claims. Prints per
+ * figure (minted, verified) one table row against libsodium and, with a
+ * peer, one against the peer: name, value, baseline, ratio, goal, whether it
+ * holds. INVITED_BENCH_SMALL=1 runs two rounds instead of five (a sanity
+ * check, not a figure).
  */
+#include <errno.h>
 #include <math.h>
 #include <sodium.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "invited/keys.h"
 #include "invited/log.h"
 
 #define SECONDS 0.4 /* per run */
 #define ROUNDS 5    /* interleaved runs of each; the best counts */
+#define GOAL_LIBSODIUM 0.9
+#define GOAL_PEER 2.5
+
+extern char **environ;
 
 static double now(void)
 {
@@ -84,11 +105,58 @@ static void raw_verify(void *arg)
 		exit(1);
 }
 
-static void row(const char *name, double value, double base, double goal)
+static void row(const char *name, double value, double base, const char *base_name,
+		double goal)
 {
 	double ratio = value / base;
-	printf("| %s | %.0f/s | %.0f/s | %.2f | >= %.1f | %s |\n", name, value, base, ratio,
-	       goal, ratio >= goal ? "yes" : "NO");
+	printf("| %s | %.0f/s | %.0f/s (%s) | %.2f | >= %.1f | %s |\n", name, value, base,
+	       base_name, ratio, goal, ratio >= goal ? "yes" : "NO");
+}
+
+/* One round of the peer: run argv (argv[0] looked up in PATH), read its
+ * line "MINTED VERIFIED LABEL"; the label goes to label (trimmed). Exits
+ * on any failure: a figure without its baseline is no figure. */
+static void peer_round(char **argv, double *minted_r, double *verified_r, char *label,
+		       size_t label_size)
+{
+	int fds[2];
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+	char out[4096];
+	size_t len = 0;
+	ssize_t got;
+	int status, at = 0;
+	if (pipe(fds) != 0 || posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO) != 0 ||
+	    posix_spawn_file_actions_addclose(&fa, fds[0]) != 0 ||
+	    posix_spawn_file_actions_addclose(&fa, fds[1]) != 0) {
+		perror("bench_tokens: peer");
+		exit(1);
+	}
+	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (err != 0) {
+		fprintf(stderr, "bench_tokens: cannot run %s: %s\n", argv[0], strerror(err));
+		exit(1);
+	}
+	while (len < sizeof(out) - 1 &&
+	       ((got = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0 ||
+		(got < 0 && errno == EINTR)))
+		len += got > 0 ? (size_t)got : 0;
+	out[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    sscanf(out, "%lf %lf %n", minted_r, verified_r, &at) != 2 || at == 0 ||
+	    !(*minted_r > 0) || !(*verified_r > 0)) {
+		fprintf(stderr, "bench_tokens: the peer %s failed (status %d), said: %s\n",
+			argv[0], status, out);
+		exit(1);
+	}
+	out[strcspn(out, "\n")] = '\0';
+	snprintf(label, label_size, "%s", out + at);
 }
 
 int main(int argc, char **argv)
@@ -97,10 +165,12 @@ int main(int argc, char **argv)
 	char kid[MAX_KID_LEN + 1];
 	struct keyring *kr;
 	struct ctx c;
-	if (argc != 2) {
-		fprintf(stderr, "usage: bench_tokens KEY_DIR\n");
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_tokens KEY_DIR [PEER_COMMAND [ARG...]]\n");
 		return 2;
 	}
+	const char *small = getenv("INVITED_BENCH_SMALL");
+	int rounds = small != NULL && strcmp(small, "1") == 0 ? 2 : ROUNDS;
 	if (sodium_init() < 0 || keyring_generate(argv[1], kid, &err) < 0 ||
 	    keyring_load(argv[1], &kr, &err) < 0) {
 		fprintf(stderr, "bench_tokens: %s\n", sodium_init() < 0 ? "sodium" : err);
@@ -120,17 +190,47 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_tokens: %s\n", err);
 		return 1;
 	}
+	/* The peer's command line: PEER_COMMAND... --claims JSON --footer
+	 * TEXT, the footer being the bytes keyring_sign writes. */
+	char footer[MAX_KID_LEN + 16], peer_label[256] = "";
+	char **peer = NULL;
+	int npeer = argc - 2;
+	snprintf(footer, sizeof(footer), "{\"kid\":\"%s\"}", kid);
+	if (npeer > 0) {
+		peer = calloc((size_t)npeer + 5, sizeof(*peer));
+		if (peer == NULL)
+			return 1;
+		memcpy(peer, argv + 2, (size_t)npeer * sizeof(*peer));
+		peer[npeer] = "--claims";
+		peer[npeer + 1] = (char *)claims;
+		peer[npeer + 2] = "--footer";
+		peer[npeer + 3] = footer;
+	}
 	/* Measured and baseline runs alternate, so that noise from other
-	 * processes hits both; the best run of each counts. */
+	 * processes hits all of them; the best run of each counts. */
 	double base_sign = 0, minted = 0, base_verify = 0, verified = 0;
-	for (int i = 0; i < ROUNDS; i++) {
+	double peer_minted = 0, peer_verified = 0;
+	for (int i = 0; i < rounds; i++) {
+		if (peer != NULL) {
+			double m, v;
+			peer_round(peer, &m, &v, peer_label, sizeof(peer_label));
+			peer_minted = fmax(peer_minted, m);
+			peer_verified = fmax(peer_verified, v);
+		}
 		base_sign = fmax(base_sign, rate(raw_sign, &c));
 		minted = fmax(minted, rate(mint, &c));
 		base_verify = fmax(base_verify, rate(raw_verify, &c));
 		verified = fmax(verified, rate(verify, &c));
 	}
-	row(errorf("link tokens minted (%zu-byte claims)", c.len), minted, base_sign, 0.9);
-	row("link tokens verified", verified, base_verify, 0.9);
+	row(errorf("link tokens minted (%zu-byte claims)", c.len), minted, base_sign,
+	    "raw libsodium", GOAL_LIBSODIUM);
+	if (peer != NULL)
+		row("link tokens minted vs the peer", minted, peer_minted, peer_label, GOAL_PEER);
+	row("link tokens verified", verified, base_verify, "raw libsodium", GOAL_LIBSODIUM);
+	if (peer != NULL)
+		row("link tokens verified vs the peer", verified, peer_verified, peer_label,
+		    GOAL_PEER);
+	free(peer);
 	free(c.token);
 	keyring_free(kr);
 	return 0;

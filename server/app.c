@@ -141,9 +141,10 @@ int app_init(struct app *app, const char *config_path, const char **error_r)
 	app->invite_org_limit = rate_limiter_new(app->cfg.invitations.org_rate_limit, 3600);
 	app->invite_rcpt_limit =
 		rate_limiter_new(app->cfg.invitations.recipient_rate_limit, 3600);
+	app->token_cache = token_cache_new();
 	if (app->enroll_limit == NULL || app->signin_limit == NULL ||
 	    app->signin_pair_limit == NULL || app->invite_org_limit == NULL ||
-	    app->invite_rcpt_limit == NULL) {
+	    app->invite_rcpt_limit == NULL || app->token_cache == NULL) {
 		*error_r = "out of memory";
 		return -1;
 	}
@@ -230,6 +231,7 @@ void app_verifier_env(struct app *app, struct store *st, int64_t now, const char
 void app_free(struct app *app)
 {
 	keyring_free(app->keys);
+	token_cache_free(app->token_cache);
 	for (size_t i = 0; i < app->n_old_keys; i++)
 		keyring_free(app->old_keys[i]);
 	tpl_set_free(app->tpl);
@@ -287,6 +289,8 @@ int app_reload_keys(struct app *app, const char **error_r)
 	app->old_keys[app->n_old_keys++] = app->keys;
 	__atomic_store_n(&app->keys, kr, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&app->keys_lock);
+	/* A retired key's links are refused from now on, cached or not. */
+	token_cache_keep_keys(app->token_cache, kr);
 	msg_info("keys reloaded: %s signs", keyring_key(kr, 0)->kid);
 	return 0;
 }

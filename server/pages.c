@@ -351,8 +351,9 @@ int pages_link(struct request *rq, const char *token)
 		return show_status(rq, REDEEM_INTERNAL, NULL);
 	}
 	const struct keyring *keys = app_keys(rq->app);
-	enum token_status ts = link_check(keys, rq->app->cfg.server.public_url, token,
-					  rq->now, &claims, &err);
+	enum token_status ts = link_check_cached(rq->app->token_cache, keys,
+						 rq->app->cfg.server.public_url, token, rq->now,
+						 &claims, &err);
 	struct inv_env env = {st, keys, &rq->app->mailer,
 			      rq->app->cfg.tokens.invitation_lifetime, rq->now, "link"};
 	const char *action = rq->method == HTTP_POST ? http_form(rq, "action") : NULL;

@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "template.h"
+#include "token_cache.h"
 
 #define CSRF_KEY_BYTES 32
 
@@ -57,6 +58,7 @@ struct app {
 	struct rate_limiter *invite_org_limit;  /* by "org:ID" */
 	struct rate_limiter *invite_rcpt_limit; /* by recipient address */
 	struct domain_list *public_domains; /* NULL when none is configured */
+	struct token_cache *token_cache;    /* links verified lately (token_cache.h) */
 
 	/* what /readyz reports: the senders' and the IMAP reader's last news
 	 * (times 0 when none yet); the texts under state_lock */
