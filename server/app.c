@@ -298,6 +298,7 @@ int app_reload_keys(struct app *app, const char **error_r)
 void app_kick_outbox(struct app *app)
 {
 	pthread_mutex_lock(&app->kick_lock);
+	app->kicks++;
 	pthread_cond_broadcast(&app->kick);
 	pthread_mutex_unlock(&app->kick_lock);
 }

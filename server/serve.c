@@ -34,27 +34,46 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
-/* Sleep `seconds`, or until the server stops; a kick (new work) ends the
- * sleep too when `kickable`. 1 if a kick ended it. */
-static int sleep_for(struct app *app, int seconds, int kickable)
+/* How many kicks there have been: a worker notes it before it looks for
+ * work, so that a kick while it works is not lost (see sleep_for). */
+static uint64_t kick_generation(struct app *app)
+{
+	pthread_mutex_lock(&app->kick_lock);
+	uint64_t n = app->kicks;
+	pthread_mutex_unlock(&app->kick_lock);
+	return n;
+}
+
+/*
+ * Sleep `seconds`, or until the server stops. With `seen` (kickable), a
+ * kick ends the sleep too: one since *seen was noted, even one that came
+ * before the sleep began (the new mail of a request answered while the
+ * worker was busy), which a bare condition wait would miss and sleep the
+ * whole time. 1 if a kick ended it; *seen is then the current count.
+ */
+static int sleep_for(struct app *app, int seconds, uint64_t *seen)
 {
 	struct timespec until;
 	int kicked = 0;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&app->kick_lock);
-	while (!app->stopping && !kicked) {
+	while (!app->stopping) {
+		if (seen != NULL && app->kicks != *seen) {
+			*seen = app->kicks;
+			kicked = 1;
+			break;
+		}
 		if (pthread_cond_timedwait(&app->kick, &app->kick_lock, &until) == ETIMEDOUT)
 			break;
-		kicked = kickable;
 	}
 	pthread_mutex_unlock(&app->kick_lock);
 	return kicked;
 }
 
-static int wait_for_work(struct app *app, int seconds)
+static int wait_for_work(struct app *app, int seconds, uint64_t *seen)
 {
-	return sleep_for(app, seconds, 1);
+	return sleep_for(app, seconds, seen);
 }
 
 /* A worker thread's own store connection; NULL (logged) when it cannot
@@ -114,12 +133,13 @@ static void *sender_main(void *arg)
 	while (!app->stopping) {
 		struct outbox_stats stats;
 		struct mail_reporter rep = app_mail_reporter(app);
+		uint64_t seen = kick_generation(app); /* before the claim */
 		struct timespec started;
 		clock_gettime(CLOCK_MONOTONIC, &started);
 		if (outbox_run_once(st, &app->cfg.outbox, &rep, (int64_t)time(NULL), &stats,
 				    &err) < 0) {
 			msg_error("outbox: %s", err);
-			wait_for_work(app, 5);
+			wait_for_work(app, 5, &seen);
 			continue;
 		}
 		if (stats.claimed > 0) /* a pass that found nothing opened no session */
@@ -134,10 +154,10 @@ static void *sender_main(void *arg)
 		 * destination, rather than cycling through every due message
 		 * and keeping the store's write lock from the API. */
 		if (stats.claimed > 0 && stats.deferred == stats.claimed)
-			sleep_for(app, (int)(retry_base < 30 ? retry_base : 30), 0);
+			sleep_for(app, (int)(retry_base < 30 ? retry_base : 30), NULL);
 		/* A full batch means more may be due: go again at once. */
 		else if (stats.claimed < app->cfg.outbox.batch_size &&
-			 wait_for_work(app, 1)) {
+			 wait_for_work(app, 1, &seen)) {
 			/* A kick is a mail or two just queued, and more may
 			 * follow (a burst of redeems, each with its notices):
 			 * gathering them for a moment lets one claim, one SMTP
@@ -209,7 +229,7 @@ static void *sweeper_main(void *arg)
 		sweep(app, st, remind_pass, REMIND_BATCH, "invitations reminded");
 		/* Not kickable: every new invitation kicks the senders, and a
 		 * sweep per kick would hold the write lock over and over. */
-		sleep_for(app, (int)app->cfg.server.sweep_interval, 0);
+		sleep_for(app, (int)app->cfg.server.sweep_interval, NULL);
 	}
 	app_store_release(app);
 	return NULL;
@@ -240,17 +260,18 @@ static void *webhooks_main(void *arg)
 		return NULL;
 	while (!app->stopping) {
 		struct webhook_stats stats;
+		uint64_t seen = kick_generation(app);
 		if (webhook_run_once(st, &app->cfg.webhooks, WEBHOOK_BATCH, &app->stopping,
 				     (int64_t)time(NULL), &stats, &err) < 0) {
 			msg_error("webhooks: %s", err);
-			wait_for_work(app, 5);
+			wait_for_work(app, 5, &seen);
 			continue;
 		}
 		__atomic_add_fetch(&app->webhooks_delivered, stats.delivered, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&app->webhooks_failed, stats.failed, __ATOMIC_RELAXED);
 		/* A full batch means more may be due: go again at once. */
 		if (stats.claimed < WEBHOOK_BATCH)
-			wait_for_work(app, 1);
+			wait_for_work(app, 1, &seen);
 	}
 	app_store_release(app);
 	return NULL;

@@ -38,6 +38,7 @@ struct app {
 
 	pthread_mutex_t kick_lock;   /* outbox senders wait here for work */
 	pthread_cond_t kick;
+	uint64_t kicks;              /* kicks so far, under kick_lock */
 	_Atomic int stopping;
 	int curl_ready;       /* curl_global_init done: cleanup in app_free */
 	pthread_key_t store_key; /* each thread's store connection */
