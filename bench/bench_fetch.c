@@ -2,9 +2,16 @@
  * bench_fetch.c: the baseline of bench/inbound.py: a bare libetpan client
  * that logs in (plain), selects the mailbox and fetches every message in
  * it the way a plain client would: UID SEARCH, then UID FETCH (UID
- * BODY.PEEK[]) 256 UIDs per round trip, as invited's reader batches. No
- * parsing, no store, no MOVE: the messages stay where they are. Prints
- * "MESSAGES BYTES" on success.
+ * BODY.PEEK[]) 256 UIDs per round trip, as invited's reader batches, and
+ * parses each message with libetpan's mailmime_parse (its header fields
+ * and MIME structure, as invited's classifier starts with), then frees it.
+ * No store, no MOVE: the messages stay where they are. -n leaves out the
+ * parse (fetch alone).
+ *
+ *     bench_fetch [-n] HOST PORT USER PASSWORD MAILBOX
+ *
+ * Prints "MESSAGES BYTES PARSED" on success: PARSED counts the messages
+ * mailmime_parse read as a message (0 with -n).
  */
 #include <libetpan/libetpan.h>
 #include <stdio.h>
@@ -37,22 +44,42 @@ static int search_all(mailimap *imap, clist **found_r)
 	return ok(r) ? 0 : fail("UID SEARCH", r);
 }
 
-/* The bytes of BODY[] in one fetched message, 0 when missing. */
-static size_t body_len(struct mailimap_msg_att *att)
+static int parse = 1; /* mailmime_parse each message (not with -n) */
+
+/* The message's header and MIME structure, as mailmime_parse reads them;
+ * 1 when it read a message, 0 when not. */
+static int parse_message(const char *data, size_t len)
+{
+	size_t idx = 0;
+	struct mailmime *mime = NULL;
+	int r = mailmime_parse(data, len, &idx, &mime);
+	if (r == MAILIMF_ERROR_MEMORY) {
+		fprintf(stderr, "bench_fetch: out of memory\n");
+		exit(1);
+	}
+	int parsed = r == MAILIMF_NO_ERROR && mime != NULL && mime->mm_type == MAILMIME_MESSAGE;
+	if (mime != NULL)
+		mailmime_free(mime);
+	return parsed;
+}
+
+/* The BODY[] section of one fetched message, NULL when missing. */
+static struct mailimap_msg_att_body_section *body_of(struct mailimap_msg_att *att)
 {
 	for (clistiter *it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
 		struct mailimap_msg_att_item *item = clist_content(it);
 		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
 		    item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_BODY_SECTION &&
 		    item->att_data.att_static->att_data.att_body_section != NULL)
-			return item->att_data.att_static->att_data.att_body_section->sec_length;
+			return item->att_data.att_static->att_data.att_body_section;
 	}
-	return 0;
+	return NULL;
 }
 
-/* UID FETCH set (UID BODY.PEEK[]); adds to *n_r and *bytes_r. */
-static int fetch_bodies(mailimap *imap, struct mailimap_set *set, size_t *n_r,
-			size_t *bytes_r)
+/* UID FETCH set (UID BODY.PEEK[]), each message parsed; adds to *n_r,
+ * *bytes_r and *parsed_r. */
+static int fetch_bodies(mailimap *imap, struct mailimap_set *set, size_t *n_r, size_t *bytes_r,
+			size_t *parsed_r)
 {
 	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	struct mailimap_section *sec = mailimap_section_new(NULL);
@@ -71,17 +98,20 @@ static int fetch_bodies(mailimap *imap, struct mailimap_set *set, size_t *n_r,
 	if (!ok(r))
 		return fail("UID FETCH", r);
 	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
-		size_t len = body_len(clist_content(it));
-		if (len > 0) {
+		struct mailimap_msg_att_body_section *got = body_of(clist_content(it));
+		if (got != NULL && got->sec_length > 0) {
 			(*n_r)++;
-			*bytes_r += len;
+			*bytes_r += got->sec_length;
+			if (parse)
+				*parsed_r +=
+				    (size_t)parse_message(got->sec_body_part, got->sec_length);
 		}
 	}
 	mailimap_fetch_list_free(result);
 	return 0;
 }
 
-static int fetch_all(mailimap *imap, clist *uids, size_t *n_r, size_t *bytes_r)
+static int fetch_all(mailimap *imap, clist *uids, size_t *n_r, size_t *bytes_r, size_t *parsed_r)
 {
 	clistiter *it = clist_begin(uids);
 	while (it != NULL) {
@@ -90,7 +120,7 @@ static int fetch_all(mailimap *imap, clist *uids, size_t *n_r, size_t *bytes_r)
 			return fail("UID FETCH (out of memory)", MAILIMAP_ERROR_MEMORY);
 		for (int k = 0; k < BATCH_MESSAGES && it != NULL; k++, it = clist_next(it))
 			mailimap_set_add_single(set, *(uint32_t *)clist_content(it));
-		int rc = fetch_bodies(imap, set, n_r, bytes_r);
+		int rc = fetch_bodies(imap, set, n_r, bytes_r, parsed_r);
 		mailimap_set_free(set);
 		if (rc < 0)
 			return -1;
@@ -100,13 +130,18 @@ static int fetch_all(mailimap *imap, clist *uids, size_t *n_r, size_t *bytes_r)
 
 int main(int argc, char **argv)
 {
+	if (argc == 7 && strcmp(argv[1], "-n") == 0) {
+		parse = 0;
+		argv++;
+		argc--;
+	}
 	if (argc != 6) {
-		fprintf(stderr, "usage: bench_fetch HOST PORT USER PASSWORD MAILBOX\n");
+		fprintf(stderr, "usage: bench_fetch [-n] HOST PORT USER PASSWORD MAILBOX\n");
 		return 2;
 	}
 	mailimap *imap = mailimap_new(0, NULL);
 	clist *uids = NULL;
-	size_t n = 0, bytes = 0;
+	size_t n = 0, bytes = 0, parsed = 0;
 	int r, rc = 1;
 	if (imap == NULL)
 		return 1;
@@ -117,7 +152,7 @@ int main(int argc, char **argv)
 		fail("LOGIN", r);
 	else if (!ok(r = mailimap_select(imap, argv[5])))
 		fail("SELECT", r);
-	else if (search_all(imap, &uids) == 0 && fetch_all(imap, uids, &n, &bytes) == 0)
+	else if (search_all(imap, &uids) == 0 && fetch_all(imap, uids, &n, &bytes, &parsed) == 0)
 		rc = 0;
 	if (uids != NULL)
 		mailimap_search_result_free(uids);
@@ -125,6 +160,6 @@ int main(int argc, char **argv)
 		mailimap_logout(imap);
 	mailimap_free(imap);
 	if (rc == 0)
-		printf("%zu %zu\n", n, bytes);
+		printf("%zu %zu %zu\n", n, bytes, parsed);
 	return rc;
 }

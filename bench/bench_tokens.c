@@ -7,10 +7,12 @@
  *
  *     bench_tokens KEY_DIR [PEER_COMMAND [ARG...]]
  *
- * The peer command is run once per round, between the rounds of the other
- * runs, with "--claims JSON --footer TEXT" appended; it prints one line
- * "MINTED VERIFIED LABEL": its rates per second and what it is (name,
- * version, runtime). It inherits this program's CPU affinity (taskset).
+ * The peer command is started once, with "--serve 1 --claims JSON --footer
+ * TEXT" appended, and warms up; then, once per round, before the other runs
+ * of the round, it is sent a line "round" and answers with one line
+ * "MINTED VERIFIED LABEL": its rates per second in that round and what it
+ * is (name, version, runtime). It waits idle between rounds, inherits this
+ * program's CPU affinity (taskset) and exits when its input closes.
  * The payload has the shape and size of a real link's claims. Prints per
  * figure (minted, verified) one table row against libsodium and, with a
  * peer, one against the peer: name, value, baseline, ratio, goal, whether it
@@ -19,6 +21,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <sodium.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -105,58 +108,101 @@ static void raw_verify(void *arg)
 		exit(1);
 }
 
-static void row(const char *name, double value, double base, const char *base_name,
-		double goal)
+static void row(const char *name, double value, double base, const char *base_name, double goal)
 {
 	double ratio = value / base;
 	printf("| %s | %.0f/s | %.0f/s (%s) | %.2f | >= %.1f | %s |\n", name, value, base,
 	       base_name, ratio, goal, ratio >= goal ? "yes" : "NO");
 }
 
-/* One round of the peer: run argv (argv[0] looked up in PATH), read its
- * line "MINTED VERIFIED LABEL"; the label goes to label (trimmed). Exits
- * on any failure: a figure without its baseline is no figure. */
-static void peer_round(char **argv, double *minted_r, double *verified_r, char *label,
-		       size_t label_size)
-{
-	int fds[2];
+/* The peer: a process started once, answering one round per line. */
+struct peer {
+	const char *name;
 	pid_t pid;
+	FILE *to, *from;
+	char label[256];
+};
+
+static void peer_failed(struct peer *p, const char *said)
+{
+	int status = 0;
+	if (p->to != NULL) {
+		fclose(p->to);
+		p->to = NULL;
+	}
+	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	fprintf(stderr, "bench_tokens: the peer %s %s %d; it said: %s\n", p->name,
+		WIFEXITED(status) ? "exited" : "died of signal",
+		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), said);
+	exit(1);
+}
+
+/* Start argv (argv[0] looked up in PATH) with pipes to its stdin and from
+ * its stdout. Exits on failure: a figure without its baseline is no figure. */
+static void peer_start(struct peer *p, char **argv)
+{
+	int in[2], out[2];
 	posix_spawn_file_actions_t fa;
-	char out[4096];
-	size_t len = 0;
-	ssize_t got;
-	int status, at = 0;
-	if (pipe(fds) != 0 || posix_spawn_file_actions_init(&fa) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO) != 0 ||
-	    posix_spawn_file_actions_addclose(&fa, fds[0]) != 0 ||
-	    posix_spawn_file_actions_addclose(&fa, fds[1]) != 0) {
+	if (pipe(in) != 0 || pipe(out) != 0 || posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO) != 0 ||
+	    posix_spawn_file_actions_addclose(&fa, in[0]) != 0 ||
+	    posix_spawn_file_actions_addclose(&fa, in[1]) != 0 ||
+	    posix_spawn_file_actions_addclose(&fa, out[0]) != 0 ||
+	    posix_spawn_file_actions_addclose(&fa, out[1]) != 0) {
 		perror("bench_tokens: peer");
 		exit(1);
 	}
-	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	signal(SIGPIPE, SIG_IGN); /* a peer gone is an error of fputs, not our death */
+	int err = posix_spawnp(&p->pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
+	close(in[0]);
+	close(out[1]);
 	if (err != 0) {
 		fprintf(stderr, "bench_tokens: cannot run %s: %s\n", argv[0], strerror(err));
 		exit(1);
 	}
-	while (len < sizeof(out) - 1 &&
-	       ((got = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0 ||
-		(got < 0 && errno == EINTR)))
-		len += got > 0 ? (size_t)got : 0;
-	out[len] = '\0';
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    sscanf(out, "%lf %lf %n", minted_r, verified_r, &at) != 2 || at == 0 ||
-	    !(*minted_r > 0) || !(*verified_r > 0)) {
-		fprintf(stderr, "bench_tokens: the peer %s failed (status %d), said: %s\n",
-			argv[0], status, out);
+	p->name = argv[0];
+	p->to = fdopen(in[1], "w");
+	p->from = fdopen(out[0], "r");
+	if (p->to == NULL || p->from == NULL) {
+		perror("bench_tokens: peer");
 		exit(1);
 	}
-	out[strcspn(out, "\n")] = '\0';
-	snprintf(label, label_size, "%s", out + at);
+}
+
+/* One round: a line "round" to the peer, its answer "MINTED VERIFIED
+ * LABEL" back; the label is kept (without its newline). */
+static void peer_round(struct peer *p, double *minted_r, double *verified_r)
+{
+	char line[512];
+	int at = 0;
+	if (fputs("round\n", p->to) == EOF || fflush(p->to) == EOF)
+		peer_failed(p, "(nothing: it closed its input)");
+	if (fgets(line, sizeof(line), p->from) == NULL)
+		peer_failed(p, "(nothing)");
+	if (sscanf(line, "%lf %lf %n", minted_r, verified_r, &at) != 2 || at == 0 ||
+	    !(*minted_r > 0) || !(*verified_r > 0))
+		peer_failed(p, line);
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(p->label, sizeof(p->label), "%s", line + at);
+}
+
+/* Close its input: the peer exits, and must exit 0. */
+static void peer_stop(struct peer *p)
+{
+	int status;
+	fclose(p->to);
+	p->to = NULL;
+	fclose(p->from);
+	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench_tokens: the peer %s ended with status %d\n", p->name,
+			status);
+		exit(1);
+	}
 }
 
 int main(int argc, char **argv)
@@ -190,30 +236,34 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_tokens: %s\n", err);
 		return 1;
 	}
-	/* The peer's command line: PEER_COMMAND... --claims JSON --footer
-	 * TEXT, the footer being the bytes keyring_sign writes. */
-	char footer[MAX_KID_LEN + 16], peer_label[256] = "";
-	char **peer = NULL;
+	/* The peer's command line: PEER_COMMAND... --serve 1 --claims JSON
+	 * --footer TEXT, the footer being the bytes keyring_sign writes. */
+	char footer[MAX_KID_LEN + 16];
+	struct peer peer = {0};
 	int npeer = argc - 2;
 	snprintf(footer, sizeof(footer), "{\"kid\":\"%s\"}", kid);
 	if (npeer > 0) {
-		peer = calloc((size_t)npeer + 5, sizeof(*peer));
-		if (peer == NULL)
+		char **cmd = calloc((size_t)npeer + 7, sizeof(*cmd));
+		if (cmd == NULL)
 			return 1;
-		memcpy(peer, argv + 2, (size_t)npeer * sizeof(*peer));
-		peer[npeer] = "--claims";
-		peer[npeer + 1] = (char *)claims;
-		peer[npeer + 2] = "--footer";
-		peer[npeer + 3] = footer;
+		memcpy(cmd, argv + 2, (size_t)npeer * sizeof(*cmd));
+		cmd[npeer] = "--serve";
+		cmd[npeer + 1] = "1";
+		cmd[npeer + 2] = "--claims";
+		cmd[npeer + 3] = (char *)claims;
+		cmd[npeer + 4] = "--footer";
+		cmd[npeer + 5] = footer;
+		peer_start(&peer, cmd);
+		free(cmd);
 	}
 	/* Measured and baseline runs alternate, so that noise from other
 	 * processes hits all of them; the best run of each counts. */
 	double base_sign = 0, minted = 0, base_verify = 0, verified = 0;
 	double peer_minted = 0, peer_verified = 0;
 	for (int i = 0; i < rounds; i++) {
-		if (peer != NULL) {
+		if (npeer > 0) {
 			double m, v;
-			peer_round(peer, &m, &v, peer_label, sizeof(peer_label));
+			peer_round(&peer, &m, &v);
 			peer_minted = fmax(peer_minted, m);
 			peer_verified = fmax(peer_verified, v);
 		}
@@ -224,13 +274,14 @@ int main(int argc, char **argv)
 	}
 	row(errorf("link tokens minted (%zu-byte claims)", c.len), minted, base_sign,
 	    "raw libsodium", GOAL_LIBSODIUM);
-	if (peer != NULL)
-		row("link tokens minted vs the peer", minted, peer_minted, peer_label, GOAL_PEER);
+	if (npeer > 0) {
+		peer_stop(&peer);
+		row("link tokens minted vs the peer", minted, peer_minted, peer.label, GOAL_PEER);
+	}
 	row("link tokens verified", verified, base_verify, "raw libsodium", GOAL_LIBSODIUM);
-	if (peer != NULL)
-		row("link tokens verified vs the peer", verified, peer_verified, peer_label,
+	if (npeer > 0)
+		row("link tokens verified vs the peer", verified, peer_verified, peer.label,
 		    GOAL_PEER);
-	free(peer);
 	free(c.token);
 	keyring_free(kr);
 	return 0;

@@ -1,12 +1,20 @@
 """Inbound mail handled per second: `invited mail poll` over 10,000 bounces,
 replies, auto-replies and strays in the invites mailbox of the mail stack,
-against a bare libetpan client (bench/bench_fetch.c) that only fetches the
-same messages, in the same run.
+against a bare libetpan client (bench/bench_fetch.c) that only fetches and
+parses (mailmime_parse) the same messages, and against the peer a user
+would pick instead, npm imapflow fetching them and mailparser parsing each
+(bench/peers/inbound.mjs: fetch + parse alone, no store, no MOVE), in the
+same run.
 
     python3 bench/inbound.py --build BUILD_DIR --work WORK_DIR
 
-with INVITED_MAILSTACK_DIR naming a running scripts/mailstack. Prints one
-table row on stdout, progress on stderr; exits non-zero on any failure.
+with INVITED_MAILSTACK_DIR naming a running scripts/mailstack, and
+INVITED_BENCH_PEERS the folder where bench/peers/package.json was installed
+(scripts/bench: build-bench/peers; without it the peer's row is left out).
+INVITED_BENCH_SMALL=1: 1,000 messages answering 300 invitations (the same
+mix, a tenth of each) and one round, a sanity check of the script, not a
+figure. Prints the table rows on stdout (libetpan, then the peer),
+progress on stderr; exits non-zero on any failure.
 
 The invitations are real: bench/invite_fill creates them through
 invitation_create (link, rendered mail queued in the outbox, reply code).
@@ -18,9 +26,12 @@ It is delivered into the Maildir of the stack's invites user (as a local
 delivery agent would; not through Postfix, and not by APPEND, which costs
 Dovecot an fsync per message), then taken in by a SELECT before any timing.
 
-Each round runs the baseline on the waiting messages, then the poll, each
-pinned to one core; between rounds the store is restored and the messages
-are moved back to INBOX. The best run of each counts.
+Each round runs the baseline on the waiting messages, then the peer (it
+opens the mailbox read-only: nothing changes), then the poll, each pinned
+to one core; between rounds the store is restored and the messages are
+moved back to INBOX. The best run of each counts. The baseline and the poll
+are timed from outside, the peer by itself from its connect() to its last
+parse (Node's start-up is not counted).
 """
 import argparse
 import os
@@ -39,19 +50,23 @@ from lib import mailstack  # noqa: E402
 
 USER = "invites"
 DOMAIN = "example.test"
-INVITATIONS = 3000
-MESSAGES = 10000
-ROUNDS = 3
-GOAL = 0.5
-CPU = "0"  # the client measured, poll or baseline; Dovecot runs where it may
+SMALL = os.environ.get("INVITED_BENCH_SMALL") == "1"
+SCALE = 10 if SMALL else 1
+INVITATIONS = 3000 // SCALE
+MESSAGES = 10000 // SCALE
+ROUNDS = 1 if SMALL else 3
+GOAL = 0.5       # of the bare libetpan fetch + parse loop
+PEER_GOAL = 1.0  # of imapflow + mailparser
+PEERS = os.environ.get("INVITED_BENCH_PEERS")
+CPU = "0"  # the client measured, poll, baseline or peer; Dovecot runs where it may
 
 # The mix, by what each message should be recorded as.
 MIX = {
-    "bounced": 2500,       # permanent reports, one per invitation
-    "bounce_noted": 500,   # delayed reports
-    "relayed": 3000,       # replies to reply+CODE
-    "auto_reply": 3800,    # vacation and out-of-office answers
-    "unmatched": 200,      # unknown codes, untagged mail
+    "bounced": 2500 // SCALE,      # permanent reports, one per invitation
+    "bounce_noted": 500 // SCALE,  # delayed reports
+    "relayed": 3000 // SCALE,      # replies to reply+CODE
+    "auto_reply": 3800 // SCALE,   # vacation and out-of-office answers
+    "unmatched": 200 // SCALE,     # unknown codes, untagged mail
 }
 assert sum(MIX.values()) == MESSAGES
 
@@ -435,11 +450,30 @@ def baseline(args, env):
     dt = time.monotonic() - t
     if p.returncode != 0:
         fail(f"bench_fetch exited {p.returncode}: {p.stderr}")
-    n, nbytes = map(int, p.stdout.split())
-    if n != MESSAGES:
-        fail(f"bench_fetch fetched {n} messages, not {MESSAGES}")
-    log(f"baseline: {n} messages ({nbytes} bytes) fetched in {dt:.2f} s: {n / dt:.0f}/s")
+    n, nbytes, parsed = map(int, p.stdout.split())
+    if n != MESSAGES or parsed != MESSAGES:
+        fail(f"bench_fetch fetched {n} messages and parsed {parsed}, not {MESSAGES}")
+    log(f"baseline: {n} messages ({nbytes} bytes) fetched and parsed in {dt:.2f} s: "
+        f"{n / dt:.0f}/s")
     return n / dt
+
+
+def peer(env):
+    """imapflow + mailparser (bench/peers/inbound.mjs) over the waiting
+    messages; it times itself. Returns (messages per second, what it is)."""
+    cmd = ["taskset", "-c", CPU, "node", os.path.join(HERE, "peers", "inbound.mjs"),
+           "--host", "127.0.0.1", "--port", env["MAILSTACK_IMAP_PORT"], "--user", USER,
+           "--password", env["MAILSTACK_PASSWORD"], "--mailbox", "INBOX"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        fail(f"bench/peers/inbound.mjs exited {p.returncode}: {p.stderr}")
+    n, nbytes, dt, label = p.stdout.strip().split(" ", 3)
+    n, dt = int(n), float(dt)
+    if n != MESSAGES:
+        fail(f"bench/peers/inbound.mjs fetched and parsed {n} messages, not {MESSAGES}")
+    log(f"peer: {n} messages ({nbytes} bytes) fetched and parsed in {dt:.2f} s: "
+        f"{n / dt:.0f}/s ({label})")
+    return n / dt, label
 
 
 def poll(args, env, folder, conf):
@@ -523,19 +557,31 @@ def main():
         fail(f"INBOX holds {counts['INBOX']} messages, not {MESSAGES}")
     log(f"delivered in {time.monotonic() - t:.1f} s")
 
-    best_poll = best_base = 0.0
+    if PEERS is None:
+        log("INVITED_BENCH_PEERS is not set: no imapflow + mailparser row")
+    best_poll = best_base = best_peer = 0.0
+    peer_label = ""
     for r in range(ROUNDS):
         if r > 0:
             restore(folder, "filled.db")
             move_back()
         best_base = max(best_base, baseline(args, env))
+        if PEERS is not None:
+            rate, peer_label = peer(env)
+            best_peer = max(best_peer, rate)
         best_poll = max(best_poll, poll(args, env, folder, conf))
     mailstack.imap_clear(USER)
 
+    what = f"inbound messages classified and handled ({MESSAGES:,} in Dovecot)"
     ratio = best_poll / best_base
-    print(f"| inbound messages classified and handled (10,000 in Dovecot) | "
-          f"{best_poll:.0f}/s | {best_base:.0f}/s (bare libetpan fetch loop) | "
-          f"{ratio:.2f} | >= {GOAL} | {'yes' if ratio >= GOAL else 'NO'} |")
+    print(f"| {what} | {best_poll:.0f}/s | {best_base:.0f}/s (bare libetpan fetch + "
+          f"mailmime_parse loop) | {ratio:.2f} | >= {GOAL} | "
+          f"{'yes' if ratio >= GOAL else 'NO'} |")
+    if PEERS is not None:
+        ratio = best_poll / best_peer
+        print(f"| {what} vs imapflow + mailparser (fetch + parse only) | "
+              f"{best_poll:.0f}/s | {best_peer:.0f}/s ({peer_label}) | {ratio:.2f} | "
+              f">= {PEER_GOAL} | {'yes' if ratio >= PEER_GOAL else 'NO'} |")
     log(f"done in {time.monotonic() - started:.0f} s")
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """smtp.py: mails per second from `invited serve`'s outbox into Postfix's
 smtp-sink, against Postfix's smtp-source sending as many messages of the
-same bytes into the same sink over as many connections, in the same run.
+same bytes into the same sink over as many connections, in the same run,
+and against the peer a user would pick instead: npm nodemailer's pooled
+transport (bench/peers/smtp.mjs) doing the same.
 
 Measured: 10,000 invitations are created with the server stopped
 (bench/invite_fill: invitation_create, the real templates, one transaction
@@ -11,14 +13,23 @@ or sending message (read-only SQLite reads every 10 ms). A run fails unless
 all 10,000 are `sent` and the sink counted 10,000 more messages.
 Baseline: `smtp-source -d -s CONCURRENCY -m 10000 -F MAIL -f FROM -t TO`,
 MAIL being the queued invitation nearest the mean size and FROM, TO its
-envelope. The server and smtp-source run on core 0, the sink on core 1;
-runs alternate and the best of each counts (noise only ever slows a run
-down): three of each, or two when those took over BUDGET seconds.
+envelope. Peer: bench/peers/smtp.mjs, nodemailer pooled over CONCURRENCY
+connections with TCP_NODELAY on its sockets (see there for its settings),
+sending 10,000 times the same mail's exact bytes (`raw`) with the same
+envelope; it times itself from its transport's creation to the last
+answer, and the sink must count 10,000 more. The server, smtp-source and
+the peer run on core 0, the sink on core 1; runs alternate and the best of
+each counts (noise only ever slows a run down): three of each, or two when
+those took over BUDGET seconds.
 
     python3 bench/smtp.py --build BUILD_DIR --work WORK_DIR
 
-Prints one table row on stdout; progress on stderr. Ports 41025 (the sink)
-and 41080 (the server's HTTP endpoint, unused here).
+with INVITED_BENCH_PEERS naming the folder where bench/peers/package.json
+was installed (scripts/bench: build-bench/peers); without it the peer's row
+is left out. INVITED_BENCH_SMALL=1: 500 mails and one round, a sanity check
+of the script, not a figure. Prints the table rows on stdout (smtp-source,
+then nodemailer); progress on stderr. Ports 41025 (the sink) and 41080 (the
+server's HTTP endpoint, unused here).
 """
 import argparse
 import os
@@ -33,10 +44,14 @@ import time
 
 from benchlib import stop_process
 
-MAILS = 10000
-ROUNDS = 3           # of each, alternating; the best counts
-BUDGET = 30          # seconds of rounds after which no third round starts
-GOAL = 0.8
+SMALL = os.environ.get("INVITED_BENCH_SMALL") == "1"
+MAILS = 500 if SMALL else 10000
+ROUNDS = 1 if SMALL else 3  # of each, alternating; the best counts
+BUDGET = 45          # seconds of rounds after which no third round starts
+GOAL = 0.8           # of smtp-source's rate
+PEER_GOAL = 3.0      # of nodemailer's rate
+PEERS = os.environ.get("INVITED_BENCH_PEERS")
+HERE = os.path.dirname(os.path.abspath(__file__))
 SINK_PORT = 41025
 HTTP_PORT = 41080
 POLL = 0.01          # seconds between two looks at the outbox
@@ -110,9 +125,10 @@ def fill(invited, filler, folder, source_root):
     return conf
 
 
-def typical_mail(db_path, out_path):
-    """Write the queued mail of the most typical size for smtp-source -F;
-    return its envelope, its size and the mean size of the queued mails."""
+def typical_mail(db_path, out_path, raw_path):
+    """Write the queued mail of the most typical size for smtp-source -F
+    (out_path) and as it is, CRLF, for the peer (raw_path); return its
+    envelope, its size and the mean size of the queued mails."""
     if os.path.exists(db_path + "-wal") and os.path.getsize(db_path + "-wal") > 0:
         raise BenchError(f"{db_path} was left with a WAL: copies of it would be incomplete")
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -130,6 +146,8 @@ def typical_mail(db_path, out_path):
     # smtp-source -F ends each line with CRLF itself
     with open(out_path, "wb") as f:
         f.write(data.replace(b"\r\n", b"\n"))
+    with open(raw_path, "wb") as f:
+        f.write(data)
     return env_from, rcpt, len(data), mean
 
 
@@ -172,6 +190,24 @@ def baseline_run(sink, concurrency, mail, env_from, rcpt):
     if got != MAILS:
         raise BenchError(f"smtp-sink counted {got} messages from smtp-source, not {MAILS}")
     return MAILS / took
+
+
+def peer_run(sink, concurrency, raw_mail, env_from, rcpt):
+    """nodemailer (bench/peers/smtp.mjs) sends MAILS copies; it times
+    itself. Returns (mails per second, what it is)."""
+    before = sink.count()
+    args = ["taskset", "-c", "0", "node", os.path.join(HERE, "peers", "smtp.mjs"),
+            "--port", str(SINK_PORT), "--file", raw_mail, "--from", env_from,
+            "--to", rcpt, "--mails", str(MAILS), "--connections", str(concurrency)]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=DRAIN_LIMIT)
+    if p.returncode != 0:
+        raise BenchError(f"bench/peers/smtp.mjs exited {p.returncode}: {p.stderr}")
+    sent, took, label = p.stdout.strip().split(" ", 2)
+    got = sink.count() - before
+    if int(sent) != MAILS or got != MAILS:
+        raise BenchError(f"nodemailer sent {sent} messages and smtp-sink counted {got}, "
+                         f"not {MAILS}")
+    return MAILS / float(took), label
 
 
 def outbox_left(db):
@@ -236,11 +272,15 @@ def main():
         concurrency = int(setting(invited, conf, "smtp", "concurrency"))
         batch = int(setting(invited, conf, "smtp", "batch_size"))
         mail = os.path.join(work, "invitation.eml")
-        env_from, rcpt, size, mean = typical_mail(template_db, mail)
-        say(f"mails of {mean:.0f} bytes on average (smtp-source sends one of "
-            f"{size} bytes); {concurrency} connections, {batch} mails each for invited")
+        raw_mail = os.path.join(work, "invitation.crlf.eml")
+        env_from, rcpt, size, mean = typical_mail(template_db, mail, raw_mail)
+        say(f"mails of {mean:.0f} bytes on average (smtp-source and nodemailer send one "
+            f"of {size} bytes); {concurrency} connections, {batch} mails each for invited")
+        if PEERS is None:
+            say("INVITED_BENCH_PEERS is not set: no nodemailer row")
         sink = Sink(work)
-        value = base = 0.0
+        value = base = peer = 0.0
+        peer_label = ""
         started = time.monotonic()
         for i in range(ROUNDS):
             if i >= 2 and time.monotonic() - started > BUDGET:
@@ -249,19 +289,31 @@ def main():
             cpu = children_cpu()
             b = baseline_run(sink, concurrency, mail, env_from, rcpt)
             cpu_b, cpu = children_cpu() - cpu, children_cpu()
+            said = ""
+            if PEERS is not None:
+                n, peer_label = peer_run(sink, concurrency, raw_mail, env_from, rcpt)
+                cpu_n, cpu = children_cpu() - cpu, children_cpu()
+                said = f", nodemailer {n:.0f}/s ({cpu_n:.1f}s CPU)"
+                peer = max(peer, n)
             v = value_run(sink, invited, conf, template_db, work)
             cpu_v = children_cpu() - cpu
             say(f"round {i + 1}: invited {v:.0f}/s ({cpu_v:.1f}s CPU), "
-                f"smtp-source {b:.0f}/s ({cpu_b:.1f}s CPU)")
+                f"smtp-source {b:.0f}/s ({cpu_b:.1f}s CPU){said}")
             base, value = max(base, b), max(value, v)
     finally:
         if sink is not None:
             sink.stop()
         shutil.rmtree(fill_dir, ignore_errors=True)
+    what = (f"mails to smtp-sink ({MAILS:,} invitations of {mean / 1000:.1f} kB, "
+            f"{concurrency} connections)")
     ratio = value / base
-    print(f"| mails to smtp-sink ({MAILS:,} invitations of {mean / 1000:.1f} kB, "
-          f"{concurrency} connections) | {value:.0f}/s | {base:.0f}/s (smtp-source) | "
+    print(f"| {what} | {value:.0f}/s | {base:.0f}/s (smtp-source) | "
           f"{ratio:.2f} | >= {GOAL} | {'yes' if ratio >= GOAL else 'NO'} |")
+    if PEERS is not None:
+        ratio = value / peer
+        print(f"| {what} vs nodemailer | {value:.0f}/s | {peer:.0f}/s ({peer_label}) | "
+              f"{ratio:.2f} | >= {PEER_GOAL} | "
+              f"{'yes' if ratio >= PEER_GOAL else 'NO'} |")
 
 
 if __name__ == "__main__":

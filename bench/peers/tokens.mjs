@@ -11,22 +11,29 @@
 //     pool, and a batch keeps the pool busy instead of a round trip per
 //     token (on one core: 8.4k/4.1k per second one at a time, 13.2k/5.1k
 //     in batches of 256; 64: 12.5k/5.0k; 1,024: 12.5k/4.6k).
-// Each round: a short warm-up, then --seconds of signing, then of
-// verifying; over --rounds the best of each counts.
+// First a warm-up of --warmup seconds of each (the first 0.4 s after the
+// start run at 40-85 % of the later ones: the JIT, the thread pool's
+// threads, the heap). Each round: --seconds of signing, then of verifying.
 //
 //   INVITED_BENCH_PEERS=build-bench/peers taskset -c 0 node tokens.mjs \
-//       [--rounds 1] [--seconds 0.4] [--batch 256] [--claims JSON] [--footer TEXT]
+//       [--rounds 5] [--seconds 0.4] [--warmup 0.4] [--batch 256] [--serve 0]
+//       [--claims JSON] [--footer TEXT]
 //
-// bench_tokens runs it once per round (one round each). Prints
-// "MINTED VERIFIED LABEL": per second, then what ran.
+// Prints "MINTED VERIFIED LABEL": per second, the best of --rounds, then
+// what ran. With --serve 1 (as bench_tokens runs it, so that its rounds
+// and the peer's alternate) it runs one round for each line read on its
+// standard input and answers each with such a line, until the input ends.
 import { generateKeyPairSync } from 'node:crypto';
 import process from 'node:process';
+import readline from 'node:readline';
 import { load, options, version } from './common.mjs';
 
 const opts = options({
-	rounds: 1,
+	rounds: 5,
 	seconds: 0.4,
+	warmup: 0.4,
 	batch: 256,
+	serve: 0,
 	claims: '{"jti":"uXyRWzG7w3CuECLAdR8QRw","pur":"indirect_provider",' +
 		'"iat":"2026-11-25T00:21:18Z","exp":"2026-12-25T00:21:18Z",' +
 		'"aud":"https://invite.example.com"}',
@@ -63,12 +70,23 @@ async function rate(fn, seconds) {
 	return n / t;
 }
 
-let minted = 0, verified = 0;
-for (let r = 0; r < opts.rounds; r++) {
-	await rate(mint, 0.05); // warm-up: the JIT, the thread pool's threads
-	minted = Math.max(minted, await rate(mint, opts.seconds));
-	await rate(check, 0.05);
-	verified = Math.max(verified, await rate(check, opts.seconds));
+const label = `npm ${version('paseto')}, Node ${process.version}`;
+const say = (m, v) => process.stdout.write(`${m.toFixed(0)} ${v.toFixed(0)} ${label}\n`);
+
+await rate(mint, opts.warmup);
+await rate(check, opts.warmup);
+if (opts.serve) {
+	for await (const line of readline.createInterface({ input: process.stdin })) {
+		if (line.trim() === '')
+			continue;
+		const m = await rate(mint, opts.seconds);
+		say(m, await rate(check, opts.seconds));
+	}
+} else {
+	let minted = 0, verified = 0;
+	for (let r = 0; r < opts.rounds; r++) {
+		minted = Math.max(minted, await rate(mint, opts.seconds));
+		verified = Math.max(verified, await rate(check, opts.seconds));
+	}
+	say(minted, verified);
 }
-console.log(`${minted.toFixed(0)} ${verified.toFixed(0)} npm ${version('paseto')}, ` +
-	`Node ${process.version}`);
