@@ -227,7 +227,11 @@ def value_run(sink, invited, conf, template_db, folder):
     before = sink.count()
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     started = time.monotonic()
-    srv = subprocess.Popen(["taskset", "-c", "0", invited, "-c", conf, "serve"],
+    # INVITED_BENCH_PERF=FILE: record the server with perf (call graphs).
+    perf = os.environ.get("INVITED_BENCH_PERF")
+    wrap = (["perf", "record", "-F", "499", "--call-graph", "dwarf,16384", "-o", perf, "--"]
+            if perf else [])
+    srv = subprocess.Popen(wrap + ["taskset", "-c", "0", invited, "-c", conf, "serve"],
                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
     log.close()
     try:

@@ -34,6 +34,19 @@ const char *store_err(struct store *st, const char *what)
 	return errorf("store: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
+int store_reprepares(struct store *st, const char **sql_r)
+{
+	int n = 0;
+	for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
+		const struct stmt_slot *slot = &st->cache[i];
+		int k = slot->sql ? sqlite3_stmt_status(slot->stmt, SQLITE_STMTSTATUS_REPREPARE, 0) : 0;
+		if (k > 0 && sql_r != NULL)
+			*sql_r = slot->sql;
+		n += k;
+	}
+	return n;
+}
+
 sqlite3_stmt *store_stmt(struct store *st, const char *sql,
 			 const char **error_r)
 {

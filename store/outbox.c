@@ -339,14 +339,22 @@ static void read_newest(sqlite3_stmt *s, void *out)
 int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kind kind,
 			int64_t *id_r, int64_t *at_r, const char **error_r)
 {
-	static const char sql[] = "SELECT coalesce(max(id), 0), coalesce(max(created_at), 0)"
-				  " FROM outbox WHERE invitation_id = ? AND kind = ?";
+	/* The kind written out, not bound: bound, it would decide whether the
+	 * partial indexes on kind apply, and SQLite would prepare the
+	 * statement again at every call (store_reprepares). */
+	static const char invitation[] = "SELECT coalesce(max(id), 0), coalesce(max(created_at), 0)"
+					 " FROM outbox WHERE invitation_id = ? AND kind = 'invitation'";
+	static const char confirm[] = "SELECT coalesce(max(id), 0), coalesce(max(created_at), 0)"
+				      " FROM outbox WHERE invitation_id = ? AND kind = 'confirm'";
 	int64_t v[2] = {0, 0};
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (kind != OUTBOX_INVITATION && kind != OUTBOX_CONFIRM) {
+		*error_r = "store: no newest message of that kind";
+		return STORE_ERROR;
+	}
+	sqlite3_stmt *s = store_stmt(st, kind == OUTBOX_INVITATION ? invitation : confirm, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, invitation_id);
-	bind_text(s, 2, outbox_kind_str(kind));
 	int rc = store_one_row(st, s, read_newest, v, "newest message", error_r);
 	if (id_r != NULL)
 		*id_r = v[0];

@@ -51,6 +51,16 @@ int store_ping(struct store *st, const char **error_r);
  * one read snapshot, while writers go on (WAL). */
 int store_backup(struct store *st, const char *dest, const char **error_r);
 
+/*
+ * How many times SQLite had to prepare a cached statement again, and (in
+ * *sql_r, when not NULL) one that was. Should stay 0: a statement whose
+ * bound value decides whether a partial index applies (`kind = ?` beside
+ * an index WHERE kind = 'confirm') is prepared again at every bind, which
+ * costs more than the query itself; such statements are written one per
+ * value instead. The tests assert it.
+ */
+int store_reprepares(struct store *st, const char **sql_r);
+
 /* The schema version this build writes (PRAGMA user_version). */
 int store_schema_version(void);
 

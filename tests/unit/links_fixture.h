@@ -26,6 +26,7 @@ struct fixture {
 	struct mailer mailer;
 	struct inv_env env;
 	int64_t reseller;
+	int schema_changed; /* exec_other ran DDL: statements are prepared again */
 };
 
 static void setup(struct fixture *fx)
@@ -51,9 +52,22 @@ static void setup(struct fixture *fx)
 	fx->reseller = o.id;
 }
 
+/* No statement had to be prepared again (store_reprepares), unless the
+ * test changed the schema under the store itself (exec_other with DDL). */
+static void assert_no_reprepare(struct store *st, int schema_changed)
+{
+	const char *sql = NULL;
+	int n = store_reprepares(st, &sql);
+	if (n != 0 && !schema_changed) {
+		fprintf(stderr, "prepared again at every use (%d times): %s\n", n, sql);
+		test_assert_int(n, 0);
+	}
+}
+
 static void teardown(struct fixture *fx)
 {
 	char cmd[128];
+	assert_no_reprepare(fx->st, fx->schema_changed);
 	store_close(fx->st);
 	keyring_free(fx->keys);
 	tpl_set_free(fx->tpl);
@@ -84,6 +98,8 @@ static void exec_other(struct fixture *fx, const char *sql)
 	char path[128];
 	sqlite3 *db;
 	snprintf(path, sizeof(path), "%s/db", fx->dir);
+	fx->schema_changed |= strstr(sql, "CREATE ") != NULL || strstr(sql, "DROP ") != NULL ||
+			      strstr(sql, "ALTER ") != NULL;
 	test_assert_int(sqlite3_open(path, &db), SQLITE_OK);
 	test_assert_int(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);

@@ -32,6 +32,11 @@ static struct store *fresh(void)
 static void done(struct store *st)
 {
 	char wal[80];
+	const char *sql = NULL;
+	int n = store_reprepares(st, &sql);
+	if (n != 0) /* a statement prepared again at every use: see store.h */
+		fprintf(stderr, "prepared again (%d times): %s\n", n, sql);
+	test_assert_int(n, 0);
 	store_close(st);
 	unlink(db_path);
 	snprintf(wal, sizeof(wal), "%s-wal", db_path);
