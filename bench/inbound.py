@@ -477,8 +477,9 @@ def peer(env):
 
 
 def poll(args, env, folder, conf):
-    cmd = ["taskset", "-c", CPU, os.path.join(args.build, "invited"), "-c", conf,
-           "mail", "poll"]
+    # INVITED_BENCH_WRAP="perf record -g -o FILE --": see where the time goes.
+    cmd = os.environ.get("INVITED_BENCH_WRAP", "").split() + [
+        "taskset", "-c", CPU, os.path.join(args.build, "invited"), "-c", conf, "mail", "poll"]
     run_env = dict(os.environ, INVITED_IMAP_PASSWORD=env["MAILSTACK_PASSWORD"])
     t = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=run_env)

@@ -227,10 +227,9 @@ def value_run(sink, invited, conf, template_db, folder):
     before = sink.count()
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     started = time.monotonic()
-    # INVITED_BENCH_PERF=FILE: record the server with perf (call graphs).
-    perf = os.environ.get("INVITED_BENCH_PERF")
-    wrap = (["perf", "record", "-F", "499", "--call-graph", "dwarf,16384", "-o", perf, "--"]
-            if perf else [])
+    # INVITED_BENCH_WRAP="perf record -g -o FILE --" (or strace -c …): run
+    # the server under that command, to see where its time goes.
+    wrap = os.environ.get("INVITED_BENCH_WRAP", "").split()
     srv = subprocess.Popen(wrap + ["taskset", "-c", "0", invited, "-c", conf, "serve"],
                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
     log.close()
