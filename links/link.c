@@ -168,7 +168,7 @@ enum token_status link_check(const struct keyring *keys, const char *public_url,
 	} else if (link_purpose_parse(pur, &claims_r->purpose) < 0) {
 		*error_r = errorf("unknown purpose \"%s\"", pur);
 		ts = TOKEN_WRONG_PURPOSE;
-	} else if (claims_r->iat > now + 300) {
+	} else if (claims_r->iat > now + LINK_CLOCK_SKEW) {
 		*error_r = "the token was issued in the future";
 		ts = TOKEN_NOT_YET_VALID;
 	} else if (claims_r->exp <= now) {

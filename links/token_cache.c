@@ -116,7 +116,12 @@ enum token_status link_check_cached(struct token_cache *c, const struct keyring 
 				    const char *public_url, const char *token, int64_t now,
 				    struct link_claims *claims_r, const char **error_r)
 {
-	if (c != NULL && token_cache_get(c, token, claims_r)) {
+	/* A hit stands only if these keys still hold its kid: a request that
+	 * verified with the keys of just before a reload may put an entry back
+	 * after keep_keys dropped its key's. And only for the times
+	 * link_check allows. */
+	if (c != NULL && token_cache_get(c, token, claims_r) && has_kid(keys, claims_r->kid) &&
+	    claims_r->iat <= now + LINK_CLOCK_SKEW) {
 		if (claims_r->exp > now)
 			return TOKEN_OK;
 		*error_r = "the token has expired";

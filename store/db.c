@@ -343,6 +343,11 @@ int store_open(const char *path, int flags, struct store **st_r, const char **er
 	if (strcmp(path, ":memory:") != 0 && stat(path, &sb) == 0)
 		st->dev = sb.st_dev, st->ino = sb.st_ino;
 	sqlite3_busy_handler(st->db, busy_wait, NULL);
+	/* The query planner's stability guarantee: a bound value never decides
+	 * the plan, so no statement is prepared again because of a new bind
+	 * (`status = ?` beside an index WHERE status = 'queued' was, at every
+	 * call). Queries that need such an index write its value out. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_QPSG, 1, (int *)NULL);
 	sqlite3_extended_result_codes(st->db, 0);
 	trace_slow(st->db);
 	/* Unless a checkpointer takes over (store_checkpoint_by), the commit

@@ -22,6 +22,7 @@
 #define MAX_SUBJECT_LEN 250
 #define MAX_BODY_LEN 65536       /* an editable draft text */
 #define MAX_TOKEN_LEN 1024       /* a link token, as text */
+#define LINK_CLOCK_SKEW 300       /* seconds a link's iat may be ahead of our clock */
 #define LINK_CACHE_SLOTS 8192    /* verified link tokens remembered (token_cache.h): ~1 MiB */
 #define MAX_KID_LEN 64           /* "k4.pid." + 44 */
 #define MAX_CODE_LEN 40          /* reply and VERP codes */

@@ -498,6 +498,46 @@ TEST(users_are_unique_per_organization_and_change_conditionally)
 }
 
 /* A session is found by its hash; ending one, or all of a user's, holds. */
+static int count_inv(void *ctx, const struct invitation *inv)
+{
+	(void)inv;
+	++*(int *)ctx;
+	return 0;
+}
+
+static int count_msg(void *ctx, const struct outbox_msg *m)
+{
+	(void)m;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* Lists and counts filtered by a bound status, each status in turn: no
+ * statement is prepared again for a new value (done() asserts it), which
+ * SQLite did at every call while a bound `status = ?` could decide
+ * whether a partial index on status applies. */
+TEST(statements_filtered_by_a_bound_status_are_prepared_once)
+{
+	struct store *st = fresh();
+	const char *err = NULL;
+	int64_t org = add_org(st, ORG_PROVIDER, ORG_APPROVED, "p@p.test", NULL);
+	add_invitation(st, org, INV_SENT, 100);
+	add_invitation(st, org, INV_QUEUED, 100);
+	int n = 0;
+	for (int s = INV_QUEUED; s <= INV_HANDED_OFF; s++) {
+		struct inv_filter f = {.inviter_org_id = org, .status = s, .limit = 10};
+		test_assert_int(store_invitation_list(st, &f, count_inv, &n, &err), STORE_OK);
+		struct outbox_filter of = {.status = OUTBOX_QUEUED + (s % 4), .limit = 10};
+		test_assert_int(store_outbox_list(st, &of, count_msg, &n, &err), STORE_OK);
+	}
+	test_assert_int(n, 2);
+	struct org_counts counts;
+	for (int i = 0; i < 3; i++)
+		test_assert_int(store_org_counts(st, org, &counts, &err), STORE_OK);
+	test_assert_int(counts.invitations[INV_SENT], 1);
+	done(st);
+}
+
 TEST(sessions_end_one_or_all)
 {
 	struct store *st = fresh();

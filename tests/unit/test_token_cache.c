@@ -54,9 +54,9 @@ static char *mint(const struct keyring *kr, int64_t lifetime, struct link_claims
 	return token;
 }
 
-/* A hit answers from the cache: checked against a keyring that does not
- * hold the signing key, it is still TOKEN_OK with the same claims, which
- * only the cache can say. */
+/* A hit answers from the cache: checked for another audience, which a
+ * verify would refuse, it is still TOKEN_OK with the same claims, which
+ * only the cache can say (the audience is the server's own, fixed). */
 TEST(a_token_verified_once_is_a_hit_with_the_same_claims)
 {
 	struct keyring *ours = new_keyring("ours"), *other = new_keyring("other");
@@ -71,7 +71,8 @@ TEST(a_token_verified_once_is_a_hit_with_the_same_claims)
 	test_assert_int(link_check_cached(c, ours, URL, token, NOW, &got, &err), TOKEN_OK);
 	test_assert_int(token_cache_size(c), 1);
 	test_assert_str(got.jti, minted.jti);
-	test_assert_int(link_check_cached(c, other, URL, token, NOW + 10, &again, &err),
+	test_assert_int(link_check_cached(c, ours, "https://else.example", token, NOW + 10,
+					  &again, &err),
 			TOKEN_OK);
 	test_assert_str(again.jti, got.jti);
 	test_assert_str(again.kid, got.kid);
@@ -105,10 +106,12 @@ TEST(a_cached_token_past_its_exp_is_expired)
 	char *late = mint(kr, 60, &claims);
 	test_assert_int(link_check_cached(c, kr, URL, late, NOW + 61, &got, &err),
 			TOKEN_EXPIRED);
-	test_assert_int(link_check_cached(c, kr, "https://other.example", token, NOW, &got,
-					  &err),
-			TOKEN_OK); /* cached: the audience is this server's, fixed */
 	test_assert_int(token_cache_size(c), 1);
+	/* A clock stepped back past the skew link_check allows: a hit is not
+	 * taken, and the verify says not yet valid. */
+	test_assert_int(link_check_cached(c, kr, URL, token, NOW - LINK_CLOCK_SKEW - 1, &got,
+					  &err),
+			TOKEN_NOT_YET_VALID);
 	free(late);
 	free(token);
 	token_cache_free(c);
@@ -131,9 +134,35 @@ TEST(a_retired_key_drops_its_entries)
 	token_cache_keep_keys(c, next);
 	test_assert_int(token_cache_size(c), 1);
 	test_assert_int(link_check_cached(c, next, URL, a, NOW, &got, &err), TOKEN_UNKNOWN_KEY);
-	test_assert_int(link_check_cached(c, old, URL, b, NOW, &got, &err), TOKEN_OK); /* kept */
+	/* The other entry is kept, and is a hit only with keys that hold its kid. */
+	test_assert_int(link_check_cached(c, next, URL, b, NOW, &got, &err), TOKEN_OK);
+	test_assert_int(token_cache_size(c), 1);
+	test_assert_int(link_check_cached(c, old, URL, b, NOW, &got, &err), TOKEN_UNKNOWN_KEY);
 	free(a);
 	free(b);
+	token_cache_free(c);
+	keyring_free(old);
+	keyring_free(next);
+	cleanup();
+}
+
+/* A request that verified with the keys of just before a reload puts its
+ * entry in after keep_keys ran: the entry's kid is not in the keys the next
+ * request checks with, so it is no hit, and the verify refuses it. */
+TEST(an_entry_put_back_after_its_key_went_is_no_hit)
+{
+	struct keyring *old = new_keyring("old"), *next = new_keyring("next");
+	struct token_cache *c = token_cache_new();
+	struct link_claims claims, got;
+	const char *err = NULL;
+	char *token = mint(old, 3600, &claims);
+	token_cache_keep_keys(c, next);                   /* the reload */
+	test_assert_int(link_check_cached(c, old, URL, token, NOW, &got, &err),
+			TOKEN_OK);                        /* the late request, old keys */
+	test_assert_int(token_cache_size(c), 1);
+	test_assert_int(link_check_cached(c, next, URL, token, NOW, &got, &err),
+			TOKEN_UNKNOWN_KEY);
+	free(token);
 	token_cache_free(c);
 	keyring_free(old);
 	keyring_free(next);
