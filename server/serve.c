@@ -139,7 +139,7 @@ static void *sender_main(void *arg)
 		if (outbox_run_once(st, &app->cfg.outbox, &rep, (int64_t)time(NULL), &stats,
 				    &err) < 0) {
 			msg_error("outbox: %s", err);
-			wait_for_work(app, 5, &seen);
+			sleep_for(app, 5, NULL); /* a kick is no reason to try a failing store again */
 			continue;
 		}
 		if (stats.claimed > 0) /* a pass that found nothing opened no session */
@@ -264,7 +264,7 @@ static void *webhooks_main(void *arg)
 		if (webhook_run_once(st, &app->cfg.webhooks, WEBHOOK_BATCH, &app->stopping,
 				     (int64_t)time(NULL), &stats, &err) < 0) {
 			msg_error("webhooks: %s", err);
-			wait_for_work(app, 5, &seen);
+			sleep_for(app, 5, NULL);
 			continue;
 		}
 		__atomic_add_fetch(&app->webhooks_delivered, stats.delivered, __ATOMIC_RELAXED);

@@ -113,12 +113,24 @@ const char *cls_find_ci(const char *hay, size_t len, const char *needle)
 	size_t n = strlen(needle);
 	if (hay == NULL || n == 0 || n > len)
 		return NULL;
-	int first = tolower((unsigned char)needle[0]);
-	for (size_t i = 0; i + n <= len; i++) {
-		if (tolower((unsigned char)hay[i]) != first)
-			continue;
-		if (strncasecmp(hay + i + 1, needle + 1, n - 1) == 0)
-			return hay + i;
+	/* The next place of the first byte in each case, by memchr (ASCII
+	 * case only, as strncasecmp compares in the C locale); each search
+	 * starts past the last, so the scan stays linear whatever the text. */
+	unsigned char c = (unsigned char)needle[0];
+	unsigned char lo = c >= 'A' && c <= 'Z' ? c + 32 : c;
+	unsigned char up = lo >= 'a' && lo <= 'z' ? lo - 32 : lo;
+	const char *last = hay + len - n; /* the last place a match may start */
+	const char *nl = memchr(hay, lo, len - n + 1);
+	const char *nu = up != lo ? memchr(hay, up, len - n + 1) : NULL;
+	while (nl != NULL || nu != NULL) {
+		const char *at = nu == NULL || (nl != NULL && nl < nu) ? nl : nu;
+		if (strncasecmp(at + 1, needle + 1, n - 1) == 0)
+			return at;
+		const char *next = at < last ? at + 1 : NULL;
+		if (at == nl)
+			nl = next ? memchr(next, lo, (size_t)(last - at)) : NULL;
+		else
+			nu = next ? memchr(next, up, (size_t)(last - at)) : NULL;
 	}
 	return NULL;
 }

@@ -5,6 +5,7 @@
  * libetpan, charsets, Authentication-Results edge cases, the JSON output,
  * and seeded fuzzing of the corpus and of random bytes.
  */
+#include "../../verifier/classify_int.h" /* cls_find_ci, the rules' search */
 #include "classify_test.h"
 
 /* ------------------------------------------------ tags, built in the test */
@@ -12,6 +13,38 @@
 static void classify_str(const char *msg, struct classify_result *r)
 {
 	classify_buf(msg, strlen(msg), r);
+}
+
+/* The case-insensitive search every rule uses: where it finds, what it
+ * misses, and text built to make a naive search slow. */
+TEST(find_ci_finds_in_either_case_and_stays_linear)
+{
+	static const char text[] = "Delivery to the following recipient FAILED permanently";
+	size_t len = sizeof(text) - 1;
+	test_assert(cls_find_ci(text, len, "delivery") == text);
+	test_assert(cls_find_ci(text, len, "failed") == strstr(text, "FAILED"));
+	test_assert(cls_find_ci(text, len, "PERMANENTLY") == strstr(text, "permanently"));
+	test_assert(cls_find_ci(text, len, "ntly") == text + len - 4); /* at the very end */
+	test_assert(cls_find_ci(text, len, "permanentlyx") == NULL);
+	test_assert(cls_find_ci(text, len - 1, "permanently") == NULL); /* only len bytes */
+	test_assert(cls_find_ci("aaab", 4, "AAB") != NULL);
+	test_assert_str(cls_find_ci("aaab", 4, "AAB"), "aab");
+	test_assert(cls_find_ci("x: y", 4, ": y") != NULL);
+	test_assert(cls_find_ci("ab", 2, "abc") == NULL);
+	test_assert(cls_find_ci(NULL, 0, "a") == NULL);
+	/* A megabyte of the needle's first letter in one case, and of the
+	 * other case, with the needle nowhere: linear, not a search per byte. */
+	size_t big = 1 << 20;
+	char *hay = malloc(big);
+	test_assert(hay != NULL);
+	for (size_t i = 0; i < big; i++)
+		hay[i] = i % 2 ? 'M' : 'm';
+	test_assert(cls_find_ci(hay, big, "mx") == NULL);
+	memset(hay, 'M', big);
+	test_assert(cls_find_ci(hay, big, "mailer-daemon") == NULL);
+	memcpy(hay + big - 6, "mAiLer", 6);
+	test_assert(cls_find_ci(hay, big, "mailer") == hay + big - 6);
+	free(hay);
 }
 
 TEST(tag_forms)
