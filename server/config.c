@@ -71,13 +71,20 @@ static const struct bound {
 	{"sessions", "lifetime", 60, 366 * 86400},
 };
 
-static void key_bounds(const struct ckey *k, int64_t *min_r, int64_t *max_r)
+/* k's own range, or NULL when it has the general one. */
+static const struct bound *bound_of(const struct ckey *k)
 {
-	*min_r = 0;
-	*max_r = k->type == C_DURATION ? (int64_t)3660 * 86400 : 1000000;
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
 		if (strcmp(bounds[i].section, k->section) == 0 && strcmp(bounds[i].key, k->key) == 0)
-			*min_r = bounds[i].min, *max_r = bounds[i].max;
+			return &bounds[i];
+	return NULL;
+}
+
+static void key_bounds(const struct ckey *k, int64_t *min_r, int64_t *max_r)
+{
+	const struct bound *b = bound_of(k);
+	*min_r = b != NULL ? b->min : 0;
+	*max_r = b != NULL ? b->max : k->type == C_DURATION ? (int64_t)3660 * 86400 : 1000000;
 }
 
 static const struct ckey keys[] = {
@@ -711,19 +718,17 @@ static void write_duration(FILE *out, int64_t d)
  * general one. */
 static void write_range(FILE *out, const struct ckey *k)
 {
-	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
-		if (strcmp(bounds[i].section, k->section) != 0 || strcmp(bounds[i].key, k->key) != 0)
-			continue;
-		if (k->type == C_DURATION) {
-			fputs(" (", out);
-			write_duration(out, bounds[i].min);
-			fputs(" to ", out);
-			write_duration(out, bounds[i].max);
-			fputs(")", out);
-		} else {
-			fprintf(out, " (%lld to %lld)", (long long)bounds[i].min,
-				(long long)bounds[i].max);
-		}
+	const struct bound *b = bound_of(k);
+	if (b == NULL)
+		return;
+	if (k->type == C_DURATION) {
+		fputs(" (", out);
+		write_duration(out, b->min);
+		fputs(" to ", out);
+		write_duration(out, b->max);
+		fputs(")", out);
+	} else {
+		fprintf(out, " (%lld to %lld)", (long long)b->min, (long long)b->max);
 	}
 }
 

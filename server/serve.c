@@ -71,11 +71,6 @@ static int sleep_for(struct app *app, int seconds, uint64_t *seen)
 	return kicked;
 }
 
-static int wait_for_work(struct app *app, int seconds, uint64_t *seen)
-{
-	return sleep_for(app, seconds, seen);
-}
-
 /* A worker thread's own store connection; NULL (logged) when it cannot
  * open. */
 static struct store *thread_store(struct app *app, const char *who)
@@ -157,7 +152,7 @@ static void *sender_main(void *arg)
 			sleep_for(app, (int)(retry_base < 30 ? retry_base : 30), NULL);
 		/* A full batch means more may be due: go again at once. */
 		else if (stats.claimed < app->cfg.outbox.batch_size &&
-			 wait_for_work(app, 1, &seen)) {
+			 sleep_for(app, 1, &seen)) {
 			/* A kick is a mail or two just queued, and more may
 			 * follow (a burst of redeems, each with its notices):
 			 * gathering them for a moment lets one claim, one SMTP
@@ -271,7 +266,7 @@ static void *webhooks_main(void *arg)
 		__atomic_add_fetch(&app->webhooks_failed, stats.failed, __ATOMIC_RELAXED);
 		/* A full batch means more may be due: go again at once. */
 		if (stats.claimed < WEBHOOK_BATCH)
-			wait_for_work(app, 1, &seen);
+			sleep_for(app, 1, &seen);
 	}
 	app_store_release(app);
 	return NULL;
