@@ -98,6 +98,8 @@ int metrics_write(struct app *a, struct store *st, FILE *out, const char **error
 	counter(out, "invited_invitations_created_total", "invitations created",
 		&a->invitations_created);
 	counter(out, "invited_redeems_total", "links redeemed", &a->redeems);
+	counter(out, "invited_redeem_commits_total",
+		"transactions that committed redeems (one per group commit)", &a->redeem_commits);
 	histogram(out, "invited_redeem_duration_seconds",
 		  "a link page's accept or decline, from the request to the committed answer",
 		  &a->redeem_latency);

@@ -52,6 +52,7 @@ static void run_batch(struct redeemer *r, struct store *st, struct redeem_job **
 	struct inv_env env = {st, app_keys(app), &app->mailer,
 			      app->cfg.tokens.invitation_lifetime, 0, "link"};
 	redeem_batch(&env, items, n);
+	__atomic_add_fetch(&app->redeem_commits, 1, __ATOMIC_RELAXED);
 	app_kick_outbox(app);
 	/* After this, a job belongs to its HTTP thread again. */
 	for (size_t i = 0; i < n; i++)

@@ -300,7 +300,8 @@ static int create_private(const char *path, const char **error_r)
 }
 
 /*
- * INVITED_SLOW_SQL_MS=N: every statement that ran longer than N ms is
+ * INVITED_SLOW_SQL_MS=N: every statement that ran N ms or longer (0:
+ * every statement, as PostgreSQL's log_min_duration_statement) is
  * logged with its SQL text (never its bound values, which may be
  * addresses or tokens), to find what holds a transaction up.
  */
@@ -316,8 +317,9 @@ static int slow_sql(unsigned type, void *ctx, void *p, void *x)
 static void trace_slow(sqlite3 *db)
 {
 	const char *v = getenv("INVITED_SLOW_SQL_MS");
-	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
-	if (ms > 0)
+	char *end = NULL;
+	long ms = v != NULL && *v != '\0' ? strtol(v, &end, 10) : -1;
+	if (ms >= 0 && *end == '\0')
 		sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, slow_sql, (void *)(intptr_t)ms);
 }
 

@@ -74,6 +74,7 @@ struct app {
 	uint64_t http_requests[6];   /* by status class: [2]=2xx … [5]=5xx */
 	uint64_t invitations_created;
 	uint64_t redeems;
+	uint64_t redeem_commits;     /* group commits: redeems / commits = mean batch */
 	uint64_t mails_sent;
 	uint64_t mails_failed;
 	uint64_t webhooks_delivered;

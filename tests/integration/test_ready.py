@@ -173,6 +173,7 @@ def test_metrics_histograms_and_inbound_move_and_promtool_accepts_the_page():
     count, total, _ = histogram(m, "invited_http_request_duration_seconds")
     assert count >= 5 and total > 0, (count, total)
     assert histogram(m, "invited_redeem_duration_seconds")[0] == 1
+    assert m["invited_redeem_commits_total"] == 1, m
     assert histogram(m, "invited_smtp_batch_duration_seconds")[0] >= 1
     assert histogram(m, "invited_imap_pass_duration_seconds")[0] >= 1
     # Nothing queued (the notices of the accept may still be): no age.
