@@ -28,82 +28,104 @@
 #include <string.h>
 #include <time.h>
 
-#define ORG_COLUMNS                                                            \
-	"id, kind, status, legal_name, address, country, partner_id,"          \
-	" contact_name, contact_email, contact_phone, support_email,"          \
-	" support_phone, support_url, locale, status_reason, contact_verified," \
+#define ORG_COLUMNS                                                                                \
+	"id, kind, status, legal_name, address, country, partner_id,"                              \
+	" contact_name, contact_email, contact_phone, support_email,"                              \
+	" support_phone, support_url, locale, status_reason, contact_verified,"                    \
 	" created_at, updated_at"
-#define INV_COLUMNS                                                            \
-	"id, kind, status, inviter_org_id, coalesce(provider_org_id, 0),"      \
-	" coalesce(accepted_org_id, 0), email, name, locale, message,"         \
-	" status_reason, reply_code, jti, subject, edited, expires_at,"        \
+#define INV_COLUMNS                                                                                \
+	"id, kind, status, inviter_org_id, coalesce(provider_org_id, 0),"                          \
+	" coalesce(accepted_org_id, 0), email, name, locale, message,"                             \
+	" status_reason, reply_code, jti, subject, edited, expires_at,"                            \
 	" created_at, updated_at"
-#define OUTBOX_COLUMNS                                                         \
-	"id, code, message_id, kind, coalesce(invitation_id, 0),"              \
-	" coalesce(verification_id, 0), coalesce(org_id, 0), env_from, rcpt,"  \
-	" status, attempts, next_attempt_at, expires_at, created_at,"          \
+#define OUTBOX_COLUMNS                                                                             \
+	"id, code, message_id, kind, coalesce(invitation_id, 0),"                                  \
+	" coalesce(verification_id, 0), coalesce(org_id, 0), env_from, rcpt,"                      \
+	" status, attempts, next_attempt_at, expires_at, created_at,"                              \
 	" coalesce(sent_at, 0), last_code, last_reply"
 
 enum {
-	BEGIN_READ, ROLLBACK, BEGIN_WRITE, COMMIT, SAVEPOINT, RELEASE,
-	LINK_GET, INV_GET, RELAYED, ORG_GET, ORG_DOMAINS, ORG_BY_CONTACT, DOMAIN_OWNER,
-	ORG_INSERT, REL_ACTIVE, REL_INSERT, EVENT_INSERT, DELIVERIES, LINK_USE,
-	INV_STATUS, LINK_REVOKE, OUTBOX_OF_INV, INV_ACCEPTED_ORG, OUTBOX_ADD,
-	OUTBOX_DATA, STATEMENTS
+	BEGIN_READ,
+	ROLLBACK,
+	BEGIN_WRITE,
+	COMMIT,
+	SAVEPOINT,
+	RELEASE,
+	LINK_GET,
+	INV_GET,
+	RELAYED,
+	ORG_GET,
+	ORG_DOMAINS,
+	ORG_BY_CONTACT,
+	DOMAIN_OWNER,
+	ORG_INSERT,
+	REL_ACTIVE,
+	REL_INSERT,
+	EVENT_INSERT,
+	DELIVERIES,
+	LINK_USE,
+	INV_STATUS,
+	LINK_REVOKE,
+	OUTBOX_OF_INV,
+	INV_ACCEPTED_ORG,
+	OUTBOX_ADD,
+	OUTBOX_DATA,
+	STATEMENTS
 };
 
 static const char *const sql[STATEMENTS] = {
-	[BEGIN_READ] = "BEGIN DEFERRED",
-	[ROLLBACK] = "ROLLBACK",
-	[BEGIN_WRITE] = "BEGIN IMMEDIATE",
-	[COMMIT] = "COMMIT",
-	[SAVEPOINT] = "SAVEPOINT part",
-	[RELEASE] = "RELEASE part",
-	[LINK_GET] = "SELECT jti, purpose, subject_id, kid, token, issued_at, expires_at,"
-		     " state, coalesce(used_at, 0) FROM links WHERE jti = ?",
-	[INV_GET] = "SELECT " INV_COLUMNS ", body_text, body_html FROM invitations WHERE id = ?",
-	[RELAYED] = "SELECT EXISTS (SELECT 1 FROM inbound WHERE invitation_id = ?"
-		    " AND action = 'relayed')",
-	[ORG_GET] = "SELECT " ORG_COLUMNS " FROM orgs WHERE id = ?",
-	[ORG_DOMAINS] = "SELECT domain FROM org_domains WHERE org_id = ? ORDER BY domain",
-	[ORG_BY_CONTACT] = "SELECT " ORG_COLUMNS " FROM orgs WHERE contact_email = ?"
-			   " AND kind = ?2 AND (?2 = 'customer' OR status = 'approved')"
-			   " ORDER BY id LIMIT 1",
-	[DOMAIN_OWNER] = "SELECT " ORG_COLUMNS " FROM orgs WHERE id = (SELECT o.id FROM"
-			 " org_domains d JOIN orgs o ON o.id = d.org_id WHERE d.domain = ?"
-			 " AND o.kind = ?2 AND (?2 = 'customer' OR o.status = 'approved')"
-			 " ORDER BY o.id LIMIT 1)",
-	[ORG_INSERT] = "INSERT INTO orgs (kind, status, legal_name, address, country,"
-		       " partner_id, contact_name, contact_email, contact_phone,"
-		       " support_email, support_phone, support_url, locale,"
-		       " status_reason, contact_verified, created_at, updated_at)"
-		       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[REL_ACTIVE] = "SELECT 1 FROM relationships WHERE kind = ? AND up_org_id = ?"
-		       " AND down_org_id = ? AND active = 1",
-	[REL_INSERT] = "INSERT INTO relationships (kind, up_org_id, down_org_id,"
-		       " invitation_id, active, created_at) VALUES (?, ?, ?, ?, 1, ?)",
-	[EVENT_INSERT] = "INSERT INTO events (at, org_id, peer_org_id, actor, name, subject,"
-			 " details) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	[DELIVERIES] = "INSERT INTO deliveries (webhook_id, event_id, status, next_attempt_at,"
-		       " expires_at, created_at)"
-		       " SELECT id, ?1, 'pending', ?2, ?2 + 259200, ?2 FROM webhooks"
-		       " WHERE deleted_at IS NULL AND (org_id IS NULL OR org_id = ?3 OR org_id = ?4)"
-		       " AND (events = '' OR instr(',' || events || ',', ',' || ?5 || ',') > 0"
-		       " OR instr(',' || events || ',', ',' || substr(?5, 1, instr(?5, '.')) || '*,') > 0)",
-	[LINK_USE] = "UPDATE links SET state = 'used', used_at = ?, token = ''"
-		     " WHERE jti = ? AND state = 'live'",
-	[INV_STATUS] = "UPDATE invitations SET status = ?, status_reason = ?, updated_at = ?"
-		       " WHERE id = ? AND instr(?, ',' || status || ',') > 0",
-	[LINK_REVOKE] = "UPDATE links SET state = 'revoked', used_at = ?, token = ''"
-			" WHERE jti = ? AND state = 'live'",
-	[OUTBOX_OF_INV] = "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE invitation_id = ?2"
-			  " AND (?1 IS NULL OR status = ?1) AND id < ?3 ORDER BY id DESC LIMIT ?4",
-	[INV_ACCEPTED_ORG] = "UPDATE invitations SET accepted_org_id = ? WHERE id = ?",
-	[OUTBOX_ADD] = "INSERT INTO outbox (code, message_id, kind, invitation_id,"
-		       " verification_id, org_id, env_from, rcpt, status,"
-		       " next_attempt_at, expires_at, created_at)"
-		       " VALUES (?,?,?,?,?,?,?,?,'queued',?,?,?)",
-	[OUTBOX_DATA] = "INSERT INTO outbox_data (id, data) VALUES (?,?)",
+    [BEGIN_READ] = "BEGIN DEFERRED",
+    [ROLLBACK] = "ROLLBACK",
+    [BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [COMMIT] = "COMMIT",
+    [SAVEPOINT] = "SAVEPOINT part",
+    [RELEASE] = "RELEASE part",
+    [LINK_GET] = "SELECT jti, purpose, subject_id, kid, token, issued_at, expires_at,"
+		 " state, coalesce(used_at, 0) FROM links WHERE jti = ?",
+    [INV_GET] = "SELECT " INV_COLUMNS ", body_text, body_html FROM invitations WHERE id = ?",
+    [RELAYED] = "SELECT EXISTS (SELECT 1 FROM inbound WHERE invitation_id = ?"
+		" AND action = 'relayed')",
+    [ORG_GET] = "SELECT " ORG_COLUMNS " FROM orgs WHERE id = ?",
+    [ORG_DOMAINS] = "SELECT domain FROM org_domains WHERE org_id = ? ORDER BY domain",
+    [ORG_BY_CONTACT] = "SELECT " ORG_COLUMNS " FROM orgs WHERE contact_email = ?"
+		       " AND kind = ?2 AND (?2 = 'customer' OR status = 'approved')"
+		       " ORDER BY id LIMIT 1",
+    [DOMAIN_OWNER] = "SELECT " ORG_COLUMNS " FROM orgs WHERE id = (SELECT o.id FROM"
+		     " org_domains d JOIN orgs o ON o.id = d.org_id WHERE d.domain = ?"
+		     " AND o.kind = ?2 AND (?2 = 'customer' OR o.status = 'approved')"
+		     " ORDER BY o.id LIMIT 1)",
+    [ORG_INSERT] = "INSERT INTO orgs (kind, status, legal_name, address, country,"
+		   " partner_id, contact_name, contact_email, contact_phone,"
+		   " support_email, support_phone, support_url, locale,"
+		   " status_reason, contact_verified, created_at, updated_at)"
+		   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [REL_ACTIVE] = "SELECT 1 FROM relationships WHERE kind = ? AND up_org_id = ?"
+		   " AND down_org_id = ? AND active = 1",
+    [REL_INSERT] = "INSERT INTO relationships (kind, up_org_id, down_org_id,"
+		   " invitation_id, active, created_at) VALUES (?, ?, ?, ?, 1, ?)",
+    [EVENT_INSERT] = "INSERT INTO events (at, org_id, peer_org_id, actor, name, subject,"
+		     " details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [DELIVERIES] =
+	"INSERT INTO deliveries (webhook_id, event_id, status, next_attempt_at,"
+	" expires_at, created_at)"
+	" SELECT id, ?1, 'pending', ?2, ?2 + 259200, ?2 FROM webhooks"
+	" WHERE deleted_at IS NULL AND (org_id IS NULL OR org_id = ?3 OR org_id = ?4)"
+	" AND (events = '' OR instr(',' || events || ',', ',' || ?5 || ',') > 0"
+	" OR instr(',' || events || ',', ',' || substr(?5, 1, instr(?5, '.')) || '*,') > 0)",
+    [LINK_USE] = "UPDATE links SET state = 'used', used_at = ?, token = ''"
+		 " WHERE jti = ? AND state = 'live'",
+    [INV_STATUS] = "UPDATE invitations SET status = ?, status_reason = ?, updated_at = ?"
+		   " WHERE id = ? AND instr(?, ',' || status || ',') > 0",
+    [LINK_REVOKE] = "UPDATE links SET state = 'revoked', used_at = ?, token = ''"
+		    " WHERE jti = ? AND state = 'live'",
+    [OUTBOX_OF_INV] = "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE invitation_id = ?2"
+		      " AND (?1 IS NULL OR status = ?1) AND id < ?3 ORDER BY id DESC LIMIT ?4",
+    [INV_ACCEPTED_ORG] = "UPDATE invitations SET accepted_org_id = ? WHERE id = ?",
+    [OUTBOX_ADD] = "INSERT INTO outbox (code, message_id, kind, invitation_id,"
+		   " verification_id, org_id, env_from, rcpt, status,"
+		   " next_attempt_at, expires_at, created_at)"
+		   " VALUES (?,?,?,?,?,?,?,?,'queued',?,?,?)",
+    [OUTBOX_DATA] = "INSERT INTO outbox_data (id, data) VALUES (?,?)",
 };
 
 static sqlite3 *db;
@@ -168,8 +190,8 @@ static void look(const struct item *it)
 	run(DOMAIN_OWNER);
 }
 
-static void event(int64_t now, int64_t org, int64_t peer, const char *name,
-		  const char *subject, const char *details)
+static void event(int64_t now, int64_t org, int64_t peer, const char *name, const char *subject,
+		  const char *details)
 {
 	num(EVENT_INSERT, 1, now);
 	num(EVENT_INSERT, 2, org);
@@ -187,8 +209,8 @@ static void event(int64_t now, int64_t org, int64_t peer, const char *name,
 	run(DELIVERIES);
 }
 
-static void redeem(const struct item *it, int64_t now, const unsigned char *notice,
-		   int notice_len, long seq)
+static void redeem(const struct item *it, int64_t now, const unsigned char *notice, int notice_len,
+		   long seq)
 {
 	char subject[64], name[64], code[32], message_id[128], details[160];
 	run(SAVEPOINT);
@@ -222,7 +244,8 @@ static void redeem(const struct item *it, int64_t now, const unsigned char *noti
 	run(REL_INSERT);
 	snprintf(subject, sizeof(subject), "relationship:%lld",
 		 (long long)sqlite3_last_insert_rowid(db));
-	snprintf(details, sizeof(details), "{\"kind\":\"reseller_of_record\",\"invitation_id\":%lld}",
+	snprintf(details, sizeof(details),
+		 "{\"kind\":\"reseller_of_record\",\"invitation_id\":%lld}",
 		 (long long)it->invitation);
 	event(now, it->inviter, customer, "relationship.created", subject, details);
 	num(LINK_USE, 1, now);
@@ -291,13 +314,15 @@ int main(int argc, char **argv)
 	}
 	int batch = atoi(argv[2]), notice_len = atoi(argv[3]);
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
 		die(argv[1]);
-	/* As store_open sets a connection up; the WAL is copied back into
-	 * the database after as many pages as the server's checkpointer
-	 * lets gather (APP_CHECKPOINT_PAGES), here in the commit itself. */
-	sqlite3_wal_autocheckpoint(db, 4000);
-	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	/* As store_open sets a connection up, but for the checkpoints: the
+	 * server's run in a thread of their own; here SQLite's own (every
+	 * 1000 pages, in the commit that reaches them) are kept. And no
+	 * count of memory used (set before the open), as in the store. */
+	if (sqlite3_exec(db,
+			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 			 " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		die("pragmas");
@@ -324,7 +349,8 @@ int main(int argc, char **argv)
 		snprintf(it->jti, sizeof(it->jti), "%s", (const char *)sqlite3_column_text(q, 0));
 		it->invitation = sqlite3_column_int64(q, 1);
 		it->inviter = sqlite3_column_int64(q, 2);
-		snprintf(it->email, sizeof(it->email), "%s", (const char *)sqlite3_column_text(q, 3));
+		snprintf(it->email, sizeof(it->email), "%s",
+			 (const char *)sqlite3_column_text(q, 3));
 		const char *at = strchr(it->email, '@');
 		snprintf(it->domain, sizeof(it->domain), "%s", at ? at + 1 : "");
 	}

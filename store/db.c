@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,9 +202,22 @@ int store_version(struct store *st, int *version_r, const char **error_r)
 	return STORE_OK;
 }
 
+/*
+ * Once per process, before SQLite starts: no count of the memory it uses
+ * (nothing here reads it), which would take a global mutex around every
+ * allocation of every connection.
+ */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* refused if started: harmless */
+}
+
 int store_file_version(const char *path, int *version_r, const char **error_r)
 {
 	struct store st = {0};
+	pthread_once(&sqlite_once, sqlite_setup);
 	int rc = STORE_ERROR;
 	if (sqlite3_open_v2(path, &st.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
 	    SQLITE_OK)
@@ -325,6 +339,7 @@ static void trace_slow(sqlite3 *db)
 
 int store_open(const char *path, int flags, struct store **st_r, const char **error_r)
 {
+	pthread_once(&sqlite_once, sqlite_setup);
 	int create = (flags & STORE_CREATE) != 0;
 	if (create && strcmp(path, ":memory:") != 0 && create_private(path, error_r) < 0)
 		return STORE_ERROR;

@@ -211,6 +211,74 @@ TEST(header_injection_is_refused)
 	test_assert(build(&spec, &len, &err) == NULL);
 }
 
+/* The transfer encoding of the n-th leaf part, as written. */
+static const char *encoding_of(const char *data, int n)
+{
+	const char *p = data;
+	for (int i = 0; i <= n && p != NULL; i++)
+		if ((p = strstr(p, "Content-Transfer-Encoding: ")) != NULL)
+			p += strlen("Content-Transfer-Encoding: ");
+	return p == NULL ? "" : strncmp(p, "7bit\r\n", 6) == 0 ? "7bit"
+			   : strncmp(p, "quoted-printable\r\n", 18) == 0 ? "quoted-printable"
+									 : "other";
+}
+
+/* Build with this text (and an ASCII html part) and parse the text back. */
+static const char *text_encoding(const char *text, int *round_trips)
+{
+	static char enc[32];
+	struct mail_spec spec = base_spec();
+	spec.text = text;
+	spec.html = "<p>plain</p>\n";
+	size_t len, idx = 0;
+	const char *err;
+	char *data = build(&spec, &len, &err);
+	*round_trips = 0;
+	if (data == NULL)
+		return "refused";
+	snprintf(enc, sizeof(enc), "%s", encoding_of(data, 0));
+	test_assert_str(encoding_of(data, 1), "7bit"); /* the html part */
+	struct mailmime *m = NULL;
+	if (mailmime_parse(data, len, &idx, &m) == MAILIMF_NO_ERROR) {
+		int n = 0;
+		char *back = leaf_body(m, &n);
+		*round_trips = back != NULL && strcmp(crlf_to_lf(back), text) == 0;
+		free(back);
+		mailmime_free(m);
+	}
+	free(data);
+	return enc;
+}
+
+TEST(seven_bit_when_it_can_quoted_printable_when_it_must)
+{
+	char line[1200];
+	int ok;
+	test_assert_str(text_encoding("Hello\n.dot line\nFrom here\n", &ok), "7bit");
+	test_assert(ok);
+	test_assert_str(text_encoding("Hello\r\nCRLF too\r\n", &ok), "7bit");
+	test_assert_str(text_encoding("日本語の本文\n", &ok), "quoted-printable");
+	test_assert(ok);
+	test_assert_str(text_encoding("caf\xc3\xa9\n", &ok), "quoted-printable");
+	/* 997 characters a line, the CRLF aside (RFC 5322 allows 998, but
+	 * libetpan's writer breaks a line at its 998th) */
+	memset(line, 'a', 997);
+	strcpy(line + 997, "\n");
+	test_assert_str(text_encoding(line, &ok), "7bit");
+	test_assert(ok);
+	strcpy(line + 997, "\r\n");
+	test_assert_str(text_encoding(line, &ok), "7bit");
+	memset(line, 'a', 998);
+	strcpy(line + 998, "\n");
+	test_assert_str(text_encoding(line, &ok), "quoted-printable");
+	test_assert(ok);
+	line[998] = '\0'; /* the last line, without a line end */
+	test_assert_str(text_encoding(line, &ok), "quoted-printable");
+	/* a lone CR is not a line end: never sent as it is */
+	const char *cr = text_encoding("one\rtwo\n", &ok);
+	test_assert(strcmp(cr, "7bit") != 0);
+}
+
 TEST(text_only_message)
 {
 	struct mail_spec spec = base_spec();
