@@ -138,15 +138,26 @@ class Invited:
 
     def request(self, method, path, body=None, headers=None):
         """(status, response, body) over one keep-alive connection, made anew
-        when idle long enough for the server to have closed it (30 s)."""
-        if self.conn is not None and time.monotonic() - self.used > 20:
+        when idle long enough for the server to have closed it: it gives a
+        silent connection HTTP_REQUEST_DEADLINE (10 s) for its next request.
+        A GET the server closed on first is sent again on a new one."""
+        if self.conn is not None and time.monotonic() - self.used > 5:
             self.conn.close()
             self.conn = None
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        self.conn.request(method, path, body=body, headers=headers or {})
-        r = self.conn.getresponse()
-        out = r.read()
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                r = self.conn.getresponse()
+                out = r.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError,
+                    BrokenPipeError):
+                self.conn.close()
+                self.conn = None
+                if method != "GET" or attempt == 2:
+                    raise
         self.used = time.monotonic()
         return r.status, r, out
 
