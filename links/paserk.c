@@ -9,6 +9,7 @@
 
 #include "invited/keys.h"
 #include "invited/log.h"
+#include "invited/text.h"
 
 #define B64_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define PUBLIC_PREFIX "k4.public."
@@ -48,7 +49,8 @@ static int decode(const char *paserk, const char *prefix, size_t prefix_len,
 	}
 	const char *b64 = paserk + prefix_len, *end;
 	size_t b64_len = total_len - prefix_len, got;
-	if (sodium_base642bin(out, len, b64, b64_len, NULL, &got, &end,
+	if (!base64url_only(b64, b64_len) ||
+	    sodium_base642bin(out, len, b64, b64_len, NULL, &got, &end,
 			      B64_VARIANT) != 0 ||
 	    end != b64 + b64_len || got != len) {
 		sodium_memzero(out, len);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "invited/limits.h"
+#include "invited/text.h"
 #include "invited/token.h"
 
 #define HEADER_LEN (sizeof(TOKEN_HEADER) - 1)
@@ -112,7 +113,8 @@ static int b64_decode(unsigned char *out, size_t len, const char *b64, size_t n)
 {
 	const char *end;
 	size_t got;
-	if (sodium_base642bin(out, len, b64, n, NULL, &got, &end, B64_VARIANT) != 0)
+	if (!base64url_only(b64, n) ||
+	    sodium_base642bin(out, len, b64, n, NULL, &got, &end, B64_VARIANT) != 0)
 		return -1;
 	return end == b64 + n && got == len ? 0 : -1;
 }

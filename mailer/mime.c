@@ -27,13 +27,24 @@
  * 998, but libetpan's writer breaks a line when it reaches 998. */
 #define MIME_LINE_MAX 997
 
-/* 1 when s is printable ASCII with nothing a decoder might take for an
- * encoded word. */
+/* The longest word (a run without a space) a header value may carry as
+ * it is: what a folded line holds after its leading space. A longer one
+ * cannot be folded, and libetpan breaks any line at 998 characters, in
+ * the middle of the word (found by tests/fuzz/fuzz_mime). */
+#define PLAIN_WORD_MAX 76
+
+/* 1 when s is printable ASCII in foldable words, with nothing a decoder
+ * might take for an encoded word. */
 static int plain_ascii(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+	size_t word = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p < 0x20 || *p > 0x7e)
 			return 0;
+		word = *p == ' ' ? 0 : word + 1;
+		if (word > PLAIN_WORD_MAX)
+			return 0;
+	}
 	return strstr(s, "=?") == NULL;
 }
 
@@ -349,6 +360,48 @@ static int body_ok(const char *s, const char *field, const char **error_r)
 	return 0;
 }
 
+/*
+ * A body with each line end as LF, which libetpan writes as CRLF (a CRLF,
+ * and a lone CR, which RFC 5322 has no place for), and without the blanks
+ * at the end of a line. libetpan's quoted-printable writer doubles a
+ * blank before a line end, and drops the text after a lone CR (found by
+ * tests/fuzz/fuzz_mime); a blank at the end of a line shows nowhere. s
+ * itself when there is nothing to change; else a malloc'd copy in
+ * *copy_r (NULL when out of memory).
+ */
+static const char *clean_line_ends(const char *s, char **copy_r)
+{
+	*copy_r = NULL;
+	int change = 0;
+	for (const char *r = s; *r && !change; r++)
+		change = *r == '\r' || ((*r == ' ' || *r == '\t') &&
+					 (r[1] == '\n' || r[1] == '\r' || r[1] == '\0'));
+	if (!change)
+		return s;
+	char *out = malloc(strlen(s) + 1), *w = out, *line = out;
+	if (out == NULL)
+		return NULL;
+	for (const char *r = s;; r++) {
+		if (r[0] == '\r' && r[1] == '\n')
+			continue;
+		if (*r == '\r' || *r == '\n' || *r == '\0') {
+			while (w > line && (w[-1] == ' ' || w[-1] == '\t'))
+				w--;
+			if (*r == '\0')
+				break;
+			*w++ = '\n';
+			line = w;
+			continue;
+		}
+		*w++ = *r;
+	}
+	*w = '\0';
+	return *copy_r = out;
+}
+
+static int build(const struct mail_spec *spec, const char *text_body, const char *html_body,
+		 char **data_r, size_t *len_r, const char **error_r);
+
 int mime_build(const struct mail_spec *spec, char **data_r, size_t *len_r,
 	       const char **error_r)
 {
@@ -356,6 +409,25 @@ int mime_build(const struct mail_spec *spec, char **data_r, size_t *len_r,
 	if (body_ok(spec->text, "text", error_r) < 0 ||
 	    (spec->html != NULL && body_ok(spec->html, "html", error_r) < 0))
 		return -1;
+	char *text_copy, *html_copy = NULL;
+	const char *text = clean_line_ends(spec->text, &text_copy);
+	const char *html = spec->html != NULL ? clean_line_ends(spec->html, &html_copy) : NULL;
+	int rc;
+	if (text == NULL || (spec->html != NULL && html == NULL)) {
+		*error_r = "out of memory";
+		rc = -1;
+	} else {
+		rc = build(spec, text, html, data_r, len_r, error_r);
+	}
+	free(text_copy);
+	free(html_copy);
+	return rc;
+}
+
+/* The message of spec with these bodies, which live until it is written. */
+static int build(const struct mail_spec *spec, const char *text_body, const char *html_body,
+		 char **data_r, size_t *len_r, const char **error_r)
+{
 	struct mailimf_fields *fields = build_fields(spec, error_r);
 	if (fields == NULL)
 		return -1;
@@ -367,15 +439,15 @@ int mime_build(const struct mail_spec *spec, char **data_r, size_t *len_r,
 	}
 	mailmime_set_imf_fields(msg, fields);
 	int ok = 1;
-	if (spec->html != NULL) {
+	if (html_body != NULL) {
 		struct mailmime *alt = alternative(), *text = NULL, *html = NULL;
 		ok = alt && mailmime_smart_add_part(msg, alt) == MAILIMF_NO_ERROR &&
-		     (text = text_part("text/plain", spec->text)) &&
+		     (text = text_part("text/plain", text_body)) &&
 		     mailmime_smart_add_part(alt, text) == MAILIMF_NO_ERROR &&
-		     (html = text_part("text/html", spec->html)) &&
+		     (html = text_part("text/html", html_body)) &&
 		     mailmime_smart_add_part(alt, html) == MAILIMF_NO_ERROR;
 	} else {
-		struct mailmime *text = text_part("text/plain", spec->text);
+		struct mailmime *text = text_part("text/plain", text_body);
 		ok = text && mailmime_smart_add_part(msg, text) == MAILIMF_NO_ERROR;
 	}
 	MMAPString *s = ok ? mmap_string_new("") : NULL;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "invited/log.h"
+#include "invited/text.h"
 #include "template_int.h"
 
 #define MAX_TEMPLATE_SIZE (256 * 1024)
@@ -216,6 +217,22 @@ static int read_file(const char *path, char **data_r, size_t *len_r, const char 
 	return 0;
 }
 
+/* The first byte of s[0..len) that is not text (text_ok's rules for
+ * several lines), or NULL. */
+static const char *first_bad_byte(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		size_t n = *p < 0x80 ? 1 : *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+		if (*p == 0 || *p == 0x7f ||
+		    (*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') ||
+		    n > (size_t)(end - p) || !utf8_valid((const char *)p, n))
+			return (const char *)p;
+		p += n;
+	}
+	return NULL;
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
@@ -246,6 +263,12 @@ static int add_template(struct tpl_set *set, const char *locale, const char *nam
 	t->html = ends_with(name, ".html");
 	if (read_file(path, &t->src, &t->len, error_r) < 0)
 		return -1;
+	/* What a template renders must be text a mail or a page can carry:
+	 * refused here, with the place, rather than when a mail is built. */
+	const char *bad = first_bad_byte(t->src, t->len);
+	if (bad != NULL)
+		return parse_error(t, bad, "not UTF-8 text (a NUL byte, a control "
+					   "character or invalid UTF-8)", error_r);
 	return parse(t, error_r);
 }
 
@@ -310,6 +333,16 @@ static int resolve(struct tpl_set *set, struct tpl *t, int depth, const char **e
 		if (p == NULL) {
 			*error_r = errorf("template %s/%s: partial \"%s\" not found", t->locale,
 					  t->name, n->name);
+			return -1;
+		}
+		/* An .html template escapes its values, a text one does not:
+		 * a text partial inside HTML would let values through raw
+		 * (found by tests/fuzz/fuzz_template). */
+		if (p->html != t->html) {
+			*error_r = errorf("template %s/%s: partial \"%s\" is %s, and %s "
+					  "template includes only %s partials",
+					  t->locale, t->name, n->name, p->html ? "HTML" : "text",
+					  t->html ? "an HTML" : "a text", t->html ? "HTML" : "text");
 			return -1;
 		}
 		if (resolve(set, (struct tpl *)p, depth + 1, error_r) < 0)

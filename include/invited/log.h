@@ -77,7 +77,8 @@ static inline int msg_level_on(enum msg_level level)
 	return (int)level >= msg_settings.min_level;
 }
 
-static inline void msg_vlog(enum msg_level lv, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static inline void msg_vlog(enum msg_level lv,
+								     const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"debug", "info", "warning", "error", "panic"};
 	static const int prios[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT};

@@ -63,6 +63,20 @@ static inline int text_ok(const char *s, size_t max, enum text_kind kind)
 	return 1;
 }
 
+/*
+ * 1 when s[0..len) holds only base64url's alphabet (A-Z a-z 0-9 - _).
+ * libsodium's decoder, which compares characters in constant time, takes
+ * some bytes over 0x7f for '-' or '_', so that a token or key would have
+ * other spellings (found by tests/fuzz/fuzz_paserk): check this first.
+ */
+static inline int base64url_only(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
 /* Lower-case an ASCII string in place (addresses and domains). */
 static inline char *ascii_lower(char *s)
 {

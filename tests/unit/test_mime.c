@@ -7,6 +7,7 @@
 #include <libetpan/libetpan.h>
 #include <stdlib.h>
 
+#include "invited/limits.h"
 #include "invited/mime.h"
 #include "test.h"
 
@@ -174,6 +175,61 @@ TEST(long_subject_is_folded)
 	free(data);
 }
 
+/* A word too long to fold goes as encoded words, which fold between them
+ * and decode back to the same word (tests/fuzz/fuzz_mime found libetpan
+ * breaking such a word with a space at 998 characters). */
+TEST(long_words_in_headers_are_encoded_to_fold)
+{
+	char subject[MAX_SUBJECT_LEN + 1], word[77 + 1];
+	memset(subject, 0, sizeof(subject));
+	strcpy(subject, "Re: ");
+	memset(subject + 4, 'a', MAX_SUBJECT_LEN - 4);
+	char *enc = mime_encode_header(subject);
+	test_assert(enc != NULL && strncmp(enc, "=?UTF-8?B?", 10) == 0);
+	free(enc);
+	memset(word, 'b', 76);
+	word[76] = '\0';
+	enc = mime_encode_header(word); /* 76 fits a folded line: as it is */
+	test_assert_str(enc, word);
+	free(enc);
+	strcat(word, "b");
+	enc = mime_encode_header(word);
+	test_assert(enc != NULL && strncmp(enc, "=?UTF-8?B?", 10) == 0);
+	free(enc);
+
+	struct mail_spec spec = base_spec();
+	spec.subject = subject;
+	size_t len;
+	const char *err;
+	char *data = build(&spec, &len, &err);
+	test_assert(data != NULL);
+	if (data == NULL)
+		return;
+	size_t line = 0, longest = 0;
+	for (const char *p = data; *p && !(p[0] == '\r' && p[2] == '\r'); p++) {
+		line = *p == '\n' ? 0 : line + 1;
+		longest = line > longest ? line : longest;
+	}
+	test_assert(longest <= 78 + 1);
+	const char *subj = strstr(data, "Subject:");
+	char raw[2048];
+	size_t k = 0;
+	for (const char *p = subj + 8; *p && k < sizeof(raw) - 1; p++) {
+		if (p[0] == '\r' && p[1] == '\n' && p[2] != ' ')
+			break;
+		if (*p != '\r' && *p != '\n')
+			raw[k++] = *p;
+	}
+	raw[k] = '\0';
+	char *decoded = NULL;
+	size_t di = 0;
+	test_assert_int(mailmime_encoded_phrase_parse("utf-8", raw, strlen(raw), &di, "utf-8",
+						      &decoded), MAILIMF_NO_ERROR);
+	test_assert_str(decoded, subject);
+	free(decoded);
+	free(data);
+}
+
 TEST(header_injection_is_refused)
 {
 	const char *bad[] = {"Hi\r\nBcc: victim@x.test", "Hi\nBcc: x@y.test", "tab\there",
@@ -274,9 +330,37 @@ TEST(seven_bit_when_it_can_quoted_printable_when_it_must)
 	test_assert(ok);
 	line[998] = '\0'; /* the last line, without a line end */
 	test_assert_str(text_encoding(line, &ok), "quoted-printable");
-	/* a lone CR is not a line end: never sent as it is */
-	const char *cr = text_encoding("one\rtwo\n", &ok);
-	test_assert(strcmp(cr, "7bit") != 0);
+}
+
+/* A lone CR is a line end, as a CRLF, and blanks at the end of a line go:
+ * libetpan's quoted-printable writer doubled a blank before a line end and
+ * dropped the text after a lone CR (found by tests/fuzz/fuzz_mime). */
+TEST(lone_cr_is_a_line_end_and_line_ends_lose_their_blanks)
+{
+	const char *texts[] = {"caf\xc3\xa9 a\t\rb\n", "caf\xc3\xa9 a \r\r\t\rb\r\n.dot\r:\n",
+			       "one\rtwo\n"};
+	const char *want[] = {"caf\xc3\xa9 a\nb\n", "caf\xc3\xa9 a\n\n\nb\n.dot\n:\n",
+			      "one\ntwo\n"};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct mail_spec spec = base_spec();
+		spec.text = texts[i];
+		spec.html = NULL;
+		size_t len, idx = 0;
+		const char *err;
+		char *data = build(&spec, &len, &err);
+		test_assert(data != NULL);
+		if (data == NULL)
+			continue;
+		struct mailmime *m = NULL;
+		test_assert_int(mailmime_parse(data, len, &idx, &m), MAILIMF_NO_ERROR);
+		int n = 0;
+		char *back = m ? leaf_body(m, &n) : NULL;
+		test_assert_str(back ? crlf_to_lf(back) : NULL, want[i]);
+		free(back);
+		if (m)
+			mailmime_free(m);
+		free(data);
+	}
 }
 
 TEST(text_only_message)

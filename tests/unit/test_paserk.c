@@ -224,4 +224,39 @@ TEST(paserk_decode_is_strict)
 	test_assert_contains(err, "does not match");
 }
 
+TEST(paserk_bytes_over_0x7f_are_refused)
+{
+	unsigned char pk[TOKEN_PK_BYTES], sk[TOKEN_SK_BYTES], out[TOKEN_SK_BYTES];
+	char pub[PASERK_PUBLIC_LEN + 1], sec[PASERK_SECRET_LEN + 1];
+	const char *err;
+	/* What tests/fuzz/fuzz_paserk found: libsodium read these as '_'. */
+	test_assert(paserk_public_decode("k4.public.AAAAAAAAAAAAA\xbf\xbe\xbe\xbf"
+					 "AAAAAAAAAAAAAAAAAAAAAAAAAA",
+					 out, &err) == -1);
+	if (sodium_init() < 0)
+		abort();
+	crypto_sign_keypair(pk, sk);
+	paserk_public_encode(pk, pub);
+	paserk_secret_encode(sk, sec);
+	int accepted = 0;
+	for (size_t pos = strlen("k4.public."); pos < PASERK_PUBLIC_LEN; pos++) {
+		char orig = pub[pos];
+		for (int c = 0x80; c <= 0xff; c++) {
+			pub[pos] = (char)c;
+			accepted += paserk_public_decode(pub, out, &err) == 0;
+		}
+		pub[pos] = orig;
+	}
+	for (size_t pos = strlen("k4.secret."); pos < PASERK_SECRET_LEN; pos++) {
+		char orig = sec[pos];
+		for (int c = 0x80; c <= 0xff; c++) {
+			sec[pos] = (char)c;
+			accepted += paserk_secret_decode(sec, out, &err) == 0;
+		}
+		sec[pos] = orig;
+	}
+	test_assert_int(accepted, 0);
+	test_assert(paserk_public_decode(pub, out, &err) == 0);
+}
+
 TEST_MAIN()

@@ -197,6 +197,56 @@ TEST(load_errors_name_file_and_line)
 	expect_load_error("en/a.txt", "{{> a.txt}}", "cycle");
 }
 
+/* Values in HTML are always escaped: an HTML template may not take them
+ * through a text partial (found by tests/fuzz/fuzz_template), nor a text
+ * one through an HTML partial, which would escape them for no reader. */
+TEST(partials_are_of_the_including_kind)
+{
+	new_root();
+	put_file("en/p.txt", "{{x}}");
+	put_file("en/a.html", "<p>{{> p.txt}}</p>");
+	struct tpl_set *set = NULL;
+	const char *err = NULL;
+	test_assert(tpl_set_load(root, &set, &err) < 0);
+	test_assert_contains(err, "partial \"p.txt\" is text, and an HTML template includes only HTML");
+	remove_root();
+	new_root();
+	put_file("en/p.html", "<b>{{x}}</b>");
+	put_file("en/a.txt", "{{> p.html}}");
+	test_assert(tpl_set_load(root, &set, &err) < 0);
+	test_assert_contains(err, "is HTML, and a text template");
+	remove_root();
+}
+
+/* A template must be text a mail or a page can carry; a NUL byte used to
+ * end the parse early and go out in the page (found by
+ * tests/fuzz/fuzz_template). */
+TEST(templates_must_be_utf8_text)
+{
+	expect_load_error("en/a.txt", "one\ntwo \x01", "a.txt:2: not UTF-8 text");
+	expect_load_error("en/a.html", "caf\xe9", "a.html:1: not UTF-8 text");
+	expect_load_error("en/a.txt", "\xc0\xaf", "not UTF-8 text");
+	expect_load_error("en/a.txt", "x\x7f", "not UTF-8 text");
+	expect_load_error("en/a.txt", "\xe6\x97", "not UTF-8 text"); /* cut short */
+	new_root();
+	put_file("en/a.txt", "");
+	char path[128];
+	snprintf(path, sizeof(path), "%s/en/a.txt", root);
+	FILE *f = fopen(path, "wb");
+	test_assert(f != NULL && fwrite("a\0{{b}}", 1, 8, f) == 8 && fclose(f) == 0);
+	struct tpl_set *set = NULL;
+	const char *err = NULL;
+	test_assert(tpl_set_load(root, &set, &err) < 0);
+	test_assert_contains(err, "a.txt:1: not UTF-8 text");
+	remove_root();
+	/* tabs, CRLF and UTF-8 are text */
+	new_root();
+	put_file("en/a.txt", "\tcaf\xc3\xa9\r\n\xe6\x97\xa5 {{x}}\n");
+	set = load_ok();
+	tpl_set_free(set);
+	remove_root();
+}
+
 TEST(linkify_makes_only_our_links_and_escapes_everything)
 {
 	new_root();

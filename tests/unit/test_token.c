@@ -318,6 +318,33 @@ TEST(every_single_char_change_refused)
 	json_decref(root);
 }
 
+/* libsodium's decoder reads some bytes over 0x7f as '-' or '_': a token
+ * must have one spelling only (found by tests/fuzz/fuzz_paserk). */
+TEST(bytes_over_0x7f_refused)
+{
+	unsigned char pk[TOKEN_PK_BYTES], sk[TOKEN_SK_BYTES];
+	json_t *root = load_cases(V4_VECTORS);
+	vector_keys(json_object_get(root, "tests"), pk, sk);
+	char *tok = sign_str(sk, "{\"jti\":\"abc\",\"exp\":\"2030-01-01T00:00:00Z\"}",
+			     "{\"kid\":\"k4.pid.test\"}");
+	size_t len = strlen(tok);
+	int other = 0;
+	for (size_t pos = strlen("v4.public."); pos < len; pos++) {
+		char orig = tok[pos];
+		if (orig == '.')
+			continue;
+		for (int c = 0x80; c <= 0xff; c++) {
+			tok[pos] = (char)c;
+			other += verify_str(pk, tok) != TOKEN_MALFORMED;
+		}
+		tok[pos] = orig;
+	}
+	test_assert_int(other, 0);
+	test_assert(verify_str(pk, tok) == TOKEN_OK);
+	free(tok);
+	json_decref(root);
+}
+
 TEST(truncated_tokens_refused)
 {
 	unsigned char pk[TOKEN_PK_BYTES], sk[TOKEN_SK_BYTES];
