@@ -12,9 +12,13 @@
 
 #include "store_int.h"
 
-/* Should the checkpointer fall this many times its threshold behind, a
- * commit checkpoints itself, as SQLite would. */
+/* Should the checkpointer fall this many times its threshold behind, and
+ * the WAL hold at least SELF_MIN_PAGES (64 MiB), a commit checkpoints
+ * itself, as SQLite would. The floor keeps a small threshold (the server's
+ * is 100 pages) from sending every commit of a burst into a checkpoint's
+ * fsync, which the thread is there to spare them. */
 #define SELF_TIMES 4
+#define SELF_MIN_PAGES 16000
 
 struct store_checkpointer {
 	struct store *st;
@@ -100,7 +104,7 @@ void store_checkpointer_stop(struct store_checkpointer *cp)
 static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct store_checkpointer *cp = arg;
-	if (pages >= SELF_TIMES * cp->pages) {
+	if (pages >= SELF_TIMES * cp->pages && pages >= SELF_MIN_PAGES) {
 		/* Far behind (a long reader holds old pages): copy what can
 		 * be copied now rather than let the WAL grow on. */
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

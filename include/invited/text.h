@@ -72,7 +72,8 @@ static inline int text_ok(const char *s, size_t max, enum text_kind kind)
 static inline int base64url_only(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
 			return 0;
 	return 1;
 }

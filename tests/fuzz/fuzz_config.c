@@ -13,12 +13,20 @@
 static char dir[] = "/tmp/invited-fuzz-conf.XXXXXX";
 static char path[128], path2[128];
 
+static void cleanup(void)
+{
+	unlink(path);
+	unlink(path2);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	if (mkdtemp(dir) == NULL)
 		abort();
+	atexit(cleanup);
 	snprintf(path, sizeof(path), "%s/invited.conf", dir);
 	snprintf(path2, sizeof(path2), "%s/again.conf", dir);
 	/* the environment must not decide what a file means */

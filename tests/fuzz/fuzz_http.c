@@ -13,6 +13,7 @@
  * error, and the store here never fails on its own.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,6 +28,17 @@
 
 static struct app app;
 static int port;
+static char dir[] = "/dev/shm/invited-fuzz-http.XXXXXX";
+
+/* The folder goes with the process (the server's threads are still
+ * running: nothing reads it any more at exit but them). */
+static void cleanup(void)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "fuzz_http: could not remove %s\n", dir);
+}
 static char op_key[256], admin_key[256], link_token[1024];
 
 /* The first line of a command's output, or abort. */
@@ -109,14 +121,28 @@ static int whole_request(const char *req, size_t len)
 /* Send req; when it is whole, read the answer: its status, 0 for none;
  * the answer's first bytes into out when it is not NULL. The connection
  * is then reset, which the server notices at once. */
-static int exchange(const char *req, size_t len, char *out, size_t out_size)
+static int exchange(const char *req, size_t len, char *out, size_t out_size, int wait_ms)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct linger reset = {1, 0};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		abort();
+	/* A connect interrupted by libFuzzer's timer, or refused while the
+	 * server reaps the connections just reset, is tried again. */
+	int fd = -1;
+	for (int tries = 0; fd < 0; tries++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		if (tries == 1000) {
+			fprintf(stderr, "fuzz_http: cannot connect: %s\n", strerror(e));
+			abort();
+		}
+		usleep(1000);
+	}
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 	for (size_t off = 0; off < len;) {
 		ssize_t n = send(fd, req + off, len - off, MSG_NOSIGNAL);
@@ -130,7 +156,7 @@ static int exchange(const char *req, size_t len, char *out, size_t out_size)
 		char buf[16384];
 		size_t got = 0, need = 0;
 		struct pollfd pfd = {fd, POLLIN, 0};
-		while (got < sizeof(buf) - 1 && poll(&pfd, 1, 500) == 1) {
+		while (got < sizeof(buf) - 1 && poll(&pfd, 1, wait_ms) == 1) {
 			ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
 			if (n <= 0)
 				break;
@@ -161,13 +187,14 @@ static int exchange(const char *req, size_t len, char *out, size_t out_size)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/dev/shm/invited-fuzz-http.XXXXXX", conf[128], cmd[2048], org[64];
+	char conf[128], cmd[2048], org[64];
 	const char *err;
 	(void)argc;
 	(void)argv;
 	signal(SIGPIPE, SIG_IGN);
 	if (mkdtemp(dir) == NULL)
 		abort();
+	atexit(cleanup);
 	snprintf(conf, sizeof(conf), "%s/invited.conf", dir);
 	port = free_port();
 	snprintf(cmd, sizeof(cmd),
@@ -206,7 +233,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			 "Connection: close\r\n\r\n%s",
 			 admin_key, sizeof(body) - 1, body);
 	char answer[8192] = "";
-	FUZZ_CHECK(exchange(req, (size_t)n, answer, sizeof(answer)) == 201);
+	FUZZ_CHECK(exchange(req, (size_t)n, answer, sizeof(answer), 10000) == 201);
 	/* the draft's link, as the API shows it to the inviter */
 	const char *t = strstr(answer, "/l/v4.public.");
 	FUZZ_CHECK(t != NULL);
@@ -248,7 +275,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t len;
 	char *req = expand(data, size, &len);
-	int status = exchange(req, len, NULL, 0);
+	/* an answer slower than this goes unchecked, not failed */
+	int status = exchange(req, len, NULL, 0, 500);
 	/* 501 and 505 are libmicrohttpd's words for a method or an HTTP
 	 * version it does not speak: the client's doing, said as HTTP says it */
 	int server_fault = status >= 500 && status != 501 && status != 505;

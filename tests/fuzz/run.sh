@@ -28,8 +28,9 @@ ended=$(date +%s.%N)
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)
 done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$work/log" | tail -1 || true)
 if [ "$status" != 0 ] || [ -z "$runs" ]; then
+	cp "$work/log" "$artifacts/$name/log"
 	tail -n 80 "$work/log"
-	echo "fuzz.$name: FAILED (exit $status); the input is in $artifacts/$name/" >&2
+	echo "fuzz.$name: FAILED (exit $status); the input and the log are in $artifacts/$name/" >&2
 	exit 1
 fi
 rate=$(awk -v n="$runs" -v a="$started" -v b="$ended" 'BEGIN { printf "%d", n / (b - a) }')
