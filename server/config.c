@@ -31,6 +31,10 @@ enum ctype { C_STR, C_PATH, C_STATE, C_INT, C_DURATION, C_BOOL, C_SMTP_TLS, C_IM
 #define SYSTEM_STATE_DIR "/var/lib/invited"
 #define DATADIR "<datadir>" /* in a default: where the templates are */
 
+/* The longest line inih reads whole (its INI_MAX_LINE, 200, less the
+ * line end); see set_value. */
+#define CONFIG_LINE_MAX (INI_MAX_LINE - 1)
+
 struct ckey {
 	const char *section;
 	const char *key;
@@ -377,6 +381,17 @@ static int set_value(struct config *cfg, const struct ckey *k, const char *v,
 			resolve_path(cfg, k, v, field, k->size);
 		else
 			snprintf(field, k->size, "%s", v);
+		/* inih reads a line of at most CONFIG_LINE_MAX characters and
+		 * takes the rest for the next line: a value that would not fit
+		 * its line as `invited config` writes it (a relative path made
+		 * absolute grows) is refused, not cut (tests/fuzz/fuzz_config). */
+		if (strlen(k->key) + 3 + strlen(field) > CONFIG_LINE_MAX) {
+			*error_r = errorf("[%s] %s: too long: a config line holds at most %d "
+					  "characters, and \"%s = %s\" would not fit",
+					  k->section, k->key, CONFIG_LINE_MAX, k->key,
+					  k->type == C_SECRET ? "(not shown)" : field);
+			return -1;
+		}
 		return 0;
 	case C_INT:
 		errno = 0;

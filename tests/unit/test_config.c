@@ -231,6 +231,12 @@ TEST(bad_values_are_refused_with_a_reason)
 	expect_error("[imap]\ntls = sometimes\n", "[imap] tls: invalid value");
 	expect_error("[nosuch]\nkey = 1\n", "unknown key");
 	expect_error("this is not ini\n", "syntax error");
+	/* A path that would not fit its line once made absolute: inih reads
+	 * 199 characters a line and takes the rest for the next (found by
+	 * tests/fuzz/fuzz_config: `invited config` wrote what it refused). */
+	char conf[512];
+	snprintf(conf, sizeof(conf), "[server]\ndatabase = %0190d.db\n", 0);
+	expect_error(conf, "[server] database: too long: a config line holds at most 199");
 }
 
 /* Every number has a range (include: the limits of serve's threads); a
