@@ -1,7 +1,8 @@
 /*
  * config.c: reading invited.conf. One table lists every key with its
  * type, default and documentation; loading, environment overrides and
- * the commented file `invited init` writes all come from it.
+ * the commented file `invited init` writes all come from it (the
+ * writers are in config_write.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "invited/config.h"
+#include "config_int.h"
 #include "invited/log.h"
 #include "invited/mime.h"
 #include "invited/text.h"
@@ -22,28 +24,9 @@
 #define INVITED_DATADIR "/usr/local/share/invited"
 #endif
 
-/* C_PATH: relative to the config file's folder; C_STATE: the same, except
- * that beside the system config (/etc/invited) it is under /var/lib/invited. */
-enum ctype { C_STR, C_PATH, C_STATE, C_INT, C_DURATION, C_BOOL, C_SMTP_TLS, C_IMAP_TLS,
-	     C_SECRET };
-
 #define SYSTEM_CONFIG_DIR "/etc/invited"
 #define SYSTEM_STATE_DIR "/var/lib/invited"
 #define DATADIR "<datadir>" /* in a default: where the templates are */
-
-/* The longest line inih reads whole (its INI_MAX_LINE, 200, less the
- * line end); see set_value. */
-#define CONFIG_LINE_MAX (INI_MAX_LINE - 1)
-
-struct ckey {
-	const char *section;
-	const char *key;
-	enum ctype type;
-	size_t off;
-	size_t size;
-	const char *def;
-	const char *doc;
-};
 
 #define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
 
@@ -52,10 +35,7 @@ struct ckey {
  * refused with the range, never quietly clamped. Numbers not listed here
  * may be 0 to 1,000,000 (durations: up to ten years).
  */
-static const struct bound {
-	const char *section, *key;
-	int64_t min, max;
-} bounds[] = {
+static const struct bound bounds[] = {
 	{"server", "threads", 0, 256},
 	{"server", "sweep_interval", 1, 86400},
 	{"smtp", "port", 1, 65535},
@@ -76,7 +56,7 @@ static const struct bound {
 };
 
 /* k's own range, or NULL when it has the general one. */
-static const struct bound *bound_of(const struct ckey *k)
+const struct bound *config_bound_of(const struct ckey *k)
 {
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
 		if (strcmp(bounds[i].section, k->section) == 0 && strcmp(bounds[i].key, k->key) == 0)
@@ -86,7 +66,7 @@ static const struct bound *bound_of(const struct ckey *k)
 
 static void key_bounds(const struct ckey *k, int64_t *min_r, int64_t *max_r)
 {
-	const struct bound *b = bound_of(k);
+	const struct bound *b = config_bound_of(k);
 	*min_r = b != NULL ? b->min : 0;
 	*max_r = b != NULL ? b->max : k->type == C_DURATION ? (int64_t)3660 * 86400 : 1000000;
 }
@@ -225,6 +205,9 @@ static const struct ckey keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+const struct ckey *const config_keys = keys;
+const size_t config_nkeys = NKEYS;
+
 int config_parse_duration(const char *s, int64_t *seconds_r)
 {
 	char *end;
@@ -257,12 +240,12 @@ int config_parse_duration(const char *s, int64_t *seconds_r)
 	return 0;
 }
 
-static const char *const smtp_tls_names[] = {"none", "starttls", "tls"};
+const char *const config_tls_names[3] = {"none", "starttls", "tls"};
 
 static int parse_tls(const char *v, int *out)
 {
 	for (int i = 0; i < 3; i++) {
-		if (strcmp(v, smtp_tls_names[i]) == 0) {
+		if (strcmp(v, config_tls_names[i]) == 0) {
 			*out = i;
 			return 0;
 		}
@@ -362,7 +345,7 @@ static int out_of_bounds(const struct ckey *k, int64_t n, const char **error_r)
 	return 1;
 }
 
-static int set_value(struct config *cfg, const struct ckey *k, const char *v,
+int config_set_value(struct config *cfg, const struct ckey *k, const char *v,
 		     const char **error_r)
 {
 	char *field = (char *)cfg + k->off;
@@ -496,7 +479,7 @@ static int on_ini(void *user, const char *section, const char *name,
 		if (k->type == C_SECRET && ps->seen[i] == 2)
 			return 1; /* the empty `password =` line: the file's stands */
 		ps->seen[i] = 1;
-		set_value(ps->cfg, k, value, &ps->error);
+		config_set_value(ps->cfg, k, value, &ps->error);
 		return ps->error == NULL;
 	}
 	ps->error = errorf("unknown key \"%s\" in section [%s]", name, section);
@@ -550,7 +533,7 @@ static int apply_env(struct config *cfg, const char **error_r)
 		char name[128];
 		env_name(&keys[i], "", name, sizeof(name));
 		const char *v = getenv(name);
-		if (v != NULL && set_value(cfg, &keys[i], v, error_r) < 0) {
+		if (v != NULL && config_set_value(cfg, &keys[i], v, error_r) < 0) {
 			*error_r = errorf("%s: %s", name, *error_r);
 			return -1;
 		}
@@ -652,7 +635,7 @@ int config_load(const char *path, struct config *cfg, const char **error_r)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < NKEYS; i++)
-		if (set_value(cfg, &keys[i], keys[i].def, error_r) < 0)
+		if (config_set_value(cfg, &keys[i], keys[i].def, error_r) < 0)
 			msg_panic("config: bad default for %s", keys[i].key);
 	if (path != NULL) {
 		if (realpath(path, cfg->path) == NULL) {
@@ -662,7 +645,7 @@ int config_load(const char *path, struct config *cfg, const char **error_r)
 		/* Defaults that are relative paths are relative to the file. */
 		for (size_t i = 0; i < NKEYS; i++)
 			if (keys[i].type == C_PATH || keys[i].type == C_STATE)
-				set_value(cfg, &keys[i], keys[i].def, error_r);
+				config_set_value(cfg, &keys[i], keys[i].def, error_r);
 		struct parse_state ps = {cfg, NULL, {0}};
 		int rc = ini_parse(cfg->path, on_ini, &ps);
 		if (rc < 0) {
@@ -698,7 +681,7 @@ int config_defaults(const char *path, struct config *cfg, const char **error_r)
 	for (char *dot; (dot = strstr(cfg->path, "/./")) != NULL;)
 		memmove(dot, dot + 2, strlen(dot + 2) + 1);
 	for (size_t i = 0; i < NKEYS; i++)
-		if (set_value(cfg, &keys[i], keys[i].def, error_r) < 0)
+		if (config_set_value(cfg, &keys[i], keys[i].def, error_r) < 0)
 			msg_panic("config: bad default for %s", keys[i].key);
 	return apply_env(cfg, error_r);
 }
@@ -711,199 +694,7 @@ int config_set(struct config *cfg, const char *name, const char *value,
 		if (strlen(keys[i].section) == (size_t)(dot - name) &&
 		    strncmp(keys[i].section, name, (size_t)(dot - name)) == 0 &&
 		    strcmp(keys[i].key, dot + 1) == 0)
-			return set_value(cfg, &keys[i], value, error_r);
+			return config_set_value(cfg, &keys[i], value, error_r);
 	*error_r = errorf("unknown setting \"%s\" (use section.key)", name);
 	return -1;
-}
-
-/* A duration in its largest whole unit: 86400 → 1d. */
-static void write_duration(FILE *out, int64_t d)
-{
-	const char *unit = "s";
-	if (d > 0 && d % 86400 == 0)
-		d /= 86400, unit = "d";
-	else if (d > 0 && d % 3600 == 0)
-		d /= 3600, unit = "h";
-	else if (d > 0 && d % 60 == 0)
-		d /= 60, unit = "m";
-	fprintf(out, "%lld%s", (long long)d, unit);
-}
-
-/* " (1 to 16)" after a number's meaning, when its range is not the
- * general one. */
-static void write_range(FILE *out, const struct ckey *k)
-{
-	const struct bound *b = bound_of(k);
-	if (b == NULL)
-		return;
-	if (k->type == C_DURATION) {
-		fputs(" (", out);
-		write_duration(out, b->min);
-		fputs(" to ", out);
-		write_duration(out, b->max);
-		fputs(")", out);
-	} else {
-		fprintf(out, " (%lld to %lld)", (long long)b->min, (long long)b->max);
-	}
-}
-
-static void write_value(FILE *out, const struct config *cfg, const struct ckey *k)
-{
-	const char *field = (const char *)cfg + k->off;
-	switch (k->type) {
-	case C_STR:
-	case C_PATH:
-	case C_STATE:
-		fprintf(out, "%s", field);
-		break;
-	case C_SECRET:
-		break; /* never written */
-	case C_INT:
-		if (k->size == sizeof(size_t))
-			fprintf(out, "%zu", *(const size_t *)field);
-		else
-			fprintf(out, "%d", *(const int *)field);
-		break;
-	case C_DURATION:
-		write_duration(out, k->size == sizeof(int) ? *(const int *)field
-							   : *(const int64_t *)field);
-		break;
-	case C_BOOL:
-		fprintf(out, "%s", *(const int *)field ? "yes" : "no");
-		break;
-	case C_SMTP_TLS:
-	case C_IMAP_TLS:
-		fprintf(out, "%s", smtp_tls_names[*(const int *)field]);
-		break;
-	}
-}
-
-int config_doc(FILE *out)
-{
-	fprintf(out, "| section | key | default | meaning |\n| --- | --- | --- | --- |\n");
-	for (size_t i = 0; i < NKEYS; i++) {
-		const char *def = keys[i].def;
-		fprintf(out, "| `%s` | `%s` | %s%s%s | %s", keys[i].section, keys[i].key,
-			def[0] ? "`" : "", def[0] ? def : "(empty)", def[0] ? "`" : "",
-			keys[i].doc);
-		write_range(out, &keys[i]);
-		fputs(" |\n", out);
-	}
-	return ferror(out) ? -1 : 0;
-}
-
-/* Text for roff: backslashes doubled, hyphens as \- , a leading dot or
- * quote escaped. */
-static void roff(FILE *out, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s != '\0'; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
-}
-
-int config_man(FILE *out)
-{
-	const char *section = "";
-	fprintf(out, ".TH INVITED.CONF 5 \"\" \"invited " INVITED_VERSION "\" \"File Formats\"\n"
-		     ".SH NAME\ninvited.conf \\- configuration of invited(8)\n"
-		     ".SH DESCRIPTION\n"
-		     "An INI file: \\fB[section]\\fP lines, then \\fIkey\\fP = \\fIvalue\\fP "
-		     "lines; # starts a comment. \\fBinvited init\\fP writes a complete one, "
-		     "every key with its documentation and default; \\fBinvited config\\fP prints "
-		     "the effective settings. Unknown keys are errors.\n"
-		     ".PP\nAny key can be overridden by the environment variable "
-		     "\\fBINVITED_\\fP\\fISECTION\\fP\\fB_\\fP\\fIKEY\\fP "
-		     "(e.g. INVITED_SMTP_PORT=587). A password may instead come from "
-		     "\\fBpassword_file\\fP, INVITED_SMTP_PASSWORD(_FILE) or "
-		     "INVITED_IMAP_PASSWORD(_FILE); passwords are never printed.\n"
-		     ".PP\nRelative paths are relative to the file's folder; the database and "
-		     "the key folder of /etc/invited/invited.conf are under /var/lib/invited. "
-		     "Durations are 45s, 15m, 12h, 30d or plain seconds. "
-		     "<datadir> is <prefix>/share/invited.\n"
-		     ".SH KEYS\n");
-	for (size_t i = 0; i < NKEYS; i++) {
-		if (strcmp(section, keys[i].section) != 0) {
-			section = keys[i].section;
-			fprintf(out, ".SS [%s]\n", section);
-		}
-		fprintf(out, ".TP\n.B %s\n", keys[i].key);
-		roff(out, keys[i].doc);
-		write_range(out, &keys[i]);
-		fputs(". Default: ", out);
-		if (keys[i].def[0] == '\0')
-			fputs("empty", out);
-		else
-			roff(out, keys[i].def);
-		fputs(".\n", out);
-	}
-	fprintf(out, ".SH FILES\n.I /etc/invited/invited.conf\n"
-		     ".SH SEE ALSO\n.BR invited (8)\n");
-	return ferror(out) ? -1 : 0;
-}
-
-static char *value_text(const struct config *cfg, const struct ckey *k)
-{
-	char *text = NULL;
-	size_t len;
-	FILE *m = open_memstream(&text, &len);
-	if (m == NULL)
-		return NULL;
-	write_value(m, cfg, k);
-	fclose(m);
-	return text;
-}
-
-int config_write_changed(FILE *out, const struct config *cfg)
-{
-	struct config def;
-	const char *err, *section = "";
-	memset(&def, 0, sizeof(def));
-	memcpy(def.path, cfg->path, sizeof(def.path));
-	for (size_t i = 0; i < NKEYS; i++)
-		if (set_value(&def, &keys[i], keys[i].def, &err) < 0)
-			return -1;
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct ckey *k = &keys[i];
-		const char *field = (const char *)cfg + k->off;
-		char *now = value_text(cfg, k), *was = value_text(&def, k);
-		int changed = k->type == C_SECRET ? field[0] != '\0'
-			      : now != NULL && was != NULL && strcmp(now, was) != 0;
-		if (changed) {
-			if (strcmp(section, k->section) != 0) {
-				fprintf(out, "%s[%s]\n", section[0] ? "\n" : "", k->section);
-				section = k->section;
-			}
-			fprintf(out, "%s = %s\n", k->key, k->type == C_SECRET ? "(set)" : now);
-		}
-		free(now);
-		free(was);
-	}
-	return ferror(out) ? -1 : 0;
-}
-
-int config_write(FILE *out, const struct config *cfg)
-{
-	const char *section = "";
-	fprintf(out, "# invited.conf: every key, with its default in the comment.\n"
-		     "# Any key can be overridden by INVITED_<SECTION>_<KEY> in the "
-		     "environment.\n");
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct ckey *k = &keys[i];
-		if (strcmp(section, k->section) != 0) {
-			section = k->section;
-			fprintf(out, "\n[%s]\n", section);
-		}
-		fprintf(out, "# %s (default: %s)\n%s = ", k->doc,
-			k->def[0] ? k->def : "empty", k->key);
-		write_value(out, cfg, k);
-		fputc('\n', out);
-	}
-	return ferror(out) ? -1 : 0;
 }
