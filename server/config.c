@@ -84,6 +84,14 @@ static const struct ckey keys[] = {
 	 "HTTP worker threads; 0 for one per CPU core"},
 	{"server", "sweep_interval", C_DURATION, F(server.sweep_interval), "60s",
 	 "how often expired invitations are marked expired"},
+	{"server", "tls_cert", C_PATH, F(server.tls_cert), "",
+	 "PEM certificate chain (the server's first): with tls_key, listen serves HTTPS "
+	 "only (TLS 1.2 and 1.3); re-read on SIGHUP; empty for plain HTTP"},
+	{"server", "tls_key", C_PATH, F(server.tls_key), "",
+	 "PEM private key of tls_cert; readable by its owner (and group) only"},
+	{"server", "trusted_proxies", C_STR, F(server.trusted_proxies), "",
+	 "reverse proxies (addresses and CIDRs, space separated) whose Forwarded, "
+	 "X-Forwarded-For and X-Forwarded-Proto name the client; empty: none, the peer is the client"},
 
 	{"smtp", "host", C_STR, F(outbox.smtp.host), "127.0.0.1", "SMTP server to submit to"},
 	{"smtp", "port", C_INT, F(outbox.smtp.port), "25", "its port"},
@@ -561,6 +569,12 @@ int config_validate(struct config *cfg, const char **error_r)
 		*error_r = "[server] public_url must not contain quotes, spaces, < or >";
 		return -1;
 	}
+	if ((cfg->server.tls_cert[0] == '\0') != (cfg->server.tls_key[0] == '\0')) {
+		*error_r = "[server] tls_cert and tls_key go together: give both, or neither";
+		return -1;
+	}
+	if (proxy_list_parse(cfg->server.trusted_proxies, &cfg->server.proxies, error_r) < 0)
+		return -1;
 	if (strrchr(cfg->server.listen, ':') == NULL) {
 		*error_r = "[server] listen must be host:port";
 		return -1;

@@ -1,7 +1,8 @@
 /*
  * config_check.c: `invited config check`: what loading a config cannot
- * see, checked on the machine: the listen address, the templates, the key
- * folder and files, the database, each problem on a line of its own.
+ * see, checked on the machine: the listen address, the templates, the TLS
+ * pair (and when it expires), the key folder and files, the database,
+ * each problem on a line of its own.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -9,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "invited/config.h"
+#include "invited/https.h"
 
 /* A folder or file that must be the owner's only. */
 static int private_mode(FILE *out, const char *what, const char *path, mode_t want)
@@ -27,6 +30,62 @@ static int private_mode(FILE *out, const char *what, const char *path, mode_t wa
 		return 1;
 	}
 	return 0;
+}
+
+/* public_url's host: "https://[::1]:8443/x" → "::1". */
+static void url_host(const char *url, char *out, size_t size)
+{
+	const char *p = strstr(url, "://");
+	p = p != NULL ? p + 3 : url;
+	size_t len = *p == '[' ? strcspn(p + 1, "]") : strcspn(p, ":/");
+	snprintf(out, size, "%.*s", (int)len, *p == '[' ? p + 1 : p);
+}
+
+/* The pair: it loads and matches, names public_url's host, and when it
+ * ends; an expired one is a problem, one ending soon a warning. */
+static int tls_pair(const struct config *cfg, FILE *out)
+{
+	struct https_info info;
+	const char *err;
+	char host[256], when[32];
+	int problems = 0;
+	if (cfg->server.tls_cert[0] == '\0') {
+		if (strncmp(cfg->server.public_url, "https:", 6) == 0 && cfg->server.proxies.n == 0) {
+			fprintf(out, "[server] public_url is https://, but neither tls_cert nor "
+				     "trusted_proxies is set: nothing could serve it over HTTPS "
+				     "(docs/deploy.md)\n");
+			return 1;
+		}
+		return 0;
+	}
+	if (https_check(cfg->server.tls_cert, cfg->server.tls_key, &info, &err) < 0) {
+		fprintf(out, "%s\n", err);
+		return 1;
+	}
+	struct tm tm;
+	gmtime_r(&info.not_after, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	time_t left = info.not_after - time(NULL);
+	if (left < 0) {
+		fprintf(out, "[server] tls_cert %s: expired %s\n", cfg->server.tls_cert, when);
+		problems++;
+	} else {
+		fprintf(out, "%s[server] tls_cert %s: %s, valid until %s (%lld days)\n",
+			left < HTTPS_EXPIRY_WARNING ? "warning: " : "", cfg->server.tls_cert,
+			info.subject, when, (long long)(left / 86400));
+	}
+	url_host(cfg->server.public_url, host, sizeof(host));
+	if (!https_names(cfg->server.tls_cert, host)) {
+		fprintf(out, "[server] tls_cert %s is not for %s, public_url's host: browsers "
+			     "would refuse it\n", cfg->server.tls_cert, host);
+		problems++;
+	}
+	if (strncmp(cfg->server.public_url, "https:", 6) != 0) {
+		fprintf(out, "[server] public_url %s is not https://, but the server serves HTTPS "
+			     "only: links would not open\n", cfg->server.public_url);
+		problems++;
+	}
+	return problems;
 }
 
 int config_check(const struct config *cfg, FILE *out)
@@ -55,6 +114,7 @@ int config_check(const struct config *cfg, FILE *out)
 			strerror(errno));
 		problems++;
 	}
+	problems += tls_pair(cfg, out);
 	problems += private_mode(out, "[server] keys", cfg->server.keys, 0700);
 	DIR *d = opendir(cfg->server.keys);
 	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {

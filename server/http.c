@@ -4,6 +4,7 @@
  * ever sees more than its limit.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <sched.h>
@@ -15,19 +16,33 @@
 
 #include "invited/http.h"
 #include "invited/http_guard.h"
+#include "invited/https.h"
 #include "invited/log.h"
+#include "invited/proxy.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct http_guard *guard;
+	int tls;                  /* serving HTTPS (tls_cert) */
 };
+
+/* HSTS when public_url is https: a year; not includeSubDomains, since
+ * the server does not speak for its domain's other hosts. */
+#define HSTS "max-age=31536000"
 
 static const char csp[] =
 	"default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; "
 	"frame-ancestors 'none'; base-uri 'none'";
 
-static void add_common_headers(struct MHD_Response *resp)
+static int public_https(const struct app *app)
 {
+	return strncmp(app->cfg.server.public_url, "https:", 6) == 0;
+}
+
+static void add_common_headers(const struct request *rq, struct MHD_Response *resp)
+{
+	if (public_https(rq->app))
+		MHD_add_response_header(resp, "Strict-Transport-Security", HSTS);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -118,7 +133,7 @@ static int respond(struct request *rq, int status, const char *content_type,
 		answered(rq, 500, 0);
 		return MHD_NO;
 	}
-	add_common_headers(resp);
+	add_common_headers(rq, resp);
 	MHD_add_response_header(resp, "Content-Type", content_type);
 	if (page) {
 		MHD_add_response_header(resp, "Content-Security-Policy", csp);
@@ -151,7 +166,8 @@ int http_respond(struct request *rq, int status, const char *content_type,
 	return respond(rq, status, content_type, body, len, NULL, 0);
 }
 
-int http_redirect(struct request *rq, const char *location, const char *set_cookie)
+static int redirect(struct request *rq, int status, const char *location,
+		    const char *set_cookie)
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
@@ -159,14 +175,19 @@ int http_redirect(struct request *rq, const char *location, const char *set_cook
 		answered(rq, 500, 0);
 		return MHD_NO;
 	}
-	add_common_headers(resp);
+	add_common_headers(rq, resp);
 	MHD_add_response_header(resp, "Location", location);
 	if (set_cookie != NULL)
 		MHD_add_response_header(resp, "Set-Cookie", set_cookie);
-	int ret = MHD_queue_response(rq->conn, 303, resp);
+	int ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
-	answered(rq, 303, 0);
+	answered(rq, status, 0);
 	return ret;
+}
+
+int http_redirect(struct request *rq, const char *location, const char *set_cookie)
+{
+	return redirect(rq, 303, location, set_cookie);
 }
 
 int http_respond_page(struct request *rq, int status, char *html, size_t len,
@@ -291,13 +312,56 @@ static enum http_method parse_method(const char *m)
 	return HTTP_OTHER;
 }
 
-/* The peer, as every limit counts it (http_client_text). */
+/* Every value of one header, joined with ", " in the order they came. */
+struct joined {
+	const char *name;
+	char *text; /* malloc'd; NULL when none came */
+};
+
+static enum MHD_Result join_value(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct joined *j = cls;
+	(void)kind;
+	if (value == NULL || strcasecmp(key, j->name) != 0)
+		return MHD_YES;
+	size_t had = j->text != NULL ? strlen(j->text) : 0;
+	char *grown = realloc(j->text, had + 2 + strlen(value) + 1);
+	if (grown == NULL)
+		return MHD_NO; /* what was joined so far stands */
+	snprintf(grown + had, 2 + strlen(value) + 1, "%s%s", had > 0 ? ", " : "", value);
+	j->text = grown;
+	return MHD_YES;
+}
+
+static char *header_joined(struct MHD_Connection *conn, const char *name)
+{
+	struct joined j = {name, NULL};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, join_value, &j);
+	return j.text;
+}
+
+/* The client, as every limit counts it (http_client_text): the peer, or
+ * whom a trusted proxy forwards for (proxy.h), and its scheme. */
 static void client_address(struct request *rq)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *peer = ci != NULL ? ci->client_addr : NULL;
+	const struct proxy_list *trusted = &rq->app->cfg.server.proxies;
+	struct proxy_headers h = {NULL, NULL, NULL};
+	if (peer != NULL && proxy_trusted(trusted, peer)) {
+		h.forwarded = header_joined(rq->conn, "Forwarded");
+		h.x_forwarded_for = header_joined(rq->conn, "X-Forwarded-For");
+		h.x_forwarded_proto = header_joined(rq->conn, "X-Forwarded-Proto");
+	}
+	struct sockaddr_storage client;
+	proxy_client(trusted, peer, rq->app->http->tls, &h, &client, &rq->https);
+	free((char *)h.forwarded);
+	free((char *)h.x_forwarded_for);
+	free((char *)h.x_forwarded_proto);
 	char text[INET6_ADDRSTRLEN];
-	http_client_text(ci ? ci->client_addr : NULL, text);
+	http_client_text(peer != NULL ? (const struct sockaddr *)&client : NULL, text);
 	snprintf(rq->client, sizeof(rq->client), "%s", text[0] ? text : "unknown");
 }
 
@@ -364,6 +428,49 @@ static int read_only(struct request *rq, int (*answer)(struct request *rq))
 	rq->allow = "GET, HEAD";
 	return http_respond_fault(rq, &(struct fault){405, "method_not_allowed", NULL,
 						       "this resource answers GET, HEAD only"});
+}
+
+/* The probes carry no capability: a monitor may ask them on the private
+ * address, whatever the scheme. */
+static int is_probe(const char *p)
+{
+	return strcmp(p, "/healthz") == 0 || strcmp(p, "/api/v1/healthz") == 0 ||
+	       strcmp(p, "/readyz") == 0 || strcmp(p, "/metrics") == 0;
+}
+
+/*
+ * public_url is https://, and this request came over plain HTTP (to us,
+ * or to a trusted proxy that says so): nothing is served. GET and HEAD
+ * are sent to the same path under public_url (308; the query is not
+ * kept), anything else is refused (403) with where to go.
+ */
+static int not_over_https(struct request *rq)
+{
+	static const char keep[] = "-._~/!$&()*+,;=:@";
+	static const char hex[] = "0123456789ABCDEF";
+	char location[MAX_URL_LEN * 4 + 16];
+	size_t n = (size_t)snprintf(location, sizeof(location), "%s", rq->app->cfg.server.public_url);
+	for (const unsigned char *p = (const unsigned char *)rq->path; *p != '\0'; p++) {
+		if (n + 4 > sizeof(location))
+			break;
+		if (isalnum(*p) || strchr(keep, *p) != NULL) {
+			location[n++] = (char)*p;
+		} else {
+			location[n++] = '%';
+			location[n++] = hex[*p >> 4];
+			location[n++] = hex[*p & 15];
+		}
+	}
+	location[n] = '\0';
+	if (rq->method == HTTP_GET || rq->method == HTTP_HEAD)
+		return redirect(rq, 308, location, NULL);
+	const char *why = errorf("this server answers over HTTPS only: %s", location);
+	if (strncmp(rq->path, "/api/", 5) == 0)
+		return http_respond_fault(rq, &(struct fault){403, "https_required", NULL, why});
+	char *body = NULL;
+	if (asprintf(&body, "%s\n", why) < 0)
+		return http_respond(rq, 403, "text/plain; charset=utf-8", NULL, 0);
+	return http_respond(rq, 403, "text/plain; charset=utf-8", body, strlen(body));
 }
 
 static int route(struct request *rq)
@@ -437,7 +544,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return (enum MHD_Result)http_respond_fault(rq, &f);
 	}
 	http_guard_request_in(conn);
-	int ret = route(rq);
+	int ret = !rq->https && public_https(rq->app) && !is_probe(rq->path) ? not_over_https(rq)
+									     : route(rq);
 	char path[128];
 	if (!rq->responded && !rq->suspended)
 		msg_panic("http: %s answered nothing", safe_path(rq->path, path, sizeof(path)));
@@ -524,42 +632,102 @@ static unsigned pool_size(unsigned threads)
 	return threads > 1 ? threads : 0;
 }
 
+/* Says when the certificate served ends, and warns when that is near. */
+static void certificate_news(const struct app *app, const struct https_info *info,
+			     const char *what)
+{
+	char when[32];
+	struct tm tm;
+	gmtime_r(&info->not_after, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	time_t left = info->not_after - time(NULL);
+	if (left < HTTPS_EXPIRY_WARNING)
+		msg_warn("https: %s %s (%s): %s %s; renew it, then send SIGHUP", what,
+			 app->cfg.server.tls_cert, info->subject, left < 0 ? "expired" : "expires",
+			 when);
+	else
+		msg_info("https: %s %s (%s), valid until %s", what, app->cfg.server.tls_cert,
+			 info->subject, when);
+}
+
 int http_server_start(struct app *app, const char **error_r)
 {
 	struct sockaddr_storage ss;
-	if (listen_address(app->cfg.server.listen, &ss, error_r) < 0)
+	const struct config *cfg = &app->cfg;
+	int tls = cfg->server.tls_cert[0] != '\0';
+	if (public_https(app) && !tls && cfg->server.proxies.n == 0) {
+		*error_r = errorf("[server] public_url %s is https://, but this server neither "
+				  "serves TLS (tls_cert, tls_key) nor trusts a proxy that does "
+				  "(trusted_proxies): every request would be sent to HTTPS and come "
+				  "back plain (docs/deploy.md)",
+				  cfg->server.public_url);
 		return -1;
-	unsigned threads = app->cfg.server.threads > 0 ? (unsigned)app->cfg.server.threads
-						       : usable_cores();
+	}
+	if (tls && !public_https(app)) {
+		*error_r = errorf("[server] public_url %s is not https://, but tls_cert makes this "
+				  "server answer HTTPS only: the links it mails would not open",
+				  cfg->server.public_url);
+		return -1;
+	}
+	if (listen_address(cfg->server.listen, &ss, error_r) < 0)
+		return -1;
+	struct https_info info;
+	if (tls && https_load(cfg->server.tls_cert, cfg->server.tls_key, &info, error_r) < 0)
+		return -1;
+	unsigned threads = cfg->server.threads > 0 ? (unsigned)cfg->server.threads
+						   : usable_cores();
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-			 MHD_ALLOW_SUSPEND_RESUME;
+			 MHD_ALLOW_SUSPEND_RESUME | (tls ? MHD_USE_TLS : 0);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	app->http = calloc(1, sizeof(*app->http));
 	if (app->http == NULL) {
 		*error_r = "out of memory";
-		return -1;
+		goto fail;
 	}
-	if ((app->http->guard = http_guard_new(error_r)) == NULL) {
-		free(app->http);
-		app->http = NULL;
-		return -1;
-	}
+	app->http->tls = tls;
+	if ((app->http->guard = http_guard_new(&cfg->server.proxies, error_r)) == NULL)
+		goto fail;
 	struct http_guard *g = app->http->guard;
+	struct MHD_OptionItem tls_options[] = {
+		{MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)https_retrieve},
+		{MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTPS_PRIORITIES},
+		{MHD_OPTION_END, 0, NULL},
+	};
 	app->http->daemon = MHD_start_daemon(
 		flags, 0, http_guard_accept, g, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_log, app, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
 		pool_size(threads), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
 		MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, g, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, app, MHD_OPTION_END);
+		on_completed, app, MHD_OPTION_ARRAY, tls ? tls_options : &tls_options[2],
+		MHD_OPTION_END);
 	if (app->http->daemon == NULL) {
+		*error_r = errorf("cannot listen on %s%s", cfg->server.listen,
+				  tls ? " with TLS" : "");
+		goto fail;
+	}
+	if (tls)
+		certificate_news(app, &info, "serving");
+	return 0;
+fail:
+	if (app->http != NULL) {
 		http_guard_free(app->http->guard);
 		free(app->http);
 		app->http = NULL;
-		*error_r = errorf("cannot listen on %s", app->cfg.server.listen);
-		return -1;
 	}
+	https_unload();
+	return -1;
+}
+
+int http_server_reload_tls(struct app *app, const char **error_r)
+{
+	struct https_info info;
+	if (app->http == NULL || !app->http->tls)
+		return 0;
+	if (https_reload(&info, error_r) < 0)
+		return -1;
+	certificate_news(app, &info, "now serving");
 	return 0;
 }
 
@@ -579,6 +747,8 @@ void http_server_stop(struct app *app)
 	}
 	MHD_stop_daemon(app->http->daemon);
 	http_guard_free(app->http->guard);
+	if (app->http->tls)
+		https_unload();
 	free(app->http);
 	app->http = NULL;
 }

@@ -14,6 +14,7 @@
 #include "invited/http_guard.h"
 #include "invited/limits.h"
 #include "invited/log.h"
+#include "invited/proxy.h"
 
 #define OFFENDERS 128 /* addresses whose log lines are held back at once */
 
@@ -41,6 +42,7 @@ struct http_guard {
 	struct offender offenders[OFFENDERS];
 	int stopping;
 	pthread_t sweeper;
+	struct proxy_list trusted; /* never counted as one client */
 };
 
 /* Count an offence of addr; log a line when the last is old enough.
@@ -96,6 +98,8 @@ enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, sockle
 	char text[INET6_ADDRSTRLEN];
 	int open = 0;
 	(void)len;
+	if (proxy_trusted(&g->trusted, addr))
+		return MHD_YES; /* many people behind one address; the deadline still holds */
 	http_client_text(addr, text);
 	pthread_mutex_lock(&g->lock);
 	for (struct conn_slot *c = g->head; c != NULL; c = c->next)
@@ -200,13 +204,14 @@ static void *sweeper_main(void *arg)
 	return NULL;
 }
 
-struct http_guard *http_guard_new(const char **error_r)
+struct http_guard *http_guard_new(const struct proxy_list *trusted, const char **error_r)
 {
 	struct http_guard *g = calloc(1, sizeof(*g));
 	if (g == NULL) {
 		*error_r = "out of memory";
 		return NULL;
 	}
+	g->trusted = *trusted;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->wake, NULL);
 	if (pthread_create(&g->sweeper, NULL, sweeper_main, g) != 0) {

@@ -1,9 +1,10 @@
 /*
  * serve.c: `invited serve`. The HTTP endpoint runs in libmicrohttpd's
  * threads; beside it run the outbox senders, the webhook deliverer, the
- * sweeper that expires and reminds invitations, and (with [imap] enabled) the IMAP reader. SIGINT/SIGTERM
- * stop everything in order. The key folder is re-read when it changes
- * (within a second) and on SIGHUP.
+ * sweeper that expires and reminds invitations, and (with [imap] enabled)
+ * the IMAP reader. SIGINT/SIGTERM stop everything in order. The key
+ * folder is re-read when it changes (within a second) and on SIGHUP; the
+ * TLS certificate and key on SIGHUP.
  */
 #include <errno.h>
 #include <signal.h>
@@ -408,6 +409,9 @@ int app_serve(struct app *app)
 	time_t last_error = 0;
 	for (int sig = 0; sig != SIGINT && sig != SIGTERM;) {
 		sig = sigtimedwait(&block, NULL, &every);
+		/* certbot renewed: new connections get the new pair. */
+		if (sig == SIGHUP && http_server_reload_tls(app, &err) < 0)
+			msg_error("%s (still serving the certificate loaded before)", err);
 		struct keys_stamp now = keys_stamp_of(app->cfg.server.keys);
 		if (sig != SIGHUP && !retry && memcmp(&now, &stamp, sizeof(now)) == 0)
 			continue;

@@ -14,6 +14,7 @@
 #include "imap_reader.h"
 #include "limits.h"
 #include "outbox.h"
+#include "proxy.h"
 #include "webhook.h"
 
 #define CONFIG_MAX_WARNINGS 8 /* more are counted, not kept */
@@ -32,6 +33,10 @@ struct config {
 		char keys[PATH_MAX];
 		int threads;               /* HTTP worker threads; 0: one per core */
 		int64_t sweep_interval;    /* seconds between expiry sweeps */
+		char tls_cert[PATH_MAX];   /* PEM chain; with tls_key: serve HTTPS */
+		char tls_key[PATH_MAX];    /* PEM private key (0600 or 0640) */
+		char trusted_proxies[192]; /* as written; parsed into proxies */
+		struct proxy_list proxies;
 	} server;
 	struct outbox_config outbox;   /* [smtp] */
 	struct webhook_config webhooks; /* [webhooks] */

@@ -36,7 +36,9 @@ struct request {
 	char path[MAX_URL_LEN + 1];
 	int64_t now;
 	struct timespec started; /* CLOCK_MONOTONIC, when the request began */
-	char client[64];        /* the peer's address */
+	char client[64];        /* the client's address, as limits count it: the
+				 * peer, or whom a trusted proxy names (proxy.h) */
+	int https;              /* came over TLS (here, or to a trusted proxy) */
 
 	char *body;             /* JSON bodies, NUL-terminated */
 	size_t body_len;
@@ -59,8 +61,13 @@ struct request {
 	void *deferred;               /* the handler's state meanwhile */
 };
 
+/* Listens on [server] listen: HTTPS when tls_cert is set. Refuses an
+ * https:// public_url that neither TLS nor a trusted proxy could serve. */
 int http_server_start(struct app *app, const char **error_r);
 void http_server_stop(struct app *app);
+/* Reads tls_cert and tls_key again (SIGHUP): new connections get the new
+ * pair; on failure the old one stays served. 0 when there is no TLS. */
+int http_server_reload_tls(struct app *app, const char **error_r);
 
 /* Answer with body (malloc'd; ownership passes here). Returns the MHD result. */
 int http_respond(struct request *rq, int status, const char *content_type,

@@ -6,7 +6,9 @@
  * per client address (refusing past HTTP_PER_ADDRESS), gives each request
  * HTTP_REQUEST_DEADLINE seconds to arrive whole (then shuts the socket, so
  * that libmicrohttpd closes the connection), and logs at most one line per
- * offending address per HTTP_OFFENDER_LOG_INTERVAL.
+ * offending address per HTTP_OFFENDER_LOG_INTERVAL. A trusted proxy
+ * ([server] trusted_proxies) speaks for many people: its connections are
+ * not counted, but each still has the deadline.
  */
 #ifndef INVITED_HTTP_GUARD_H
 #define INVITED_HTTP_GUARD_H
@@ -15,6 +17,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "proxy.h"
+
 struct http_guard;
 
 /* The client as every limit counts it: an IPv4 address, or an IPv6 /64
@@ -22,8 +26,9 @@ struct http_guard;
  * client); "" for none. */
 void http_client_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN]);
 
-/* Starts the sweeper thread; NULL (with *error_r) when it cannot. */
-struct http_guard *http_guard_new(const char **error_r);
+/* Starts the sweeper thread; NULL (with *error_r) when it cannot.
+ * trusted: the proxies whose connections are not counted (copied). */
+struct http_guard *http_guard_new(const struct proxy_list *trusted, const char **error_r);
 /* Stops the sweeper. Call after MHD_stop_daemon: no callback may run. */
 void http_guard_free(struct http_guard *g);
 

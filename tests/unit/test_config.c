@@ -219,6 +219,11 @@ TEST(bad_values_are_refused_with_a_reason)
 	expect_error("[smtp]\nport = -1\n", "[smtp] port");
 	expect_error("[server]\npublic_url = ftp://x\n", "public_url must start with http");
 	expect_error("[server]\npublic_url = https://x/\"><script>\n", "public_url must not");
+	expect_error("[server]\ntls_cert = /etc/ssl/x.pem\n", "tls_cert and tls_key go together");
+	expect_error("[server]\ntls_key = /etc/ssl/x.key\n", "tls_cert and tls_key go together");
+	expect_error("[server]\ntrusted_proxies = 127.0.0.1 proxy.example\n",
+		     "[server] trusted_proxies: \"proxy.example\" is not an address or CIDR");
+	expect_error("[server]\ntrusted_proxies = 10.1.0.0/8\n", "bits set past its /8 prefix");
 	expect_error("[mail]\nreply_domain = not a domain\n", "reply_domain");
 	expect_error("[smtp]\nfrom = nobody\n", "[smtp] from");
 	expect_error("[tokens]\ninvitation_lifetime = 10s\n",

@@ -11,14 +11,16 @@ def _root():
         os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
-def run(steps, timeout=90, allow_fail=False):
-    """Run the steps in one fresh browser; return the driver's result."""
+def run(steps, timeout=90, allow_fail=False, home=None):
+    """Run the steps in one fresh browser; return the driver's result.
+    home: the HOME Chromium runs with (certs.nss_home: the CAs it trusts)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(steps, f)
         script = f.name
+    env = dict(os.environ, HOME=home) if home else None
     try:
         p = subprocess.run(["node", os.path.join(_root(), "tests", "browser", "driver.mjs"),
-                            script], capture_output=True, text=True, timeout=timeout)
+                            script], capture_output=True, text=True, timeout=timeout, env=env)
     finally:
         os.unlink(script)
     try:

@@ -22,6 +22,20 @@ _validators = {}
 UNDESCRIBED_OK = {401, 404, 405, 413}
 
 
+def _edge_answer(status, body):
+    """What any path gets when public_url is https:// and the request came
+    over plain HTTP (the description's introduction says so): 308 to
+    HTTPS, or 403 https_required."""
+    if status == 308:
+        return not body
+    if status == 403 and body:
+        try:
+            return json.loads(body)["error"]["code"] == "https_required"
+        except (ValueError, KeyError, TypeError):
+            return False
+    return False
+
+
 def _source_dir():
     return os.environ.get("INVITED_SOURCE_DIR") or os.path.abspath(
         os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -85,6 +99,11 @@ def check(method, path, status, headers, body):
             or path.startswith("/.well-known/invited/")):
         return  # pages, the console and static files are not the API
     what = f"{method} {path} -> {status}"
+    if _edge_answer(status, body):
+        ok, why = (True, "") if not body else validate_body(
+            json.loads(body), {"$ref": "#/components/schemas/Error"})
+        assert ok, f"{what}: the error is not an Error: {why}"
+        return
     route = next(((t, ops) for rx, t, ops in _routes if rx.match(path)), None)
     op = route[1].get("GET" if method == "HEAD" else method) if route else None
     if op is None:

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -54,21 +55,26 @@ def stop_all():
 
 
 class Server:
-    def __init__(self, folder, port, settings):
+    def __init__(self, folder, port, settings, ca=None):
         self.dir = folder
         self.port = port
         self.conf = os.path.join(folder, "invited.conf")
-        self.public_url = f"http://127.0.0.1:{port}"
+        self.public_url = settings.get("server.public_url", f"http://127.0.0.1:{port}")
         self.settings = settings
+        # With server.tls_cert: HTTPS, checked against the test CA ca.
+        self.tls = ssl.create_default_context(cafile=ca) if "server.tls_cert" in settings \
+            else None
         self.proc = None
         self.log_path = os.path.join(folder, "serve.log")
 
     @classmethod
-    def start(cls, **overrides):
-        """init + serve. overrides: {"section.key": value} for `init --set`."""
+    def start(cls, ca=None, port=None, wait=True, **overrides):
+        """init + serve. overrides: {"section.key": value} for `init --set`;
+        with server.tls_cert, requests go over HTTPS trusting the CA file ca
+        (and server.public_url is https:// unless given)."""
         env = mailstack.env()
         folder = tempfile.mkdtemp(prefix="invited-it-")
-        port = free_port()
+        port = port or free_port()
         settings = {
             "server.listen": f"127.0.0.1:{port}",
             "server.public_url": f"http://127.0.0.1:{port}",
@@ -85,13 +91,15 @@ class Server:
             "imap.user": "invites",
             "imap.poll_interval": "1s",
         }
+        if "server.tls_cert" in overrides:
+            settings["server.public_url"] = f"https://127.0.0.1:{port}"
         settings.update(overrides)
-        srv = cls(folder, port, settings)
+        srv = cls(folder, port, settings, ca)
         args = ["init"]
         for k, v in settings.items():
             args += ["--set", f"{k}={v}"]
         srv.cli(*args)
-        srv.serve()
+        srv.serve(wait)
         return srv
 
     # ------------------------------------------------------------ process
@@ -169,12 +177,19 @@ class Server:
         return self.cli("apikey", "create", "--org", str(org), "--role", role).stdout.strip()
 
     # --------------------------------------------------------------- HTTP
-    def http(self, method, path, body=None, headers=None, timeout=30):
-        """(status, headers dict lower-cased, body bytes). path may be a full URL."""
+    def http(self, method, path, body=None, headers=None, timeout=30, source=None):
+        """(status, headers dict lower-cased, body bytes). path may be a full
+        URL. source: the address to connect from (any of 127.0.0.0/8)."""
         if path.startswith("http"):
             u = urllib.parse.urlsplit(path)
             path = u.path + (("?" + u.query) if u.query else "")
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        src = (source, 0) if source else None
+        if self.tls is not None:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.tls, source_address=src)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                              source_address=src)
         try:
             conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
