@@ -340,7 +340,14 @@ int proxy_client(const struct proxy_list *l, const struct sockaddr *peer, int tl
 	if (peer == NULL || !proxy_trusted(l, peer))
 		return 0;
 	struct hops hs = {0};
-	if (hd->forwarded != NULL)
+	/* Both: one of them came from the client, through a proxy that
+	 * writes the other and passes it on, and which is unknowable; so
+	 * neither names the client (docs/deploy.md: the proxy clears the
+	 * header it does not write). */
+	int both = hd->forwarded != NULL && hd->x_forwarded_for != NULL;
+	if (both)
+		hop_add(&hs); /* no node: the walk stops at once */
+	else if (hd->forwarded != NULL)
 		parse_forwarded(hd->forwarded, &hs);
 	else if (hd->x_forwarded_for != NULL)
 		parse_x_forwarded_for(hd->x_forwarded_for, &hs);
@@ -357,7 +364,7 @@ int proxy_client(const struct proxy_list *l, const struct sockaddr *peer, int tl
 	}
 	if (chosen != NULL && chosen->proto >= 0)
 		proto = chosen->proto;
-	else if (hd->forwarded != NULL && hops_n(&hs) > 0 && hop_at(&hs, hops_n(&hs) - 1)->proto >= 0)
+	else if (hd->forwarded != NULL && !both && hop_at(&hs, hops_n(&hs) - 1)->proto >= 0)
 		proto = hop_at(&hs, hops_n(&hs) - 1)->proto;
 	else if (hd->x_forwarded_proto != NULL)
 		proto = x_forwarded_proto(hd->x_forwarded_proto);

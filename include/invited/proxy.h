@@ -52,7 +52,9 @@ struct proxy_headers {
  * X-Forwarded-Proto). An element that is not an address ("unknown", an
  * obfuscated name, garbage) ends the walk: the client is then the last
  * trusted hop, so that such requests share one count rather than escape
- * it. Otherwise, and from any other peer, the peer itself and tls.
+ * it. When both Forwarded and X-Forwarded-For came, one was the client's
+ * own, passed on by a proxy that writes the other: neither is believed,
+ * and the peer is the client. From any other peer: the peer itself, tls.
  * *https_r: 1 for https. Returns 1 when the headers were believed.
  */
 int proxy_client(const struct proxy_list *l, const struct sockaddr *peer, int tls,

@@ -181,7 +181,13 @@ TEST(forwarded_rfc7239)
 	test_assert_str(client("10.0.0.1", "10.0.0.1",
 			       "for=192.0.2.43, for=198.51.100.17;proto=http", NULL, "https", &https),
 			"198.51.100.17");
-	test_assert_int(https, 0); /* Forwarded wins over X-Forwarded-* */
+	test_assert_int(https, 0); /* Forwarded's proto wins over X-Forwarded-Proto */
+	/* Both address headers: one is the client's own, passed on by a proxy
+	 * that writes the other; neither is believed. */
+	test_assert_str(client("10.0.0.1", "10.0.0.1", "for=203.0.113.66", "198.51.100.7", "https",
+			       &https),
+			"10.0.0.1");
+	test_assert_int(https, 1);
 	test_assert_str(client("10.0.0.1 198.51.100.17", "10.0.0.1",
 			       "for=192.0.2.43;proto=https, for=198.51.100.17;proto=http", NULL,
 			       NULL, &https),
