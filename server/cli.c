@@ -205,7 +205,8 @@ int cli_serve(struct cli *cli, int argc, char **argv)
 		       "Run the HTTP endpoint (links, pages, API), the outbox senders\n"
 		       "and the expiry sweeper until SIGINT or SIGTERM. The key folder is\n"
 		       "re-read within a second of `invited keys rotate` or `retire`\n"
-		       "(and on SIGHUP).\n");
+		       "(and on SIGHUP); the TLS certificate and key ([server] tls_cert,\n"
+		       "tls_key) on SIGHUP.\n");
 		return argc > 1 && !cli_wants_help(argc, argv) ? EXIT_USAGE : EXIT_OK;
 	}
 	cli->store_flags = STORE_MIGRATE; /* logged, step by step */
