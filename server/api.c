@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "invited/api.h"
 #include "invited/log.h"
@@ -197,12 +198,67 @@ json_t *api_org_json(const struct org *o)
 		"created_at", api_time(o->created_at), "updated_at", api_time(o->updated_at));
 }
 
+/* The length of url's origin: "https://x.example:8443" of
+ * "https://x.example:8443/invited". */
+static size_t origin_len(const char *url)
+{
+	const char *host = strstr(url, "://");
+	return host == NULL ? 0 : (size_t)(host + 3 - url) + strcspn(host + 3, "/?#");
+}
+
+/* origin (an Origin header) is public_url's: scheme, host and port, the
+ * default port written or not. */
+static int same_origin(const char *origin, const char *public_url)
+{
+	size_t ol = strlen(origin), pl = origin_len(public_url);
+	const char *port = strncasecmp(public_url, "https:", 6) == 0 ? ":443" : ":80";
+	if (ol == pl)
+		return strncasecmp(origin, public_url, pl) == 0;
+	if (ol == pl + strlen(port)) /* "https://x:443" for "https://x" */
+		return strncasecmp(origin, public_url, pl) == 0 && strcmp(origin + pl, port) == 0;
+	if (pl == ol + strlen(port))
+		return strncasecmp(origin, public_url, ol) == 0 &&
+		       strncmp(public_url + ol, port, strlen(port)) == 0;
+	return 0;
+}
+
+/* "application/json", with parameters (charset) or none. */
+static int is_json(const char *content_type)
+{
+	if (content_type == NULL)
+		return 0;
+	size_t n = strcspn(content_type, "; \t");
+	return n == 16 && strncasecmp(content_type, "application/json", 16) == 0;
+}
+
+/*
+ * What a web page of another site can make its visitors' browsers send
+ * without asking (no CORS preflight): a form or text/plain body, or any
+ * request carrying its own Origin. The API is for servers, which send
+ * neither: a body must be JSON (415), and an Origin must be ours (403).
+ */
+static int cross_site(struct request *rq, struct fault *f)
+{
+	const char *origin = http_header(rq, "Origin");
+	if (origin != NULL && !same_origin(origin, rq->app->cfg.server.public_url))
+		return fault_set(f, 403, "cross_origin", NULL,
+				 "the API does not answer web pages of other sites (this request "
+				 "came with a foreign Origin); call it from a server");
+	if (rq->body_len > 0 && !is_json(http_header(rq, "Content-Type")))
+		return fault_set(f, 415, "unsupported_media_type", NULL,
+				 "the request body must be sent as Content-Type: application/json");
+	return 0;
+}
+
 int api_route(struct request *rq, const char *rest)
 {
 	struct fault f = {0};
 	struct api_call call = {.rq = rq};
 	const char *err;
 	int ret;
+
+	if (cross_site(rq, &f) < 0)
+		return http_respond_fault(rq, &f);
 
 	if ((call.st = app_store(rq->app, &err)) == NULL) {
 		msg_error("api: %s", err);

@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <sched.h>
+#include <sodium.h>
 #include <strings.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,14 +207,36 @@ int http_respond_json(struct request *rq, int status, json_t *j)
 	return respond(rq, status, "application/json", body, n, NULL, 0);
 }
 
+/*
+ * A 5xx fault's answer says nothing of what went wrong (a store's error,
+ * a path: the operator's, not the client's): only a request id, which the
+ * log line carrying the detail also has, for the client to quote.
+ */
+static int internal_fault(struct request *rq, int status, const char *detail)
+{
+	unsigned char raw[HTTP_REQUEST_ID_BYTES];
+	char id[2 * HTTP_REQUEST_ID_BYTES + 1], path[128];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(id, sizeof(id), raw, sizeof(raw));
+	msg_error("http: request %s: %s %s: %d %s", id, method_name(rq->method),
+		  safe_path(rq->path, path, sizeof(path)), status,
+		  detail != NULL ? detail : "internal error");
+	json_t *err = json_pack("{s:s, s:s, s:s}", "code", "internal", "message",
+				errorf("internal error; the server's log has the details "
+				       "under request %s", id),
+				"request_id", id);
+	return http_respond_json(rq, status, json_pack("{s:o}", "error", err));
+}
+
 int http_respond_fault(struct request *rq, const struct fault *f)
 {
+	if (f->status >= 500 || f->status == 0)
+		return internal_fault(rq, f->status ? f->status : 500, f->message);
 	json_t *err = json_pack("{s:s, s:s}", "code", f->code ? f->code : "error",
 				"message", f->message ? f->message : "error");
 	if (f->field != NULL)
 		json_object_set_new(err, "field", json_string(f->field));
-	return http_respond_json(rq, f->status ? f->status : 500,
-				 json_pack("{s:o}", "error", err));
+	return http_respond_json(rq, f->status, json_pack("{s:o}", "error", err));
 }
 
 int http_defer(struct request *rq, int (*resume)(struct request *rq),

@@ -21,6 +21,7 @@ enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PATCH, HTTP_PUT, HTTP_DE
 
 #define FORM_MAX_FIELDS 16
 #define FORM_MAX_VALUE 512   /* a form field, but for http_form_text's */
+#define HTTP_REQUEST_ID_BYTES 8 /* a 5xx answer's request id, as hex in log and body */
 
 struct form_field {
 	char name[32];
@@ -74,7 +75,8 @@ int http_respond(struct request *rq, int status, const char *content_type,
 		 char *body, size_t len);
 /* JSON answer; steals the reference to j. */
 int http_respond_json(struct request *rq, int status, json_t *j);
-/* {"error": {"code", "message", "field"?}} */
+/* {"error": {"code", "message", "field"?}}; a 5xx only {"code": "internal",
+ * "message", "request_id"}, its detail logged under that id. */
 int http_respond_fault(struct request *rq, const struct fault *f);
 /* 303 See Other to location (a path of ours); set_cookie may be NULL. */
 int http_redirect(struct request *rq, const char *location, const char *set_cookie);

@@ -22,15 +22,19 @@ _validators = {}
 UNDESCRIBED_OK = {401, 404, 405, 413}
 
 
+EDGE_CODES = {403: ("https_required", "cross_origin"), 415: ("unsupported_media_type",),
+              500: ("internal",)}
+
+
 def _edge_answer(status, body):
-    """What any path gets when public_url is https:// and the request came
-    over plain HTTP (the description's introduction says so): 308 to
-    HTTPS, or 403 https_required."""
+    """What any path may get before its operation runs, as the
+    description's introduction says: 308 to HTTPS, 403 https_required or
+    cross_origin, 415 unsupported_media_type, 500 internal."""
     if status == 308:
         return not body
-    if status == 403 and body:
+    if status in EDGE_CODES and body:
         try:
-            return json.loads(body)["error"]["code"] == "https_required"
+            return json.loads(body)["error"]["code"] in EDGE_CODES[status]
         except (ValueError, KeyError, TypeError):
             return False
     return False

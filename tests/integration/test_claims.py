@@ -1,0 +1,90 @@
+"""The second review's findings (issue 25), each as the attack, which
+changes nothing and gets the right status, and as the legitimate path:
+web pages cannot drive the JSON API (a body that is not JSON, a foreign
+Origin); a 500 says nothing internal, only a request id the log shares."""
+import json
+import os
+import re
+import sqlite3
+
+from lib.server import Server
+from test_enrollment import profile
+
+
+def tamper(srv, query):
+    """Change the store behind the server's back, as a broken disk would."""
+    db = sqlite3.connect(os.path.join(srv.dir, "invited.db"))
+    try:
+        db.execute(query)
+        db.commit()
+    finally:
+        db.close()
+
+
+def org_count(srv):
+    return srv.sql("SELECT count(*) FROM orgs")[0][0]
+
+
+def post_enrollment(srv, body, content_type="application/json", origin=None):
+    headers = {"Content-Type": content_type} if content_type else {}
+    if origin:
+        headers["Origin"] = origin
+    status, _, out = srv.http("POST", "/api/v1/enrollments", body, headers)
+    return status, json.loads(out) if out else None
+
+
+def test_web_pages_cannot_drive_the_json_api():
+    srv = Server.start()
+    body = json.dumps(profile("u19"))
+    before = org_count(srv)
+    # What a page of another site can send without a CORS preflight.
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; "
+                  "boundary=x", None, "application/jsonp", "text/json"):
+        status, out = post_enrollment(srv, body, ctype)
+        assert status == 415 and out["error"]["code"] == "unsupported_media_type", (ctype, out)
+    for origin in ("https://evil.example", "null", f"{srv.public_url}.evil.example",
+                   srv.public_url.replace("http://", "https://")):
+        status, out = post_enrollment(srv, body, origin=origin)
+        assert status == 403 and out["error"]["code"] == "cross_origin", (origin, out)
+    # A resend with no body from a foreign page: refused too.
+    status, _, out = srv.http("POST", "/api/v1/enrollments/1/resend-verification",
+                              headers={"Origin": "https://evil.example"})
+    assert status == 403 and b"cross_origin" in out, out
+    assert org_count(srv) == before
+
+    # The legitimate paths: a server (no Origin), JSON with a charset, or
+    # the server's own origin (its default port written or not).
+    status, out = post_enrollment(srv, body, "application/json; charset=utf-8")
+    assert status == 201, out
+    body2 = json.dumps(profile("u19", legal_name="Contoso Two"))
+    status, out = post_enrollment(srv, body2, "Application/JSON", origin=srv.public_url)
+    assert status == 201, out
+    assert org_count(srv) == before + 2
+    # GETs with no body need no Content-Type.
+    status, _, _ = srv.http("GET", "/api/v1/healthz")
+    assert status == 200
+    srv.cleanup()
+
+
+def test_a_500_shows_a_request_id_and_nothing_internal():
+    srv = Server.start()
+    key = srv.apikey()
+    tamper(srv, "ALTER TABLE events RENAME TO events_gone")
+    status, body = srv.api("GET", "/api/v1/events", key=key)
+    assert status == 500, body
+    err = body["error"]
+    assert err["code"] == "internal" and re.fullmatch(r"[0-9a-f]{16}", err["request_id"]), err
+    assert set(err) == {"code", "message", "request_id"}, err
+    assert err["request_id"] in err["message"]
+    text = json.dumps(body)
+    assert "events" not in text and "table" not in text and "sql" not in text.lower(), text
+    # The log has the id and the detail on one line.
+    line = [l for l in srv.log().splitlines() if err["request_id"] in l]
+    assert len(line) == 1 and "GET /api/v1/events" in line[0] and \
+        "no such table" in line[0], line
+    # Two failures, two ids.
+    _, again = srv.api("GET", "/api/v1/events", key=key)
+    assert again["error"]["request_id"] != err["request_id"]
+    tamper(srv, "ALTER TABLE events_gone RENAME TO events")
+    assert srv.api("GET", "/api/v1/events", key=key)[0] == 200
+    srv.cleanup()
