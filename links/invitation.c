@@ -95,9 +95,9 @@ static int check_request(const struct inv_request *req, struct fault *f)
 {
 	if (req->email == NULL || req->email[0] == '\0')
 		return fault_set(f, 422, "missing_field", "email", "email is required");
-	if (strlen(req->email) > MAX_EMAIL_LEN || !mime_addr_valid(req->email))
+	if (strlen(req->email) > MAX_EMAIL_LEN || !mime_addr_personal(req->email))
 		return fault_set(f, 422, "invalid_field", "email",
-				 "email is not a valid address");
+				 errorf("email %s", mime_addr_why(req->email)));
 	if (req->name != NULL && !text_ok(req->name, MAX_NAME_LEN, TEXT_LINE))
 		return fault_set(f, 422, "invalid_field", "name",
 				 errorf("name must be one line of at most %d bytes",

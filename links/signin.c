@@ -190,7 +190,7 @@ int signin_request(const struct inv_env *env, const char *email, const char *loc
 {
 	char addr[MAX_EMAIL_LEN + 1];
 	*sent_r = 0;
-	if (strlen(email) > MAX_EMAIL_LEN || !mime_addr_valid(email))
+	if (strlen(email) > MAX_EMAIL_LEN || !mime_addr_personal(email))
 		return 0; /* no one: the same answer */
 	snprintf(addr, sizeof(addr), "%s", email);
 	ascii_lower(addr);
@@ -348,6 +348,9 @@ int user_invite(const struct inv_env *env, const struct signin_view *by, const c
 		return fault_set(f, 422, "missing_field", "email", "Enter the person's email address.");
 	if (strlen(email) > MAX_EMAIL_LEN || !mime_addr_valid(email))
 		return fault_set(f, 422, "invalid_field", "email", "This is not an email address.");
+	if (!mime_addr_personal(email))
+		return fault_set(f, 422, "invalid_field", "email",
+				 "An address with % or ! before the @ (a source route) is refused.");
 	if (name != NULL && !text_ok(name, MAX_NAME_LEN, TEXT_LINE))
 		return fault_set(f, 422, "invalid_field", "name",
 				 "A name is one line of at most 200 characters.");
@@ -515,8 +518,9 @@ int user_add(const struct inv_env *env, int64_t org_id, const char *email, const
 	     enum key_role role, struct user *u_r, struct fault *f)
 {
 	const char *err = NULL;
-	if (email == NULL || strlen(email) > MAX_EMAIL_LEN || !mime_addr_valid(email))
-		return fault_set(f, 422, "invalid_field", "email", "not an email address");
+	if (email == NULL || strlen(email) > MAX_EMAIL_LEN || !mime_addr_personal(email))
+		return fault_set(f, 422, "invalid_field", "email",
+				 errorf("email %s", mime_addr_why(email)));
 	if (name != NULL && !text_ok(name, MAX_NAME_LEN, TEXT_LINE))
 		return fault_set(f, 422, "invalid_field", "name", "a name is one line of text");
 	if ((org_id == 0) != (role == ROLE_OPERATOR))

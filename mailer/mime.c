@@ -138,6 +138,20 @@ int mime_addr_valid(const char *s)
 	return local_part_valid(s, (size_t)(at - s)) && domain_valid(at + 1);
 }
 
+int mime_addr_personal(const char *s)
+{
+	const char *at = s != NULL ? strrchr(s, '@') : NULL;
+	return mime_addr_valid(s) && strcspn(s, "%!") > (size_t)(at - s);
+}
+
+const char *mime_addr_why(const char *s)
+{
+	if (!mime_addr_valid(s))
+		return "is not an email address";
+	return "has a % or ! before the @: such source-routed addresses, which a relay "
+	       "may pass on to another host, are refused";
+}
+
 /* A header value checked and encoded, or NULL with *error_r naming field. */
 static char *header_value(const char *v, const char *field, const char **error_r)
 {

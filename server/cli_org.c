@@ -115,8 +115,9 @@ static int org_create(struct cli *cli, int argc, char **argv)
 	if (bad || optind != argc || o.kind == 0 || o.legal_name[0] == '\0' ||
 	    o.contact_email[0] == '\0')
 		return cli_usage(org_usage);
-	if (!mime_addr_valid(o.contact_email))
-		return cli_fail("org", "--email %s is not a valid address", o.contact_email);
+	if (!mime_addr_personal(o.contact_email))
+		return cli_fail("org", "--email %s %s", o.contact_email,
+				mime_addr_why(o.contact_email));
 	o.contact_verified = o.status == ORG_APPROVED || o.status == ORG_IN_REVIEW;
 	if (cli_load(cli) < 0)
 		return EXIT_FAIL;

@@ -93,9 +93,9 @@ static int check_email(const char *v, const char *field, int required, struct fa
 {
 	if (check_text(v, field, MAX_EMAIL_LEN, required, TEXT_LINE, f) < 0)
 		return -1;
-	if (v != NULL && v[0] != '\0' && !mime_addr_valid(v))
+	if (v != NULL && v[0] != '\0' && !mime_addr_personal(v))
 		return fault_set(f, 422, "invalid_field", field,
-				 errorf("%s is not a valid email address", field));
+				 errorf("%s %s", field, mime_addr_why(v)));
 	return 0;
 }
 

@@ -53,5 +53,13 @@ char *mime_encode_header(const char *utf8);
 /* 1 when s is a syntactically valid addr-spec we are willing to send to
  * (dot-atom local part, dotted domain of letters, digits and hyphens). */
 int mime_addr_valid(const char *s);
+/* A person's address: mime_addr_valid, and no source route in its local
+ * part ("a%b@relay.example", "b!a@relay.example": forms a relay may pass
+ * on to another host), so that what was proven or promised for one
+ * mailbox is not another's. For invitees, contacts and users. */
+int mime_addr_personal(const char *s);
+/* Why s is not personal, for an error ("not an email address", or the
+ * source route). */
+const char *mime_addr_why(const char *s);
 
 #endif

@@ -88,3 +88,32 @@ def test_a_500_shows_a_request_id_and_nothing_internal():
     tamper(srv, "ALTER TABLE events_gone RENAME TO events")
     assert srv.api("GET", "/api/v1/events", key=key)[0] == 200
     srv.cleanup()
+
+
+def test_source_routed_addresses_are_refused_for_people():
+    srv = Server.start()
+    provider = srv.org_create("provider", "Northwind 19", "p19@example.test")
+    key = srv.apikey(provider)
+    for routed in ("alice%victim.example@example.test", "victim.example!alice@example.test"):
+        status, body = srv.api("POST", "/api/v1/invitations",
+                               {"kind": "indirect_provider", "email": routed, "name": "A"}, key)
+        assert status == 422 and body["error"]["field"] == "email", body
+        assert "% or ! before the @" in body["error"]["message"], body
+        status, body = srv.api("POST", "/api/v1/enrollments",
+                               profile("u19", primary_contact={"name": "R", "email": routed}))
+        assert status == 422 and body["error"]["field"] == "primary_contact.email", body
+        assert "% or ! before the @" in body["error"]["message"], body
+        status, body = srv.api("POST", "/api/v1/users",
+                               {"email": routed, "name": "Uma", "role": "sales_agent"}, key)
+        assert status == 422 and "% or ! before the @" in body["error"]["message"], body
+        p = srv.cli("org", "create", "--kind", "reseller", "--name", "Routed",
+                    "--email", routed, check=False)
+        assert p.returncode != 0 and "% or ! before the @" in p.stderr, p.stderr
+    assert srv.sql("SELECT count(*) FROM invitations")[0][0] == 0
+    assert srv.sql("SELECT count(*) FROM orgs")[0][0] == 1
+    # The same people without the route are welcome.
+    status, body = srv.api("POST", "/api/v1/invitations",
+                           {"kind": "indirect_provider", "email": "alice@example.test",
+                            "name": "A"}, key)
+    assert status == 201, body
+    srv.cleanup()

@@ -395,6 +395,23 @@ TEST(address_validation)
 	test_assert(!mime_addr_valid(longlocal));
 }
 
+/* Source routes ("a%b@relay", "b!a@relay") are valid addresses, but not
+ * a person's: a relay may pass them on to another host. */
+TEST(source_routes_are_not_personal)
+{
+	const char *routed[] = {"alice%victim.example@relay.test", "victim.example!alice@relay.test",
+				"a%@b.test", "!a@b.test"};
+	for (size_t i = 0; i < sizeof(routed) / sizeof(routed[0]); i++) {
+		test_assert(mime_addr_valid(routed[i]));
+		test_assert(!mime_addr_personal(routed[i]));
+		test_assert_contains(mime_addr_why(routed[i]), "% or ! before the @");
+	}
+	test_assert(mime_addr_personal("first.last+tag@sub.example.co.jp"));
+	test_assert(!mime_addr_personal("plain"));
+	test_assert(!mime_addr_personal(NULL));
+	test_assert_str(mime_addr_why("plain"), "is not an email address");
+}
+
 TEST(python_email_sees_no_defects)
 {
 	struct mail_spec spec = base_spec();
