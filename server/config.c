@@ -38,6 +38,8 @@
 static const struct bound bounds[] = {
 	{"server", "threads", 0, 256},
 	{"server", "sweep_interval", 1, 86400},
+	{"server", "client_prefix_v4", 8, 32},
+	{"server", "client_prefix_v6", 16, 128},
 	{"smtp", "port", 1, 65535},
 	{"smtp", "command_timeout", 1, 86400},
 	{"smtp", "batch_size", 1, 10000},
@@ -92,6 +94,10 @@ static const struct ckey keys[] = {
 	{"server", "trusted_proxies", C_STR, F(server.trusted_proxies), "",
 	 "reverse proxies (addresses and CIDRs, space separated) whose Forwarded, "
 	 "X-Forwarded-For and X-Forwarded-Proto name the client; empty: none, the peer is the client"},
+	{"server", "client_prefix_v4", C_INT, F(server.client_prefix_v4), "32",
+	 "leading bits of an IPv4 address that make one client for rate and connection limits"},
+	{"server", "client_prefix_v6", C_INT, F(server.client_prefix_v6), "64",
+	 "leading bits of an IPv6 address that make one client (a subscriber's /64 by default)"},
 
 	{"smtp", "host", C_STR, F(outbox.smtp.host), "127.0.0.1", "SMTP server to submit to"},
 	{"smtp", "port", C_INT, F(outbox.smtp.port), "25", "its port"},

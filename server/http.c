@@ -384,7 +384,9 @@ static void client_address(struct request *rq)
 	free((char *)h.x_forwarded_for);
 	free((char *)h.x_forwarded_proto);
 	char text[INET6_ADDRSTRLEN];
-	http_client_text(peer != NULL ? (const struct sockaddr *)&client : NULL, text);
+	struct http_prefixes prefixes = {rq->app->cfg.server.client_prefix_v4,
+					 rq->app->cfg.server.client_prefix_v6};
+	http_client_text(peer != NULL ? (const struct sockaddr *)&client : NULL, &prefixes, text);
 	snprintf(rq->client, sizeof(rq->client), "%s", text[0] ? text : "unknown");
 }
 
@@ -709,7 +711,8 @@ int http_server_start(struct app *app, const char **error_r)
 		goto fail;
 	}
 	app->http->tls = tls;
-	if ((app->http->guard = http_guard_new(&cfg->server.proxies, error_r)) == NULL)
+	struct http_prefixes prefixes = {cfg->server.client_prefix_v4, cfg->server.client_prefix_v6};
+	if ((app->http->guard = http_guard_new(&cfg->server.proxies, &prefixes, error_r)) == NULL)
 		goto fail;
 	struct http_guard *g = app->http->guard;
 	struct MHD_OptionItem tls_options[] = {

@@ -43,6 +43,7 @@ struct http_guard {
 	int stopping;
 	pthread_t sweeper;
 	struct proxy_list trusted; /* never counted as one client */
+	struct http_prefixes prefixes;
 };
 
 /* Count an offence of addr; log a line when the last is old enough.
@@ -76,18 +77,34 @@ static void offence(struct http_guard *g, const char *addr, int refused, time_t 
 	o->refused = o->shut = 0;
 }
 
-void http_client_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
+/* The first bits of n bytes at b kept, the rest zeroed. */
+static void keep_bits(unsigned char *b, size_t n, int bits)
+{
+	for (size_t i = 0; i < n; i++) {
+		int from = (int)i * 8;
+		if (bits <= from)
+			b[i] = 0;
+		else if (bits < from + 8)
+			b[i] &= (unsigned char)(0xff << (from + 8 - bits));
+	}
+}
+
+void http_client_text(const struct sockaddr *sa, const struct http_prefixes *p,
+		      char out[INET6_ADDRSTRLEN])
 {
 	out[0] = '\0';
 	if (sa == NULL)
 		return;
 	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
-			  INET6_ADDRSTRLEN);
+		struct in_addr a = ((const struct sockaddr_in *)sa)->sin_addr;
+		keep_bits((unsigned char *)&a, 4, p->v4);
+		inet_ntop(AF_INET, &a, out, INET6_ADDRSTRLEN);
 	} else if (sa->sa_family == AF_INET6) {
 		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (!IN6_IS_ADDR_V4MAPPED(&a))
-			memset(a.s6_addr + 8, 0, 8);
+		if (IN6_IS_ADDR_V4MAPPED(&a))
+			keep_bits(a.s6_addr + 12, 4, p->v4);
+		else
+			keep_bits(a.s6_addr, 16, p->v6);
 		inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN);
 	}
 }
@@ -100,7 +117,7 @@ enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, sockle
 	(void)len;
 	if (proxy_trusted(&g->trusted, addr))
 		return MHD_YES; /* many people behind one address; the deadline still holds */
-	http_client_text(addr, text);
+	http_client_text(addr, &g->prefixes, text);
 	pthread_mutex_lock(&g->lock);
 	for (struct conn_slot *c = g->head; c != NULL; c = c->next)
 		open += strcmp(c->addr, text) == 0;
@@ -123,7 +140,7 @@ void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return; /* untracked: no deadline, not counted */
 		c->guard = g;
-		http_client_text(addr ? addr->client_addr : NULL, c->addr);
+		http_client_text(addr ? addr->client_addr : NULL, &g->prefixes, c->addr);
 		c->fd = fd ? fd->connect_fd : -1;
 		c->since = time(NULL);
 		pthread_mutex_lock(&g->lock);
@@ -204,7 +221,8 @@ static void *sweeper_main(void *arg)
 	return NULL;
 }
 
-struct http_guard *http_guard_new(const struct proxy_list *trusted, const char **error_r)
+struct http_guard *http_guard_new(const struct proxy_list *trusted,
+				  const struct http_prefixes *prefixes, const char **error_r)
 {
 	struct http_guard *g = calloc(1, sizeof(*g));
 	if (g == NULL) {
@@ -212,6 +230,7 @@ struct http_guard *http_guard_new(const struct proxy_list *trusted, const char *
 		return NULL;
 	}
 	g->trusted = *trusted;
+	g->prefixes = *prefixes;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->wake, NULL);
 	if (pthread_create(&g->sweeper, NULL, sweeper_main, g) != 0) {

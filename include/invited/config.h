@@ -37,6 +37,8 @@ struct config {
 		char tls_key[PATH_MAX];    /* PEM private key (0600 or 0640) */
 		char trusted_proxies[192]; /* as written; parsed into proxies */
 		struct proxy_list proxies;
+		int client_prefix_v4;      /* bits of an address that are one client */
+		int client_prefix_v6;
 	} server;
 	struct outbox_config outbox;   /* [smtp] */
 	struct webhook_config webhooks; /* [webhooks] */

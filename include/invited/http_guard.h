@@ -21,14 +21,24 @@
 
 struct http_guard;
 
-/* The client as every limit counts it: an IPv4 address, or an IPv6 /64
- * (one subscriber's usual share, so that its 2^64 addresses are one
- * client); "" for none. */
-void http_client_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN]);
+/* How much of an address is one client ([server] client_prefix_v4, _v6):
+ * an IPv6 subscriber usually has a /64, whose 2^64 addresses must not
+ * each get their own allowance. */
+struct http_prefixes {
+	int v4; /* bits, 32 by default */
+	int v6; /* bits, 64 by default */
+};
+
+/* The client as every limit counts it: its address with only the prefix's
+ * bits kept ("2001:db8:1:2::" for any 2001:db8:1:2::/64 address); "" for
+ * none. */
+void http_client_text(const struct sockaddr *sa, const struct http_prefixes *p,
+		      char out[INET6_ADDRSTRLEN]);
 
 /* Starts the sweeper thread; NULL (with *error_r) when it cannot.
  * trusted: the proxies whose connections are not counted (copied). */
-struct http_guard *http_guard_new(const struct proxy_list *trusted, const char **error_r);
+struct http_guard *http_guard_new(const struct proxy_list *trusted,
+				  const struct http_prefixes *prefixes, const char **error_r);
 /* Stops the sweeper. Call after MHD_stop_daemon: no callback may run. */
 void http_guard_free(struct http_guard *g);
 

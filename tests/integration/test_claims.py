@@ -5,9 +5,12 @@ Origin); a 500 says nothing internal, only a request id the log shares."""
 import json
 import os
 import re
+import shutil
 import sqlite3
+import subprocess
+import tempfile
 
-from lib.server import Server
+from lib.server import Server, child_env, invited_bin
 from test_enrollment import profile
 
 
@@ -117,3 +120,27 @@ def test_source_routed_addresses_are_refused_for_people():
                             "name": "A"}, key)
     assert status == 201, body
     srv.cleanup()
+
+
+def test_a_client_is_a_prefix_of_addresses():
+    # client_prefix_v4 = 24: 127.0.0.5 and 127.0.0.6 are one client, with
+    # one enrollment allowance (test_deploy shows them apart at /32).
+    srv = Server.start(**{"server.client_prefix_v4": "24", "enrollment.rate_limit": "1",
+                          "log.access": "yes"})
+    statuses = []
+    for i, source in enumerate(("127.0.0.5", "127.0.0.6")):
+        status, _, _ = srv.http("POST", "/api/v1/enrollments",
+                                json.dumps(profile("u19", legal_name=f"Contoso P{i}")),
+                                {"Content-Type": "application/json"}, source=source)
+        statuses.append(status)
+    assert statuses == [201, 429], statuses
+    assert re.findall(r'access: (\S+) "POST', srv.log()) == ["127.0.0.0", "127.0.0.0"]
+    srv.cleanup()
+    # A prefix shorter than a provider's allocation would lump strangers.
+    d = tempfile.mkdtemp(prefix="invited-it-")
+    p = subprocess.run([invited_bin(), "-c", os.path.join(d, "invited.conf"), "init",
+                        "--set", "server.client_prefix_v6=8"], capture_output=True, text=True,
+                       timeout=60, env=child_env())
+    assert p.returncode != 0 and "client_prefix_v6: 8 is out of range (16 to 128)" in p.stderr, \
+        p.stderr
+    shutil.rmtree(d, ignore_errors=True)

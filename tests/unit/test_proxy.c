@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "invited/http_guard.h"
 #include "invited/proxy.h"
 #include "test.h"
 
@@ -247,6 +248,33 @@ TEST(many_hops_read_from_the_right_only)
 	memset(big, ',', sizeof(big) - 1);
 	test_assert_str(client("10.0.0.1", "10.0.0.1", NULL, big, NULL, &https), "10.0.0.1");
 	test_assert_str(client("10.0.0.1", "10.0.0.1", big, NULL, NULL, &https), "10.0.0.1");
+}
+
+static const char *keyed(const char *a, int v4, int v6)
+{
+	static char out[INET6_ADDRSTRLEN];
+	struct sockaddr_storage ss = addr(a);
+	struct http_prefixes p = {v4, v6};
+	http_client_text((struct sockaddr *)&ss, &p, out);
+	return out;
+}
+
+/* One client is a prefix: by default an IPv4 address and an IPv6 /64. */
+TEST(clients_are_keyed_by_prefix)
+{
+	test_assert_str(keyed("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 32, 64), "2001:db8:1:2::");
+	test_assert_str(keyed("2001:db8:1:2::1", 32, 64), "2001:db8:1:2::");
+	test_assert_str(keyed("2001:db8:1:2:ffff::1", 32, 48), "2001:db8:1::");
+	test_assert_str(keyed("2001:db8:1:2:ffff::1", 32, 128), "2001:db8:1:2:ffff::1");
+	test_assert_str(keyed("2001:db8:1:f2ff::1", 32, 52), "2001:db8:1:f000::");
+	test_assert_str(keyed("198.51.100.77", 32, 64), "198.51.100.77");
+	test_assert_str(keyed("198.51.100.77", 24, 64), "198.51.100.0");
+	test_assert_str(keyed("198.51.100.77", 20, 64), "198.51.96.0");
+	test_assert_str(keyed("::ffff:198.51.100.77", 24, 64), "::ffff:198.51.100.0");
+	char out[INET6_ADDRSTRLEN] = "x";
+	struct http_prefixes p = {32, 64};
+	http_client_text(NULL, &p, out);
+	test_assert_str(out, "");
 }
 
 int main(int argc, char **argv)
