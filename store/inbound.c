@@ -135,19 +135,22 @@ int store_inbound_get(struct store *st, const char *mailbox, uint32_t uidvalidit
 	return get_one(st, s, r, error_r);
 }
 
-int store_inbound_by_message_id(struct store *st, const char *mailbox,
-				const char *message_id, struct inbound_row *r,
-				const char **error_r)
+int store_inbound_same(struct store *st, const struct inbound_row *m, struct inbound_row *r,
+		       const char **error_r)
 {
 	static const char sql[] =
 		"SELECT " INBOUND_COLUMNS " FROM inbound"
 		" WHERE mailbox = ? AND message_id = ? AND message_id != ''"
+		" AND from_addr = ? AND tag = ? AND code = ?"
 		" ORDER BY id LIMIT 1";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	bind_text(s, 1, mailbox);
-	bind_text(s, 2, message_id);
+	bind_text(s, 1, m->mailbox);
+	bind_text(s, 2, m->message_id);
+	bind_text(s, 3, m->from_addr);
+	bind_text(s, 4, m->tag);
+	bind_text(s, 5, m->code);
 	return get_one(st, s, r, error_r);
 }
 

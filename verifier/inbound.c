@@ -323,16 +323,24 @@ static int act(const struct verifier_env *env, const struct inbound_opts *opts,
 	return 0;
 }
 
-/* Already handled: the same UID, or the same Message-ID (a UIDVALIDITY
- * change renumbers what was left in the mailbox). */
+/* Already handled: the same UID, or the same message (a UIDVALIDITY
+ * change renumbers what was left in the mailbox): its Message-ID with its
+ * sender, tag and code, since anyone may choose a Message-ID. */
 static int find_done(struct store *st, const struct inbound_where *w,
-		     const char *message_id, struct inbound_outcome *out,
+		     const struct classify_result *res, struct inbound_outcome *out,
 		     const char **error_r)
 {
 	int rc = store_inbound_get(st, w->mailbox, w->uidvalidity, w->uid, &out->row, error_r);
-	if (rc == STORE_NOT_FOUND && message_id != NULL && message_id[0] != '\0')
-		rc = store_inbound_by_message_id(st, w->mailbox, message_id, &out->row,
-						 error_r);
+	if (rc == STORE_NOT_FOUND && res->message_id[0] != '\0') {
+		struct inbound_row m;
+		memset(&m, 0, sizeof(m));
+		snprintf(m.mailbox, sizeof(m.mailbox), "%s", w->mailbox);
+		snprintf(m.message_id, sizeof(m.message_id), "%s", res->message_id);
+		snprintf(m.from_addr, sizeof(m.from_addr), "%s", res->from_addr);
+		snprintf(m.tag, sizeof(m.tag), "%s", mail_tag_str(res->tag));
+		snprintf(m.code, sizeof(m.code), "%s", res->code);
+		rc = store_inbound_same(st, &m, &out->row, error_r);
+	}
 	if (rc == STORE_OK) {
 		out->duplicate = 1;
 		out->unmatched = out->row.action == INBOUND_UNMATCHED;
@@ -363,7 +371,7 @@ static int handle_classified(const struct verifier_env *env, const struct inboun
 			     const struct classify_result *res, struct inbound_outcome *out,
 			     const char **error_r)
 {
-	int found = find_done(env->st, where, res->message_id, out, error_r);
+	int found = find_done(env->st, where, res, out, error_r);
 	if (found != STORE_NOT_FOUND)
 		return found == STORE_OK ? 0 : -1;
 	struct inbound_row *r = &out->row;

@@ -710,10 +710,11 @@ int store_inbound_add(struct store *st, struct inbound_row *r,
 int store_inbound_get(struct store *st, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, struct inbound_row *r,
 		      const char **error_r);
-/* The oldest row of mailbox with this Message-ID. */
-int store_inbound_by_message_id(struct store *st, const char *mailbox,
-				const char *message_id, struct inbound_row *r,
-				const char **error_r);
+/* The oldest row that is the same message as m: its mailbox and
+ * Message-ID, and also its sender, tag and code, so that a message sent
+ * ahead with a chosen Message-ID cannot make a later one look handled. */
+int store_inbound_same(struct store *st, const struct inbound_row *m, struct inbound_row *r,
+		       const char **error_r);
 /* Rows about an invitation (its replies, bounces, auto-replies), oldest
  * first. */
 /* Whether a reply to the invitation was relayed to its inviter: STORE_OK

@@ -254,6 +254,37 @@ TEST(a_message_is_handled_once_by_uid_and_by_message_id)
 	teardown(&fx);
 }
 
+/* Anyone may choose a Message-ID: a message sent ahead with the one a
+ * real message will carry must not make that one look handled. The same
+ * message is its Message-ID with its sender, tag and code. */
+TEST(a_message_id_sent_ahead_does_not_hide_the_real_one)
+{
+	struct fixture fx;
+	setup(&fx);
+	struct inbound_outcome out = handle(&fx, 7, 1, unknown_msg);
+	test_assert_int(out.duplicate, 0);
+	/* Another sender, the same Message-ID. */
+	char other[sizeof(unknown_msg) + 16];
+	snprintf(other, sizeof(other), "%s", unknown_msg);
+	memcpy(strstr(other, "someone@"), "someon3@", 8);
+	out = handle(&fx, 7, 2, other);
+	test_assert_int(out.duplicate, 0);
+	/* The same sender to a tagged address: another message too. */
+	char tagged[sizeof(unknown_msg) + 64];
+	snprintf(tagged, sizeof(tagged),
+		 "From: someone@elsewhere.test\r\nTo: reply+aaaaaaaaaaaaaaaaaaaa@invited.test\r\n"
+		 "Subject: hello\r\nMessage-ID: <one@elsewhere.test>\r\n\r\nHello.\r\n");
+	out = handle(&fx, 7, 3, tagged);
+	test_assert_int(out.duplicate, 0);
+	test_assert_str(out.row.tag, "reply");
+	/* The very same message under a new UIDVALIDITY: handled already. */
+	out = handle(&fx, 8, 1, unknown_msg);
+	test_assert_int(out.duplicate, 1);
+	out = handle(&fx, 8, 2, tagged);
+	test_assert_int(out.duplicate, 1);
+	teardown(&fx);
+}
+
 TEST(skipped_message_is_recorded_unmatched_with_its_reason)
 {
 	struct fixture fx;
