@@ -339,6 +339,7 @@ static enum http_method parse_method(const char *m)
 struct joined {
 	const char *name;
 	char *text; /* malloc'd; NULL when none came */
+	int short_of_memory;
 };
 
 static enum MHD_Result join_value(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -350,17 +351,24 @@ static enum MHD_Result join_value(void *cls, enum MHD_ValueKind kind, const char
 		return MHD_YES;
 	size_t had = j->text != NULL ? strlen(j->text) : 0;
 	char *grown = realloc(j->text, had + 2 + strlen(value) + 1);
-	if (grown == NULL)
-		return MHD_NO; /* what was joined so far stands */
+	if (grown == NULL) {
+		j->short_of_memory = 1;
+		return MHD_NO;
+	}
 	snprintf(grown + had, 2 + strlen(value) + 1, "%s%s", had > 0 ? ", " : "", value);
 	j->text = grown;
 	return MHD_YES;
 }
 
+/* The joined header (malloc'd), NULL when none came. Out of memory, a
+ * part would be believed as the whole: "," then, which names no one (the
+ * proxy is counted). */
 static char *header_joined(struct MHD_Connection *conn, const char *name)
 {
-	struct joined j = {name, NULL};
+	struct joined j = {name, NULL, 0};
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, join_value, &j);
+	if (j.short_of_memory && j.text != NULL)
+		snprintf(j.text, strlen(j.text) + 1, "%s", j.text[0] != '\0' ? "," : "");
 	return j.text;
 }
 
@@ -475,7 +483,10 @@ static int not_over_https(struct request *rq)
 	static const char hex[] = "0123456789ABCDEF";
 	char location[MAX_URL_LEN * 4 + 16];
 	size_t n = (size_t)snprintf(location, sizeof(location), "%s", rq->app->cfg.server.public_url);
-	for (const unsigned char *p = (const unsigned char *)rq->path; *p != '\0'; p++) {
+	/* "GET @evil.example/" would make "https://ours@evil.example/": a path
+	 * is only ever put after a '/'. */
+	const char *path = rq->path[0] == '/' ? rq->path : "/";
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
 		if (n + 4 > sizeof(location))
 			break;
 		if (isalnum(*p) || strchr(keep, *p) != NULL) {

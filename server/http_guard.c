@@ -101,10 +101,12 @@ void http_client_text(const struct sockaddr *sa, const struct http_prefixes *p,
 		inet_ntop(AF_INET, &a, out, INET6_ADDRSTRLEN);
 	} else if (sa->sa_family == AF_INET6) {
 		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&a))
+		if (IN6_IS_ADDR_V4MAPPED(&a)) { /* the IPv4 client it is, one count */
 			keep_bits(a.s6_addr + 12, 4, p->v4);
-		else
-			keep_bits(a.s6_addr, 16, p->v6);
+			inet_ntop(AF_INET, a.s6_addr + 12, out, INET6_ADDRSTRLEN);
+			return;
+		}
+		keep_bits(a.s6_addr, 16, p->v6);
 		inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN);
 	}
 }

@@ -6,12 +6,14 @@
  * still be using it, and renewals come every few weeks, not every second.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <gnutls/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "invited/https.h"
 #include "invited/log.h"
@@ -36,21 +38,44 @@ static void pair_free(struct pair *p)
 	free(p);
 }
 
-/* The key must be its owner's (and group's, as Debian's ssl-cert does
- * it) to read: nobody else may read it, nor the group change it. */
-static int key_private(const char *path, const char **error_r)
+#define KEY_FILE_MAX 65536 /* a PEM private key is a few kilobytes */
+
+/* The key file, read through one descriptor so that the mode checked is
+ * the file read: readable by its owner (and group, as Debian's ssl-cert
+ * does it), by nobody else, and not writable by the group. */
+static int read_key(const char *path, gnutls_datum_t *d, const char **error_r)
 {
 	struct stat sb;
-	if (stat(path, &sb) < 0) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
 		*error_r = errorf("[server] tls_key %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > KEY_FILE_MAX) {
+		*error_r = errorf("[server] tls_key %s: not a file of at most %d bytes", path,
+				  KEY_FILE_MAX);
+		close(fd);
 		return -1;
 	}
 	if ((sb.st_mode & 0027) != 0) {
 		*error_r = errorf("[server] tls_key %s: mode %04o, want 0600 or 0640 (it is the "
 				  "server's secret: others must not read it)",
 				  path, (unsigned)(sb.st_mode & 07777));
+		close(fd);
 		return -1;
 	}
+	d->data = gnutls_malloc((size_t)sb.st_size + 1);
+	ssize_t got = d->data != NULL ? read(fd, d->data, (size_t)sb.st_size) : -1;
+	close(fd);
+	if (got != (ssize_t)sb.st_size) {
+		*error_r = errorf("[server] tls_key %s: cannot read it", path);
+		gnutls_free(d->data);
+		d->data = NULL;
+		return -1;
+	}
+	d->size = (unsigned)got;
 	return 0;
 }
 
@@ -92,8 +117,8 @@ static struct pair *pair_load(const char *cert_file, const char *key_file,
 	gnutls_certificate_credentials_t check = NULL;
 	struct pair *p = NULL;
 	int rc;
-	if (key_private(key_file, error_r) < 0 || load_file("tls_cert", cert_file, &cert, error_r) < 0 ||
-	    load_file("tls_key", key_file, &key, error_r) < 0)
+	if (read_key(key_file, &key, error_r) < 0 ||
+	    load_file("tls_cert", cert_file, &cert, error_r) < 0)
 		goto out;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		*error_r = "out of memory";

@@ -345,10 +345,10 @@ int proxy_client(const struct proxy_list *l, const struct sockaddr *peer, int tl
 	 * neither names the client (docs/deploy.md: the proxy clears the
 	 * header it does not write). */
 	int both = hd->forwarded != NULL && hd->x_forwarded_for != NULL;
+	if (hd->forwarded != NULL)
+		parse_forwarded(hd->forwarded, &hs);
 	if (both)
 		hop_add(&hs); /* no node: the walk stops at once */
-	else if (hd->forwarded != NULL)
-		parse_forwarded(hd->forwarded, &hs);
 	else if (hd->x_forwarded_for != NULL)
 		parse_x_forwarded_for(hd->x_forwarded_for, &hs);
 	int proto = -1;
@@ -362,10 +362,18 @@ int proxy_client(const struct proxy_list *l, const struct sockaddr *peer, int tl
 		if (!proxy_trusted(l, (const struct sockaddr *)&h->node))
 			break;
 	}
+	/* The scheme: the client's own element's proto=, else the nearest
+	 * proxy's (the rightmost Forwarded element's, read even when both
+	 * headers came: a proxy that writes Forwarded passes a client's
+	 * X-Forwarded-For on, and its proto= is its word), else
+	 * X-Forwarded-Proto's. A client that chose it for itself only chose
+	 * how it is itself served. */
+	const struct hop *nearest = hd->forwarded != NULL ? hop_at(&hs, hops_n(&hs) - 1 - both)
+							 : NULL;
 	if (chosen != NULL && chosen->proto >= 0)
 		proto = chosen->proto;
-	else if (hd->forwarded != NULL && !both && hop_at(&hs, hops_n(&hs) - 1)->proto >= 0)
-		proto = hop_at(&hs, hops_n(&hs) - 1)->proto;
+	else if (nearest != NULL && nearest->proto >= 0)
+		proto = nearest->proto;
 	else if (hd->x_forwarded_proto != NULL)
 		proto = x_forwarded_proto(hd->x_forwarded_proto);
 	if (proto >= 0)

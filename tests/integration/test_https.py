@@ -158,6 +158,16 @@ def test_plain_http_and_old_tls_are_never_served():
     assert isinstance(e, ssl.SSLError), e
     e = handshake(srv, ca[0], V.TLSv1_2, V.TLSv1_2, "AES128-GCM-SHA256")  # no forward secrecy
     assert isinstance(e, ssl.SSLError), e
+    # Finite-field groups cost the server half a second a handshake (and the
+    # client nothing): elliptic curves only.
+    def s_client(*args):
+        p = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{srv.port}",
+                            "-CAfile", ca[0], *args], input=b"", capture_output=True,
+                           timeout=30)
+        return p.stdout.decode(errors="replace")
+    assert "Cipher is TLS_" in s_client("-tls1_3", "-groups", "X25519")
+    assert "Cipher is (NONE)" in s_client("-tls1_3", "-groups", "ffdhe8192")
+    assert "Cipher is (NONE)" in s_client("-tls1_2", "-sigalgs", "RSA+SHA1:ECDSA+SHA1")
     srv.cleanup()
     shutil.rmtree(d, ignore_errors=True)
 
@@ -223,6 +233,11 @@ def test_an_https_public_url_behind_a_proxy_sends_plain_requests_to_https():
     assert headers["strict-transport-security"] == "max-age=31536000"
     status, headers, _ = srv.http("GET", "/l/a%20b")
     assert headers["location"] == "https://invite.example.test/l/a%20b", headers
+    # A request target that is no path cannot make the redirect another host's.
+    for target in ("@evil.example/", ".evil.example/x", "*"):
+        status, headers, _ = srv.http("GET", target)
+        assert status == 308 and headers["location"] == "https://invite.example.test/", \
+            (target, status, headers)
     status, _, body = srv.http("POST", "/console", "email=a%40example.test",
                                {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 403 and b"HTTPS only: https://invite.example.test/console" in body, body

@@ -189,6 +189,12 @@ TEST(forwarded_rfc7239)
 			       &https),
 			"10.0.0.1");
 	test_assert_int(https, 1);
+	/* ... but a proxy that writes Forwarded still says the scheme (a client's
+	 * X-Forwarded-For passed on must not send it round a redirect loop). */
+	test_assert_str(client("10.0.0.1", "10.0.0.1", "for=203.0.113.66;proto=https",
+			       "198.51.100.7", NULL, &https),
+			"10.0.0.1");
+	test_assert_int(https, 1);
 	test_assert_str(client("10.0.0.1 198.51.100.17", "10.0.0.1",
 			       "for=192.0.2.43;proto=https, for=198.51.100.17;proto=http", NULL,
 			       NULL, &https),
@@ -270,7 +276,8 @@ TEST(clients_are_keyed_by_prefix)
 	test_assert_str(keyed("198.51.100.77", 32, 64), "198.51.100.77");
 	test_assert_str(keyed("198.51.100.77", 24, 64), "198.51.100.0");
 	test_assert_str(keyed("198.51.100.77", 20, 64), "198.51.96.0");
-	test_assert_str(keyed("::ffff:198.51.100.77", 24, 64), "::ffff:198.51.100.0");
+	test_assert_str(keyed("::ffff:198.51.100.77", 24, 64), "198.51.100.0");
+	test_assert_str(keyed("::ffff:198.51.100.77", 32, 64), "198.51.100.77");
 	char out[INET6_ADDRSTRLEN] = "x";
 	struct http_prefixes p = {32, 64};
 	http_client_text(NULL, &p, out);
