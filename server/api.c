@@ -250,6 +250,30 @@ static int cross_site(struct request *rq, struct fault *f)
 	return 0;
 }
 
+/*
+ * An organization's key writes only while the organization is approved
+ * (customers, which do not enroll, always): a pending, rejected or
+ * suspended one's keys read, and its invitations, users, keys and hooks
+ * stay as they are until the operator acts (SPEC "Who may accept").
+ */
+static int writes_allowed(struct api_call *call, struct fault *f)
+{
+	struct org o;
+	const char *err;
+	enum http_method m = call->rq->method;
+	if (call->caller.org_id == 0 || m == HTTP_GET || m == HTTP_HEAD)
+		return 0;
+	int rc = store_org_get(call->st, call->caller.org_id, &o, &err);
+	if (rc == STORE_ERROR)
+		return fault_internal(f, err);
+	if (rc == STORE_OK && (o.kind == ORG_CUSTOMER || o.status == ORG_APPROVED))
+		return 0;
+	return fault_set(f, 403, "org_not_approved", NULL,
+			 errorf("your organization is %s: its keys can read but not change "
+				"anything until it is approved again",
+				rc == STORE_OK ? org_status_str(o.status) : "gone"));
+}
+
 int api_route(struct request *rq, const char *rest)
 {
 	struct fault f = {0};
@@ -267,7 +291,8 @@ int api_route(struct request *rq, const char *rest)
 	}
 	if (strncmp(rest, "enrollments", 11) == 0 && (rest[11] == '\0' || rest[11] == '/'))
 		return api_enrollments(&call, rest + 11);
-	if (apikey_check(call.st, http_header(rq, "Authorization"), &call.caller, &f) < 0)
+	if (apikey_check(call.st, http_header(rq, "Authorization"), &call.caller, &f) < 0 ||
+	    writes_allowed(&call, &f) < 0)
 		return http_respond_fault(rq, &f);
 	if (strncmp(rest, "invitations", 11) == 0 && (rest[11] == '\0' || rest[11] == '/'))
 		ret = api_invitations(&call, rest + 11);

@@ -144,3 +144,37 @@ def test_a_client_is_a_prefix_of_addresses():
     assert p.returncode != 0 and "client_prefix_v6: 8 is out of range (16 to 128)" in p.stderr, \
         p.stderr
     shutil.rmtree(d, ignore_errors=True)
+
+
+def test_a_not_approved_organizations_keys_read_but_change_nothing():
+    srv = Server.start()
+    provider = srv.org_create("provider", "Northwind 19b", "p19@example.test")
+    key = srv.apikey(provider)
+    status, draft = srv.api("POST", "/api/v1/invitations",
+                            {"kind": "indirect_provider", "email": "r19@example.test",
+                             "delivery": "draft"}, key)
+    assert status == 201, draft
+    srv.cli("org", "suspend", str(provider), "--reason", "unpaid invoices")
+    before = srv.sql("SELECT count(*), group_concat(status) FROM invitations")
+    writes = [("POST", "/api/v1/invitations", {"kind": "indirect_provider",
+                                               "email": "r19@example.test"}),
+              ("POST", f"/api/v1/invitations/{draft['id']}/send", None),
+              ("POST", f"/api/v1/invitations/{draft['id']}/handed-off", None),
+              ("POST", f"/api/v1/invitations/{draft['id']}/revoke", None),
+              ("PATCH", f"/api/v1/invitations/{draft['id']}", {"subject": "Hi"}),
+              ("POST", "/api/v1/users", {"email": "u19@example.test", "role": "sales_agent"}),
+              ("POST", "/api/v1/webhooks", {"url": "https://hooks.example.test/x",
+                                            "events": ["invitation.accepted"]})]
+    for method, path, body in writes:
+        status, err = srv.api(method, path, body, key)
+        assert status == 403 and err["error"]["code"] == "org_not_approved", (path, err)
+        assert "suspended" in err["error"]["message"], err
+    assert srv.sql("SELECT count(*), group_concat(status) FROM invitations") == before
+    # Reads go on.
+    status, body = srv.api("GET", f"/api/v1/invitations/{draft['id']}", key=key)
+    assert status == 200 and body["status"] == "draft", body
+    # Approved again, the same key writes.
+    srv.cli("org", "approve", str(provider))
+    status, body = srv.api("POST", f"/api/v1/invitations/{draft['id']}/send", None, key)
+    assert status == 200, body
+    srv.cleanup()

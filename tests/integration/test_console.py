@@ -692,7 +692,7 @@ def test_users_through_the_api():
     srv.cli("org", "suspend", str(org), "--reason", "test")
     status, body = srv.api("POST", "/api/v1/users",
                            {"email": "v33@example.test", "role": "sales_agent"}, key=admin)
-    assert status == 403 and body["error"]["code"] == "org_inactive", body
+    assert status == 403 and body["error"]["code"] == "org_not_approved", body
     status, body = srv.api("PATCH", f"/api/v1/users/{first}", {"role": "admin_agent"},
                            key=admin)
     assert status == 403, body

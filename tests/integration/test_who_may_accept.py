@@ -183,7 +183,7 @@ def test_a_suspended_inviter_cannot_send_and_its_links_do_not_redeem():
     assert status in (403,), status
     for verb, inv in (("send", draft), ("handed-off", draft), ("resend", sent)):
         status, err = srv.api("POST", f"/api/v1/invitations/{inv['id']}/{verb}", None, key)
-        assert status == 403 and err["error"]["code"] == "org_inactive", (verb, status, err)
+        assert status == 403 and err["error"]["code"] == "org_not_approved", (verb, status, err)
         assert "suspended" in err["error"]["message"], err
     status, err = srv.api("POST", "/api/v1/invitations",
                           {"kind": "indirect_provider", "email": "r44@example.test"}, key)

@@ -22,7 +22,7 @@ _validators = {}
 UNDESCRIBED_OK = {401, 404, 405, 413}
 
 
-EDGE_CODES = {403: ("https_required", "cross_origin"), 415: ("unsupported_media_type",),
+EDGE_CODES = {403: ("https_required", "cross_origin", "org_not_approved"), 415: ("unsupported_media_type",),
               500: ("internal",)}
 
 
