@@ -79,15 +79,21 @@ static int check_parties(const struct inv_env *env, const struct inv_request *re
 	rc = store_org_get(env->st, req->provider_org_id, &provider, &err);
 	if (rc == STORE_ERROR)
 		return fault_internal(f, err);
-	if (rc != STORE_OK || provider.kind != ORG_PROVIDER)
-		return fault_set(f, 404, "not_found", "provider_id",
-				 "no indirect provider has that id");
-	rc = store_rel_active(env->st, REL_INDIRECT_PROVIDER, provider.id, inviter.id, &err);
+	/* A provider that is not the inviter's answers as one that does not
+	 * exist: an id must not tell whether an organization is there. */
+	if (rc == STORE_OK && provider.kind == ORG_PROVIDER)
+		rc = store_rel_active(env->st, REL_INDIRECT_PROVIDER, provider.id, inviter.id,
+				      &err);
 	if (rc == STORE_ERROR)
 		return fault_internal(f, err);
-	if (rc != STORE_OK || provider.status != ORG_APPROVED)
-		return fault_set(f, 409, "no_relationship", "provider_id",
-				 "that provider is not an active indirect provider of yours");
+	if (rc != STORE_OK || provider.kind != ORG_PROVIDER)
+		return fault_set(f, 404, "not_found", "provider_id",
+				 "none of your indirect providers has that id");
+	if (provider.status != ORG_APPROVED)
+		return fault_set(f, 403, "org_inactive", "provider_id",
+				 errorf("your indirect provider %s is %s: it cannot be named in "
+					"an invitation until it is approved again",
+					provider.legal_name, org_status_str(provider.status)));
 	return 0;
 }
 

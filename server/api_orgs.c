@@ -64,10 +64,9 @@ static int shared_with_partner(struct api_call *call, const struct org *o,
 					     reseller, &err);
 	if (rc == STORE_ERROR)
 		return fault_internal(f, err);
-	if (rc != STORE_OK)
-		return fault_set(f, 403, "no_relationship", provider ? "provider_id" : "reseller_id",
-				 "you have no active indirect-provider relationship with "
-				 "that organization");
+	if (rc != STORE_OK) /* as for an id that does not exist: no oracle */
+		return fault_set(f, 404, "not_found", provider ? "provider_id" : "reseller_id",
+				 "none of your active indirect-provider partners has that id");
 	return 0;
 }
 

@@ -178,3 +178,51 @@ def test_a_not_approved_organizations_keys_read_but_change_nothing():
     status, body = srv.api("POST", f"/api/v1/invitations/{draft['id']}/send", None, key)
     assert status == 200, body
     srv.cleanup()
+
+
+def test_another_organizations_id_answers_like_a_missing_one():
+    srv = Server.start(**{"webhooks.allow_http": "yes", "webhooks.allow_private": "yes"})
+    a = srv.org_create("provider", "Northwind 19c", "p19@example.test")
+    b = srv.org_create("provider", "Litware 19c", "u19@example.test")
+    reseller = srv.org_create("reseller", "Contoso 19c", "r19@example.test")
+    akey, bkey = srv.apikey(a), srv.apikey(b)
+    # B's things: an invitation, a user, a webhook, a key, a relationship.
+    status, inv = srv.api("POST", "/api/v1/invitations",
+                          {"kind": "indirect_provider", "email": "r19@example.test"}, bkey)
+    assert status == 201, inv
+    assert srv.form_post(srv.mailed_link(inv["id"]), action="accept", consent="yes")[0] == 200
+    (rel,) = srv.sql(f"SELECT id FROM relationships WHERE up_org_id = {b}")[0]
+    status, user = srv.api("POST", "/api/v1/users",
+                           {"email": "c19@example.test", "role": "sales_agent"}, bkey)
+    assert status == 201, user
+    status, hook = srv.api("POST", "/api/v1/webhooks",
+                           {"url": "http://127.0.0.1:9/hook", "events": ["invitation.accepted"]},
+                           bkey)
+    assert status == 201, hook
+    status, keys = srv.api("GET", "/api/v1/apikeys", key=bkey)
+    bkey_id = keys["items"][0]["id"]
+    missing = 999999
+    routes = [("GET", "/api/v1/orgs/{}", None, b),
+              ("GET", "/api/v1/orgs/{}/indirect-resellers", None, b),
+              ("GET", "/api/v1/orgs/{}/customers", None, b),
+              ("GET", "/api/v1/invitations/{}", None, inv["id"]),
+              ("PATCH", "/api/v1/invitations/{}", {"subject": "x"}, inv["id"]),
+              ("POST", "/api/v1/invitations/{}/revoke", None, inv["id"]),
+              ("POST", "/api/v1/invitations/{}/resend", None, inv["id"]),
+              ("POST", "/api/v1/relationships/{}/end", None, rel),
+              ("PATCH", "/api/v1/users/{}", {"role": "admin_agent"}, user["id"]),
+              ("DELETE", "/api/v1/users/{}", None, user["id"]),
+              ("DELETE", "/api/v1/webhooks/{}", None, hook["id"]),
+              ("GET", "/api/v1/webhooks/{}/deliveries", None, hook["id"]),
+              ("DELETE", "/api/v1/apikeys/{}", None, bkey_id),
+              ("GET", "/api/v1/events?org_id={}", None, b)]
+    for method, path, body, theirs in routes:
+        got = srv.api(method, path.format(theirs), body, akey)
+        want = srv.api(method, path.format(missing), body, akey)
+        assert got[0] >= 400 and got == want, (method, path, got, want)
+    # A's key changed nothing of B's.
+    assert srv.api("GET", f"/api/v1/invitations/{inv['id']}", key=bkey)[1]["status"] == \
+        "accepted"
+    assert user["id"] in [u["id"] for u in srv.api("GET", "/api/v1/users", key=bkey)[1]["items"]]
+    assert srv.api("GET", f"/api/v1/webhooks/{hook['id']}/deliveries", key=bkey)[0] == 200
+    srv.cleanup()

@@ -192,8 +192,13 @@ def test_reseller_with_provider_needs_an_active_relationship():
     status, err = srv.api("POST", "/api/v1/invitations",
                           {"kind": "reseller_with_provider", "email": "c14@example.test",
                            "provider_id": ch.provider}, ch.rkey)
-    assert status == 409 and err["error"]["code"] == "no_relationship", err
-    assert "indirect provider" in err["error"]["message"], err
+    assert status == 404 and err["error"]["code"] == "not_found", err
+    assert err["error"]["field"] == "provider_id", err
+    # ... exactly as an id that is nobody's.
+    status, missing = srv.api("POST", "/api/v1/invitations",
+                              {"kind": "reseller_with_provider", "email": "c14@example.test",
+                               "provider_id": 999999}, ch.rkey)
+    assert (status, missing) == (404, err), missing
     status, err = srv.api("POST", "/api/v1/invitations",
                           {"kind": "reseller_with_provider", "email": "c14@example.test"},
                           ch.rkey)

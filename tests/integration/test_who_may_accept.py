@@ -215,7 +215,11 @@ def test_shared_customers_only_with_a_partner_of_the_caller():
     for org, q, k in ((reseller, f"provider_id={stranger}", rkey),
                       (provider, f"reseller_id={other}", pkey)):
         status, err = srv.api("GET", f"/api/v1/orgs/{org}/customers?{q}", key=k)
-        assert status == 403 and err["error"]["code"] == "no_relationship", (q, status, err)
+        assert status == 404 and err["error"]["code"] == "not_found", (q, status, err)
+        # ... exactly as an id that is nobody's.
+        missing = srv.api("GET", f"/api/v1/orgs/{org}/customers?{q.split('=')[0]}=999999",
+                          key=k)
+        assert missing == (status, err), (q, missing, err)
 
 
 def test_a_retired_key_stops_verifying_without_a_signal():
