@@ -102,7 +102,7 @@ def fill(invited, filler, folder, source_root):
     conf = os.path.join(folder, "invited.conf")
     settings = {
         "server.listen": f"127.0.0.1:{HTTP_PORT}",
-        "server.public_url": "https://invite.example.com",
+        "server.public_url": "http://invite.example.com",  # plain: no TLS or proxy here
         "server.threads": "2",
         "smtp.host": "127.0.0.1",
         "smtp.port": str(SINK_PORT),

@@ -91,7 +91,7 @@ class Bench:
         os.makedirs(self.dir)
         settings = {
             "server.listen": f"127.0.0.1:{HTTP_PORT}",
-            "server.public_url": "https://invite.example.com",
+            "server.public_url": "http://invite.example.com",  # plain: no TLS or proxy here
             "smtp.host": "127.0.0.1",
             "smtp.port": str(SMTP_PORT),
             "smtp.from": "invitations@example.test",

@@ -87,6 +87,7 @@ int mailer_invitation_reply(const struct mailer *m, struct store *st,
 	tpl_vars_set(&v.vars, "replier", replier);
 	tpl_vars_set(&v.vars, "replier_email", r->from_addr);
 	tpl_vars_set(&v.vars, "reply_subject", r->subject);
+	tpl_vars_set(&v.vars, "reply_proof", r->proof != NULL ? r->proof : "");
 	char *text = without_links(m, r->text != NULL ? r->text : "");
 	if (text == NULL) {
 		*error_r = "out of memory";

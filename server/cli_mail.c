@@ -95,7 +95,8 @@ static int poll_once(struct cli *cli)
 	if (cli_load(cli) < 0)
 		return EXIT_FAIL;
 	const struct imap_config *cfg = &cli->app.cfg.imap;
-	struct inbound_opts opts = {cfg->trusted_authserv, cfg->trust_relay};
+	struct inbound_opts opts = {cfg->trusted_authserv, cfg->trust_relay,
+				    cli->app.cfg.mail.relay_per_day};
 	app_verifier_env(&cli->app, cli->st, cli->now, "imap", &env);
 	if (imap_session_open(cfg, &s, &err) < 0)
 		return cli_fail("mail", "%s", err);

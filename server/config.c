@@ -48,6 +48,7 @@ static const struct bound bounds[] = {
 	{"smtp", "lifetime", 60, 30 * 86400},
 	{"imap", "port", 1, 65535},
 	{"imap", "poll_interval", 1, 86400},
+	{"mail", "relay_per_day", 0, 1000},
 	{"tokens", "invitation_lifetime", 60, 366 * 86400},
 	{"tokens", "verification_lifetime", 60, 366 * 86400},
 	{"webhooks", "timeout", 1, 300},
@@ -162,6 +163,9 @@ static const struct ckey keys[] = {
 	{"mail", "keep_sent", C_DURATION, F(mail.keep_sent), "30d",
 	 "a sent mail's bytes are dropped this long after it went (its record stays; 0: keep "
 	 "them); failed and bounced mail is kept"},
+	{"mail", "relay_per_day", C_INT, F(mail.relay_per_day), "5",
+	 "replies to one invitation relayed to the inviter in 24 hours (only the invitee's, "
+	 "authenticated; 0: none)"},
 
 	{"tokens", "invitation_lifetime", C_DURATION, F(tokens.invitation_lifetime), "30d",
 	 "how long an invitation link is valid"},

@@ -239,7 +239,8 @@ static void *imap_main(void *arg)
 	if (st == NULL)
 		return NULL;
 	const struct imap_config *cfg = &app->cfg.imap;
-	struct inbound_opts opts = {cfg->trusted_authserv, cfg->trust_relay};
+	struct inbound_opts opts = {cfg->trusted_authserv, cfg->trust_relay,
+				    app->cfg.mail.relay_per_day};
 	app_verifier_env(app, st, (int64_t)time(NULL), "imap", &env);
 	struct imap_watch_report rep = {imap_state, imap_pass_done, app};
 	imap_watch(cfg, &env, &opts, &rep, &app->stopping);

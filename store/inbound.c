@@ -169,6 +169,19 @@ int store_inbound_relayed(struct store *st, int64_t invitation_id, int *yes_r,
 	return rc;
 }
 
+int store_inbound_relays_since(struct store *st, int64_t invitation_id, int64_t since,
+			       int64_t *n_r, const char **error_r)
+{
+	static const char sql[] = "SELECT count(*) FROM inbound WHERE invitation_id = ?"
+				  " AND action = 'relayed' AND received_at >= ?";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, invitation_id);
+	sqlite3_bind_int64(s, 2, since);
+	return store_count(st, s, n_r, "relayed replies", error_r);
+}
+
 int store_inbound_list(struct store *st, int64_t invitation_id, store_inbound_cb *cb,
 		       void *ctx, const char **error_r)
 {

@@ -249,7 +249,15 @@ static int on_verify_reply(const struct verifier_env *env, const struct inbound_
 	return 0;
 }
 
-static int on_invitation_reply(const struct verifier_env *env,
+/*
+ * A reply to an invitation is relayed to the inviter only when it is the
+ * invitee's: from the invited address, authenticated by the same rule as
+ * a reply that verifies a contact, and within opts->relay_per_day relays
+ * of the invitation a day. Anything else is kept on the invitation with
+ * why: a relay is a mail from our own address into the inviter's inbox,
+ * which strangers must not be able to send.
+ */
+static int on_invitation_reply(const struct verifier_env *env, const struct inbound_opts *opts,
 			       const struct classify_result *res, struct inbound_row *r,
 			       const char **error_r)
 {
@@ -267,12 +275,37 @@ static int on_invitation_reply(const struct verifier_env *env,
 		set_action(r, INBOUND_UNMATCHED, "a reply without a valid From address: not relayed");
 		return 0;
 	}
+	if (strcasecmp(res->from_addr, inv.email) != 0) {
+		set_action(r, INBOUND_REPLY_KEPT,
+			   errorf("not relayed: from %s, not the invited address", res->from_addr));
+		return 0;
+	}
+	const char *proof;
+	if (opts->trust_relay)
+		proof = "the receiving relay is trusted ([imap] trust_relay)";
+	else if (!inbound_authentic(res, opts->trusted_authserv, &proof)) {
+		set_action(r, INBOUND_REPLY_KEPT, errorf("not relayed: not authenticated: %s", proof));
+		return 0;
+	}
+	char why[256];
+	snprintf(why, sizeof(why), "%s", proof); /* errorf's buffer is reused below */
+	int64_t relays = 0;
+	if (store_inbound_relays_since(env->st, inv.id, env->now - 86400, &relays, error_r) !=
+	    STORE_OK)
+		return -1;
+	if (relays >= opts->relay_per_day) {
+		set_action(r, INBOUND_REPLY_KEPT,
+			   errorf("not relayed: %lld replies relayed in the last 24 hours "
+				  "([mail] relay_per_day)", (long long)relays));
+		return 0;
+	}
 	struct relayed_reply reply = {
 		.from_addr = res->from_addr,
 		.from_name = res->from_name,
 		.subject = res->subject,
 		.text = res->text,
 		.message_id = res->message_id[0] ? res->message_id : NULL,
+		.proof = why,
 	};
 	int64_t outbox_id = 0;
 	rc = mailer_invitation_reply(env->mailer, env->st, &inv, &reply, env->now, &outbox_id,
@@ -313,7 +346,7 @@ static int act(const struct verifier_env *env, const struct inbound_opts *opts,
 		if (res->tag == TAG_VERIFY)
 			return on_verify_reply(env, opts, res, r, error_r);
 		if (res->tag == TAG_REPLY)
-			return on_invitation_reply(env, res, r, error_r);
+			return on_invitation_reply(env, opts, res, r, error_r);
 		set_action(r, INBOUND_UNMATCHED, "a reply to none of our reply addresses");
 		return 0;
 	case MAIL_UNKNOWN:
@@ -325,13 +358,14 @@ static int act(const struct verifier_env *env, const struct inbound_opts *opts,
 
 /* Already handled: the same UID, or the same message (a UIDVALIDITY
  * change renumbers what was left in the mailbox): its Message-ID with its
- * sender, tag and code, since anyone may choose a Message-ID. */
+ * sender, tag and code, since anyone may choose a Message-ID. A message
+ * not read (res NULL) is known by its UID only. */
 static int find_done(struct store *st, const struct inbound_where *w,
 		     const struct classify_result *res, struct inbound_outcome *out,
 		     const char **error_r)
 {
 	int rc = store_inbound_get(st, w->mailbox, w->uidvalidity, w->uid, &out->row, error_r);
-	if (rc == STORE_NOT_FOUND && res->message_id[0] != '\0') {
+	if (rc == STORE_NOT_FOUND && res != NULL && res->message_id[0] != '\0') {
 		struct inbound_row m;
 		memset(&m, 0, sizeof(m));
 		snprintf(m.mailbox, sizeof(m.mailbox), "%s", w->mailbox);

@@ -51,6 +51,7 @@ struct config {
 		char templates[PATH_MAX];
 		char default_locale[MAX_LOCALE_LEN + 1];
 		int64_t keep_sent;  /* seconds a sent mail's bytes are kept; 0: always */
+		int relay_per_day;  /* replies to one invitation relayed in 24 hours */
 	} mail;
 	struct {
 		int64_t invitation_lifetime;

@@ -20,9 +20,14 @@
  *   authenticated                         -> contact verified "verified"
  *   reply to verify+CODE otherwise        -> recorded with why
  *                                                         "verify_ignored"
- *   reply to reply+CODE                   -> relayed to the inviter
+ *   reply to reply+CODE from the invited
+ *   address, authenticated, within the
+ *   day's relays                          -> relayed to the inviter
  *                                                                "relayed"
- *   the same, but the inviter has no contact address         "reply_kept"
+ *   reply to reply+CODE otherwise (another
+ *   sender, not authenticated, over
+ *   relay_per_day), or the inviter has no
+ *   contact address                       -> recorded with why "reply_kept"
  *   anything else                         -> "unmatched"
  * Unmatched messages belong in the unmatched folder, the rest in the
  * processed folder.
@@ -43,6 +48,7 @@ struct inbound_opts {
 	 * headers that arrive with its id) */
 	const char *trusted_authserv;
 	int trust_relay;  /* replies prove the address without DKIM/DMARC */
+	int relay_per_day; /* replies relayed per invitation in 24 hours */
 };
 
 /* Where a message is in the IMAP server. */

@@ -97,6 +97,7 @@ struct relayed_reply {
 	const char *subject;     /* UTF-8, may be NULL */
 	const char *text;        /* the reply's words, UTF-8, may be NULL */
 	const char *message_id;  /* of the reply, for In-Reply-To; may be NULL */
+	const char *proof;       /* how the sender was authenticated, for the inviter */
 };
 
 /*

@@ -721,6 +721,9 @@ int store_inbound_same(struct store *st, const struct inbound_row *m, struct inb
  * with *yes_r 0 or 1. */
 int store_inbound_relayed(struct store *st, int64_t invitation_id, int *yes_r,
 			  const char **error_r);
+/* How many replies to the invitation were relayed since (a time). */
+int store_inbound_relays_since(struct store *st, int64_t invitation_id, int64_t since,
+			       int64_t *n_r, const char **error_r);
 typedef int store_inbound_cb(void *ctx, const struct inbound_row *r);
 int store_inbound_list(struct store *st, int64_t invitation_id,
 		       store_inbound_cb *cb, void *ctx, const char **error_r);

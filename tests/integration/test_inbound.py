@@ -2,7 +2,9 @@
 invites mailbox over IMAP (IDLE), and acts on what comes back: a real DSN
 bounces an invitation and tells the inviter, an authenticated reply
 verifies a primary contact, a vacation auto-reply is recorded and not
-answered, a reply to an invitation is relayed to the inviter, and a
+answered, a reply to an invitation from the invitee, authenticated, is
+relayed to the inviter (a stranger's, an unproven one or the sixth of a
+day is kept), and a
 restart in the middle of a full mailbox handles no message twice."""
 import email.header
 import imaplib
@@ -224,6 +226,24 @@ def test_vacation_auto_reply_is_recorded_and_never_answered():
     srv.cleanup()
 
 
+AUTHENTIC = f"{TRUSTED}; dkim=pass header.d=example.test; dmarc=pass header.from=example.test"
+
+
+def invitee_reply(sender, reply_to, original, message_id, words, auth, name=None):
+    """A reply to the invitation from sender, with one Authentication-Results
+    header (auth) or none."""
+    m = EmailMessage()
+    if auth:
+        m["Authentication-Results"] = auth
+    m["From"] = f"{name} <{sender}>" if name else sender
+    m["To"] = reply_to
+    m["Subject"] = f"Re: {subject(original)}"
+    m["In-Reply-To"] = f"<{message_id}>"
+    m["Message-ID"] = make_msgid(domain="example.test")
+    m.set_content(words + "\n")
+    return m
+
+
 def test_invitation_reply_is_relayed_to_the_inviter():
     srv = start()
     _, key = provider(srv, "p23")
@@ -235,19 +255,31 @@ def test_invitation_reply_is_relayed_to_the_inviter():
     reply_to = original["Reply-To"].addresses[0].addr_spec
     assert re.fullmatch(r"reply\+[a-z2-7]{20}@example\.test", reply_to), reply_to
     tag = uuid.uuid4().hex[:8]
-    m = EmailMessage()
-    m["From"] = "Carl Customer <c22@example.test>"
-    m["To"] = reply_to
-    m["Subject"] = f"Re: {subject(original)}"
-    m["In-Reply-To"] = f"<{message_id}>"
-    m["Message-ID"] = make_msgid(domain="example.test")
     # The reply quotes the invitation, its link with it.
     link = re.search(r"(http://127\.0\.0\.1:\d+/l/[A-Za-z0-9._-]+)",
                      text_of(original)).group(1)
-    m.set_content(f"Can we talk on Tuesday before I accept? ({tag})\n\n> {link}\n")
+
+    # A stranger who learned the reply address, and the invitee's address
+    # without proof: kept on the invitation, relayed to no one.
+    for sender, auth in (("mallory@example.test", AUTHENTIC),
+                         ("c22@example.test", None),
+                         ("c22@example.test", AUTHENTIC.replace(TRUSTED, "mx.attacker.test"))):
+        mailstack.smtp_send(invitee_reply(sender, reply_to, original, message_id,
+                                          f"Pay here ({tag})", auth), sender, [reply_to])
+    rows = wait_for(lambda: len(inbound(srv, "tag = 'reply'")) == 3 and
+                    inbound(srv, "tag = 'reply'"), 60, "the three replies", srv)
+    assert [r[4] for r in rows] == ["reply_kept"] * 3, rows
+    why = sorted((r[7], "invited address" in r[5], "not authenticated" in r[5]) for r in rows)
+    assert why == [("c22@example.test", False, True), ("c22@example.test", False, True),
+                   ("mallory@example.test", True, False)], rows
+
+    m = invitee_reply("c22@example.test", reply_to, original, message_id,
+                      f"Can we talk on Tuesday before I accept? ({tag})\n\n> {link}",
+                      AUTHENTIC, name="Carl Customer")
     mailstack.smtp_send(m, "c22@example.test", [reply_to])
-    rows = wait_for(lambda: inbound(srv, "tag = 'reply'"), 60, "the reply", srv)
-    _, cls, _, _, action, _, inv_id, from_addr = rows[0]
+    rows = wait_for(lambda: len(inbound(srv, "tag = 'reply'")) == 4 and
+                    inbound(srv, "tag = 'reply'"), 60, "the reply", srv)
+    _, cls, _, _, action, _, inv_id, from_addr = rows[3]
     assert (cls, action, inv_id, from_addr) == ("reply", "relayed", inv["id"],
                                                  "c22@example.test"), rows
     # The inviter's contact gets it, and answering reaches the customer.
@@ -257,6 +289,9 @@ def test_invitation_reply_is_relayed_to_the_inviter():
     assert relayed["Auto-Submitted"] == "auto-generated", relayed["Auto-Submitted"]
     assert "Carl Customer" in subject(relayed), subject(relayed)
     assert f"Can we talk on Tuesday before I accept? ({tag})" in text_of(relayed)
+    assert "its sender was authenticated" in text_of(relayed), text_of(relayed)
+    assert f"{TRUSTED}: dkim=pass header.d=example.test" in text_of(relayed)
+    assert b"Pay here" not in b"".join(raw), "a stranger's words were relayed"
     # The inviter never gets the link: cut from what is relayed, and from
     # now on the link alone proves nothing (it asks the invitee to confirm).
     assert link.rsplit("/", 1)[1] not in relayed.as_string(), "the link was relayed"
@@ -269,9 +304,12 @@ def test_invitation_reply_is_relayed_to_the_inviter():
     # The inviter sees it on the invitation, and the relay among its mails.
     status, got = srv.api("GET", f"/api/v1/invitations/{inv['id']}", key=key)
     assert status == 200, got
-    assert [(i["class"], i["action"], i["from"]) for i in got["inbound"]] == \
-        [("reply", "relayed", "c22@example.test")], got["inbound"]
-    assert tag not in got["inbound"][0]["detail"]  # the words go by mail, not the API
+    assert sorted((i["class"], i["action"], i["from"]) for i in got["inbound"]) == \
+        [("reply", "relayed", "c22@example.test"),
+         ("reply", "reply_kept", "c22@example.test"),
+         ("reply", "reply_kept", "c22@example.test"),
+         ("reply", "reply_kept", "mallory@example.test")], got["inbound"]
+    assert all(tag not in i["detail"] for i in got["inbound"])  # words go by mail only
     assert [m["kind"] for m in got["messages"]].count("relay") == 1, got["messages"]
     srv.cleanup()
 
@@ -290,7 +328,7 @@ def append_all(user, messages):
 
 
 def test_restart_mid_mailbox_handles_no_message_twice():
-    srv = start()
+    srv = start(**{"mail.relay_per_day": "1000"})
     _, key = provider(srv, "p24")
     inv = invite(srv, key, "c23@example.test")
     code, message_id = sent_to(srv, inv["id"])
@@ -305,6 +343,7 @@ def test_restart_mid_mailbox_handles_no_message_twice():
         m["Message-ID"] = f"<restart-{i}-{uuid.uuid4().hex}@example.test>"
         m["In-Reply-To"] = f"<{message_id}>"
         if i % 10 == 0:
+            m["Authentication-Results"] = AUTHENTIC
             m["To"] = f"reply+{reply_code}@example.test"
             m["Subject"] = f"Re: invitation, question {i}"
             m.set_content(f"Question number {i}.\n")
@@ -421,6 +460,7 @@ def test_a_reply_without_a_valid_from_is_unmatched_and_moved():
     replies = []
     for i, sender in enumerate((None, "not an address", "Carl <c26@example.test>")):
         m = EmailMessage()
+        m["Authentication-Results"] = AUTHENTIC
         if sender is not None:
             m["From"] = sender
         m["To"] = f"reply+{code}@example.test"
@@ -462,4 +502,26 @@ def test_lost_imap_connection_comes_back_with_backoff():
                     "the message after the reconnect", srv)
     assert rows[0][4] == "auto_reply", rows
     assert srv.log().count("imap: watching INBOX") >= 2
+    srv.cleanup()
+
+
+def test_the_sixth_relay_of_a_day_is_kept():
+    srv = start()
+    _, key = provider(srv, "p24")
+    mailstack.imap_clear("c24")
+    inv = invite(srv, key, "c24@example.test")
+    _, message_id = sent_to(srv, inv["id"])
+    raw = mailstack.imap_match("c24", lambda r: message_id.encode() in r)
+    original = mailstack.parse_strict(raw)
+    reply_to = original["Reply-To"].addresses[0].addr_spec
+    for i in range(6):
+        mailstack.smtp_send(invitee_reply("c24@example.test", reply_to, original, message_id,
+                                          f"Question {i}", AUTHENTIC),
+                            "c24@example.test", [reply_to])
+    rows = wait_for(lambda: len(inbound(srv, "tag = 'reply'")) == 6 and
+                    inbound(srv, "tag = 'reply'"), 60, "six replies", srv)
+    assert [r[4] for r in rows] == ["relayed"] * 5 + ["reply_kept"], rows
+    assert "relay_per_day" in rows[5][5], rows
+    assert srv.sql(f"SELECT count(*) FROM outbox WHERE kind = 'relay' AND "
+                   f"invitation_id = {inv['id']}") == [(5,)]
     srv.cleanup()

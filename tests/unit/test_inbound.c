@@ -60,7 +60,7 @@ static void setup(struct fixture *fx)
 					.actor = "test",
 					.report_mail = fake_report,
 					.link_ctx = &fx->reports};
-	fx->opts = (struct inbound_opts){.trusted_authserv = "mx.invited.test"};
+	fx->opts = (struct inbound_opts){.trusted_authserv = "mx.invited.test", .relay_per_day = 5};
 }
 
 static void teardown(struct fixture *fx)
