@@ -177,12 +177,32 @@ json_t *api_org_summary(const struct org *o)
 			 str_or_null(o->contact_name), "email", str_or_null(o->contact_email));
 }
 
+/* Each listed domain's proof: its state, how it was proven, and the TXT
+ * record that would prove it. */
+static json_t *domain_proofs(const struct org *o)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < o->n_domains; i++) {
+		const struct domain_proof *p = &o->proofs[i];
+		char name[MAX_DOMAIN_LEN + sizeof(DOMAIN_TXT_PREFIX) + 1];
+		char value[sizeof(DOMAIN_TXT_VALUE) + DOMAIN_TOKEN_LEN + 1];
+		snprintf(name, sizeof(name), DOMAIN_TXT_PREFIX "%s", o->domains[i]);
+		snprintf(value, sizeof(value), DOMAIN_TXT_VALUE "%s", p->token);
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:o}", "domain", o->domains[i],
+				     "state", domain_state_str(p->state), "method",
+				     p->method[0] ? json_string(p->method) : json_null(), "txt", "name",
+				     name, "value", value, "checked_at", api_time(p->checked_at)));
+	}
+	return a;
+}
+
 json_t *api_org_json(const struct org *o)
 {
 	json_t *domains = json_array();
 	for (size_t i = 0; i < o->n_domains; i++)
 		json_array_append_new(domains, json_string(o->domains[i]));
-	return json_pack(
+	json_t *j = json_pack(
 		"{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:b},"
 		" s:{s:o, s:o, s:o}, s:o, s:o, s:s, s:o, s:o}",
 		"id", (json_int_t)o->id, "kind", org_kind_str(o->kind), "legal_name",
@@ -196,6 +216,8 @@ json_t *api_org_json(const struct org *o)
 		o->kind == ORG_CUSTOMER ? json_null() : json_string(org_status_str(o->status)),
 		"status_reason", str_or_null(o->status_reason), "locale", o->locale,
 		"created_at", api_time(o->created_at), "updated_at", api_time(o->updated_at));
+	json_object_set_new(j, "domain_proofs", domain_proofs(o));
+	return j;
 }
 
 /* The length of url's origin: "https://x.example:8443" of

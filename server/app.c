@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "invited/domains.h"
 #include "invited/link.h"
 #include "invited/log.h"
 #include "invited/ratelimit.h"
@@ -226,6 +227,15 @@ void app_verifier_env(struct app *app, struct store *st, int64_t now, const char
 		.report_mail = report_mail,
 		.link_ctx = app,
 	};
+}
+
+int app_domains_check(struct app *app, struct store *st, int64_t org_id, int64_t before,
+		      const char *actor, int *changed_r, const char **error_r)
+{
+	struct verifier_env env;
+	app_verifier_env(app, st, (int64_t)time(NULL), actor, &env);
+	return domains_check(&env, org_id, before, app->cfg.dns.servers,
+			     (int)app->cfg.dns.timeout * 1000, changed_r, error_r);
 }
 
 void app_free(struct app *app)

@@ -22,10 +22,15 @@ static const char org_usage[] =
 	"         [--country CC] [--address ADDRESS] [--partner-id ID] [--locale LOCALE]\n"
 	"         [--status approved|in_review|pending_verification]\n"
 	"         create an organization as the operator (approved by default) and\n"
-	"         print its id. It owns the --domain domains (none unless given):\n"
-	"         invitations to any address there, or to its contact, reach it.\n"
+	"         print its id. It owns the --domain domains (none unless given),\n"
+	"         proven by the operator's word: invitations to any address there,\n"
+	"         or to its contact, reach it.\n"
 	"  list [--kind KIND] [--status STATUS] [--limit N]\n"
 	"  show ID                    the organization as JSON\n"
+	"  domains ID [--check]       each listed domain: claimed, proven (by the\n"
+	"                             verified contact, the operator or DNS) or\n"
+	"                             failed, and the TXT record that proves it;\n"
+	"                             --check asks DNS now\n"
 	"  approve ID [--reason TEXT] approve an enrollment in review (or reinstate a\n"
 	"                             suspended organization)\n"
 	"  reject ID --reason TEXT    reject an enrollment; the reason is mailed\n"
@@ -124,6 +129,11 @@ static int org_create(struct cli *cli, int argc, char **argv)
 	if (store_begin(cli->st, &err) != STORE_OK)
 		return cli_fail("org", "%s", err);
 	int rc = store_org_insert(cli->st, &o, &err);
+	/* The operator's word proves the domains it lists. */
+	if (rc == STORE_OK && o.n_domains > 0 &&
+	    (rc = store_domain_prove(cli->st, o.id, NULL, "operator", cli->now, &err)) ==
+		    STORE_CONFLICT)
+		err = "a domain is proven by another organization";
 	if (rc == STORE_OK)
 		rc = store_event_on(cli->st, cli->now, o.id, 0, "cli", "org.created", "org", o.id,
 				    errorf("kind=%s status=%s", org_kind_str(o.kind),
@@ -197,6 +207,41 @@ static int org_show(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* `org domains ID [--check]`: one line per domain. */
+static int org_domains(struct cli *cli, int argc, char **argv)
+{
+	struct org o;
+	const char *err;
+	int check = argc == 3 && strcmp(argv[2], "--check") == 0;
+	int64_t id = argc == 2 || check ? cli_id(argv[1]) : -1;
+	if (id < 0)
+		return cli_usage(org_usage);
+	if (cli_load(cli) < 0)
+		return EXIT_FAIL;
+	int changed = 0;
+	int rc = store_org_get(cli->st, id, &o, &err);
+	if (rc == STORE_OK && check &&
+	    (app_domains_check(&cli->app, cli->st, id, cli->now + 1, "cli", &changed, &err) < 0 ||
+	     (rc = store_org_get(cli->st, id, &o, &err)) != STORE_OK))
+		return cli_fail("org", "%s", err);
+	if (rc == STORE_NOT_FOUND)
+		return cli_fail("org", "no organization %lld", (long long)id);
+	if (rc != STORE_OK)
+		return cli_fail("org", "%s", err);
+	for (size_t i = 0; i < o.n_domains; i++) {
+		const struct domain_proof *p = &o.proofs[i];
+		printf("%s %s%s%s", o.domains[i], domain_state_str(p->state), p->method[0] ? " by " : "",
+		       p->method);
+		if (p->state != DOMAIN_PROVEN || strcmp(p->method, "dns") == 0)
+			printf("  TXT " DOMAIN_TXT_PREFIX "%s \"" DOMAIN_TXT_VALUE "%s\"", o.domains[i],
+			       p->token);
+		putchar('\n');
+	}
+	if (check)
+		printf("%d changed\n", changed);
+	return EXIT_OK;
+}
+
 int cli_org_review(struct cli *cli, int argc, char **argv);
 
 int cli_org(struct cli *cli, int argc, char **argv)
@@ -215,6 +260,8 @@ int cli_org(struct cli *cli, int argc, char **argv)
 		return org_list(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)
 		return org_show(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "domains") == 0)
+		return org_domains(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "reject") == 0 ||
 	    strcmp(argv[1], "suspend") == 0)
 		return cli_org_review(cli, argc - 1, argv + 1);

@@ -49,6 +49,7 @@ static const struct bound bounds[] = {
 	{"imap", "port", 1, 65535},
 	{"imap", "poll_interval", 1, 86400},
 	{"mail", "relay_per_day", 0, 1000},
+	{"dns", "timeout", 1, 60},
 	{"tokens", "invitation_lifetime", 60, 366 * 86400},
 	{"tokens", "verification_lifetime", 60, 366 * 86400},
 	{"webhooks", "timeout", 1, 300},
@@ -210,6 +211,11 @@ static const struct ckey keys[] = {
 	 "least time between two verification mails to one contact"},
 	{"enrollment", "recipient_rate_limit", C_INT, F(enrollment.recipient_rate_limit), "5",
 	 "verification mails to one address per hour, from all enrollments (0: no limit)"},
+
+	{"dns", "servers", C_STR, F(dns.servers), "",
+	 "DNS servers asked for domains' TXT proofs (host:port, comma separated); empty: the "
+	 "system's (/etc/resolv.conf)"},
+	{"dns", "timeout", C_DURATION, F(dns.timeout), "5s", "how long one TXT lookup may take"},
 
 	{"log", "target", C_STR, F(log.target), "stderr",
 	 "where serve logs: stderr (journald's priorities when it is the journal's "

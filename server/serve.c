@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "invited/domains.h"
 #include "invited/http.h"
 #include "invited/imap_reader.h"
 #include "invited/inbound.h"
@@ -213,6 +214,16 @@ static void sweep(struct app *app, struct store *st, sweep_fn *pass, size_t batc
 	} while (n == batch && !app->stopping);
 }
 
+/* Claimed domains, and those DNS proved, checked once a day. */
+static void domains_pass(struct app *app, struct store *st)
+{
+	const char *err;
+	int changed = 0;
+	if (app_domains_check(app, st, 0, (int64_t)time(NULL) - DOMAIN_CHECK_EVERY, "sweeper",
+			      &changed, &err) < 0)
+		msg_error("domains: %s", err);
+}
+
 static void *sweeper_main(void *arg)
 {
 	struct app *app = arg;
@@ -223,6 +234,7 @@ static void *sweeper_main(void *arg)
 		sweep(app, st, expire_pass, SWEEP_BATCH, "invitations expired");
 		sweep(app, st, prune_pass, SWEEP_BATCH, NULL);
 		sweep(app, st, remind_pass, REMIND_BATCH, "invitations reminded");
+		domains_pass(app, st);
 		/* Not kickable: every new invitation kicks the senders, and a
 		 * sweep per kick would hold the write lock over and over. */
 		sleep_for(app, (int)app->cfg.server.sweep_interval, NULL);

@@ -58,6 +58,24 @@ int org_kind_parse(const char *s, enum org_kind *kind_r)
 	return 0;
 }
 
+static const char *const domain_states[] = {"claimed", "proven", "failed"};
+
+const char *domain_state_str(enum domain_state s)
+{
+	return name_of(domain_states, COUNT(domain_states), s);
+}
+
+static enum domain_state domain_state_of(const char *s)
+{
+	int i = index_of(domain_states, COUNT(domain_states), 0, s);
+	return i < 0 ? DOMAIN_CLAIMED : (enum domain_state)i;
+}
+
+enum domain_state store_domain_state_parse(const char *s)
+{
+	return domain_state_of(s);
+}
+
 const char *org_status_str(enum org_status status)
 {
 	return name_of(org_statuses, COUNT(org_statuses), status);

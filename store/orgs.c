@@ -33,18 +33,31 @@ void store_read_org(sqlite3_stmt *s, int base, struct org *o)
 
 #define read_org(s, o) store_read_org(s, 0, o)
 
+static void read_proof(sqlite3_stmt *s, int base, struct domain_proof *p)
+{
+	char state[16];
+	col_text(s, base, state, sizeof(state));
+	p->state = store_domain_state_parse(state);
+	col_text(s, base + 1, p->method, sizeof(p->method));
+	col_text(s, base + 2, p->token, sizeof(p->token));
+	p->checked_at = sqlite3_column_int64(s, base + 3);
+}
+
 int store_load_domains(struct store *st, struct org *o, const char **error_r)
 {
 	static const char sql[] =
-		"SELECT domain FROM org_domains WHERE org_id = ? ORDER BY domain";
+		"SELECT domain, state, method, token, checked_at FROM org_domains"
+		" WHERE org_id = ? ORDER BY domain";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, o->id);
 	o->n_domains = 0;
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && o->n_domains < MAX_DOMAINS)
-		col_text(s, 0, o->domains[o->n_domains++], MAX_DOMAIN_LEN + 1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && o->n_domains < MAX_DOMAINS) {
+		col_text(s, 0, o->domains[o->n_domains], MAX_DOMAIN_LEN + 1);
+		read_proof(s, 1, &o->proofs[o->n_domains++]);
+	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		*error_r = store_err(st, "org domains");
@@ -58,8 +71,8 @@ int store_domain_owner(struct store *st, const char *domain, int64_t except_id,
 {
 	static const char sql[] =
 		"SELECT o.id FROM org_domains d JOIN orgs o ON o.id = d.org_id"
-		" WHERE d.domain = ? AND o.status = 'approved' AND o.id != ?"
-		" LIMIT 1";
+		" WHERE d.domain = ? AND d.state = 'proven' AND o.status = 'approved'"
+		" AND o.id != ? LIMIT 1";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -84,7 +97,8 @@ int store_org_insert(struct store *st, struct org *o, const char **error_r)
 		" status_reason, contact_verified, created_at, updated_at)"
 		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	static const char sql_domain[] =
-		"INSERT OR IGNORE INTO org_domains (org_id, domain) VALUES (?, ?)";
+		"INSERT OR IGNORE INTO org_domains (org_id, domain, token)"
+		" VALUES (?, ?, lower(hex(randomblob(16))))";
 
 	for (size_t i = 0; i < o->n_domains; i++) {
 		int64_t owner;
@@ -235,6 +249,7 @@ int store_org_find_by_email(struct store *st, enum org_kind kind,
 	static const char by_domain[] =
 		"SELECT " ORG_COLUMNS " FROM orgs WHERE id = (SELECT o.id FROM"
 		" org_domains d JOIN orgs o ON o.id = d.org_id WHERE d.domain = ?"
+		" AND d.state = 'proven'"
 		" AND o.kind = ?2 AND (?2 = 'customer' OR o.status = 'approved')"
 		" ORDER BY o.id LIMIT 1)";
 
@@ -312,4 +327,99 @@ int store_org_pending_for_contact(struct store *st, const char *email, int64_t *
 		return STORE_ERROR;
 	bind_text(s, 1, email);
 	return store_one_row(st, s, store_read_int64, id_r, "find pending enrollment", error_r);
+}
+
+int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
+		       const char *method, int64_t now, const char **error_r)
+{
+	static const char taken[] =
+		"SELECT count(*) FROM org_domains mine JOIN org_domains other"
+		" ON other.domain = mine.domain AND other.org_id != mine.org_id"
+		" AND other.state = 'proven' WHERE mine.org_id = ?1 AND (?2 IS NULL OR mine.domain = ?2)";
+	static const char sql[] =
+		"UPDATE org_domains SET state = 'proven', method = ?3, checked_at = ?4"
+		" WHERE org_id = ?1 AND (?2 IS NULL OR domain = ?2)";
+	sqlite3_stmt *s = store_stmt(st, taken, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	if (domain != NULL)
+		bind_text(s, 2, domain);
+	int64_t n;
+	int rc = store_count(st, s, &n, "domain proven elsewhere", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	if (n > 0) {
+		*error_r = "another organization has proven that domain";
+		return STORE_CONFLICT;
+	}
+	if ((s = store_stmt(st, sql, error_r)) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	if (domain != NULL)
+		bind_text(s, 2, domain);
+	bind_text(s, 3, method);
+	sqlite3_bind_int64(s, 4, now);
+	if ((rc = store_exec_stmt(st, s, "prove domain", error_r)) != STORE_OK)
+		return rc;
+	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+int store_domain_checked(struct store *st, int64_t org_id, const char *domain,
+			 enum domain_state state, int64_t now, const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE org_domains SET state = ?3, method = CASE ?3 WHEN 'proven' THEN 'dns'"
+		" ELSE '' END, checked_at = ?4 WHERE org_id = ?1 AND domain = ?2";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	bind_text(s, 2, domain);
+	bind_text(s, 3, domain_state_str(state));
+	sqlite3_bind_int64(s, 4, now);
+	int rc = store_exec_stmt(st, s, "domain checked", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+int store_domains_due(struct store *st, int64_t org_id, int64_t before, int limit,
+		      store_domain_cb *cb, void *ctx, const char **error_r)
+{
+	static const char sql[] =
+		"SELECT org_id, domain, state, method, token, checked_at FROM org_domains"
+		" WHERE (?1 = 0 OR org_id = ?1) AND checked_at < ?2"
+		" AND (state != 'proven' OR method = 'dns') ORDER BY checked_at LIMIT ?3";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	sqlite3_bind_int64(s, 2, before);
+	sqlite3_bind_int(s, 3, limit);
+	/* Rows are copied out first: the callback may use the store. */
+	struct domain_due *rows = calloc((size_t)(limit > 0 ? limit : 1), sizeof(*rows));
+	if (rows == NULL) {
+		sqlite3_reset(s);
+		*error_r = "out of memory";
+		return STORE_ERROR;
+	}
+	int n = 0, rc = SQLITE_DONE;
+	while (n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rows[n].org_id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, rows[n].domain, sizeof(rows[n].domain));
+		read_proof(s, 2, &rows[n].proof);
+		n++;
+	}
+	sqlite3_reset(s);
+	int ret = STORE_OK;
+	if (n < limit && rc != SQLITE_DONE) {
+		*error_r = store_err(st, "domains due");
+		ret = STORE_ERROR;
+	}
+	for (int i = 0; ret == STORE_OK && i < n; i++)
+		if (cb(ctx, &rows[i]) != 0)
+			break;
+	free(rows);
+	return ret;
 }

@@ -354,6 +354,27 @@ const char *const store_migrations[] = {
 	 * a used or revoked one is known by its jti, which is all a redemption
 	 * of it needs to be refused. */
 	"UPDATE links SET token = '' WHERE state <> 'live';",
+	/* 13: a listed domain is claimed until proven (store.h, struct
+	 * domain_proof). What was listed before: the domain of a verified
+	 * contact is proven by it; the operator's organizations (approved
+	 * without enrolling, no verification row) by the operator; the rest
+	 * claimed, each with its TXT token. */
+	"ALTER TABLE org_domains ADD COLUMN state TEXT NOT NULL DEFAULT 'claimed'"
+	"  CHECK (state IN ('claimed', 'proven', 'failed'));"
+	"ALTER TABLE org_domains ADD COLUMN method TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE org_domains ADD COLUMN token TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE org_domains ADD COLUMN checked_at INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE org_domains SET token = lower(hex(randomblob(16)));"
+	"UPDATE org_domains SET state = 'proven', method = 'contact' WHERE EXISTS"
+	"  (SELECT 1 FROM orgs o WHERE o.id = org_id AND o.contact_verified = 1"
+	"   AND lower(substr(o.contact_email, instr(o.contact_email, '@') + 1)) = domain);"
+	"UPDATE org_domains SET state = 'proven', method = 'operator' WHERE state = 'claimed'"
+	"  AND EXISTS (SELECT 1 FROM orgs o WHERE o.id = org_id AND o.status = 'approved')"
+	"  AND NOT EXISTS (SELECT 1 FROM verifications v WHERE v.org_id = org_domains.org_id);",
+	/* 14: who owns a domain is asked of the proven rows only (and the last
+	 * migration can run twice: tests/integration/test_backup.py) */
+	"CREATE INDEX IF NOT EXISTS org_domains_proven ON org_domains (domain)"
+	" WHERE state = 'proven';",
 };
 
 const int store_migration_count =

@@ -101,4 +101,7 @@ int store_load_domains(struct store *st, struct org *o, const char **error_r);
 /* A malloc'd copy of a text column; NULL column gives "". */
 char *col_strdup(sqlite3_stmt *s, int i);
 
+/* "claimed" for anything unknown: a state read is never more than claimed. */
+enum domain_state store_domain_state_parse(const char *s);
+
 #endif

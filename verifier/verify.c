@@ -9,6 +9,7 @@
 
 #include "invited/log.h"
 #include "invited/rfc3339.h"
+#include "invited/text.h"
 #include "invited/verify.h"
 #include "verifier_int.h"
 
@@ -195,6 +196,27 @@ enum verify_status verify_inspect(const struct verifier_env *env, const char *jt
 	return s;
 }
 
+/* The verified contact proves its own domain, when the organization lists
+ * exactly that one (a parent domain needs its own proof) and no other
+ * organization has proven it first. */
+static int domains_prove_by_contact(const struct verifier_env *env, const struct org *o,
+				    const char **error_r)
+{
+	char domain[MAX_DOMAIN_LEN + 1];
+	const char *at = strrchr(o->contact_email, '@');
+	if (at == NULL)
+		return 0;
+	snprintf(domain, sizeof(domain), "%s", at + 1);
+	ascii_lower(domain);
+	int rc = store_domain_prove(env->st, o->id, domain, "contact", env->now, error_r);
+	if (rc == STORE_ERROR)
+		return -1;
+	if (rc == STORE_OK)
+		return enroll_event(env, o->id, "domain.proven",
+				    errorf("%s by the verified contact", domain), error_r);
+	return 0;
+}
+
 /* The address is proven: record it, move the enrollment on, tell them. */
 static int finish(const struct verifier_env *env, struct verify_view *view,
 		  const char *method, const char **error_r)
@@ -203,7 +225,8 @@ static int finish(const struct verifier_env *env, struct verify_view *view,
 	if (verification_apply(env, &view->v, VERIF_EV_VERIFY, method, NULL, error_r) != 0 ||
 	    store_org_set_contact_verified(env->st, o->id, env->now, error_r) != STORE_OK ||
 	    store_org_set_status(env->st, o->id, ORG_PENDING_VERIFICATION, ORG_IN_REVIEW, "",
-				 env->now, error_r) != STORE_OK)
+				 env->now, error_r) != STORE_OK ||
+	    domains_prove_by_contact(env, o, error_r) < 0)
 		return -1;
 	o->contact_verified = 1;
 	o->status = ORG_IN_REVIEW;

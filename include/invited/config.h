@@ -74,6 +74,10 @@ struct config {
 		int recipient_rate_limit;  /* verification mails per address per hour */
 	} enrollment;
 	struct {
+		char servers[192];  /* host:port,...; "": the system's resolvers */
+		int64_t timeout;    /* seconds one TXT lookup may take */
+	} dns;
+	struct {
 		char target[16];  /* stderr or syslog (serve only; commands write to stderr) */
 		char level[16];   /* debug, info, warning, error */
 		int access;       /* one line per HTTP request answered */

@@ -108,6 +108,10 @@ void app_store_release(struct app *app);
  * mailer, the public mailbox list, lifetimes, and the link minter. */
 void app_verifier_env(struct app *app, struct store *st, int64_t now,
 		      const char *actor, struct verifier_env *env);
+/* DNS checks of org_id's claimed domains (0: every organization's) last
+ * checked before `before` ([dns] servers and timeout; domains.h). */
+int app_domains_check(struct app *app, struct store *st, int64_t org_id, int64_t before,
+		      const char *actor, int *changed_r, const char **error_r);
 /* The invitation environment: keys, mailer, the invitation lifetime. */
 void app_inv_env(struct app *app, struct store *st, int64_t now, const char *actor,
 		 struct inv_env *env);

@@ -131,6 +131,30 @@ enum org_status {
 	ORG_SUSPENDED,
 };
 
+/*
+ * A domain an organization lists is only claimed until it is proven
+ * (SPEC "Who may accept"): only proven domains route invitations to it,
+ * name it on a page, or make another enrollment's claim domain_taken.
+ * Proof: the organization's verified contact address is at the domain
+ * ("contact"), the operator created the organization with it
+ * ("operator"), or a DNS TXT record at _invited-challenge.<domain> holds
+ * "invited-domain-verification=<token>" ("dns", re-checked daily).
+ */
+#define DOMAIN_TOKEN_LEN 32
+#define DOMAIN_TXT_PREFIX "_invited-challenge."
+#define DOMAIN_TXT_VALUE "invited-domain-verification="
+
+enum domain_state { DOMAIN_CLAIMED, DOMAIN_PROVEN, DOMAIN_FAILED };
+
+struct domain_proof {
+	enum domain_state state;
+	char method[9];                    /* contact, operator, dns; "" while claimed */
+	char token[DOMAIN_TOKEN_LEN + 1];  /* the TXT record's value, after the prefix */
+	int64_t checked_at;                /* last DNS check; 0: never */
+};
+
+const char *domain_state_str(enum domain_state s);
+
 struct org {
 	int64_t id;
 	enum org_kind kind;
@@ -150,6 +174,7 @@ struct org {
 	int contact_verified;
 	size_t n_domains;
 	char domains[MAX_DOMAINS][MAX_DOMAIN_LEN + 1];
+	struct domain_proof proofs[MAX_DOMAINS]; /* by index of domains */
 	int64_t created_at;
 	int64_t updated_at;
 };
@@ -185,10 +210,29 @@ int store_org_find_by_email(struct store *st, enum org_kind kind,
 			    const char *email, struct org *o,
 			    const char **error_r);
 /* The id of an approved organization (other than except_id) that owns
- * domain, or 0. */
+ * domain (proven), or 0. */
 int store_domain_owner(struct store *st, const char *domain,
 		       int64_t except_id, int64_t *org_id_r,
 		       const char **error_r);
+/* Mark org_id's domain (NULL: every one it lists) proven by method, unless
+ * another organization has it proven: then STORE_CONFLICT and nothing
+ * changes. STORE_NOT_FOUND when org_id does not list it. */
+int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
+		       const char *method, int64_t now, const char **error_r);
+/* Record a DNS check's outcome: the state (method "dns" when proven). */
+int store_domain_checked(struct store *st, int64_t org_id, const char *domain,
+			 enum domain_state state, int64_t now, const char **error_r);
+/* Domains whose proof is DNS's to give or keep (claimed, failed, or
+ * proven by dns) last checked before `before`, of org_id (0: all), oldest
+ * check first, at most limit. */
+struct domain_due {
+	int64_t org_id;
+	char domain[MAX_DOMAIN_LEN + 1];
+	struct domain_proof proof;
+};
+typedef int store_domain_cb(void *ctx, const struct domain_due *d);
+int store_domains_due(struct store *st, int64_t org_id, int64_t before, int limit,
+		      store_domain_cb *cb, void *ctx, const char **error_r);
 
 struct org_filter {
 	int kind;    /* enum org_kind, 0 for any */
