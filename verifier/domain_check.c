@@ -106,12 +106,14 @@ enum domain_txt domain_txt_lookup(const char *name, const char *want, const char
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!q.done) {
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-		int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+		/* c-ares's ARES_GETSOCK_WRITABLE shifts a signed 1 into the sign
+		 * bit for the last socket: the bits are read unsigned here. */
+		unsigned bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
 		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 		nfds_t n = 0;
-		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-					   (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+		for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+			short ev = (short)((bits & (1u << i) ? POLLIN : 0) |
+					   (bits & (1u << (i + ARES_GETSOCK_MAXNUM)) ? POLLOUT : 0));
 			if (ev != 0)
 				pfd[n++] = (struct pollfd){.fd = socks[i], .events = ev};
 		}
