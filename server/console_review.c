@@ -7,6 +7,7 @@
  * servers' answers, read-only. An operator session opens only these pages;
  * an organization's user gets 404 here, as for any page that is not its.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "invited/enroll.h"
@@ -26,16 +27,31 @@ static int add_org(void *ctx, const struct org *o)
 	struct tpl_vars *v = cs_row_next(&r->rows);
 	if (v == NULL)
 		return 1;
-	char domains[MAX_DOMAINS * (MAX_DOMAIN_LEN + 2) + 1] = "";
-	for (size_t i = 0; i < o->n_domains; i++) {
-		strcat(domains, i ? ", " : "");
-		strcat(domains, o->domains[i]);
+	/* Proven domains, and apart the ones only claimed, each with the TXT
+	 * record that would prove it. */
+	char *domains = NULL, *claimed = NULL;
+	size_t dlen, clen;
+	FILE *dm = open_memstream(&domains, &dlen), *cm = open_memstream(&claimed, &clen);
+	for (size_t i = 0; dm != NULL && cm != NULL && i < o->n_domains; i++) {
+		const struct domain_proof *p = &o->proofs[i];
+		if (p->state == DOMAIN_PROVEN)
+			fprintf(dm, "%s%s", ftell(dm) ? ", " : "", o->domains[i]);
+		else
+			fprintf(cm, "%s%s (TXT " DOMAIN_TXT_PREFIX "%s \"" DOMAIN_TXT_VALUE "%s\")",
+				ftell(cm) ? ", " : "", o->domains[i], o->domains[i], p->token);
 	}
+	if (dm != NULL)
+		fclose(dm);
+	if (cm != NULL)
+		fclose(cm);
 	tpl_vars_set(v, "id", cs_printf(c, "%lld", (long long)o->id));
 	tpl_vars_set(v, "name", cs_str(c, o->legal_name));
 	tpl_vars_set(v, cs_printf(c, "kind_%s", org_kind_str(o->kind)), "1");
 	tpl_vars_set(v, "country", cs_str(c, o->country));
-	tpl_vars_set(v, "domains", cs_str(c, domains));
+	tpl_vars_set(v, "domains", cs_str(c, domains ? domains : ""));
+	tpl_vars_set(v, "claimed", claimed && claimed[0] ? cs_str(c, claimed) : NULL);
+	free(domains);
+	free(claimed);
 	tpl_vars_set(v, "contact", cs_str(c, o->contact_email));
 	tpl_vars_set(v, "contact_name", cs_str(c, o->contact_name));
 	if (o->contact_verified)

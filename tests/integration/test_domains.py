@@ -12,8 +12,9 @@ import subprocess
 import tempfile
 import time
 
-from lib import mailstack
+from lib import browser, mailstack
 from lib.server import Server, free_port
+from test_console import signed_in
 from test_enrollment import LINK_RE, form_post, operator, profile, read_mail
 
 
@@ -105,6 +106,13 @@ def test_a_listed_domain_is_only_claimed_until_proven():
     out = srv.cli("org", "domains", str(squatter)).stdout
     assert "example.test proven by contact" in out, out
     assert "victim.test claimed  TXT _invited-challenge.victim.test" in out, out
+    # The operator's review queue shows the same, with the record to publish.
+    srv.cli("user", "add", "--operator", "--email", "c9@example.test", "--name", "Olive")
+    r = browser.run(signed_in(srv, "c9", "c9@example.test")[:2] + [
+        {"goto": f"{srv.public_url}/console/review?status=approved"},
+        {"expect_text": "Not proven yet: victim.test (TXT _invited-challenge.victim.test "
+                        f"\"{got['victim.test']['txt']['value']}\")"}])
+    assert r["ok"], r
     # The operator's organizations are proven by the operator's word.
     op = srv.org_create("reseller", "Operator's own", "c8@example.test", domain="op8.test")
     assert proofs(srv, op)["op8.test"]["method"] == "operator"
