@@ -338,7 +338,8 @@ int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
 		" AND other.state = 'proven' WHERE mine.org_id = ?1 AND (?2 IS NULL OR mine.domain = ?2)";
 	static const char sql[] =
 		"UPDATE org_domains SET state = 'proven', method = ?3, checked_at = ?4"
-		" WHERE org_id = ?1 AND (?2 IS NULL OR domain = ?2)";
+		" WHERE org_id = ?1 AND (?2 IS NULL OR domain = ?2)"
+		" AND (state != 'proven' OR method = 'dns')"; /* a lasting proof stays */
 	sqlite3_stmt *s = store_stmt(st, taken, error_r);
 	if (s == NULL)
 		return STORE_ERROR;

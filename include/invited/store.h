@@ -136,7 +136,8 @@ enum org_status {
  * (SPEC "Who may accept"): only proven domains route invitations to it,
  * name it on a page, or make another enrollment's claim domain_taken.
  * Proof: the organization's verified contact address is at the domain
- * ("contact"), the operator created the organization with it
+ * ("contact"), so is an admin agent's who signed in by a mailed link
+ * ("admin"), the operator created the organization with it
  * ("operator"), or a DNS TXT record at _invited-challenge.<domain> holds
  * "invited-domain-verification=<token>" ("dns", re-checked daily).
  */
@@ -148,7 +149,7 @@ enum domain_state { DOMAIN_CLAIMED, DOMAIN_PROVEN, DOMAIN_FAILED };
 
 struct domain_proof {
 	enum domain_state state;
-	char method[9];                    /* contact, operator, dns; "" while claimed */
+	char method[9];                    /* contact, admin, operator, dns; "" while claimed */
 	char token[DOMAIN_TOKEN_LEN + 1];  /* the TXT record's value, after the prefix */
 	int64_t checked_at;                /* last DNS check; 0: never */
 };
@@ -216,7 +217,8 @@ int store_domain_owner(struct store *st, const char *domain,
 		       const char **error_r);
 /* Mark org_id's domain (NULL: every one it lists) proven by method, unless
  * another organization has it proven: then STORE_CONFLICT and nothing
- * changes. STORE_NOT_FOUND when org_id does not list it. */
+ * changes. STORE_NOT_FOUND when org_id does not list it, or has it proven
+ * already otherwise than by DNS (a lasting proof is kept). */
 int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
 		       const char *method, int64_t now, const char **error_r);
 /* Record a DNS check's outcome: the state (method "dns" when proven). */

@@ -113,6 +113,19 @@ def test_a_listed_domain_is_only_claimed_until_proven():
         {"expect_text": "Not proven yet: victim.test (TXT _invited-challenge.victim.test "
                         f"\"{got['victim.test']['txt']['value']}\")"}])
     assert r["ok"], r
+    # An admin agent signing in by a mailed link proves their own domain
+    # (here the contact, the first admin, with the contact's proof undone).
+    db = sqlite3.connect(os.path.join(srv.dir, "invited.db"))
+    db.execute("UPDATE org_domains SET state = 'claimed', method = '' "
+               f"WHERE org_id = {squatter} AND domain = 'example.test'")
+    db.commit()
+    db.close()
+    r = browser.run(signed_in(srv, "u8", "u8@example.test"))
+    assert r["ok"], r
+    got = proofs(srv, squatter)
+    assert (got["example.test"]["state"], got["example.test"]["method"]) == \
+        ("proven", "admin"), got
+    assert got["victim.test"]["state"] == "claimed", got
     # The operator's organizations are proven by the operator's word.
     op = srv.org_create("reseller", "Operator's own", "c8@example.test", domain="op8.test")
     assert proofs(srv, op)["op8.test"]["method"] == "operator"
