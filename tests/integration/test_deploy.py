@@ -21,6 +21,7 @@ import time
 
 from lib import certs
 from lib.server import Server, free_port
+from lib.trickle import still_open, trickle
 from test_enrollment import profile
 
 DEPLOY = os.path.join(os.environ.get("INVITED_SOURCE_DIR", "."), "docs", "deploy")
@@ -207,45 +208,6 @@ def test_a_forged_forwarded_header_straight_to_the_server_buys_nothing():
     assert status == 201, status
     assert access_clients(srv, "/api/v1/enrollments")[-1] == "198.51.100.1"
     srv.cleanup()
-
-
-def trickle(port, source, n, stop):
-    """n connections from source, each sending a request line and then a
-    header byte every half second: never a whole request."""
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.settimeout(5)
-        s.bind((source, 0))
-        s.connect(("127.0.0.1", port))
-        socks.append(s)
-    for s in socks:
-        s.sendall(b"GET /healthz HTTP/1.1\r\n")
-
-    def run():
-        while not stop.wait(0.5):
-            for s in socks:
-                try:
-                    s.send(b"X")
-                except OSError:
-                    pass
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return socks, t
-
-
-def still_open(socks):
-    n = 0
-    for s in socks:
-        s.setblocking(False)
-        try:
-            if s.recv(1) != b"":
-                n += 1
-        except BlockingIOError:
-            n += 1
-        except OSError:
-            pass
-    return n
 
 
 def test_slow_clients_are_held_off_through_a_trusted_proxy():

@@ -9,6 +9,7 @@ import threading
 import time
 
 from lib.server import Server
+from lib.trickle import still_open
 
 PER_ADDRESS = 64       # HTTP_PER_ADDRESS in include/invited/limits.h
 DEADLINE = 10          # HTTP_REQUEST_DEADLINE
@@ -68,16 +69,7 @@ def test_a_trickling_address_cannot_starve_another():
 
         # Every trickling connection is closed by now: the ones past the
         # per-address limit at once, the others at the request deadline.
-        open_ = 0
-        for s in socks:
-            s.setblocking(False)
-            try:
-                if s.recv(1) != b"":
-                    open_ += 1
-            except BlockingIOError:
-                open_ += 1
-            except OSError:
-                pass
+        open_ = still_open(socks)
         assert open_ == 0, f"{open_} trickling connections still open"
         # The same address may connect again once its connections are gone.
         assert get_from("127.0.0.1", srv.port)[0] == 200
