@@ -290,23 +290,22 @@ fail_all:
 	return NULL;
 }
 
-/* 1 when a body can go as it is (RFC 2045 "7bit"): ASCII without a lone
- * CR, and no line longer than MIME_LINE_MAX. (Loops a
- * compiler makes wide, and memchr: this runs on every mail's bodies.) */
+/* 1 when a body can go as it is (RFC 2045 "7bit"): ASCII, no CR, and no
+ * line longer than MIME_LINE_MAX. Bodies come here with LF line ends
+ * (clean_line_ends), so any CR sends the body quoted-printable. (A loop
+ * a compiler makes wide, and memchr: this runs on every mail's bodies.) */
 static int seven_bit(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	unsigned char high = 0;
 	for (size_t i = 0; i < len; i++)
 		high |= p[i];
-	if (high & 0x80)
+	if ((high & 0x80) || memchr(s, '\r', len) != NULL)
 		return 0;
 	while (p < end) {
 		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
-		const unsigned char *eol = nl ? nl : end, *cr = p;
-		while ((cr = memchr(cr, '\r', (size_t)(eol - cr))) != NULL && cr + 1 == nl)
-			cr = nl; /* a CRLF's CR */
-		if (cr != NULL || eol - p > MIME_LINE_MAX + (nl && eol > p && eol[-1] == '\r'))
+		const unsigned char *eol = nl ? nl : end;
+		if (eol - p > MIME_LINE_MAX)
 			return 0;
 		p = eol + 1;
 	}
