@@ -93,6 +93,14 @@ int cls_addr_at(const char *s, size_t left, size_t *len_r);
 /* 1 when the message is a bounce; sets res->reason. */
 int cls_bounce_detect(struct cls_msg *m, struct classify_result *res);
 void cls_bounce_read(struct cls_msg *m, struct classify_result *res);
+/* A bounce's recipients and diagnostics from its words (no report). */
+void cls_bounce_text_read(const char *s, struct classify_result *res, enum bounce_kind hint);
+/* What the bounce readers share: the bytes of s they read (CLS_SCAN_MAX at
+ * most), whether any of n words is in s, and whether addr's local part is
+ * a mailer daemon's. */
+size_t cls_scan_len(const char *s);
+int cls_any_of(const char *s, size_t len, const char *const *words, size_t n);
+int cls_daemon_local(const char *addr, size_t len);
 
 /* classify_dsn.c */
 /* Recipients of an RFC 3464 report; 0 when there is none. */
