@@ -252,30 +252,6 @@ static void session_hash(const char *cookie, unsigned char hash[SESSION_HASH_LEN
 			   strlen(cookie), NULL, 0);
 }
 
-/* An admin agent who signed in by a link mailed to their address proves
- * that address, and so its domain when the organization lists exactly
- * that one (SPEC "Who may accept": a verified admin address). */
-static int admin_proves_domain(const struct inv_env *env, const struct user *u,
-			       const char **error_r)
-{
-	char domain[MAX_DOMAIN_LEN + 1];
-	const char *at = strrchr(u->email, '@');
-	if (u->org_id == 0 || u->role != ROLE_ADMIN_AGENT || at == NULL)
-		return 0;
-	snprintf(domain, sizeof(domain), "%s", at + 1);
-	ascii_lower(domain);
-	int rc = store_domain_prove(env->st, u->org_id, domain, "admin", env->now, error_r);
-	if (rc == STORE_ERROR)
-		return -1;
-	if (rc != STORE_OK)
-		return 0;
-	return store_event_on(env->st, env->now, u->org_id, 0, env->actor, "domain.proven", "org",
-			      u->org_id, errorf("%s by the admin agent %s", domain, u->email),
-			      error_r) == STORE_OK
-		       ? 0
-		       : -1;
-}
-
 enum signin_status signin_redeem(const struct inv_env *env, const struct link_claims *claims,
 				 int64_t lifetime, struct signin_view *view,
 				 char cookie_r[SESSION_COOKIE_SIZE])
@@ -302,8 +278,7 @@ enum signin_status signin_redeem(const struct inv_env *env, const struct link_cl
 			  store_user_set(env->st, view->user.id, USER_INVITED, view->user.role,
 					 USER_ACTIVE, env->now, &err) != STORE_OK) ||
 			 store_session_insert(env->st, &s, &err) != STORE_OK ||
-			 user_event(env, "user.signed_in", view->user.org_id, view->user.id, NULL, &err) < 0 ||
-			 admin_proves_domain(env, &view->user, &err) < 0)
+			 user_event(env, "user.signed_in", view->user.org_id, view->user.id, NULL, &err) < 0)
 			st = SIGNIN_INTERNAL;
 	}
 	sodium_memzero(id, sizeof(id));

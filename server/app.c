@@ -235,7 +235,7 @@ int app_domains_check(struct app *app, struct store *st, int64_t org_id, int64_t
 	struct verifier_env env;
 	app_verifier_env(app, st, (int64_t)time(NULL), actor, &env);
 	return domains_check(&env, org_id, before, app->cfg.dns.servers,
-			     (int)app->cfg.dns.timeout * 1000, changed_r, error_r);
+			     (int)app->cfg.dns.timeout * 1000, &app->stopping, changed_r, error_r);
 }
 
 void app_free(struct app *app)

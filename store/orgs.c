@@ -332,10 +332,14 @@ int store_org_pending_for_contact(struct store *st, const char *email, int64_t *
 int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
 		       const char *method, int64_t now, const char **error_r)
 {
+	/* Only an approved organization's proof stands in the way: a rejected,
+	 * withdrawn or pending one's must not block the domain's owner. */
 	static const char taken[] =
 		"SELECT count(*) FROM org_domains mine JOIN org_domains other"
 		" ON other.domain = mine.domain AND other.org_id != mine.org_id"
-		" AND other.state = 'proven' WHERE mine.org_id = ?1 AND (?2 IS NULL OR mine.domain = ?2)";
+		" AND other.state = 'proven' JOIN orgs o ON o.id = other.org_id"
+		" AND o.status = 'approved'"
+		" WHERE mine.org_id = ?1 AND (?2 IS NULL OR mine.domain = ?2)";
 	static const char sql[] =
 		"UPDATE org_domains SET state = 'proven', method = ?3, checked_at = ?4"
 		" WHERE org_id = ?1 AND (?2 IS NULL OR domain = ?2)"
@@ -369,9 +373,12 @@ int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
 int store_domain_checked(struct store *st, int64_t org_id, const char *domain,
 			 enum domain_state state, int64_t now, const char **error_r)
 {
+	/* Only a row still DNS's to decide: a lasting proof made meanwhile
+	 * (the contact verified while DNS was asked) is kept. */
 	static const char sql[] =
 		"UPDATE org_domains SET state = ?3, method = CASE ?3 WHEN 'proven' THEN 'dns'"
-		" ELSE '' END, checked_at = ?4 WHERE org_id = ?1 AND domain = ?2";
+		" ELSE '' END, checked_at = ?4 WHERE org_id = ?1 AND domain = ?2"
+		" AND (state != 'proven' OR method = 'dns')";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -389,9 +396,11 @@ int store_domains_due(struct store *st, int64_t org_id, int64_t before, int limi
 		      store_domain_cb *cb, void *ctx, const char **error_r)
 {
 	static const char sql[] =
-		"SELECT org_id, domain, state, method, token, checked_at FROM org_domains"
-		" WHERE (?1 = 0 OR org_id = ?1) AND checked_at < ?2"
-		" AND (state != 'proven' OR method = 'dns') ORDER BY checked_at LIMIT ?3";
+		"SELECT d.org_id, d.domain, d.state, d.method, d.token, d.checked_at"
+		" FROM org_domains d JOIN orgs o ON o.id = d.org_id"
+		" WHERE (?1 = 0 OR d.org_id = ?1) AND d.checked_at < ?2"
+		" AND (d.state != 'proven' OR d.method = 'dns') AND o.status != 'rejected'"
+		" ORDER BY d.checked_at LIMIT ?3";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -423,4 +432,18 @@ int store_domains_due(struct store *st, int64_t org_id, int64_t before, int limi
 			break;
 	free(rows);
 	return ret;
+}
+
+int store_domains_ask(struct store *st, int64_t org_id, int64_t seen_before,
+		      const char **error_r)
+{
+	static const char sql[] =
+		"UPDATE org_domains SET checked_at = 0 WHERE org_id = ? AND checked_at < ?"
+		" AND (state != 'proven' OR method = 'dns')";
+	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, org_id);
+	sqlite3_bind_int64(s, 2, seen_before);
+	return store_exec_stmt(st, s, "ask domains", error_r);
 }

@@ -100,8 +100,32 @@ static int from_unparsed(const char *v, struct classify_result *res)
 	return r;
 }
 
+/* How many addresses the From fields name, all of them: a message with
+ * more than one leaves unknowable which one a signature vouched for. */
+static int from_count(const struct mailimf_fields *f)
+{
+	int n = 0;
+	for (clistiter *it = f != NULL && f->fld_list != NULL ? clist_begin(f->fld_list) : NULL;
+	     it != NULL; it = clist_next(it)) {
+		const struct mailimf_field *fld = clist_content(it);
+		if (fld->fld_type == MAILIMF_FIELD_FROM) {
+			const struct mailimf_mailbox_list *l =
+				fld->fld_data.fld_from != NULL ? fld->fld_data.fld_from->frm_mb_list
+							       : NULL;
+			n += l != NULL && l->mb_list != NULL ? clist_count(l->mb_list) : 1;
+		} else if (fld->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD &&
+			   fld->fld_data.fld_optional_field != NULL &&
+			   fld->fld_data.fld_optional_field->fld_name != NULL &&
+			   strcasecmp(fld->fld_data.fld_optional_field->fld_name, "From") == 0) {
+			n++; /* one libetpan could not parse */
+		}
+	}
+	return n;
+}
+
 static int read_from(const struct mailimf_fields *f, struct classify_result *res)
 {
+	res->from_count = from_count(f);
 	const struct mailimf_field *fld = field_of(f, MAILIMF_FIELD_FROM);
 	const struct mailimf_mailbox *mb = NULL;
 	const char *raw;

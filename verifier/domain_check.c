@@ -52,7 +52,13 @@ static void on_txt(void *arg, int status, int timeouts, unsigned char *abuf, int
 		return;
 	}
 	struct ares_txt_ext *txt = NULL;
-	if (ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS) {
+	int parsed = ares_parse_txt_reply_ext(abuf, alen, &txt);
+	if (parsed == ARES_ENODATA) { /* an answer with no TXT record (a CNAME only) */
+		q->result = DOMAIN_TXT_ABSENT;
+		q->why = "no TXT record there";
+		return;
+	}
+	if (parsed != ARES_SUCCESS) {
 		q->result = DOMAIN_TXT_ERROR;
 		q->why = "an answer that is not TXT records";
 		return;
@@ -147,6 +153,7 @@ enum domain_txt domain_txt_lookup(const char *name, const char *want, const char
 
 struct check_ctx {
 	const struct verifier_env *env;
+	const _Atomic int *stop;
 	const char *servers;
 	int timeout_ms;
 	int changed;
@@ -162,7 +169,10 @@ static int mail_admins(const struct verifier_env *env, const struct domain_due *
 {
 	struct org o;
 	int rc = store_org_get(env->st, d->org_id, &o, error_r);
-	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && o.contact_email[0] == '\0'))
+	/* A contact who never verified their address is no one's to mail: else
+	 * an enrollment listing twenty domains mails any address twenty times. */
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && (o.contact_email[0] == '\0' ||
+						       !o.contact_verified)))
 		return 0;
 	if (rc != STORE_OK)
 		return -1;
@@ -189,6 +199,8 @@ static int check_one(void *arg, const struct domain_due *d)
 {
 	struct check_ctx *c = arg;
 	const struct verifier_env *env = c->env;
+	if (c->stop != NULL && *c->stop)
+		return 1; /* the server stops: the rest waits for the next start */
 	char name[MAX_DOMAIN_LEN + sizeof(DOMAIN_TXT_PREFIX) + 1];
 	char want[sizeof(DOMAIN_TXT_VALUE) + DOMAIN_TOKEN_LEN + 1];
 	const char *why, *err = NULL;
@@ -213,7 +225,7 @@ static int check_one(void *arg, const struct domain_due *d)
 		rc = store_domain_prove(env->st, d->org_id, d->domain, "dns", env->now, &err);
 		now_state = DOMAIN_PROVEN;
 		if (rc == STORE_CONFLICT) { /* someone else's: the record proves nothing */
-			why = "proven by another organization first";
+			why = "an approved organization proved it first";
 			now_state = DOMAIN_FAILED;
 			rc = store_domain_checked(env->st, d->org_id, d->domain, DOMAIN_FAILED,
 						  env->now, &err);
@@ -222,6 +234,12 @@ static int check_one(void *arg, const struct domain_due *d)
 		if (got == DOMAIN_TXT_ABSENT)
 			now_state = was == DOMAIN_PROVEN ? DOMAIN_CLAIMED : DOMAIN_FAILED;
 		rc = store_domain_checked(env->st, d->org_id, d->domain, now_state, env->now, &err);
+	}
+	/* Read minutes ago: a lasting proof made meanwhile (the contact
+	 * verified) is no longer DNS's to change. */
+	if (rc == STORE_NOT_FOUND) {
+		now_state = was;
+		rc = STORE_OK;
 	}
 	if (rc != STORE_OK)
 		goto fail;
@@ -249,9 +267,10 @@ fail:
 }
 
 int domains_check(const struct verifier_env *env, int64_t org_id, int64_t before,
-		  const char *servers, int timeout_ms, int *changed_r, const char **error_r)
+		  const char *servers, int timeout_ms, const _Atomic int *stop, int *changed_r,
+		  const char **error_r)
 {
-	struct check_ctx c = {env, servers, timeout_ms, 0, 0, NULL};
+	struct check_ctx c = {env, stop, servers, timeout_ms, 0, 0, NULL};
 	int rc = store_domains_due(env->st, org_id, before, DOMAIN_CHECK_BATCH, check_one, &c,
 				   error_r);
 	*changed_r = c.changed;

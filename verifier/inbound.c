@@ -44,6 +44,11 @@ int inbound_authentic(const struct classify_result *res, const char *trusted_aut
 		*why_r = "the reply has no From address";
 		return 0;
 	}
+	if (res->from_count > 1) {
+		*why_r = "the reply has more than one From address: which one a signature vouched "
+			 "for is unknowable";
+		return 0;
+	}
 	if (res->n_auth == 0) {
 		*why_r = "the reply has no Authentication-Results";
 		return 0;

@@ -70,6 +70,7 @@ struct classify_result {
 	char in_reply_to[256];
 	char from_addr[MAX_EMAIL_LEN + 1];
 	char from_name[MAX_NAME_LEN + 1];
+	int from_count;           /* addresses in all From fields (1 in sound mail) */
 	char subject[MAX_SUBJECT_LEN + 1]; /* decoded to UTF-8 */
 
 	/* bounces */

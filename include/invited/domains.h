@@ -42,7 +42,8 @@ enum domain_txt { DOMAIN_TXT_FOUND, DOMAIN_TXT_ABSENT, DOMAIN_TXT_ERROR };
 #define DOMAIN_CHECK_EVERY 86400      /* a DNS proof is re-checked daily */
 #define DOMAIN_CHECK_AGAIN 3600       /* after a DNS failure, an hour later */
 #define DOMAIN_CHECK_MIN_INTERVAL 60  /* an asked-for check, once a minute */
-#define DOMAIN_CHECK_BATCH 100        /* domains checked per sweep */
+#define DOMAIN_CHECK_BATCH 10         /* domains checked per sweep (each may take
+					 * [dns] timeout: expiry and reminders wait) */
 
 /* Whether name has a TXT record whose whole text is want; *why_r says
  * what DNS answered when it is not FOUND. */
@@ -56,12 +57,14 @@ struct verifier_env;
  * org_id (0: every organization's) last checked before `before`, and
  * record each outcome: found -> proven; absent -> failed, or back to
  * claimed when it was proven (the proof lapsed); a DNS error changes
- * nothing and is tried again DOMAIN_CHECK_AGAIN later. A domain another
- * organization has proven fails. Each change is an event. Not in a
+ * nothing and is tried again DOMAIN_CHECK_AGAIN later. A domain an
+ * approved organization has proven fails; a row proven otherwise while
+ * DNS was asked is left alone. Stops early when *stop (may be NULL). Each change is an event. Not in a
  * transaction: each domain's outcome commits on its own, and the lookups
  * hold no lock. *changed_r: how many changed.
  */
 int domains_check(const struct verifier_env *env, int64_t org_id, int64_t before,
-		  const char *servers, int timeout_ms, int *changed_r, const char **error_r);
+		  const char *servers, int timeout_ms, const _Atomic int *stop, int *changed_r,
+		  const char **error_r);
 
 #endif

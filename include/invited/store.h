@@ -136,8 +136,7 @@ enum org_status {
  * (SPEC "Who may accept"): only proven domains route invitations to it,
  * name it on a page, or make another enrollment's claim domain_taken.
  * Proof: the organization's verified contact address is at the domain
- * ("contact"), so is an admin agent's who signed in by a mailed link
- * ("admin"), the operator created the organization with it
+ * ("contact"), the operator created the organization with it
  * ("operator"), or a DNS TXT record at _invited-challenge.<domain> holds
  * "invited-domain-verification=<token>" ("dns", re-checked daily).
  */
@@ -149,7 +148,7 @@ enum domain_state { DOMAIN_CLAIMED, DOMAIN_PROVEN, DOMAIN_FAILED };
 
 struct domain_proof {
 	enum domain_state state;
-	char method[9];                    /* contact, admin, operator, dns; "" while claimed */
+	char method[9];                    /* contact, operator, dns; "" while claimed */
 	char token[DOMAIN_TOKEN_LEN + 1];  /* the TXT record's value, after the prefix */
 	int64_t checked_at;                /* last DNS check; 0: never */
 };
@@ -233,6 +232,10 @@ struct domain_due {
 	struct domain_proof proof;
 };
 typedef int store_domain_cb(void *ctx, const struct domain_due *d);
+/* Make org_id's DNS-governed domains checked before seen_before due now
+ * (checked_at 0): the sweeper asks DNS, not the HTTP thread. */
+int store_domains_ask(struct store *st, int64_t org_id, int64_t seen_before,
+		      const char **error_r);
 int store_domains_due(struct store *st, int64_t org_id, int64_t before, int limit,
 		      store_domain_cb *cb, void *ctx, const char **error_r);
 

@@ -116,7 +116,8 @@ def test_every_operation_answers_as_described():
         call("listIndirectProviders", "GET", f"/api/v1/orgs/{reseller}/indirect-providers",
              key=rkey)
         call("listCustomers", "GET", f"/api/v1/orgs/{reseller}/customers", key=rkey)
-        call("checkOrgDomains", "POST", f"/api/v1/orgs/{provider}/domains/check", key=pkey)
+        call("checkOrgDomains", "POST", f"/api/v1/orgs/{provider}/domains/check", key=pkey,
+             want=202)
 
         # Enrollment and its review, by the operator.
         enrolled = call("enroll", "POST", "/api/v1/enrollments", {

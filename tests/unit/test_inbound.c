@@ -115,6 +115,39 @@ static void add_auth(struct classify_result *r, const char *server, const char *
 	add_auth_in(r, (int)r->n_auth, server, method, result, domain);
 }
 
+/* Two From addresses (two fields, or a list): a verifier signs one, the
+ * classifier reads the first; which was signed is unknowable. */
+TEST(authentic_needs_exactly_one_from_address)
+{
+	const char *why;
+	struct classify_result r = reply_from("rita@contoso.test");
+	add_auth(&r, "mx1.invited.test", "dkim", "pass", "contoso.test");
+	r.from_count = 1;
+	test_assert_int(inbound_authentic(&r, "mx1.invited.test", &why), 1);
+	r.from_count = 2;
+	test_assert_int(inbound_authentic(&r, "mx1.invited.test", &why), 0);
+	test_assert_contains(why, "more than one From address");
+	/* The classifier counts every From field and every mailbox in them. */
+	static const char two_fields[] = "From: rita@contoso.test\r\nFrom: mallory@contoso.test\r\n"
+					 "To: reply+aaaaaaaaaaaaaaaaaaaa@invited.test\r\n"
+					 "Subject: Re: hi\r\n\r\nHello.\r\n";
+	static const char a_list[] = "From: rita@contoso.test, mallory@contoso.test\r\n"
+				     "To: reply+aaaaaaaaaaaaaaaaaaaa@invited.test\r\n"
+				     "Subject: Re: hi\r\n\r\nHello.\r\n";
+	static const char one[] = "From: Rita <rita@contoso.test>\r\n"
+				  "To: reply+aaaaaaaaaaaaaaaaaaaa@invited.test\r\n"
+				  "Subject: Re: hi\r\n\r\nHello.\r\n";
+	const char *const msgs[] = {two_fields, a_list, one};
+	const int want[] = {2, 2, 1};
+	const struct classify_opts opts = {.reply_domain = "invited.test"};
+	for (size_t i = 0; i < 3; i++) {
+		struct classify_result res;
+		test_assert_int(classify_message(msgs[i], strlen(msgs[i]), &opts, &res, &why), 0);
+		test_assert_int(res.from_count, want[i]);
+		classify_result_clear(&res);
+	}
+}
+
 TEST(authentic_needs_a_trusted_server_and_a_pass_for_the_from_domain)
 {
 	const char *why;

@@ -269,6 +269,35 @@ TEST(approved_domain_cannot_be_claimed_twice)
 	done(st);
 }
 
+/* Only an approved organization's proof stands in another's way: a
+ * rejected or pending one's must not block the domain's owner. */
+TEST(only_an_approved_proof_blocks_another)
+{
+	struct store *st = fresh();
+	const char *err;
+	int64_t ids[3];
+	const enum org_status status[3] = {ORG_REJECTED, ORG_IN_REVIEW, ORG_IN_REVIEW};
+	for (int i = 0; i < 3; i++) { /* each lists r.test, claimed */
+		struct org o = {.kind = ORG_RESELLER, .status = status[i], .n_domains = 1,
+				.created_at = 1};
+		snprintf(o.contact_email, sizeof(o.contact_email), "%c@r.test", 'a' + i);
+		snprintf(o.domains[0], sizeof(o.domains[0]), "r.test");
+		test_assert_int(store_org_insert(st, &o, &err), STORE_OK);
+		ids[i] = o.id;
+	}
+	test_assert_int(store_domain_prove(st, ids[0], "r.test", "contact", 1, &err), STORE_OK);
+	test_assert_int(store_domain_prove(st, ids[1], "r.test", "contact", 2, &err), STORE_OK);
+	test_assert_int(store_org_set_status(st, ids[1], -1, ORG_APPROVED, "", 3, &err), STORE_OK);
+	test_assert_int(store_domain_prove(st, ids[2], "r.test", "contact", 4, &err),
+			STORE_CONFLICT);
+	/* A lasting proof is kept when another comes. */
+	test_assert_int(store_domain_prove(st, ids[1], "r.test", "dns", 5, &err), STORE_NOT_FOUND);
+	struct org o;
+	test_assert_int(store_org_get(st, ids[1], &o, &err), STORE_OK);
+	test_assert_str(o.proofs[0].method, "contact");
+	done(st);
+}
+
 TEST(find_by_email_takes_parent_domains_and_approved_only)
 {
 	struct store *st = fresh();
