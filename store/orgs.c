@@ -400,6 +400,7 @@ int store_domains_due(struct store *st, int64_t org_id, int64_t before, int limi
 		" FROM org_domains d JOIN orgs o ON o.id = d.org_id"
 		" WHERE (?1 = 0 OR d.org_id = ?1) AND d.checked_at < ?2"
 		" AND (d.state != 'proven' OR d.method = 'dns') AND o.status != 'rejected'"
+		" AND o.contact_verified = 1"
 		" ORDER BY d.checked_at LIMIT ?3";
 	sqlite3_stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)

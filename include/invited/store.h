@@ -225,7 +225,9 @@ int store_domain_checked(struct store *st, int64_t org_id, const char *domain,
 			 enum domain_state state, int64_t now, const char **error_r);
 /* Domains whose proof is DNS's to give or keep (claimed, failed, or
  * proven by dns) last checked before `before`, of org_id (0: all), oldest
- * check first, at most limit. */
+ * check first, at most limit; not those of a rejected organization or of
+ * one whose contact has not verified (an enrollment of junk domains costs
+ * no DNS, and there is no one to tell). */
 struct domain_due {
 	int64_t org_id;
 	char domain[MAX_DOMAIN_LEN + 1];
