@@ -200,7 +200,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(cmd, sizeof(cmd),
 		 "%s -c %s init --set server.listen=127.0.0.1:%d"
 		 " --set server.public_url=http://127.0.0.1:%d --set server.threads=1"
-		 " --set server.trusted_proxies=127.0.0.1"
 		 " --set smtp.host=127.0.0.1 --set smtp.port=9 --set mail.reply_domain=example.test"
 		 " --set invitations.org_rate_limit=0 --set invitations.recipient_rate_limit=0"
 		 " --set mail.templates=%s/templates --set log.level=error --set log.access=no"
