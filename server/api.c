@@ -184,15 +184,13 @@ static json_t *domain_proofs(const struct org *o)
 	json_t *a = json_array();
 	for (size_t i = 0; i < o->n_domains; i++) {
 		const struct domain_proof *p = &o->proofs[i];
-		char name[MAX_DOMAIN_LEN + sizeof(DOMAIN_TXT_PREFIX) + 1];
-		char value[sizeof(DOMAIN_TXT_VALUE) + DOMAIN_TOKEN_LEN + 1];
-		snprintf(name, sizeof(name), DOMAIN_TXT_PREFIX "%s", o->domains[i]);
-		snprintf(value, sizeof(value), DOMAIN_TXT_VALUE "%s", p->token);
+		struct domain_record txt;
+		domain_txt_of(o->domains[i], p->token, &txt);
 		json_array_append_new(
 			a, json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:o}", "domain", o->domains[i],
 				     "state", domain_state_str(p->state), "method",
 				     p->method[0] ? json_string(p->method) : json_null(), "txt", "name",
-				     name, "value", value, "checked_at", api_time(p->checked_at)));
+				     txt.name, "value", txt.value, "checked_at", api_time(p->checked_at)));
 	}
 	return a;
 }

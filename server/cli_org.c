@@ -232,9 +232,10 @@ static int org_domains(struct cli *cli, int argc, char **argv)
 		const struct domain_proof *p = &o.proofs[i];
 		printf("%s %s%s%s", o.domains[i], domain_state_str(p->state), p->method[0] ? " by " : "",
 		       p->method);
+		struct domain_record txt;
+		domain_txt_of(o.domains[i], p->token, &txt);
 		if (p->state != DOMAIN_PROVEN || strcmp(p->method, "dns") == 0)
-			printf("  TXT " DOMAIN_TXT_PREFIX "%s \"" DOMAIN_TXT_VALUE "%s\"", o.domains[i],
-			       p->token);
+			printf("  TXT %s \"%s\"", txt.name, txt.value);
 		putchar('\n');
 	}
 	if (check)

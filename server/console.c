@@ -42,17 +42,12 @@ const char *console_locale(struct request *rq)
 		       ? "ja" : NULL;
 }
 
-static int https(struct request *rq)
-{
-	return strncmp(rq->app->cfg.server.public_url, "https:", 6) == 0;
-}
-
 /* Over https, "__Host-": the browser then takes the cookie only from this
  * very host, Secure and for the whole path, so that a sibling subdomain
  * cannot set one for us. */
 static const char *session_cookie_name(struct request *rq)
 {
-	return https(rq) ? "__Host-" SESSION_COOKIE : SESSION_COOKIE;
+	return http_public_https(rq->app) ? "__Host-" SESSION_COOKIE : SESSION_COOKIE;
 }
 
 /* The session cookie: HttpOnly, SameSite=Lax (a link from a mail opens a
@@ -60,7 +55,7 @@ static const char *session_cookie_name(struct request *rq)
 static void session_cookie(struct request *rq, const char *value, char *out, size_t size)
 {
 	snprintf(out, size, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", session_cookie_name(rq),
-		 value ? value : "", https(rq) ? "; Secure" : "", value ? "" : "; Max-Age=0");
+		 value ? value : "", http_public_https(rq->app) ? "; Secure" : "", value ? "" : "; Max-Age=0");
 }
 
 /* What a console form's anti-forgery field is bound to, besides the

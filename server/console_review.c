@@ -36,9 +36,12 @@ static int add_org(void *ctx, const struct org *o)
 		const struct domain_proof *p = &o->proofs[i];
 		if (p->state == DOMAIN_PROVEN)
 			fprintf(dm, "%s%s", ftell(dm) ? ", " : "", o->domains[i]);
-		else
-			fprintf(cm, "%s%s (TXT " DOMAIN_TXT_PREFIX "%s \"" DOMAIN_TXT_VALUE "%s\")",
-				ftell(cm) ? ", " : "", o->domains[i], o->domains[i], p->token);
+		else {
+			struct domain_record txt;
+			domain_txt_of(o->domains[i], p->token, &txt);
+			fprintf(cm, "%s%s (TXT %s \"%s\")", ftell(cm) ? ", " : "", o->domains[i],
+				txt.name, txt.value);
+		}
 	}
 	if (dm != NULL)
 		fclose(dm);

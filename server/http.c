@@ -35,14 +35,14 @@ static const char csp[] =
 	"default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; "
 	"frame-ancestors 'none'; base-uri 'none'";
 
-static int public_https(const struct app *app)
+int http_public_https(const struct app *app)
 {
 	return strncmp(app->cfg.server.public_url, "https:", 6) == 0;
 }
 
 static void add_common_headers(const struct request *rq, struct MHD_Response *resp)
 {
-	if (public_https(rq->app))
+	if (http_public_https(rq->app))
 		MHD_add_response_header(resp, "Strict-Transport-Security", HSTS);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
@@ -580,7 +580,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return (enum MHD_Result)http_respond_fault(rq, &f);
 	}
 	http_guard_request_in(conn);
-	int ret = !rq->https && public_https(rq->app) && !is_probe(rq->path) ? not_over_https(rq)
+	int ret = !rq->https && http_public_https(rq->app) && !is_probe(rq->path) ? not_over_https(rq)
 									     : route(rq);
 	char path[128];
 	if (!rq->responded && !rq->suspended)
@@ -691,7 +691,7 @@ int http_server_start(struct app *app, const char **error_r)
 	struct sockaddr_storage ss;
 	const struct config *cfg = &app->cfg;
 	int tls = cfg->server.tls_cert[0] != '\0';
-	if (public_https(app) && !tls && cfg->server.proxies.n == 0) {
+	if (http_public_https(app) && !tls && cfg->server.proxies.n == 0) {
 		*error_r = errorf("[server] public_url %s is https://, but this server neither "
 				  "serves TLS (tls_cert, tls_key) nor trusts a proxy that does "
 				  "(trusted_proxies): every request would be sent to HTTPS and come "
@@ -699,7 +699,7 @@ int http_server_start(struct app *app, const char **error_r)
 				  cfg->server.public_url);
 		return -1;
 	}
-	if (tls && !public_https(app)) {
+	if (tls && !http_public_https(app)) {
 		*error_r = errorf("[server] public_url %s is not https://, but tls_cert makes this "
 				  "server answer HTTPS only: the links it mails would not open",
 				  cfg->server.public_url);

@@ -41,8 +41,7 @@ static void csrf_token(const struct app *app, const char *cookie, const char *jt
  * (Secure, Path=/), not a sibling subdomain. */
 static const char *csrf_cookie_name(const struct request *rq)
 {
-	return strncmp(rq->app->cfg.server.public_url, "https:", 6) == 0 ? "__Host-" CSRF_COOKIE
-									 : CSRF_COOKIE;
+	return http_public_https(rq->app) ? "__Host-" CSRF_COOKIE : CSRF_COOKIE;
 }
 
 /* The visitor's cookie, or a new one to set (set_cookie filled). */
@@ -57,7 +56,7 @@ static const char *visitor_cookie(struct request *rq, char fresh[CSRF_B64],
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2base64(fresh, CSRF_B64, raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	int https = strncmp(rq->app->cfg.server.public_url, "https:", 6) == 0;
+	int https = http_public_https(rq->app);
 	snprintf(set_cookie, size, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
 		 csrf_cookie_name(rq), fresh, https ? "; Secure" : "");
 	return fresh;

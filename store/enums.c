@@ -2,6 +2,7 @@
  * enums.c: the names the store writes for each enumeration. These strings
  * are also the API's and the CLI's names, so they live in one place.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "invited/store.h"
@@ -63,6 +64,12 @@ static const char *const domain_states[] = {"claimed", "proven", "failed"};
 const char *domain_state_str(enum domain_state s)
 {
 	return name_of(domain_states, COUNT(domain_states), s);
+}
+
+void domain_txt_of(const char *domain, const char *token, struct domain_record *t)
+{
+	snprintf(t->name, sizeof(t->name), DOMAIN_TXT_PREFIX "%s", domain);
+	snprintf(t->value, sizeof(t->value), DOMAIN_TXT_VALUE "%s", token);
 }
 
 static enum domain_state domain_state_of(const char *s)

@@ -201,11 +201,10 @@ static int check_one(void *arg, const struct domain_due *d)
 	const struct verifier_env *env = c->env;
 	if (c->stop != NULL && *c->stop)
 		return 1; /* the server stops: the rest waits for the next start */
-	char name[MAX_DOMAIN_LEN + sizeof(DOMAIN_TXT_PREFIX) + 1];
-	char want[sizeof(DOMAIN_TXT_VALUE) + DOMAIN_TOKEN_LEN + 1];
+	struct domain_record txt;
 	const char *why, *err = NULL;
-	snprintf(name, sizeof(name), DOMAIN_TXT_PREFIX "%s", d->domain);
-	snprintf(want, sizeof(want), DOMAIN_TXT_VALUE "%s", d->proof.token);
+	domain_txt_of(d->domain, d->proof.token, &txt);
+	const char *name = txt.name, *want = txt.value;
 	/* The lookup outside any transaction: DNS may take seconds, and the
 	 * store's write lock is everyone's. */
 	enum domain_txt got = domain_txt_lookup(name, want, c->servers, c->timeout_ms, &why);

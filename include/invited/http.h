@@ -64,6 +64,8 @@ struct request {
 
 /* Listens on [server] listen: HTTPS when tls_cert is set. Refuses an
  * https:// public_url that neither TLS nor a trusted proxy could serve. */
+/* public_url is https://: HSTS, Secure __Host- cookies, plain HTTP refused. */
+int http_public_https(const struct app *app);
 int http_server_start(struct app *app, const char **error_r);
 void http_server_stop(struct app *app);
 /* Reads tls_cert and tls_key again (SIGHUP): new connections get the new

@@ -155,6 +155,13 @@ struct domain_proof {
 
 const char *domain_state_str(enum domain_state s);
 
+/* The TXT record that proves a domain: its name and its whole text. */
+struct domain_record {
+	char name[sizeof(DOMAIN_TXT_PREFIX) + MAX_DOMAIN_LEN];
+	char value[sizeof(DOMAIN_TXT_VALUE) + DOMAIN_TOKEN_LEN];
+};
+void domain_txt_of(const char *domain, const char *token, struct domain_record *t);
+
 struct org {
 	int64_t id;
 	enum org_kind kind;
