@@ -9,7 +9,7 @@ import threading
 import time
 
 from lib.server import Server
-from lib.trickle import still_open
+from lib.trickle import still_open, trickle
 
 PER_ADDRESS = 64       # HTTP_PER_ADDRESS in include/invited/limits.h
 DEADLINE = 10          # HTTP_REQUEST_DEADLINE
@@ -34,29 +34,10 @@ def test_a_trickling_address_cannot_starve_another():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
     srv = Server.start()
-    socks, stop = [], threading.Event()
-    for _ in range(1000):
-        s = socket.socket()
-        s.settimeout(5)
-        s.connect(("127.0.0.1", srv.port))
-        socks.append(s)
-
-    def trickle():
-        # Each connection sends its request line, then one header byte
-        # per half second: never a whole request, never idle.
-        for s in socks:
-            try:
-                s.sendall(b"GET /healthz HTTP/1.1\r\n")
-            except OSError:
-                pass
-        while not stop.wait(0.5):
-            for s in socks:
-                try:
-                    s.send(b"X")
-                except OSError:
-                    pass
-    t = threading.Thread(target=trickle, daemon=True)
-    t.start()
+    stop = threading.Event()
+    # 1,000 connections from one address, each sending its request line,
+    # then one header byte per half second: never a whole request.
+    socks, t = trickle(srv.port, "127.0.0.1", 1000, stop)
     try:
         worst = 0.0
         deadline = time.monotonic() + DEADLINE + 5
