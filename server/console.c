@@ -395,6 +395,8 @@ static int signed_in_route(struct request *rq, struct store *st, const char *res
 		return cs_users(&c, rest + 6);
 	if (strncmp(rest, "/keys", 5) == 0)
 		return cs_keys(&c, rest + 5);
+	if (strncmp(rest, "/domains", 8) == 0)
+		return cs_domains(&c, rest + 8);
 	if (strncmp(rest, "/webhooks", 9) == 0)
 		return cs_webhooks(&c, rest + 9);
 	return cs_error(&c, 404, "not_found");

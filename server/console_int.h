@@ -102,6 +102,8 @@ int cs_invite(struct console *c);
 int cs_invitations(struct console *c, const char *rest);
 int cs_users(struct console *c, const char *rest);
 int cs_keys(struct console *c, const char *rest);
+/* The organization's domains, their state and TXT records; check now. */
+int cs_domains(struct console *c, const char *rest);
 /* Admin agents' and operators' webhook endpoints. */
 int cs_webhooks(struct console *c, const char *rest);
 /* An operator's session: the review queue and the outbox only. */

@@ -30,6 +30,11 @@ int cs_dashboard(struct console *c)
 	if (n.invitations[INV_BOUNCED] > 0)
 		tpl_vars_set(&c->v, "n_bounced",
 			     cs_printf(c, "%lld", (long long)n.invitations[INV_BOUNCED]));
+	int64_t unproven = 0;
+	for (size_t i = 0; i < c->me.org.n_domains; i++)
+		unproven += c->me.org.proofs[i].state != DOMAIN_PROVEN;
+	if (unproven > 0)
+		tpl_vars_set(&c->v, "n_unproven", cs_printf(c, "%lld", (long long)unproven));
 	tpl_vars_set(&c->v, "n_accepted",
 		     cs_printf(c, "%lld", (long long)n.invitations[INV_ACCEPTED]));
 	return cs_page(c, 200, "console");

@@ -242,7 +242,7 @@ def test_every_console_page_passes_axe_in_both_locales():
     assert status == 201, hook
     pages = ["/console/", "/console/partners", "/console/customers", "/console/invitations",
              "/console/invite?kind=reseller", "/console/invite?kind=reseller_with_provider",
-             "/console/users", "/console/keys", "/console/webhooks"]
+             "/console/users", "/console/keys", "/console/webhooks", "/console/domains"]
     for user, addr in (("r41", "r41@example.test"), ("p41", "p41@example.test")):
         steps = signed_in(srv, user, addr) if user == "p41" else [
             {"goto": signin_link(srv, user, addr)}, {"axe": True},
@@ -400,6 +400,7 @@ def test_another_organization_and_a_sales_agent_change_nothing_by_post():
             "SELECT id, active FROM relationships ORDER BY id",
             "SELECT id, role, status FROM users ORDER BY id",
             "SELECT id, revoked_at FROM api_keys ORDER BY id",
+            "SELECT org_id, domain, state, checked_at FROM org_domains ORDER BY 1, 2",
             "SELECT count(*) FROM outbox")]
 
     session, csrf_cookie = sign_in(srv, "p38@example.test")
@@ -437,7 +438,8 @@ def test_another_organization_and_a_sales_agent_change_nothing_by_post():
             ("/console/invite", {"kind": "indirect_provider", "email": "r36@example.test"}),
             ("/console/users", {"email": "x38@example.test", "role": "admin_agent"}),
             (f"/console/users/{sales_id}", {"action": "update", "role": "admin_agent"}),
-            ("/console/keys", {"label": "mine", "role": "admin_agent"})):
+            ("/console/keys", {"label": "mine", "role": "admin_agent"}),
+            ("/console/domains/check", {})):
         status = srv.http("POST", f"{srv.public_url}{path}",
                           urllib.parse.urlencode(dict(csrf=sales_csrf, **fields)),
                           {"Content-Type": "application/x-www-form-urlencoded",

@@ -125,9 +125,19 @@ def test_a_listed_domain_is_only_claimed_until_proven():
                f"WHERE org_id = {squatter} AND domain = 'example.test'")
     db.commit()
     db.close()
-    r = browser.run(signed_in(srv, "c19", "c19@example.test"))
-    assert r["ok"], r
+    r = browser.run(signed_in(srv, "c19", "c19@example.test") + [
+        {"text": True},
+        {"click": "a[href$='/console/domains']:text('2 domain(s) not proven yet')"},
+        {"text": True}])
     assert proofs(srv, squatter)["example.test"]["state"] == "claimed"
+    # ... and the organization's own console shows it its domains, each
+    # with its state and the record that would prove it.
+    got = proofs(srv, squatter)
+    text = r["steps"][-1]["text"]
+    assert "Domains" in text and "Check now" in text, text
+    for d in ("example.test", "victim.test"):
+        row = f"{d}\tNot proven yet\t_invited-challenge.{d} TXT \"{got[d]['txt']['value']}\""
+        assert row in text, text
     # The operator's organizations are proven by the operator's word.
     op = srv.org_create("reseller", "Operator's own", "c8@example.test", domain="op8.test")
     assert proofs(srv, op)["op8.test"]["method"] == "operator"
@@ -210,6 +220,35 @@ def test_a_domain_proven_by_a_dns_txt_record():
         status, body = srv.api("POST", f"/api/v1/orgs/{org}/domains/check", None,
                                srv.apikey(org))
         assert status == 202, body
+        deadline = time.monotonic() + 30
+        while proofs(srv, org)["contoso-dns.test"]["checked_at"] is None:
+            assert time.monotonic() < deadline, srv.log()[-3000:]
+            time.sleep(0.2)
+        assert proofs(srv, org)["contoso-dns.test"]["state"] == "claimed"
+
+        # The organization's admin (its contact) sees the same in the
+        # console, publishes the record and asks for a check there.
+        set_checked(srv, org, "contoso-dns.test", int(time.time()) - 120)
+        dns.serve([(txt["name"], txt["value"])])
+        r = browser.run(signed_in(srv, "u8", "u8@example.test") + [
+            {"click": "a[href$='/console/domains']:text('1 domain(s) not proven yet')"},
+            {"text": True},
+            {"click_text": "Check now"},
+            {"expect_text": "We look up the records within a few minutes."}])
+        text = r["steps"][-3]["text"]
+        assert "example.test\tProven by the primary contact's address\t—" in text, text
+        assert (f"contoso-dns.test\tNot proven yet\t{txt['name']} TXT \"{txt['value']}\"" in
+                text), text
+        deadline = time.monotonic() + 30
+        while proofs(srv, org)["contoso-dns.test"]["state"] != "proven":
+            assert time.monotonic() < deadline, srv.log()[-3000:]
+            time.sleep(0.2)
+        r = browser.run(signed_in(srv, "u8", "u8@example.test") + [
+            {"expect_text": "Nothing right now."},
+            {"goto": f"{srv.public_url}/console/domains"}, {"text": True}])
+        text = r["steps"][-1]["text"]
+        assert "contoso-dns.test\tProven by DNS\t—" in text, text
+        assert "Check now" not in text, text
     finally:
         dns.stop()
         srv.cleanup()
