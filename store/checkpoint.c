@@ -8,6 +8,7 @@
  * connection.
  */
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include "store_int.h"
@@ -42,10 +43,10 @@ static void *checkpointer_main(void *arg)
 		cp->due = 0;
 		pthread_mutex_unlock(&cp->lock);
 		int log = 0, done = 0;
-		if (sqlite3_wal_checkpoint_v2(cp->st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+		if (sqlite3_wal_checkpoint_v2((sqlite3 *)cp->st->conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
 					      &done) != SQLITE_OK &&
-		    sqlite3_errcode(cp->st->db) != SQLITE_BUSY)
-			msg_warn("store: checkpoint: %s", sqlite3_errmsg(cp->st->db));
+		    sqlite3_errcode((sqlite3 *)cp->st->conn) != SQLITE_BUSY)
+			msg_warn("store: checkpoint: %s", sqlite3_errmsg((sqlite3 *)cp->st->conn));
 		pthread_mutex_lock(&cp->lock);
 	}
 	pthread_mutex_unlock(&cp->lock);
@@ -64,6 +65,10 @@ static void checkpointer_free(struct store_checkpointer *cp)
 int store_checkpointer_start(const char *path, int pages, struct store_checkpointer **cp_r,
 			     const char **error_r)
 {
+	if (store_is_pg(path)) { /* PostgreSQL checkpoints itself */
+		*cp_r = NULL;
+		return STORE_OK;
+	}
 	struct store_checkpointer *cp = calloc(1, sizeof(*cp));
 	if (cp == NULL) {
 		*error_r = "store: out of memory";
@@ -96,7 +101,7 @@ void store_checkpointer_stop(struct store_checkpointer *cp)
 	pthread_join(cp->thread, NULL);
 	/* What the last commits left in the WAL goes in now, so that a
 	 * stopped server leaves a short WAL behind. */
-	sqlite3_wal_checkpoint_v2(cp->st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	sqlite3_wal_checkpoint_v2((sqlite3 *)cp->st->conn, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	checkpointer_free(cp);
 }
 
@@ -121,8 +126,10 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 
 void store_checkpoint_by(struct store *st, struct store_checkpointer *cp)
 {
+	if (st->be != &store_sqlite)
+		return;
 	if (cp != NULL)
-		sqlite3_wal_hook(st->db, on_commit, cp);
+		sqlite3_wal_hook(st->conn, on_commit, cp);
 	else /* back to checkpointing in its own commits, as store_open set it */
-		sqlite3_wal_autocheckpoint(st->db, STORE_AUTOCHECKPOINT);
+		sqlite3_wal_autocheckpoint(st->conn, STORE_AUTOCHECKPOINT);
 }

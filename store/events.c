@@ -23,13 +23,13 @@ static int queue_deliveries(struct store *st, int64_t event_id, int64_t now, int
 		" WHERE deleted_at IS NULL AND (org_id IS NULL OR org_id = ?3 OR org_id = ?4)"
 		" AND (events = '' OR instr(',' || events || ',', ',' || ?5 || ',') > 0"
 		" OR instr(',' || events || ',', ',' || substr(?5, 1, instr(?5, '.')) || '*,') > 0)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, event_id);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, org_id > 0 ? org_id : -1);
-	sqlite3_bind_int64(s, 4, peer_org_id > 0 ? peer_org_id : -1);
+	bind_int64(s, 1, event_id);
+	bind_int64(s, 2, now);
+	bind_int64(s, 3, org_id > 0 ? org_id : -1);
+	bind_int64(s, 4, peer_org_id > 0 ? peer_org_id : -1);
 	bind_text(s, 5, name);
 	return store_exec_stmt(st, s, "queue deliveries", error_r);
 }
@@ -40,21 +40,21 @@ int store_event_add(struct store *st, int64_t now, int64_t org_id, int64_t peer_
 {
 	static const char sql[] =
 		"INSERT INTO events (at, org_id, peer_org_id, actor, name, subject, details)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+		" VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id";
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
+	bind_int64(s, 1, now);
 	bind_id(s, 2, org_id);
 	bind_id(s, 3, peer_org_id);
 	bind_text(s, 4, actor);
 	bind_text(s, 5, name);
 	bind_text(s, 6, subject);
 	bind_text(s, 7, details ? details : "");
-	int rc = store_exec_stmt(st, s, "add event", error_r);
+	int64_t id;
+	int rc = store_insert(st, s, &id, "add event", error_r);
 	if (rc != STORE_OK)
 		return rc;
-	int64_t id = sqlite3_last_insert_rowid(st->db);
 	if (id_r != NULL)
 		*id_r = id;
 	return queue_deliveries(st, id, now, org_id, peer_org_id, name, error_r);
@@ -70,17 +70,17 @@ int store_event_on(struct store *st, int64_t now, int64_t org_id, int64_t peer_o
 			       error_r);
 }
 
-static void read_event(sqlite3_stmt *s, struct event *e)
+static void read_event(struct stmt *s, struct event *e)
 {
 	*e = (struct event){
-		.id = sqlite3_column_int64(s, 0),
-		.at = sqlite3_column_int64(s, 1),
-		.org_id = sqlite3_column_int64(s, 2),
-		.peer_org_id = sqlite3_column_int64(s, 3),
-		.actor = (const char *)sqlite3_column_text(s, 4),
-		.name = (const char *)sqlite3_column_text(s, 5),
-		.subject = (const char *)sqlite3_column_text(s, 6),
-		.details = (const char *)sqlite3_column_text(s, 7),
+		.id = col_int64(s, 0),
+		.at = col_int64(s, 1),
+		.org_id = col_int64(s, 2),
+		.peer_org_id = col_int64(s, 3),
+		.actor = col_str(s, 4),
+		.name = col_str(s, 5),
+		.subject = col_str(s, 6),
+		.details = col_str(s, 7),
 	};
 }
 
@@ -106,23 +106,23 @@ int store_event_list(struct store *st, const struct event_filter *f, store_event
 				      " ORDER BY id LIMIT ?4";
 	const char *sql = f->org_id > 0 ? (f->oldest_first ? org_old : org_new)
 					: (f->oldest_first ? all_old : all_new);
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, f->org_id);
-	sqlite3_bind_int64(s, 2, f->before_id > 0 ? f->before_id : INT64_MAX);
-	sqlite3_bind_int64(s, 3, f->since_id);
-	sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 100);
+	bind_int64(s, 1, f->org_id);
+	bind_int64(s, 2, f->before_id > 0 ? f->before_id : INT64_MAX);
+	bind_int64(s, 3, f->since_id);
+	bind_int64(s, 4, f->limit > 0 ? f->limit : 100);
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STEP_ROW) {
 		struct event e;
 		read_event(s, &e);
 		/* The callback must not use the store: rows are read live. */
 		if (cb(ctx, &e) != 0)
 			break;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	store_reset(s);
+	if (rc != STEP_ROW && rc != STEP_DONE) {
 		*error_r = store_err(st, "list events");
 		return STORE_ERROR;
 	}
@@ -134,7 +134,7 @@ struct event_reader {
 	void *ctx;
 };
 
-static void read_to_cb(sqlite3_stmt *s, void *out)
+static void read_to_cb(struct stmt *s, void *out)
 {
 	struct event_reader *r = out;
 	struct event e;
@@ -147,9 +147,9 @@ int store_event_get(struct store *st, int64_t id, store_event_cb *cb, void *ctx,
 {
 	static const char sql[] = "SELECT " EVENT_COLUMNS " FROM events WHERE id = ?";
 	struct event_reader r = {cb, ctx};
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, id);
+	bind_int64(s, 1, id);
 	return store_one_row(st, s, read_to_cb, &r, "get event", error_r);
 }

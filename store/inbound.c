@@ -15,19 +15,19 @@ int store_imap_state_get(struct store *st, const char *mailbox, uint32_t *uidval
 {
 	static const char sql[] =
 		"SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, mailbox);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*uidvalidity_r = (uint32_t)sqlite3_column_int64(s, 0);
-		*last_uid_r = (uint32_t)sqlite3_column_int64(s, 1);
+	int rc = store_step(s);
+	if (rc == STEP_ROW) {
+		*uidvalidity_r = (uint32_t)col_int64(s, 0);
+		*last_uid_r = (uint32_t)col_int64(s, 1);
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	store_reset(s);
+	if (rc == STEP_DONE)
 		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
+	if (rc != STEP_ROW) {
 		*error_r = store_err(st, "imap_state");
 		return STORE_ERROR;
 	}
@@ -42,12 +42,12 @@ int store_imap_state_set(struct store *st, const char *mailbox, uint32_t uidvali
 		" ON CONFLICT (mailbox) DO UPDATE SET"
 		"  last_uid = CASE WHEN uidvalidity = ?2 THEN max(last_uid, ?3) ELSE ?3 END,"
 		"  uidvalidity = ?2";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, mailbox);
-	sqlite3_bind_int64(s, 2, uidvalidity);
-	sqlite3_bind_int64(s, 3, last_uid);
+	bind_int64(s, 2, uidvalidity);
+	bind_int64(s, 3, last_uid);
 	return store_exec_stmt(st, s, "imap_state", error_r);
 }
 
@@ -57,13 +57,13 @@ int store_inbound_add(struct store *st, struct inbound_row *r, const char **erro
 		"INSERT INTO inbound (mailbox, uidvalidity, uid, message_id, class, tag,"
 		" code, invitation_id, verification_id, outbox_id, from_addr, subject,"
 		" action, detail, received_at)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, r->mailbox);
-	sqlite3_bind_int64(s, 2, r->uidvalidity);
-	sqlite3_bind_int64(s, 3, r->uid);
+	bind_int64(s, 2, r->uidvalidity);
+	bind_int64(s, 3, r->uid);
 	bind_text(s, 4, r->message_id);
 	bind_text(s, 5, r->cls);
 	bind_text(s, 6, r->tag);
@@ -75,46 +75,38 @@ int store_inbound_add(struct store *st, struct inbound_row *r, const char **erro
 	bind_text(s, 12, r->subject);
 	bind_text(s, 13, inbound_action_str(r->action));
 	bind_text(s, 14, r->detail);
-	sqlite3_bind_int64(s, 15, r->received_at);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_CONSTRAINT) {
+	bind_int64(s, 15, r->received_at);
+	int rc = store_insert(st, s, &r->id, "inbound", error_r);
+	if (rc == STORE_CONFLICT)
 		*error_r = "this message was already handled";
-		return STORE_CONFLICT;
-	}
-	if (rc != SQLITE_DONE) {
-		*error_r = store_err(st, "inbound");
-		return STORE_ERROR;
-	}
-	r->id = sqlite3_last_insert_rowid(st->db);
-	return STORE_OK;
+	return rc;
 }
 
-static void read_row(sqlite3_stmt *s, void *out)
+static void read_row(struct stmt *s, void *out)
 {
 	struct inbound_row *r = out;
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(s, 0);
+	r->id = col_int64(s, 0);
 	col_text(s, 1, r->mailbox, sizeof(r->mailbox));
-	r->uidvalidity = (uint32_t)sqlite3_column_int64(s, 2);
-	r->uid = (uint32_t)sqlite3_column_int64(s, 3);
+	r->uidvalidity = (uint32_t)col_int64(s, 2);
+	r->uid = (uint32_t)col_int64(s, 3);
 	col_text(s, 4, r->message_id, sizeof(r->message_id));
 	col_text(s, 5, r->cls, sizeof(r->cls));
 	col_text(s, 6, r->tag, sizeof(r->tag));
 	col_text(s, 7, r->code, sizeof(r->code));
-	r->invitation_id = sqlite3_column_int64(s, 8);
-	r->verification_id = sqlite3_column_int64(s, 9);
-	r->outbox_id = sqlite3_column_int64(s, 10);
+	r->invitation_id = col_int64(s, 8);
+	r->verification_id = col_int64(s, 9);
+	r->outbox_id = col_int64(s, 10);
 	col_text(s, 11, r->from_addr, sizeof(r->from_addr));
 	col_text(s, 12, r->subject, sizeof(r->subject));
 	char action[24];
 	col_text(s, 13, action, sizeof(action));
 	inbound_action_parse(action, &r->action);
 	col_text(s, 14, r->detail, sizeof(r->detail));
-	r->received_at = sqlite3_column_int64(s, 15);
+	r->received_at = col_int64(s, 15);
 }
 
-static int get_one(struct store *st, sqlite3_stmt *s, struct inbound_row *r,
+static int get_one(struct store *st, struct stmt *s, struct inbound_row *r,
 		   const char **error_r)
 {
 	return store_one_row(st, s, read_row, r, "inbound", error_r);
@@ -126,12 +118,12 @@ int store_inbound_get(struct store *st, const char *mailbox, uint32_t uidvalidit
 	static const char sql[] =
 		"SELECT " INBOUND_COLUMNS " FROM inbound"
 		" WHERE mailbox = ? AND uidvalidity = ? AND uid = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, mailbox);
-	sqlite3_bind_int64(s, 2, uidvalidity);
-	sqlite3_bind_int64(s, 3, uid);
+	bind_int64(s, 2, uidvalidity);
+	bind_int64(s, 3, uid);
 	return get_one(st, s, r, error_r);
 }
 
@@ -143,7 +135,7 @@ int store_inbound_same(struct store *st, const struct inbound_row *m, struct inb
 		" WHERE mailbox = ? AND message_id = ? AND message_id != ''"
 		" AND from_addr = ? AND tag = ? AND code = ?"
 		" ORDER BY id LIMIT 1";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, m->mailbox);
@@ -159,10 +151,10 @@ int store_inbound_relayed(struct store *st, int64_t invitation_id, int *yes_r,
 {
 	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM inbound WHERE invitation_id = ?"
 				  " AND action = 'relayed')";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, invitation_id);
+	bind_int64(s, 1, invitation_id);
 	int64_t n;
 	int rc = store_count(st, s, &n, "relayed replies", error_r);
 	*yes_r = n != 0;
@@ -174,11 +166,11 @@ int store_inbound_relays_since(struct store *st, int64_t invitation_id, int64_t 
 {
 	static const char sql[] = "SELECT count(*) FROM inbound WHERE invitation_id = ?"
 				  " AND action = 'relayed' AND received_at >= ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, invitation_id);
-	sqlite3_bind_int64(s, 2, since);
+	bind_int64(s, 1, invitation_id);
+	bind_int64(s, 2, since);
 	return store_count(st, s, n_r, "relayed replies", error_r);
 }
 
@@ -187,19 +179,19 @@ int store_inbound_list(struct store *st, int64_t invitation_id, store_inbound_cb
 {
 	static const char sql[] =
 		"SELECT " INBOUND_COLUMNS " FROM inbound WHERE invitation_id = ? ORDER BY id";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, invitation_id);
+	bind_int64(s, 1, invitation_id);
 	int rc;
 	struct inbound_row r;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STEP_ROW) {
 		read_row(s, &r);
 		if (cb(ctx, &r) != 0)
 			break;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	store_reset(s);
+	if (rc != STEP_ROW && rc != STEP_DONE) {
 		*error_r = store_err(st, "inbound");
 		return STORE_ERROR;
 	}

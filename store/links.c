@@ -13,16 +13,16 @@ int store_link_insert(struct store *st, const struct link_row *l,
 	static const char sql[] =
 		"INSERT INTO links (jti, purpose, subject_id, kid, token, issued_at,"
 		" expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'live')";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, l->jti);
 	bind_text(s, 2, l->purpose);
-	sqlite3_bind_int64(s, 3, l->subject_id);
+	bind_int64(s, 3, l->subject_id);
 	bind_text(s, 4, l->kid);
 	bind_text(s, 5, l->token);
-	sqlite3_bind_int64(s, 6, l->issued_at);
-	sqlite3_bind_int64(s, 7, l->expires_at);
+	bind_int64(s, 6, l->issued_at);
+	bind_int64(s, 7, l->expires_at);
 	return store_exec_stmt(st, s, "insert link", error_r);
 }
 
@@ -32,31 +32,31 @@ int store_link_get(struct store *st, const char *jti, struct link_row *l,
 	static const char sql[] =
 		"SELECT jti, purpose, subject_id, kid, token, issued_at, expires_at,"
 		" state, coalesce(used_at, 0) FROM links WHERE jti = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, jti);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	int rc = store_step(s);
+	if (rc == STEP_ROW) {
 		char state[16];
 		memset(l, 0, sizeof(*l));
 		col_text(s, 0, l->jti, sizeof(l->jti));
 		col_text(s, 1, l->purpose, sizeof(l->purpose));
-		l->subject_id = sqlite3_column_int64(s, 2);
+		l->subject_id = col_int64(s, 2);
 		col_text(s, 3, l->kid, sizeof(l->kid));
 		col_text(s, 4, l->token, sizeof(l->token));
-		l->issued_at = sqlite3_column_int64(s, 5);
-		l->expires_at = sqlite3_column_int64(s, 6);
+		l->issued_at = col_int64(s, 5);
+		l->expires_at = col_int64(s, 6);
 		col_text(s, 7, state, sizeof(state));
 		for (int i = 1; i <= 3; i++)
 			if (strcmp(state, link_states[i]) == 0)
 				l->state = (enum link_state)i;
-		l->used_at = sqlite3_column_int64(s, 8);
+		l->used_at = col_int64(s, 8);
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	store_reset(s);
+	if (rc == STEP_DONE)
 		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
+	if (rc != STEP_ROW) {
 		*error_r = store_err(st, "get link");
 		return STORE_ERROR;
 	}
@@ -69,15 +69,15 @@ int store_link_use(struct store *st, const char *jti, int64_t now,
 	static const char sql[] =
 		"UPDATE links SET state = 'used', used_at = ?, token = ''"
 		" WHERE jti = ? AND state = 'live'";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
+	bind_int64(s, 1, now);
 	bind_text(s, 2, jti);
 	int rc = store_exec_stmt(st, s, "use link", error_r);
 	if (rc != STORE_OK)
 		return rc;
-	if (sqlite3_changes(st->db) != 1) {
+	if (store_changes(st) != 1) {
 		*error_r = "link is no longer live";
 		return STORE_CONFLICT;
 	}
@@ -90,10 +90,10 @@ int store_link_revoke(struct store *st, const char *jti, int64_t now,
 	static const char sql[] =
 		"UPDATE links SET state = 'revoked', used_at = ?, token = ''"
 		" WHERE jti = ? AND state = 'live'";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
+	bind_int64(s, 1, now);
 	bind_text(s, 2, jti);
 	return store_exec_stmt(st, s, "revoke link", error_r);
 }
@@ -104,11 +104,11 @@ int store_link_revoke_subject(struct store *st, const char *purpose, int64_t sub
 	static const char sql[] =
 		"UPDATE links SET state = 'revoked', used_at = ?, token = ''"
 		" WHERE purpose = ? AND subject_id = ? AND state = 'live'";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
+	bind_int64(s, 1, now);
 	bind_text(s, 2, purpose);
-	sqlite3_bind_int64(s, 3, subject_id);
+	bind_int64(s, 3, subject_id);
 	return store_exec_stmt(st, s, "revoke links", error_r);
 }

@@ -1,15 +1,17 @@
 /*
  * orgs.c: organizations and the email domains they own.
  */
+#include <sodium.h>
+
 #include "store_int.h"
 
 #define ORG_COLUMNS ORG_COLUMNS_OF("")
 
-void store_read_org(sqlite3_stmt *s, int base, struct org *o)
+void store_read_org(struct stmt *s, int base, struct org *o)
 {
 	char buf[32];
 	memset(o, 0, sizeof(*o));
-	o->id = sqlite3_column_int64(s, base + 0);
+	o->id = col_int64(s, base + 0);
 	col_text(s, base + 1, buf, sizeof(buf));
 	org_kind_parse(buf, &o->kind);
 	col_text(s, base + 2, buf, sizeof(buf));
@@ -26,21 +28,21 @@ void store_read_org(sqlite3_stmt *s, int base, struct org *o)
 	col_text(s, base + 12, o->support_url, sizeof(o->support_url));
 	col_text(s, base + 13, o->locale, sizeof(o->locale));
 	col_text(s, base + 14, o->status_reason, sizeof(o->status_reason));
-	o->contact_verified = sqlite3_column_int(s, base + 15);
-	o->created_at = sqlite3_column_int64(s, base + 16);
-	o->updated_at = sqlite3_column_int64(s, base + 17);
+	o->contact_verified = col_int(s, base + 15);
+	o->created_at = col_int64(s, base + 16);
+	o->updated_at = col_int64(s, base + 17);
 }
 
 #define read_org(s, o) store_read_org(s, 0, o)
 
-static void read_proof(sqlite3_stmt *s, int base, struct domain_proof *p)
+static void read_proof(struct stmt *s, int base, struct domain_proof *p)
 {
 	char state[16];
 	col_text(s, base, state, sizeof(state));
 	p->state = store_domain_state_parse(state);
 	col_text(s, base + 1, p->method, sizeof(p->method));
 	col_text(s, base + 2, p->token, sizeof(p->token));
-	p->checked_at = sqlite3_column_int64(s, base + 3);
+	p->checked_at = col_int64(s, base + 3);
 }
 
 int store_load_domains(struct store *st, struct org *o, const char **error_r)
@@ -48,18 +50,18 @@ int store_load_domains(struct store *st, struct org *o, const char **error_r)
 	static const char sql[] =
 		"SELECT domain, state, method, token, checked_at FROM org_domains"
 		" WHERE org_id = ? ORDER BY domain";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, o->id);
+	bind_int64(s, 1, o->id);
 	o->n_domains = 0;
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && o->n_domains < MAX_DOMAINS) {
+	while ((rc = store_step(s)) == STEP_ROW && o->n_domains < MAX_DOMAINS) {
 		col_text(s, 0, o->domains[o->n_domains], MAX_DOMAIN_LEN + 1);
 		read_proof(s, 1, &o->proofs[o->n_domains++]);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	store_reset(s);
+	if (rc != STEP_DONE && rc != STEP_ROW) {
 		*error_r = store_err(st, "org domains");
 		return STORE_ERROR;
 	}
@@ -73,15 +75,15 @@ int store_domain_owner(struct store *st, const char *domain, int64_t except_id,
 		"SELECT o.id FROM org_domains d JOIN orgs o ON o.id = d.org_id"
 		" WHERE d.domain = ? AND d.state = 'proven' AND o.status = 'approved'"
 		" AND o.id != ? LIMIT 1";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, domain);
-	sqlite3_bind_int64(s, 2, except_id);
-	int rc = sqlite3_step(s);
-	*org_id_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	bind_int64(s, 2, except_id);
+	int rc = store_step(s);
+	*org_id_r = rc == STEP_ROW ? col_int64(s, 0) : 0;
+	store_reset(s);
+	if (rc != STEP_ROW && rc != STEP_DONE) {
 		*error_r = store_err(st, "domain owner");
 		return STORE_ERROR;
 	}
@@ -95,10 +97,10 @@ int store_org_insert(struct store *st, struct org *o, const char **error_r)
 		" partner_id, contact_name, contact_email, contact_phone,"
 		" support_email, support_phone, support_url, locale,"
 		" status_reason, contact_verified, created_at, updated_at)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id";
 	static const char sql_domain[] =
-		"INSERT OR IGNORE INTO org_domains (org_id, domain, token)"
-		" VALUES (?, ?, lower(hex(randomblob(16))))";
+		"INSERT INTO org_domains (org_id, domain, token) VALUES (?, ?, ?)"
+		" ON CONFLICT DO NOTHING";
 
 	for (size_t i = 0; i < o->n_domains; i++) {
 		int64_t owner;
@@ -110,7 +112,7 @@ int store_org_insert(struct store *st, struct org *o, const char **error_r)
 			return STORE_CONFLICT;
 		}
 	}
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, org_kind_str(o->kind));
@@ -127,20 +129,25 @@ int store_org_insert(struct store *st, struct org *o, const char **error_r)
 	bind_text(s, 12, o->support_url);
 	bind_text(s, 13, o->locale[0] ? o->locale : "en");
 	bind_text(s, 14, o->status_reason);
-	sqlite3_bind_int(s, 15, o->contact_verified);
-	sqlite3_bind_int64(s, 16, o->created_at);
-	sqlite3_bind_int64(s, 17, o->updated_at ? o->updated_at : o->created_at);
-	int rc = store_exec_stmt(st, s, "insert org", error_r);
+	bind_int64(s, 15, o->contact_verified);
+	bind_int64(s, 16, o->created_at);
+	bind_int64(s, 17, o->updated_at ? o->updated_at : o->created_at);
+	int rc = store_insert(st, s, &o->id, "insert org", error_r);
 	if (rc != STORE_OK)
 		return rc;
-	o->id = sqlite3_last_insert_rowid(st->db);
 
 	for (size_t i = 0; i < o->n_domains; i++) {
 		s = store_stmt(st, sql_domain, error_r);
 		if (s == NULL)
 			return STORE_ERROR;
-		sqlite3_bind_int64(s, 1, o->id);
+		/* The TXT record's token: 128 random bits, in lower-case hex. */
+		unsigned char raw[DOMAIN_TOKEN_LEN / 2];
+		char token[DOMAIN_TOKEN_LEN + 1];
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
+		bind_int64(s, 1, o->id);
 		bind_text(s, 2, o->domains[i]);
+		bind_text(s, 3, token);
 		if ((rc = store_exec_stmt(st, s, "insert org domain", error_r)) != STORE_OK)
 			return rc;
 	}
@@ -151,17 +158,17 @@ int store_org_get(struct store *st, int64_t id, struct org *o,
 		  const char **error_r)
 {
 	static const char sql[] = "SELECT " ORG_COLUMNS " FROM orgs WHERE id = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	bind_int64(s, 1, id);
+	int rc = store_step(s);
+	if (rc == STEP_ROW)
 		read_org(s, o);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	store_reset(s);
+	if (rc == STEP_DONE)
 		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
+	if (rc != STEP_ROW) {
 		*error_r = store_err(st, "get org");
 		return STORE_ERROR;
 	}
@@ -175,13 +182,13 @@ int store_org_set_status(struct store *st, int64_t id, int from,
 	static const char sql[] =
 		"UPDATE orgs SET status = ?, status_reason = ?, updated_at = ?"
 		" WHERE id = ? AND (? IS NULL OR status = ?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, org_status_str(to));
 	bind_text(s, 2, reason ? reason : "");
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_int64(s, 4, id);
+	bind_int64(s, 3, now);
+	bind_int64(s, 4, id);
 	if (from >= 0) {
 		bind_text(s, 5, org_status_str((enum org_status)from));
 		bind_text(s, 6, org_status_str((enum org_status)from));
@@ -189,7 +196,7 @@ int store_org_set_status(struct store *st, int64_t id, int from,
 	int rc = store_exec_stmt(st, s, "set org status", error_r);
 	if (rc != STORE_OK)
 		return rc;
-	if (sqlite3_changes(st->db) == 0) {
+	if (store_changes(st) == 0) {
 		*error_r = "organization is not in the expected state";
 		return STORE_CONFLICT;
 	}
@@ -201,11 +208,11 @@ int store_org_set_contact_verified(struct store *st, int64_t id, int64_t now,
 {
 	static const char sql[] =
 		"UPDATE orgs SET contact_verified = 1, updated_at = ? WHERE id = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, id);
+	bind_int64(s, 1, now);
+	bind_int64(s, 2, id);
 	return store_exec_stmt(st, s, "set contact verified", error_r);
 }
 
@@ -213,18 +220,18 @@ int store_org_set_contact_verified(struct store *st, int64_t id, int64_t now,
 static int find_one(struct store *st, const char *sql, enum org_kind kind,
 		    const char *value, struct org *o, const char **error_r)
 {
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, value);
 	bind_text(s, 2, org_kind_str(kind));
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	int rc = store_step(s);
+	if (rc == STEP_ROW)
 		read_org(s, o);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	store_reset(s);
+	if (rc == STEP_DONE)
 		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
+	if (rc != STEP_ROW) {
 		*error_r = store_err(st, "find org");
 		return STORE_ERROR;
 	}
@@ -280,30 +287,30 @@ int store_org_list(struct store *st, const struct org_filter *f,
 		"SELECT " ORG_COLUMNS " FROM orgs WHERE (?1 IS NULL OR kind = ?1)"
 		" AND (?2 IS NULL OR status = ?2) AND (?3 = 0 OR id < ?3)"
 		" AND (?5 = 0 OR status != '') ORDER BY id DESC LIMIT ?4";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	if (f->kind > 0)
 		bind_text(s, 1, org_kind_str((enum org_kind)f->kind));
 	if (f->status >= 0)
 		bind_text(s, 2, org_status_str((enum org_status)f->status));
-	sqlite3_bind_int64(s, 3, f->before_id);
-	sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 100);
-	sqlite3_bind_int(s, 5, f->enrolled_only);
+	bind_int64(s, 3, f->before_id);
+	bind_int64(s, 4, f->limit > 0 ? f->limit : 100);
+	bind_int64(s, 5, f->enrolled_only);
 
 	/* Rows are copied out first: the callback may use the store. */
-	int n = 0, rc = SQLITE_DONE, cap = f->limit > 0 ? f->limit : 100;
+	int n = 0, rc = STEP_DONE, cap = f->limit > 0 ? f->limit : 100;
 	struct org *rows = calloc((size_t)cap, sizeof(*rows));
 	if (rows == NULL) {
-		sqlite3_reset(s);
+		store_reset(s);
 		*error_r = "out of memory";
 		return STORE_ERROR;
 	}
-	while (n < cap && (rc = sqlite3_step(s)) == SQLITE_ROW)
+	while (n < cap && (rc = store_step(s)) == STEP_ROW)
 		read_org(s, &rows[n++]);
-	sqlite3_reset(s);
+	store_reset(s);
 	int ret = STORE_OK;
-	if (n < cap && rc != SQLITE_DONE) {
+	if (n < cap && rc != STEP_DONE) {
 		*error_r = store_err(st, "list orgs");
 		ret = STORE_ERROR;
 	}
@@ -322,7 +329,7 @@ int store_org_pending_for_contact(struct store *st, const char *email, int64_t *
 {
 	static const char sql[] = "SELECT id FROM orgs WHERE contact_email = ?"
 				  " AND status = 'pending_verification' LIMIT 1";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, email);
@@ -344,10 +351,10 @@ int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
 		"UPDATE org_domains SET state = 'proven', method = ?3, checked_at = ?4"
 		" WHERE org_id = ?1 AND (?2 IS NULL OR domain = ?2)"
 		" AND (state != 'proven' OR method = 'dns')"; /* a lasting proof stays */
-	sqlite3_stmt *s = store_stmt(st, taken, error_r);
+	struct stmt *s = store_stmt(st, taken, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
+	bind_int64(s, 1, org_id);
 	if (domain != NULL)
 		bind_text(s, 2, domain);
 	int64_t n;
@@ -360,14 +367,14 @@ int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
 	}
 	if ((s = store_stmt(st, sql, error_r)) == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
+	bind_int64(s, 1, org_id);
 	if (domain != NULL)
 		bind_text(s, 2, domain);
 	bind_text(s, 3, method);
-	sqlite3_bind_int64(s, 4, now);
+	bind_int64(s, 4, now);
 	if ((rc = store_exec_stmt(st, s, "prove domain", error_r)) != STORE_OK)
 		return rc;
-	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	return store_changes(st) > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 int store_domain_checked(struct store *st, int64_t org_id, const char *domain,
@@ -379,17 +386,17 @@ int store_domain_checked(struct store *st, int64_t org_id, const char *domain,
 		"UPDATE org_domains SET state = ?3, method = CASE ?3 WHEN 'proven' THEN 'dns'"
 		" ELSE '' END, checked_at = ?4 WHERE org_id = ?1 AND domain = ?2"
 		" AND (state != 'proven' OR method = 'dns')";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
+	bind_int64(s, 1, org_id);
 	bind_text(s, 2, domain);
 	bind_text(s, 3, domain_state_str(state));
-	sqlite3_bind_int64(s, 4, now);
+	bind_int64(s, 4, now);
 	int rc = store_exec_stmt(st, s, "domain checked", error_r);
 	if (rc != STORE_OK)
 		return rc;
-	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	return store_changes(st) > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 int store_domains_due(struct store *st, int64_t org_id, int64_t before, int limit,
@@ -402,29 +409,29 @@ int store_domains_due(struct store *st, int64_t org_id, int64_t before, int limi
 		" AND (d.state != 'proven' OR d.method = 'dns') AND o.status != 'rejected'"
 		" AND o.contact_verified = 1"
 		" ORDER BY d.checked_at LIMIT ?3";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
-	sqlite3_bind_int64(s, 2, before);
-	sqlite3_bind_int(s, 3, limit);
+	bind_int64(s, 1, org_id);
+	bind_int64(s, 2, before);
+	bind_int64(s, 3, limit);
 	/* Rows are copied out first: the callback may use the store. */
 	struct domain_due *rows = calloc((size_t)(limit > 0 ? limit : 1), sizeof(*rows));
 	if (rows == NULL) {
-		sqlite3_reset(s);
+		store_reset(s);
 		*error_r = "out of memory";
 		return STORE_ERROR;
 	}
-	int n = 0, rc = SQLITE_DONE;
-	while (n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		rows[n].org_id = sqlite3_column_int64(s, 0);
+	int n = 0, rc = STEP_DONE;
+	while (n < limit && (rc = store_step(s)) == STEP_ROW) {
+		rows[n].org_id = col_int64(s, 0);
 		col_text(s, 1, rows[n].domain, sizeof(rows[n].domain));
 		read_proof(s, 2, &rows[n].proof);
 		n++;
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	int ret = STORE_OK;
-	if (n < limit && rc != SQLITE_DONE) {
+	if (n < limit && rc != STEP_DONE) {
 		*error_r = store_err(st, "domains due");
 		ret = STORE_ERROR;
 	}
@@ -441,10 +448,10 @@ int store_domains_ask(struct store *st, int64_t org_id, int64_t seen_before,
 	static const char sql[] =
 		"UPDATE org_domains SET checked_at = 0 WHERE org_id = ? AND checked_at < ?"
 		" AND (state != 'proven' OR method = 'dns')";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
-	sqlite3_bind_int64(s, 2, seen_before);
+	bind_int64(s, 1, org_id);
+	bind_int64(s, 2, seen_before);
 	return store_exec_stmt(st, s, "ask domains", error_r);
 }

@@ -20,29 +20,29 @@ void outbox_msg_clear(struct outbox_msg *m)
 	m->len = 0;
 }
 
-static void read_msg(sqlite3_stmt *s, struct outbox_msg *m)
+static void read_msg(struct stmt *s, struct outbox_msg *m)
 {
 	char status[16];
 	memset(m, 0, sizeof(*m));
-	m->id = sqlite3_column_int64(s, 0);
+	m->id = col_int64(s, 0);
 	col_text(s, 1, m->code, sizeof(m->code));
 	col_text(s, 2, m->message_id, sizeof(m->message_id));
 	char kind[24];
 	col_text(s, 3, kind, sizeof(kind));
 	outbox_kind_parse(kind, &m->kind);
-	m->invitation_id = sqlite3_column_int64(s, 4);
-	m->verification_id = sqlite3_column_int64(s, 5);
-	m->org_id = sqlite3_column_int64(s, 6);
+	m->invitation_id = col_int64(s, 4);
+	m->verification_id = col_int64(s, 5);
+	m->org_id = col_int64(s, 6);
 	col_text(s, 7, m->env_from, sizeof(m->env_from));
 	col_text(s, 8, m->rcpt, sizeof(m->rcpt));
 	col_text(s, 9, status, sizeof(status));
 	outbox_status_parse(status, &m->status);
-	m->attempts = sqlite3_column_int(s, 10);
-	m->next_attempt_at = sqlite3_column_int64(s, 11);
-	m->expires_at = sqlite3_column_int64(s, 12);
-	m->created_at = sqlite3_column_int64(s, 13);
-	m->sent_at = sqlite3_column_int64(s, 14);
-	m->last_code = sqlite3_column_int(s, 15);
+	m->attempts = col_int(s, 10);
+	m->next_attempt_at = col_int64(s, 11);
+	m->expires_at = col_int64(s, 12);
+	m->created_at = col_int64(s, 13);
+	m->sent_at = col_int64(s, 14);
+	m->last_code = col_int(s, 15);
 	col_text(s, 16, m->last_reply, sizeof(m->last_reply));
 }
 
@@ -50,20 +50,20 @@ static void read_msg(sqlite3_stmt *s, struct outbox_msg *m)
 static int read_data(struct store *st, struct outbox_msg *m, const char **error_r)
 {
 	static const char sql[] = "SELECT data FROM outbox_data WHERE id = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, m->id);
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		*error_r = rc == SQLITE_DONE ? errorf("store: message %lld has no data",
+	bind_int64(s, 1, m->id);
+	int rc = store_step(s);
+	if (rc != STEP_ROW) {
+		*error_r = rc == STEP_DONE ? errorf("store: message %lld has no data",
 						      (long long)m->id)
 					     : store_err(st, "read message data");
-		sqlite3_reset(s);
+		store_reset(s);
 		return STORE_ERROR;
 	}
-	const void *blob = sqlite3_column_blob(s, 0);
-	size_t n = (size_t)sqlite3_column_bytes(s, 0);
+	const void *blob = col_blob(s, 0);
+	size_t n = col_bytes(s, 0);
 	m->data = malloc(n + 1);
 	if (m->data != NULL) {
 		if (n > 0)
@@ -71,7 +71,7 @@ static int read_data(struct store *st, struct outbox_msg *m, const char **error_
 		m->data[n] = '\0';
 		m->len = n;
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	if (m->data == NULL) {
 		*error_r = "store: out of memory";
 		return STORE_ERROR;
@@ -85,9 +85,9 @@ static int add(struct store *st, struct outbox_msg *m, const char **error_r)
 		"INSERT INTO outbox (code, message_id, kind, invitation_id,"
 		" verification_id, org_id, env_from, rcpt, status,"
 		" next_attempt_at, expires_at, created_at)"
-		" VALUES (?,?,?,?,?,?,?,?,'queued',?,?,?)";
+		" VALUES (?,?,?,?,?,?,?,?,'queued',?,?,?) RETURNING id";
 	static const char sql_data[] = "INSERT INTO outbox_data (id, data) VALUES (?,?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, m->code);
@@ -98,17 +98,17 @@ static int add(struct store *st, struct outbox_msg *m, const char **error_r)
 	bind_id(s, 6, m->org_id);
 	bind_text(s, 7, m->env_from);
 	bind_text(s, 8, m->rcpt);
-	sqlite3_bind_int64(s, 9, m->created_at);
-	sqlite3_bind_int64(s, 10, m->expires_at);
-	sqlite3_bind_int64(s, 11, m->created_at);
-	int rc = store_exec_stmt(st, s, "queue message", error_r);
+	bind_int64(s, 9, m->created_at);
+	bind_int64(s, 10, m->expires_at);
+	bind_int64(s, 11, m->created_at);
+	int64_t id;
+	int rc = store_insert(st, s, &id, "queue message", error_r);
 	if (rc != STORE_OK)
 		return rc;
-	int64_t id = sqlite3_last_insert_rowid(st->db);
 	if ((s = store_stmt(st, sql_data, error_r)) == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_blob(s, 2, m->data, (int)m->len, SQLITE_STATIC);
+	bind_int64(s, 1, id);
+	bind_blob(s, 2, m->data, (int)m->len);
 	if ((rc = store_exec_stmt(st, s, "queue message data", error_r)) != STORE_OK)
 		return rc;
 	m->id = id;
@@ -135,14 +135,14 @@ int store_outbox_due(struct store *st, int64_t now, int *due_r, const char **err
 	static const char sql[] =
 		"SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_due"
 		" WHERE status = 'queued' AND next_attempt_at <= ?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
-	int rc = sqlite3_step(s);
-	*due_r = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
+	bind_int64(s, 1, now);
+	int rc = store_step(s);
+	*due_r = rc == STEP_ROW && col_int(s, 0) != 0;
+	store_reset(s);
+	if (rc != STEP_ROW) {
 		*error_r = store_err(st, "look for due messages");
 		return STORE_ERROR;
 	}
@@ -162,16 +162,16 @@ int store_outbox_claim(struct store *st, int64_t now, size_t max,
 		" AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
 		" RETURNING " OUTBOX_COLUMNS;
 	*n_r = 0;
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, (int64_t)max);
+	bind_int64(s, 1, now);
+	bind_int64(s, 2, (int64_t)max);
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n_r < max)
+	while ((rc = store_step(s)) == STEP_ROW && *n_r < max)
 		read_msg(s, &out[(*n_r)++]);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	store_reset(s);
+	if (rc != STEP_DONE) {
 		*n_r = 0;
 		*error_r = store_err(st, "claim messages");
 		return STORE_ERROR;
@@ -199,19 +199,19 @@ int store_outbox_result(struct store *st, int64_t id, enum outbox_status from,
 		" next_attempt_at = ?, sent_at = CASE WHEN ? = 'sent' THEN ?"
 		" ELSE sent_at END WHERE id = ? AND status = ?";
 	const char *status = outbox_status_str(to);
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, status);
-	sqlite3_bind_int(s, 2, code);
+	bind_int64(s, 2, code);
 	bind_text(s, 3, reply ? reply : "");
-	sqlite3_bind_int64(s, 4, next_at);
+	bind_int64(s, 4, next_at);
 	bind_text(s, 5, status);
-	sqlite3_bind_int64(s, 6, now);
-	sqlite3_bind_int64(s, 7, id);
+	bind_int64(s, 6, now);
+	bind_int64(s, 7, id);
 	bind_text(s, 8, outbox_status_str(from));
 	int rc = store_exec_stmt(st, s, "record attempt", error_r);
-	if (rc == STORE_OK && sqlite3_changes(st->db) == 0) {
+	if (rc == STORE_OK && store_changes(st) == 0) {
 		*error_r = errorf("message %lld is no longer %s", (long long)id,
 				  outbox_status_str(from));
 		return STORE_CONFLICT;
@@ -225,12 +225,12 @@ int store_outbox_recover(struct store *st, int64_t now, size_t *n_r,
 	static const char sql[] =
 		"UPDATE outbox SET status = 'queued', next_attempt_at = ?"
 		" WHERE status = 'sending'";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
+	bind_int64(s, 1, now);
 	int rc = store_exec_stmt(st, s, "recover messages", error_r);
-	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
+	*n_r = rc == STORE_OK ? (size_t)store_changes(st) : 0;
 	return rc;
 }
 
@@ -240,14 +240,14 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t now,
 	static const char sql[] =
 		"UPDATE outbox SET status = 'queued', next_attempt_at = ?,"
 		" expires_at = ? WHERE id = ? AND status = 'failed'";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, expires_at);
-	sqlite3_bind_int64(s, 3, id);
+	bind_int64(s, 1, now);
+	bind_int64(s, 2, expires_at);
+	bind_int64(s, 3, id);
 	int rc = store_exec_stmt(st, s, "retry message", error_r);
-	if (rc == STORE_OK && sqlite3_changes(st->db) == 0) {
+	if (rc == STORE_OK && store_changes(st) == 0) {
 		*error_r = "message is not failed";
 		return STORE_CONFLICT;
 	}
@@ -266,11 +266,11 @@ int store_outbox_count_to(struct store *st, enum outbox_kind kind, const char *r
 		*error_r = "store: no count of that kind of mail";
 		return STORE_ERROR;
 	}
-	sqlite3_stmt *s = store_stmt(st, kind == OUTBOX_CONFIRM ? confirm : signin, error_r);
+	struct stmt *s = store_stmt(st, kind == OUTBOX_CONFIRM ? confirm : signin, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, rcpt);
-	sqlite3_bind_int64(s, 2, since);
+	bind_int64(s, 2, since);
 	int64_t n;
 	int rc = store_count(st, s, &n, "count mails to an address", error_r);
 	*n_r = (int)n;
@@ -299,18 +299,18 @@ int store_outbox_prune(struct store *st, int64_t before, size_t max, size_t *n_r
 		*error_r = "out of memory";
 		return STORE_ERROR;
 	}
-	sqlite3_stmt *s = store_stmt(st, mark, error_r);
+	struct stmt *s = store_stmt(st, mark, error_r);
 	if (s == NULL) {
 		free(ids);
 		return STORE_ERROR;
 	}
-	sqlite3_bind_int64(s, 1, before);
-	sqlite3_bind_int64(s, 2, (int64_t)max);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (sqlite3_column_int(s, 1) == 0 && n < max)
-			ids[n++] = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	bind_int64(s, 1, before);
+	bind_int64(s, 2, (int64_t)max);
+	while ((rc = store_step(s)) == STEP_ROW)
+		if (col_int(s, 1) == 0 && n < max)
+			ids[n++] = col_int64(s, 0);
+	store_reset(s);
+	if (rc != STEP_DONE) {
 		free(ids);
 		*error_r = store_err(st, "mark old mail");
 		return STORE_ERROR;
@@ -321,7 +321,7 @@ int store_outbox_prune(struct store *st, int64_t before, size_t max, size_t *n_r
 			rc = STORE_ERROR;
 			break;
 		}
-		sqlite3_bind_int64(s, 1, ids[i]);
+		bind_int64(s, 1, ids[i]);
 		rc = store_exec_stmt(st, s, "drop mail bytes", error_r);
 	}
 	free(ids);
@@ -329,11 +329,11 @@ int store_outbox_prune(struct store *st, int64_t before, size_t max, size_t *n_r
 	return rc;
 }
 
-static void read_newest(sqlite3_stmt *s, void *out)
+static void read_newest(struct stmt *s, void *out)
 {
 	int64_t *v = out;
-	v[0] = sqlite3_column_int64(s, 0);
-	v[1] = sqlite3_column_int64(s, 1);
+	v[0] = col_int64(s, 0);
+	v[1] = col_int64(s, 1);
 }
 
 int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kind kind,
@@ -351,10 +351,10 @@ int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kin
 		*error_r = "store: no newest message of that kind";
 		return STORE_ERROR;
 	}
-	sqlite3_stmt *s = store_stmt(st, kind == OUTBOX_INVITATION ? invitation : confirm, error_r);
+	struct stmt *s = store_stmt(st, kind == OUTBOX_INVITATION ? invitation : confirm, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, invitation_id);
+	bind_int64(s, 1, invitation_id);
 	int rc = store_one_row(st, s, read_newest, v, "newest message", error_r);
 	if (id_r != NULL)
 		*id_r = v[0];
@@ -363,16 +363,16 @@ int store_outbox_newest(struct store *st, int64_t invitation_id, enum outbox_kin
 	return rc == STORE_ERROR ? STORE_ERROR : STORE_OK;
 }
 
-static int get_by(struct store *st, sqlite3_stmt *s, int with_data,
+static int get_by(struct store *st, struct stmt *s, int with_data,
 		  struct outbox_msg *m, const char **error_r)
 {
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	int rc = store_step(s);
+	if (rc == STEP_ROW)
 		read_msg(s, m);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	store_reset(s);
+	if (rc == STEP_DONE)
 		return STORE_NOT_FOUND;
-	if (rc != SQLITE_ROW) {
+	if (rc != STEP_ROW) {
 		*error_r = store_err(st, "get message");
 		return STORE_ERROR;
 	}
@@ -384,10 +384,10 @@ int store_outbox_get(struct store *st, int64_t id, int with_data,
 {
 	static const char sql[] =
 		"SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, id);
+	bind_int64(s, 1, id);
 	return get_by(st, s, with_data, m, error_r);
 }
 
@@ -396,7 +396,7 @@ int store_outbox_by_code(struct store *st, const char *code,
 {
 	static const char sql[] =
 		"SELECT " OUTBOX_COLUMNS " FROM outbox WHERE code = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, code);
@@ -408,7 +408,7 @@ int store_outbox_by_message_id(struct store *st, const char *message_id,
 {
 	static const char sql[] =
 		"SELECT " OUTBOX_COLUMNS " FROM outbox WHERE message_id = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, message_id);
@@ -440,24 +440,24 @@ static const char *outbox_list_sql(const struct outbox_filter *f)
 int store_outbox_list(struct store *st, const struct outbox_filter *f,
 		      store_outbox_cb *cb, void *ctx, const char **error_r)
 {
-	sqlite3_stmt *s = store_stmt(st, outbox_list_sql(f), error_r);
+	struct stmt *s = store_stmt(st, outbox_list_sql(f), error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	if (f->status > 0)
 		bind_text(s, 1, outbox_status_str((enum outbox_status)f->status));
-	sqlite3_bind_int64(s, 2, f->invitation_id);
-	sqlite3_bind_int64(s, 3, f->before_id > 0 ? f->before_id : INT64_MAX);
-	sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 100);
+	bind_int64(s, 2, f->invitation_id);
+	bind_int64(s, 3, f->before_id > 0 ? f->before_id : INT64_MAX);
+	bind_int64(s, 4, f->limit > 0 ? f->limit : 100);
 	int rc;
 	struct outbox_msg m;
 	/* The callback must not use this connection: rows are read live. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STEP_ROW) {
 		read_msg(s, &m);
 		if (cb(ctx, &m) != 0)
 			break;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	store_reset(s);
+	if (rc != STEP_ROW && rc != STEP_DONE) {
 		*error_r = store_err(st, "list messages");
 		return STORE_ERROR;
 	}
@@ -480,16 +480,16 @@ int store_outbox_oldest_queued(struct store *st, int64_t *at_r, const char **err
 {
 	/* The lowest id still queued is the oldest one (ids grow with time):
 	 * one step down the (status, id) index. */
-	sqlite3_stmt *s = store_stmt(st,
+	struct stmt *s = store_stmt(st,
 				     "SELECT created_at FROM outbox WHERE status = 'queued' "
 				     "ORDER BY id LIMIT 1",
 				     error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	int rc = sqlite3_step(s);
-	*at_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	int rc = store_step(s);
+	*at_r = rc == STEP_ROW ? col_int64(s, 0) : 0;
+	store_reset(s);
+	if (rc != STEP_ROW && rc != STEP_DONE) {
 		*error_r = store_err(st, "oldest queued message");
 		return STORE_ERROR;
 	}

@@ -9,21 +9,20 @@ int store_rel_insert(struct store *st, struct relationship *r, const char **erro
 {
 	static const char sql[] =
 		"INSERT INTO relationships (kind, up_org_id, down_org_id,"
-		" invitation_id, active, created_at) VALUES (?, ?, ?, ?, 1, ?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+		" invitation_id, active, created_at) VALUES (?, ?, ?, ?, 1, ?) RETURNING id";
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, rel_kind_str(r->kind));
-	sqlite3_bind_int64(s, 2, r->up_org_id);
-	sqlite3_bind_int64(s, 3, r->down_org_id);
+	bind_int64(s, 2, r->up_org_id);
+	bind_int64(s, 3, r->down_org_id);
 	bind_id(s, 4, r->invitation_id);
-	sqlite3_bind_int64(s, 5, r->created_at);
-	int rc = store_exec_stmt(st, s, "insert relationship", error_r);
+	bind_int64(s, 5, r->created_at);
+	int rc = store_insert(st, s, &r->id, "insert relationship", error_r);
 	if (rc == STORE_CONFLICT)
 		*error_r = "an active relationship already links these organizations";
 	if (rc != STORE_OK)
 		return rc;
-	r->id = sqlite3_last_insert_rowid(st->db);
 	r->active = 1;
 	return STORE_OK;
 }
@@ -34,17 +33,17 @@ int store_rel_active(struct store *st, enum rel_kind kind, int64_t up,
 	static const char sql[] =
 		"SELECT 1 FROM relationships WHERE kind = ? AND up_org_id = ?"
 		" AND down_org_id = ? AND active = 1";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, rel_kind_str(kind));
-	sqlite3_bind_int64(s, 2, up);
-	sqlite3_bind_int64(s, 3, down);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	bind_int64(s, 2, up);
+	bind_int64(s, 3, down);
+	int rc = store_step(s);
+	store_reset(s);
+	if (rc == STEP_ROW)
 		return STORE_OK;
-	if (rc == SQLITE_DONE)
+	if (rc == STEP_DONE)
 		return STORE_NOT_FOUND;
 	*error_r = store_err(st, "relationship");
 	return STORE_ERROR;
@@ -56,13 +55,13 @@ int store_rel_end(struct store *st, enum rel_kind kind, int64_t up, int64_t down
 	static const char sql[] =
 		"UPDATE relationships SET active = 0, ended_at = ? WHERE kind = ?"
 		" AND up_org_id = ? AND down_org_id = ? AND active = 1 RETURNING id";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
+	bind_int64(s, 1, now);
 	bind_text(s, 2, rel_kind_str(kind));
-	sqlite3_bind_int64(s, 3, up);
-	sqlite3_bind_int64(s, 4, down);
+	bind_int64(s, 3, up);
+	bind_int64(s, 4, down);
 	*id_r = 0;
 	return store_one_row(st, s, store_read_int64, id_r, "end relationship", error_r);
 }
@@ -76,30 +75,30 @@ int store_rel_end(struct store *st, enum rel_kind kind, int64_t up, int64_t down
 	" AND r2.down_org_id = r.down_org_id))"                                \
 	" AND (?4 = 0 OR r.id < ?4) ORDER BY r.id DESC LIMIT ?5"
 
-static void read_rel(sqlite3_stmt *s, void *out)
+static void read_rel(struct stmt *s, void *out)
 {
 	struct relationship *r = out;
 	char kind[32];
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(s, 0);
+	r->id = col_int64(s, 0);
 	col_text(s, 1, kind, sizeof(kind));
 	r->kind = strcmp(kind, "indirect_provider") == 0 ? REL_INDIRECT_PROVIDER
 							 : REL_RESELLER_OF_RECORD;
-	r->up_org_id = sqlite3_column_int64(s, 2);
-	r->down_org_id = sqlite3_column_int64(s, 3);
-	r->invitation_id = sqlite3_column_int64(s, 4);
-	r->active = sqlite3_column_int(s, 5);
-	r->created_at = sqlite3_column_int64(s, 6);
-	r->ended_at = sqlite3_column_int64(s, 7);
+	r->up_org_id = col_int64(s, 2);
+	r->down_org_id = col_int64(s, 3);
+	r->invitation_id = col_int64(s, 4);
+	r->active = col_int(s, 5);
+	r->created_at = col_int64(s, 6);
+	r->ended_at = col_int64(s, 7);
 }
 
 int store_rel_get(struct store *st, int64_t id, struct relationship *r, const char **error_r)
 {
 	static const char sql[] = "SELECT " REL_COLUMNS "0 FROM relationships r WHERE r.id = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, id);
+	bind_int64(s, 1, id);
 	return store_one_row(st, s, read_rel, r, "get relationship", error_r);
 }
 
@@ -114,26 +113,26 @@ int store_rel_list(struct store *st, const struct rel_filter *f,
 		"SELECT " REL_COLUMNS ORG_COLUMNS_OF("o.") " FROM relationships r"
 		" JOIN orgs o ON o.id = r.up_org_id WHERE r.down_org_id = ?1"
 		" AND r.kind = ?2 AND r.active = 1" REL_SHARED;
-	sqlite3_stmt *s = store_stmt(st, f->side == REL_LIST_DOWN ? down : up, error_r);
+	struct stmt *s = store_stmt(st, f->side == REL_LIST_DOWN ? down : up, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, f->org_id);
+	bind_int64(s, 1, f->org_id);
 	bind_text(s, 2, rel_kind_str(f->kind));
-	sqlite3_bind_int64(s, 3, f->shared_with);
-	sqlite3_bind_int64(s, 4, f->before_id);
-	sqlite3_bind_int(s, 5, f->limit > 0 ? f->limit : 50);
+	bind_int64(s, 3, f->shared_with);
+	bind_int64(s, 4, f->before_id);
+	bind_int64(s, 5, f->limit > 0 ? f->limit : 50);
 	int rc;
 	struct relationship r;
 	struct org o;
 	/* The callback must not use this connection: rows are read live. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STEP_ROW) {
 		read_rel(s, &r);
 		store_read_org(s, 8, &o);
 		if (cb(ctx, &r, &o) != 0)
 			break;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	store_reset(s);
+	if (rc != STEP_ROW && rc != STEP_DONE) {
 		*error_r = store_err(st, "list relationships");
 		return STORE_ERROR;
 	}
@@ -155,18 +154,18 @@ int store_org_counts(struct store *st, int64_t org_id, struct org_counts *out,
 	int64_t *to[] = {&out->partners, &out->customers};
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < 2; i++) {
-		sqlite3_stmt *s = store_stmt(st, sql[i], error_r);
+		struct stmt *s = store_stmt(st, sql[i], error_r);
 		if (s == NULL)
 			return STORE_ERROR;
-		sqlite3_bind_int64(s, 1, org_id);
+		bind_int64(s, 1, org_id);
 		if (store_count(st, s, to[i], "count relationships", error_r) != STORE_OK)
 			return STORE_ERROR;
 	}
 	for (int status = INV_DRAFT; status <= INV_HANDED_OFF; status++) {
-		sqlite3_stmt *s = store_stmt(st, invitations, error_r);
+		struct stmt *s = store_stmt(st, invitations, error_r);
 		if (s == NULL)
 			return STORE_ERROR;
-		sqlite3_bind_int64(s, 1, org_id);
+		bind_int64(s, 1, org_id);
 		bind_text(s, 2, inv_status_str((enum inv_status)status));
 		if (store_count(st, s, &out->invitations[status], "count invitations",
 				error_r) != STORE_OK)

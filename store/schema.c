@@ -4,6 +4,8 @@
  * shipped, add the next. Tables are STRICT; times are unix seconds.
  */
 
+#include "store_int.h"
+
 const char *const store_migrations[] = {
 	/* 1: the first schema */
 	"CREATE TABLE orgs ("
@@ -379,3 +381,5 @@ const char *const store_migrations[] = {
 
 const int store_migration_count =
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
+_Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
+	       "STORE_SCHEMA_VERSION is the number of migrations");

@@ -8,20 +8,20 @@
 #define USER_COLUMNS                                                          \
 	"id, coalesce(org_id, 0), email, name, role, status, locale, created_at, updated_at"
 
-static void user_row(sqlite3_stmt *s, void *out)
+static void user_row(struct stmt *s, void *out)
 {
 	struct user *u = out;
 	char role[32], status[32];
 	memset(u, 0, sizeof(*u));
-	u->id = sqlite3_column_int64(s, 0);
-	u->org_id = sqlite3_column_int64(s, 1);
+	u->id = col_int64(s, 0);
+	u->org_id = col_int64(s, 1);
 	col_text(s, 2, u->email, sizeof(u->email));
 	col_text(s, 3, u->name, sizeof(u->name));
 	col_text(s, 4, role, sizeof(role));
 	col_text(s, 5, status, sizeof(status));
 	col_text(s, 6, u->locale, sizeof(u->locale));
-	u->created_at = sqlite3_column_int64(s, 7);
-	u->updated_at = sqlite3_column_int64(s, 8);
+	u->created_at = col_int64(s, 7);
+	u->updated_at = col_int64(s, 8);
 	if (key_role_parse(role, &u->role) < 0)
 		u->role = ROLE_SALES_AGENT; /* the table's CHECK allows no other */
 	if (user_status_parse(status, &u->status) < 0)
@@ -31,7 +31,7 @@ static void user_row(sqlite3_stmt *s, void *out)
 }
 
 /* One user from a bound statement. */
-static int one_user(struct store *st, sqlite3_stmt *s, struct user *u, const char **error_r)
+static int one_user(struct store *st, struct stmt *s, struct user *u, const char **error_r)
 {
 	return store_one_row(st, s, user_row, u, "get user", error_r);
 }
@@ -40,8 +40,8 @@ int store_user_insert(struct store *st, struct user *u, const char **error_r)
 {
 	static const char sql[] =
 		"INSERT INTO users (org_id, email, name, role, status, locale, created_at,"
-		" updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+		" updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_id(s, 1, u->org_id); /* NULL for an operator */
@@ -50,21 +50,19 @@ int store_user_insert(struct store *st, struct user *u, const char **error_r)
 	bind_text(s, 4, key_role_str(u->role));
 	bind_text(s, 5, user_status_str(u->status));
 	bind_text(s, 6, u->locale);
-	sqlite3_bind_int64(s, 7, u->created_at);
-	sqlite3_bind_int64(s, 8, u->updated_at);
-	int rc = store_exec_stmt(st, s, "insert user", error_r);
-	if (rc == STORE_OK)
-		u->id = sqlite3_last_insert_rowid(st->db);
+	bind_int64(s, 7, u->created_at);
+	bind_int64(s, 8, u->updated_at);
+	int rc = store_insert(st, s, &u->id, "insert user", error_r);
 	return rc;
 }
 
 int store_user_get(struct store *st, int64_t id, struct user *u, const char **error_r)
 {
 	static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, id);
+	bind_int64(s, 1, id);
 	return one_user(st, s, u, error_r);
 }
 
@@ -73,10 +71,10 @@ int store_user_by_email(struct store *st, int64_t org_id, const char *email,
 {
 	static const char sql[] =
 		"SELECT " USER_COLUMNS " FROM users WHERE coalesce(org_id, 0) = ? AND email = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
+	bind_int64(s, 1, org_id);
 	bind_text(s, 2, email);
 	return one_user(st, s, u, error_r);
 }
@@ -88,20 +86,20 @@ int store_user_list(struct store *st, int64_t org_id, const char *email, store_u
 		"SELECT " USER_COLUMNS " FROM users WHERE (?1 = 0 OR coalesce(org_id, 0) = ?1"
 		" OR (?1 = -1 AND org_id IS NULL))"
 		" AND (?2 IS NULL OR email = ?2) AND (?1 != 0 OR ?2 IS NOT NULL) ORDER BY id";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
+	bind_int64(s, 1, org_id);
 	bind_text(s, 2, email);
 	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STEP_ROW) {
 		struct user u;
 		user_row(s, &u);
 		if (cb(ctx, &u) != 0)
 			break;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	store_reset(s);
+	if (rc != STEP_ROW && rc != STEP_DONE) {
 		*error_r = store_err(st, "list users");
 		return STORE_ERROR;
 	}
@@ -113,16 +111,16 @@ int store_user_set(struct store *st, int64_t id, enum user_status from, enum key
 {
 	static const char sql[] = "UPDATE users SET role = ?, status = ?, updated_at = ?"
 				  " WHERE id = ? AND status = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, key_role_str(role));
 	bind_text(s, 2, user_status_str(to));
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_int64(s, 4, id);
+	bind_int64(s, 3, now);
+	bind_int64(s, 4, id);
 	bind_text(s, 5, user_status_str(from));
 	int rc = store_exec_stmt(st, s, "change user", error_r);
-	if (rc == STORE_OK && sqlite3_changes(st->db) != 1) {
+	if (rc == STORE_OK && store_changes(st) != 1) {
 		*error_r = "the user changed meanwhile";
 		return STORE_CONFLICT;
 	}
@@ -134,26 +132,26 @@ int store_session_insert(struct store *st, const struct session *x, const char *
 	static const char sql[] =
 		"INSERT INTO sessions (hash, user_id, created_at, seen_at, expires_at)"
 		" VALUES (?, ?, ?, ?, ?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_blob(s, 1, x->hash, SESSION_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, x->user_id);
-	sqlite3_bind_int64(s, 3, x->created_at);
-	sqlite3_bind_int64(s, 4, x->seen_at);
-	sqlite3_bind_int64(s, 5, x->expires_at);
+	bind_blob(s, 1, x->hash, SESSION_HASH_LEN);
+	bind_int64(s, 2, x->user_id);
+	bind_int64(s, 3, x->created_at);
+	bind_int64(s, 4, x->seen_at);
+	bind_int64(s, 5, x->expires_at);
 	return store_exec_stmt(st, s, "insert session", error_r);
 }
 
-static void session_row(sqlite3_stmt *s, void *out)
+static void session_row(struct stmt *s, void *out)
 {
 	struct session *x = out;
 	memset(x, 0, sizeof(*x));
-	x->user_id = sqlite3_column_int64(s, 0);
-	x->created_at = sqlite3_column_int64(s, 1);
-	x->seen_at = sqlite3_column_int64(s, 2);
-	x->expires_at = sqlite3_column_int64(s, 3);
-	x->ended = sqlite3_column_int(s, 4);
+	x->user_id = col_int64(s, 0);
+	x->created_at = col_int64(s, 1);
+	x->seen_at = col_int64(s, 2);
+	x->expires_at = col_int64(s, 3);
+	x->ended = col_int(s, 4);
 }
 
 int store_session_get(struct store *st, const unsigned char hash[SESSION_HASH_LEN],
@@ -162,10 +160,10 @@ int store_session_get(struct store *st, const unsigned char hash[SESSION_HASH_LE
 	static const char sql[] =
 		"SELECT user_id, created_at, seen_at, expires_at, ended_at IS NOT NULL"
 		" FROM sessions WHERE hash = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_blob(s, 1, hash, SESSION_HASH_LEN, SQLITE_STATIC);
+	bind_blob(s, 1, hash, SESSION_HASH_LEN);
 	int rc = store_one_row(st, s, session_row, x, "get session", error_r);
 	if (rc == STORE_OK)
 		memcpy(x->hash, hash, SESSION_HASH_LEN);
@@ -176,13 +174,13 @@ int store_session_get(struct store *st, const unsigned char hash[SESSION_HASH_LE
 static int session_update(struct store *st, const char *sql, const unsigned char *hash,
 			  int64_t now, const char *what, const char **error_r)
 {
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_blob(s, 2, hash, SESSION_HASH_LEN, SQLITE_STATIC);
+	bind_int64(s, 1, now);
+	bind_blob(s, 2, hash, SESSION_HASH_LEN);
 	int rc = store_exec_stmt(st, s, what, error_r);
-	if (rc == STORE_OK && sqlite3_changes(st->db) != 1) {
+	if (rc == STORE_OK && store_changes(st) != 1) {
 		*error_r = "no such live session";
 		return STORE_NOT_FOUND;
 	}
@@ -210,13 +208,13 @@ int store_session_end_all(struct store *st, int64_t user_id, int64_t now, size_t
 {
 	static const char sql[] =
 		"UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, user_id);
+	bind_int64(s, 1, now);
+	bind_int64(s, 2, user_id);
 	int rc = store_exec_stmt(st, s, "end sessions", error_r);
-	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
+	*n_r = rc == STORE_OK ? (size_t)store_changes(st) : 0;
 	return rc;
 }
 
@@ -225,10 +223,10 @@ int store_user_admins(struct store *st, int64_t org_id, int64_t except_id, int64
 {
 	static const char sql[] = "SELECT count(*) FROM users WHERE org_id = ? AND id != ?"
 				  " AND role = 'admin_agent' AND status = 'active'";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
-	sqlite3_bind_int64(s, 2, except_id);
+	bind_int64(s, 1, org_id);
+	bind_int64(s, 2, except_id);
 	return store_count(st, s, n_r, "count admins", error_r);
 }

@@ -6,45 +6,43 @@
 #define WEBHOOK_COLUMNS "id, coalesce(org_id, 0), url, events, secret, created_at," \
 			" coalesce(deleted_at, 0)"
 
-static void read_webhook(sqlite3_stmt *s, void *out)
+static void read_webhook(struct stmt *s, void *out)
 {
 	struct webhook *w = out;
 	memset(w, 0, sizeof(*w));
-	w->id = sqlite3_column_int64(s, 0);
-	w->org_id = sqlite3_column_int64(s, 1);
+	w->id = col_int64(s, 0);
+	w->org_id = col_int64(s, 1);
 	col_text(s, 2, w->url, sizeof(w->url));
 	col_text(s, 3, w->events, sizeof(w->events));
-	if (sqlite3_column_bytes(s, 4) == WEBHOOK_SECRET_LEN)
-		memcpy(w->secret, sqlite3_column_blob(s, 4), WEBHOOK_SECRET_LEN);
-	w->created_at = sqlite3_column_int64(s, 5);
-	w->deleted_at = sqlite3_column_int64(s, 6);
+	if (col_bytes(s, 4) == WEBHOOK_SECRET_LEN)
+		memcpy(w->secret, col_blob(s, 4), WEBHOOK_SECRET_LEN);
+	w->created_at = col_int64(s, 5);
+	w->deleted_at = col_int64(s, 6);
 }
 
 int store_webhook_insert(struct store *st, struct webhook *w, const char **error_r)
 {
 	static const char sql[] = "INSERT INTO webhooks (org_id, url, events, secret, created_at)"
-				  " VALUES (?, ?, ?, ?, ?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+				  " VALUES (?, ?, ?, ?, ?) RETURNING id";
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_id(s, 1, w->org_id);
 	bind_text(s, 2, w->url);
 	bind_text(s, 3, w->events);
-	sqlite3_bind_blob(s, 4, w->secret, WEBHOOK_SECRET_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, w->created_at);
-	int rc = store_exec_stmt(st, s, "insert webhook", error_r);
-	if (rc == STORE_OK)
-		w->id = sqlite3_last_insert_rowid(st->db);
+	bind_blob(s, 4, w->secret, WEBHOOK_SECRET_LEN);
+	bind_int64(s, 5, w->created_at);
+	int rc = store_insert(st, s, &w->id, "insert webhook", error_r);
 	return rc;
 }
 
 int store_webhook_get(struct store *st, int64_t id, struct webhook *w, const char **error_r)
 {
 	static const char sql[] = "SELECT " WEBHOOK_COLUMNS " FROM webhooks WHERE id = ?";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, id);
+	bind_int64(s, 1, id);
 	return store_one_row(st, s, read_webhook, w, "get webhook", error_r);
 }
 
@@ -57,20 +55,20 @@ int store_webhook_list(struct store *st, int64_t org_id, store_webhook_cb *cb, v
 	/* without the secrets: a list needs none */
 	static const char sql[] = "SELECT id, coalesce(org_id, 0), url, events, NULL, created_at,"
 				  " 0 FROM webhooks WHERE" OF_ORG " ORDER BY id";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
+	bind_int64(s, 1, org_id);
 	int rc;
 	struct webhook w;
 	/* The callback must not use the store: rows are read live. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STEP_ROW) {
 		read_webhook(s, &w);
 		if (cb(ctx, &w) != 0)
 			break;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	store_reset(s);
+	if (rc != STEP_ROW && rc != STEP_DONE) {
 		*error_r = store_err(st, "list webhooks");
 		return STORE_ERROR;
 	}
@@ -80,10 +78,10 @@ int store_webhook_list(struct store *st, int64_t org_id, store_webhook_cb *cb, v
 int store_webhook_count(struct store *st, int64_t org_id, int64_t *n_r, const char **error_r)
 {
 	static const char sql[] = "SELECT count(*) FROM webhooks WHERE" OF_ORG;
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
+	bind_int64(s, 1, org_id);
 	return store_count(st, s, n_r, "count webhooks", error_r);
 }
 
@@ -94,22 +92,22 @@ int store_webhook_delete(struct store *st, int64_t org_id, int64_t id, const cha
 	static const char fail[] =
 		"UPDATE deliveries SET status = 'failed', last_error = ?, done_at = ?"
 		" WHERE webhook_id = ? AND status = 'pending'";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, org_id);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, id);
+	bind_int64(s, 1, org_id);
+	bind_int64(s, 2, now);
+	bind_int64(s, 3, id);
 	int rc = store_exec_stmt(st, s, "delete webhook", error_r);
 	if (rc != STORE_OK)
 		return rc;
-	if (sqlite3_changes(st->db) == 0)
+	if (store_changes(st) == 0)
 		return STORE_NOT_FOUND;
 	if ((s = store_stmt(st, fail, error_r)) == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, why);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, id);
+	bind_int64(s, 2, now);
+	bind_int64(s, 3, id);
 	return store_exec_stmt(st, s, "fail deliveries", error_r);
 }
 
@@ -135,11 +133,11 @@ int store_delivery_due(struct store *st, int64_t now, int *due_r, const char **e
 {
 	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM deliveries"
 				  " WHERE status = 'pending' AND next_attempt_at <= ?)";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	int64_t n = 0;
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
+	bind_int64(s, 1, now);
 	int rc = store_count(st, s, &n, "deliveries due", error_r);
 	*due_r = n != 0;
 	return rc;
@@ -154,29 +152,29 @@ int store_delivery_claim(struct store *st, int64_t now, size_t max, struct deliv
 		" AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2)"
 		" RETURNING id, webhook_id, event_id, attempts, next_attempt_at, expires_at,"
 		" created_at";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, (int64_t)max);
+	bind_int64(s, 1, now);
+	bind_int64(s, 2, (int64_t)max);
 	int rc;
 	*n_r = 0;
-	while (*n_r < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (*n_r < max && (rc = store_step(s)) == STEP_ROW) {
 		struct delivery *d = &out[(*n_r)++];
 		memset(d, 0, sizeof(*d));
-		d->id = sqlite3_column_int64(s, 0);
-		d->webhook_id = sqlite3_column_int64(s, 1);
-		d->event_id = sqlite3_column_int64(s, 2);
+		d->id = col_int64(s, 0);
+		d->webhook_id = col_int64(s, 1);
+		d->event_id = col_int64(s, 2);
 		d->status = DELIVERY_SENDING;
-		d->attempts = sqlite3_column_int(s, 3);
-		d->next_attempt_at = sqlite3_column_int64(s, 4);
-		d->expires_at = sqlite3_column_int64(s, 5);
-		d->created_at = sqlite3_column_int64(s, 6);
+		d->attempts = col_int(s, 3);
+		d->next_attempt_at = col_int64(s, 4);
+		d->expires_at = col_int64(s, 5);
+		d->created_at = col_int64(s, 6);
 	}
 	if (*n_r == max)
-		rc = SQLITE_DONE;
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+		rc = STEP_DONE;
+	store_reset(s);
+	if (rc != STEP_DONE) {
 		*n_r = 0;
 		*error_r = store_err(st, "claim deliveries");
 		return STORE_ERROR;
@@ -193,18 +191,18 @@ int store_delivery_result(struct store *st, int64_t id, enum delivery_status fro
 		" next_attempt_at = ?4,"
 		" done_at = CASE WHEN ?1 IN ('delivered','failed') THEN ?5 END"
 		" WHERE id = ?6 AND status = ?7";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_text(s, 1, delivery_status_str(to));
-	sqlite3_bind_int(s, 2, http_status);
+	bind_int64(s, 2, http_status);
 	bind_text(s, 3, error ? error : "");
-	sqlite3_bind_int64(s, 4, next_at);
-	sqlite3_bind_int64(s, 5, now);
-	sqlite3_bind_int64(s, 6, id);
+	bind_int64(s, 4, next_at);
+	bind_int64(s, 5, now);
+	bind_int64(s, 6, id);
 	bind_text(s, 7, delivery_status_str(from));
 	int rc = store_exec_stmt(st, s, "record delivery", error_r);
-	if (rc == STORE_OK && sqlite3_changes(st->db) == 0) {
+	if (rc == STORE_OK && store_changes(st) == 0) {
 		*error_r = errorf("delivery %lld is no longer %s", (long long)id,
 				  delivery_status_str(from));
 		return STORE_CONFLICT;
@@ -216,12 +214,12 @@ int store_delivery_recover(struct store *st, int64_t now, size_t *n_r, const cha
 {
 	static const char sql[] = "UPDATE deliveries SET status = 'pending', next_attempt_at = ?"
 				  " WHERE status = 'sending'";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
+	bind_int64(s, 1, now);
 	int rc = store_exec_stmt(st, s, "recover deliveries", error_r);
-	*n_r = rc == STORE_OK ? (size_t)sqlite3_changes(st->db) : 0;
+	*n_r = rc == STORE_OK ? (size_t)store_changes(st) : 0;
 	return rc;
 }
 
@@ -233,36 +231,36 @@ int store_delivery_list(struct store *st, int64_t webhook_id, int64_t before_id,
 		" d.next_attempt_at, d.expires_at, d.last_status, d.last_error, d.created_at,"
 		" coalesce(d.done_at, 0) FROM deliveries d JOIN events e ON e.id = d.event_id"
 		" WHERE d.webhook_id = ?1 AND d.id < ?2 ORDER BY d.id DESC LIMIT ?3";
-	sqlite3_stmt *s = store_stmt(st, sql, error_r);
+	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, webhook_id);
-	sqlite3_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
-	sqlite3_bind_int(s, 3, limit > 0 ? limit : 50);
+	bind_int64(s, 1, webhook_id);
+	bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+	bind_int64(s, 3, limit > 0 ? limit : 50);
 	int rc;
 	struct delivery d;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STEP_ROW) {
 		char status[16];
 		memset(&d, 0, sizeof(d));
-		d.id = sqlite3_column_int64(s, 0);
-		d.webhook_id = sqlite3_column_int64(s, 1);
-		d.event_id = sqlite3_column_int64(s, 2);
+		d.id = col_int64(s, 0);
+		d.webhook_id = col_int64(s, 1);
+		d.event_id = col_int64(s, 2);
 		col_text(s, 3, d.event_name, sizeof(d.event_name));
 		col_text(s, 4, status, sizeof(status));
 		int i = delivery_status_index(status);
 		d.status = i > 0 ? (enum delivery_status)i : DELIVERY_FAILED;
-		d.attempts = sqlite3_column_int(s, 5);
-		d.next_attempt_at = sqlite3_column_int64(s, 6);
-		d.expires_at = sqlite3_column_int64(s, 7);
-		d.last_status = sqlite3_column_int(s, 8);
+		d.attempts = col_int(s, 5);
+		d.next_attempt_at = col_int64(s, 6);
+		d.expires_at = col_int64(s, 7);
+		d.last_status = col_int(s, 8);
 		col_text(s, 9, d.last_error, sizeof(d.last_error));
-		d.created_at = sqlite3_column_int64(s, 10);
-		d.done_at = sqlite3_column_int64(s, 11);
+		d.created_at = col_int64(s, 10);
+		d.done_at = col_int64(s, 11);
 		if (cb(ctx, &d) != 0)
 			break;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	store_reset(s);
+	if (rc != STEP_ROW && rc != STEP_DONE) {
 		*error_r = store_err(st, "list deliveries");
 		return STORE_ERROR;
 	}

@@ -1,0 +1,556 @@
+/*
+ * pg.c: the PostgreSQL backend, through libpq, for more than one server
+ * on one database. The query files' SQL is turned into PostgreSQL's at
+ * prepare time (`?` and `?N` become `$N`); every statement is prepared
+ * once per connection and executed with its parameters as text (blobs as
+ * binary), its results read as text.
+ *
+ * Write transactions are serialized, as SQLite's BEGIN IMMEDIATE does:
+ * each takes one transaction-level advisory lock (PG_WRITE_LOCK) first,
+ * so that the read-then-write steps of the lifecycles (an invitation's
+ * transition, a redemption) see the state they change, across every
+ * server, with READ COMMITTED's plain snapshots. Single statements outside
+ * a transaction (the outbox's claims with FOR UPDATE SKIP LOCKED, reads)
+ * do not take it.
+ */
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define PG_MAX_PARAMS 32              /* the most a statement binds */
+#define PG_WRITE_LOCK "1768846953"    /* "invi": the write transactions' lock */
+#define PG_CONNECT_TIMEOUT "10"       /* seconds, unless the URL says */
+#define BYTEA_OID 17
+#define BOOL_OID 16
+
+struct pg_conn {
+	char err[512];   /* the last failed statement's message */
+	int64_t changes; /* rows the last statement changed */
+	unsigned next;   /* the next statement's name */
+};
+
+struct pg_stmt {
+	struct store *st;
+	char name[16];
+	int nparams;
+	char *vals[PG_MAX_PARAMS];
+	int lens[PG_MAX_PARAMS];
+	int fmts[PG_MAX_PARAMS];
+	char num[PG_MAX_PARAMS][24]; /* integers as text */
+	PGresult *res;
+	int row, rows;
+	unsigned char **blobs; /* decoded bytea columns of the current row */
+	size_t *blob_lens;
+	int ncols;
+};
+
+#define CONN(st) ((PGconn *)(st)->conn)
+#define STATE(st) ((struct pg_conn *)(st)->be_state)
+
+static void set_err(struct store *st, const char *msg)
+{
+	snprintf(STATE(st)->err, sizeof(STATE(st)->err), "%s", msg ? msg : "unknown error");
+	size_t n = strlen(STATE(st)->err);
+	while (n > 0 && (STATE(st)->err[n - 1] == '\n' || STATE(st)->err[n - 1] == ' '))
+		STATE(st)->err[--n] = '\0';
+}
+
+/*
+ * SQLite's parameters to PostgreSQL's: `?N` is `$N`, a bare `?` is one
+ * more than the largest so far (SQLite's rule). Quoted text and
+ * identifiers are copied as they are. The largest number in *max_r.
+ */
+static char *translate(const char *sql, int *max_r)
+{
+	size_t n = strlen(sql);
+	char *out = malloc(n * 4 + 1), *o = out;
+	int max = 0;
+	if (out == NULL)
+		return NULL;
+	for (const char *p = sql; *p != '\0';) {
+		if (*p == '\'' || *p == '"') {
+			char q = *p;
+			*o++ = *p++;
+			while (*p != '\0' && *p != q)
+				*o++ = *p++;
+			if (*p != '\0')
+				*o++ = *p++;
+		} else if (*p == '?') {
+			int k = 0;
+			p++;
+			if (isdigit((unsigned char)*p))
+				while (isdigit((unsigned char)*p))
+					k = k * 10 + (*p++ - '0');
+			else
+				k = max + 1;
+			if (k > max)
+				max = k;
+			o += sprintf(o, "$%d", k);
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	*max_r = max;
+	return out;
+}
+
+/* ------------------------------------------------------------ statements */
+
+static void clear_row(struct pg_stmt *s)
+{
+	for (int i = 0; s->blobs != NULL && i < s->ncols; i++) {
+		PQfreemem(s->blobs[i]);
+		s->blobs[i] = NULL;
+	}
+}
+
+static void clear_result(struct pg_stmt *s)
+{
+	clear_row(s);
+	free(s->blobs);
+	free(s->blob_lens);
+	s->blobs = NULL;
+	s->blob_lens = NULL;
+	s->ncols = 0;
+	PQclear(s->res);
+	s->res = NULL;
+	s->row = s->rows = 0;
+}
+
+static void *pg_prepare(struct store *st, const char *sql, const char **error_r)
+{
+	int nparams;
+	char *text = translate(sql, &nparams);
+	struct pg_stmt *s = calloc(1, sizeof(*s));
+	if (text == NULL || s == NULL) {
+		free(text);
+		free(s);
+		*error_r = "store: out of memory";
+		return NULL;
+	}
+	if (nparams > PG_MAX_PARAMS) {
+		free(text);
+		free(s);
+		*error_r = errorf("store: prepare: %d parameters, more than %d", nparams,
+				  PG_MAX_PARAMS);
+		return NULL;
+	}
+	s->st = st;
+	s->nparams = nparams;
+	snprintf(s->name, sizeof(s->name), "s%u", STATE(st)->next++);
+	PGresult *r = PQprepare(CONN(st), s->name, text, nparams, NULL);
+	free(text);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		set_err(st, PQresultErrorMessage(r));
+		PQclear(r);
+		free(s);
+		*error_r = store_err(st, "prepare");
+		return NULL;
+	}
+	PQclear(r);
+	return s;
+}
+
+static void pg_unbind(struct pg_stmt *s)
+{
+	for (int i = 0; i < s->nparams; i++) {
+		if (s->vals[i] != NULL && s->vals[i] != s->num[i])
+			free(s->vals[i]);
+		s->vals[i] = NULL;
+		s->lens[i] = 0;
+		s->fmts[i] = 0;
+	}
+}
+
+static void pg_finalize(void *h)
+{
+	struct pg_stmt *s = h;
+	clear_result(s);
+	pg_unbind(s);
+	/* The connection's end drops the prepared statement. */
+	free(s);
+}
+
+/* Whether a failed statement broke a rule of the schema (class 23). */
+static int is_conflict(const PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	return state != NULL && strncmp(state, "23", 2) == 0;
+}
+
+static int pg_step(struct store *st, void *h)
+{
+	struct pg_stmt *s = h;
+	if (s->res == NULL) {
+		s->res = PQexecPrepared(CONN(st), s->name, s->nparams,
+					(const char *const *)s->vals, s->lens, s->fmts, 0);
+		switch (PQresultStatus(s->res)) {
+		case PGRES_COMMAND_OK:
+			STATE(st)->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
+			return STEP_DONE;
+		case PGRES_TUPLES_OK:
+			STATE(st)->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
+			s->rows = PQntuples(s->res);
+			s->ncols = PQnfields(s->res);
+			s->blobs = calloc((size_t)s->ncols + 1, sizeof(*s->blobs));
+			s->blob_lens = calloc((size_t)s->ncols + 1, sizeof(*s->blob_lens));
+			if (s->blobs == NULL || s->blob_lens == NULL) {
+				set_err(st, "out of memory");
+				return STEP_ERROR;
+			}
+			s->row = 0;
+			return s->rows > 0 ? STEP_ROW : STEP_DONE;
+		default:
+			set_err(st, PQresultErrorMessage(s->res));
+			return is_conflict(s->res) ? STEP_CONFLICT : STEP_ERROR;
+		}
+	}
+	if (s->rows == 0 || s->row >= s->rows)
+		return STEP_DONE;
+	clear_row(s);
+	return ++s->row < s->rows ? STEP_ROW : STEP_DONE;
+}
+
+static void pg_reset(void *h)
+{
+	struct pg_stmt *s = h;
+	clear_result(s);
+	pg_unbind(s);
+}
+
+static void pg_bind_int64(void *h, int i, int64_t v)
+{
+	struct pg_stmt *s = h;
+	if (i < 1 || i > s->nparams)
+		return;
+	snprintf(s->num[i - 1], sizeof(s->num[i - 1]), "%lld", (long long)v);
+	s->vals[i - 1] = s->num[i - 1];
+	s->fmts[i - 1] = 0;
+}
+
+static void pg_bind_text(void *h, int i, const char *v)
+{
+	struct pg_stmt *s = h;
+	if (i < 1 || i > s->nparams)
+		return;
+	if (s->vals[i - 1] != NULL && s->vals[i - 1] != s->num[i - 1])
+		free(s->vals[i - 1]);
+	s->vals[i - 1] = v != NULL ? strdup(v) : NULL;
+	s->fmts[i - 1] = 0;
+}
+
+static void pg_bind_blob(void *h, int i, const void *p, size_t n)
+{
+	struct pg_stmt *s = h;
+	if (i < 1 || i > s->nparams)
+		return;
+	if (s->vals[i - 1] != NULL && s->vals[i - 1] != s->num[i - 1])
+		free(s->vals[i - 1]);
+	s->vals[i - 1] = malloc(n > 0 ? n : 1);
+	if (s->vals[i - 1] != NULL && n > 0)
+		memcpy(s->vals[i - 1], p, n);
+	s->lens[i - 1] = (int)n;
+	s->fmts[i - 1] = 1;
+}
+
+static void pg_bind_null(void *h, int i)
+{
+	pg_bind_text(h, i, NULL);
+}
+
+static const char *value(struct pg_stmt *s, int i)
+{
+	if (s->res == NULL || s->row >= s->rows || i < 0 || i >= s->ncols ||
+	    PQgetisnull(s->res, s->row, i))
+		return NULL;
+	return PQgetvalue(s->res, s->row, i);
+}
+
+static int64_t pg_col_int64(void *h, int i)
+{
+	struct pg_stmt *s = h;
+	const char *v = value(s, i);
+	if (v == NULL)
+		return 0;
+	if (PQftype(s->res, i) == BOOL_OID)
+		return v[0] == 't';
+	return strtoll(v, NULL, 10);
+}
+
+static const char *pg_col_text(void *h, int i)
+{
+	return value(h, i);
+}
+
+/* A bytea column, decoded from its text form once per row. */
+static const unsigned char *blob(struct pg_stmt *s, int i, size_t *n_r)
+{
+	const char *v = value(s, i);
+	*n_r = 0;
+	if (v == NULL)
+		return NULL;
+	if (s->blobs[i] == NULL)
+		s->blobs[i] = PQunescapeBytea((const unsigned char *)v, &s->blob_lens[i]);
+	*n_r = s->blob_lens[i];
+	return s->blobs[i];
+}
+
+static size_t pg_col_bytes(void *h, int i)
+{
+	struct pg_stmt *s = h;
+	size_t n;
+	if (value(s, i) == NULL)
+		return 0;
+	if (PQftype(s->res, i) == BYTEA_OID)
+		return blob(s, i, &n) ? n : 0;
+	return (size_t)PQgetlength(s->res, s->row, i);
+}
+
+static const void *pg_col_blob(void *h, int i)
+{
+	struct pg_stmt *s = h;
+	size_t n;
+	if (value(s, i) == NULL)
+		return NULL;
+	if (PQftype(s->res, i) == BYTEA_OID)
+		return blob(s, i, &n);
+	return value(s, i);
+}
+
+static int pg_reprepares(void *h)
+{
+	(void)h;
+	return 0; /* a statement is planned per execution or cached by the server */
+}
+
+/* ----------------------------------------------------------- connections */
+
+static int64_t pg_changes(struct store *st)
+{
+	return STATE(st)->changes;
+}
+
+static const char *pg_errmsg(struct store *st)
+{
+	return STATE(st)->err;
+}
+
+static int pg_exec(struct store *st, const char *sql, const char **error_r)
+{
+	PGresult *r = PQexec(CONN(st), sql);
+	ExecStatusType t = PQresultStatus(r);
+	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+		set_err(st, PQresultErrorMessage(r));
+		PQclear(r);
+		*error_r = errorf("store: %s", STATE(st)->err);
+		return STORE_ERROR;
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+static int pg_in_tx(struct store *st)
+{
+	return PQtransactionStatus(CONN(st)) != PQTRANS_IDLE;
+}
+
+/* The schema version: one row of invited_schema (made by the first
+ * migration), 0 before it. */
+static int pg_get_version(struct store *st, int *version_r, const char **error_r)
+{
+	PGresult *r = PQexec(CONN(st), "SELECT to_regclass('invited_schema') IS NOT NULL");
+	int have = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
+	*version_r = 0;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && have) {
+		PQclear(r);
+		r = PQexec(CONN(st), "SELECT version FROM invited_schema");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+			*version_r = atoi(PQgetvalue(r, 0, 0));
+	}
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		set_err(st, PQresultErrorMessage(r));
+		PQclear(r);
+		*error_r = store_err(st, "schema version");
+		return STORE_ERROR;
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+static int pg_set_version(struct store *st, int version, const char **error_r)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE IF NOT EXISTS invited_schema (version INTEGER NOT NULL);"
+		 "DELETE FROM invited_schema; INSERT INTO invited_schema VALUES (%d)",
+		 version);
+	return pg_exec(st, sql, error_r);
+}
+
+/*
+ * A write transaction takes the one write lock (see the top) until its
+ * end; a read transaction is one snapshot (REPEATABLE READ), read only.
+ */
+static int pg_begin(struct store *st, int write, const char **error_r)
+{
+	return pg_exec(st,
+		       write ? "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
+			     : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+		       error_r);
+}
+
+static void pg_close(struct store *st)
+{
+	PQfinish(CONN(st));
+	free(st->be_state);
+}
+
+static int pg_backup(struct store *st, const char *dest, const char **error_r)
+{
+	(void)st;
+	(void)dest;
+	*error_r = "a PostgreSQL database is backed up with pg_dump (or copied to an SQLite "
+		   "file with `invited db copy`)";
+	return STORE_ERROR;
+}
+
+static int pg_ping(struct store *st, const char **error_r)
+{
+	struct stmt *s = store_stmt(st, "SELECT 1", error_r);
+	if (s == NULL)
+		return -1;
+	int rc = store_step(s);
+	store_reset(s);
+	if (rc != STEP_ROW) {
+		*error_r = store_err(st, "ping");
+		return -1;
+	}
+	return 0;
+}
+
+static int pg_bulk_load(struct store *st, const char **error_r)
+{
+	/* Commits that wait for no flush: a crash loses the last ones, which
+	 * a bulk load starts again anyway. */
+	return pg_exec(st, "SET synchronous_commit = off", error_r);
+}
+
+static int pg_sync_relaxed(struct store *st, const char **error_r)
+{
+	return pg_exec(st, "SET synchronous_commit = off", error_r);
+}
+
+/*
+ * PostgreSQL checks its constraints at every write and its pages' checksums
+ * (when the cluster has them) at every read; what is left to look at is
+ * that every row of every table can be read: a damaged page fails the
+ * count. "ok" then, as SQLite's integrity_check says.
+ */
+static int pg_integrity_check(struct store *st, char **result_r, const char **error_r)
+{
+	static const char *const tables[] = {
+		"orgs", "org_domains", "api_keys", "invitations", "links", "relationships",
+		"verifications", "outbox", "outbox_data", "imap_state", "inbound", "events",
+		"users", "sessions", "webhooks", "deliveries",
+	};
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char sql[96];
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+		if (pg_exec(st, sql, error_r) < 0) {
+			*result_r = strdup(STATE(st)->err);
+			return *result_r ? STORE_OK : STORE_ERROR;
+		}
+	}
+	*result_r = strdup("ok");
+	return *result_r ? STORE_OK : STORE_ERROR;
+}
+
+const struct backend store_pg = {
+	.name = "postgresql",
+	/* See the top: every write transaction takes the one lock. */
+	.begin = pg_begin,
+	.prepare = pg_prepare,
+	.finalize = pg_finalize,
+	.step = pg_step,
+	.reset = pg_reset,
+	.bind_int64 = pg_bind_int64,
+	.bind_text = pg_bind_text,
+	.bind_blob = pg_bind_blob,
+	.bind_null = pg_bind_null,
+	.col_int64 = pg_col_int64,
+	.col_text = pg_col_text,
+	.col_bytes = pg_col_bytes,
+	.col_blob = pg_col_blob,
+	.reprepares = pg_reprepares,
+	.changes = pg_changes,
+	.errmsg = pg_errmsg,
+	.exec = pg_exec,
+	.in_tx = pg_in_tx,
+	.get_version = pg_get_version,
+	.set_version = pg_set_version,
+	.close = pg_close,
+	.backup = pg_backup,
+	.ping = pg_ping,
+	.bulk_load = pg_bulk_load,
+	.sync_relaxed = pg_sync_relaxed,
+	.integrity_check = pg_integrity_check,
+};
+
+/* The URL without its password, for messages. */
+static void where_of(const char *url, char *out, size_t size)
+{
+	PQconninfoOption *opts = PQconninfoParse(url, NULL);
+	const char *host = NULL, *port = NULL, *db = NULL;
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+	}
+	snprintf(out, size, "postgresql://%s%s%s/%s", host ? host : "", port ? ":" : "",
+		 port ? port : "", db ? db : "");
+	PQconninfoFree(opts);
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+int store_pg_open(struct store *st, const char *url, int flags, const char **error_r)
+{
+	(void)flags; /* the database exists: PostgreSQL's own tools make it */
+	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+	const char *vals[] = {url, PG_CONNECT_TIMEOUT, "invited", NULL};
+	where_of(url, st->where, sizeof(st->where));
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", c ? PQerrorMessage(c) : "out of memory");
+		why[strcspn(why, "\n")] = '\0';
+		*error_r = errorf("store: cannot connect to %s: %s", st->where, why);
+		PQfinish(c);
+		return STORE_ERROR;
+	}
+	st->be_state = calloc(1, sizeof(struct pg_conn));
+	if (st->be_state == NULL) {
+		PQfinish(c);
+		*error_r = "store: out of memory";
+		return STORE_ERROR;
+	}
+	st->be = &store_pg;
+	st->conn = c;
+	/* Times are unix seconds and text is UTF-8 whatever the server says;
+	 * notices (an index that exists already) are not ours to log. */
+	PQsetNoticeProcessor(c, ignore_notice, NULL);
+	return pg_exec(st, "SET client_encoding = 'UTF8'; SET client_min_messages = warning",
+		       error_r);
+}
