@@ -40,7 +40,8 @@ int store_imap_state_set(struct store *st, const char *mailbox, uint32_t uidvali
 	static const char sql[] =
 		"INSERT INTO imap_state (mailbox, uidvalidity, last_uid) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT (mailbox) DO UPDATE SET"
-		"  last_uid = CASE WHEN uidvalidity = ?2 THEN max(last_uid, ?3) ELSE ?3 END,"
+		"  last_uid = CASE WHEN imap_state.uidvalidity = ?2 AND imap_state.last_uid > ?3"
+		"   THEN imap_state.last_uid ELSE ?3 END,"
 		"  uidvalidity = ?2";
 	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)

@@ -228,8 +228,7 @@ int store_invitation_list(struct store *st, const struct inv_filter *f,
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_int64(s, 1, f->inviter_org_id);
-	if (f->status > 0)
-		bind_text(s, 2, inv_status_str((enum inv_status)f->status));
+	bind_text(s, 2, f->status > 0 ? inv_status_str((enum inv_status)f->status) : NULL);
 	bind_int64(s, 3, f->before_id > 0 ? f->before_id : INT64_MAX);
 	bind_int64(s, 4, f->limit > 0 ? f->limit : 50);
 	int rc;

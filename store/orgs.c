@@ -189,10 +189,8 @@ int store_org_set_status(struct store *st, int64_t id, int from,
 	bind_text(s, 2, reason ? reason : "");
 	bind_int64(s, 3, now);
 	bind_int64(s, 4, id);
-	if (from >= 0) {
-		bind_text(s, 5, org_status_str((enum org_status)from));
-		bind_text(s, 6, org_status_str((enum org_status)from));
-	}
+	bind_text(s, 5, from >= 0 ? org_status_str((enum org_status)from) : NULL);
+	bind_text(s, 6, from >= 0 ? org_status_str((enum org_status)from) : NULL);
 	int rc = store_exec_stmt(st, s, "set org status", error_r);
 	if (rc != STORE_OK)
 		return rc;
@@ -290,10 +288,8 @@ int store_org_list(struct store *st, const struct org_filter *f,
 	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	if (f->kind > 0)
-		bind_text(s, 1, org_kind_str((enum org_kind)f->kind));
-	if (f->status >= 0)
-		bind_text(s, 2, org_status_str((enum org_status)f->status));
+	bind_text(s, 1, f->kind > 0 ? org_kind_str((enum org_kind)f->kind) : NULL);
+	bind_text(s, 2, f->status >= 0 ? org_status_str((enum org_status)f->status) : NULL);
 	bind_int64(s, 3, f->before_id);
 	bind_int64(s, 4, f->limit > 0 ? f->limit : 100);
 	bind_int64(s, 5, f->enrolled_only);
@@ -355,8 +351,7 @@ int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_int64(s, 1, org_id);
-	if (domain != NULL)
-		bind_text(s, 2, domain);
+	bind_text(s, 2, domain); /* NULL: every domain */
 	int64_t n;
 	int rc = store_count(st, s, &n, "domain proven elsewhere", error_r);
 	if (rc != STORE_OK)
@@ -368,8 +363,7 @@ int store_domain_prove(struct store *st, int64_t org_id, const char *domain,
 	if ((s = store_stmt(st, sql, error_r)) == NULL)
 		return STORE_ERROR;
 	bind_int64(s, 1, org_id);
-	if (domain != NULL)
-		bind_text(s, 2, domain);
+	bind_text(s, 2, domain); /* NULL: every domain */
 	bind_text(s, 3, method);
 	bind_int64(s, 4, now);
 	if ((rc = store_exec_stmt(st, s, "prove domain", error_r)) != STORE_OK)

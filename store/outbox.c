@@ -443,8 +443,7 @@ int store_outbox_list(struct store *st, const struct outbox_filter *f,
 	struct stmt *s = store_stmt(st, outbox_list_sql(f), error_r);
 	if (s == NULL)
 		return STORE_ERROR;
-	if (f->status > 0)
-		bind_text(s, 1, outbox_status_str((enum outbox_status)f->status));
+	bind_text(s, 1, f->status > 0 ? outbox_status_str((enum outbox_status)f->status) : NULL);
 	bind_int64(s, 2, f->invitation_id);
 	bind_int64(s, 3, f->before_id > 0 ? f->before_id : INT64_MAX);
 	bind_int64(s, 4, f->limit > 0 ? f->limit : 100);

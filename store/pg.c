@@ -24,8 +24,10 @@
 #define PG_MAX_PARAMS 32              /* the most a statement binds */
 #define PG_WRITE_LOCK "1768846953"    /* "invi": the write transactions' lock */
 #define PG_CONNECT_TIMEOUT "10"       /* seconds, unless the URL says */
-#define BYTEA_OID 17
 #define BOOL_OID 16
+#define BYTEA_OID 17
+#define INT8_OID 20
+#define TEXT_OID 25
 
 struct pg_conn {
 	char err[512];   /* the last failed statement's message */
@@ -36,7 +38,10 @@ struct pg_conn {
 struct pg_stmt {
 	struct store *st;
 	char name[16];
+	char *text;      /* PostgreSQL's SQL, until prepared */
+	int prepared;
 	int nparams;
+	Oid types[PG_MAX_PARAMS]; /* as the first execution bound them */
 	char *vals[PG_MAX_PARAMS];
 	int lens[PG_MAX_PARAMS];
 	int fmts[PG_MAX_PARAMS];
@@ -60,9 +65,10 @@ static void set_err(struct store *st, const char *msg)
 }
 
 /*
- * SQLite's parameters to PostgreSQL's: `?N` is `$N`, a bare `?` is one
- * more than the largest so far (SQLite's rule). Quoted text and
- * identifiers are copied as they are. The largest number in *max_r.
+ * SQLite's SQL to PostgreSQL's: `?N` is `$N`, a bare `?` one more than
+ * the largest so far (SQLite's rule), and an `INDEXED BY name` hint is
+ * dropped. Quoted text and identifiers are copied as they are. The
+ * largest parameter number in *max_r.
  */
 static char *translate(const char *sql, int *max_r)
 {
@@ -79,6 +85,11 @@ static char *translate(const char *sql, int *max_r)
 				*o++ = *p++;
 			if (*p != '\0')
 				*o++ = *p++;
+		} else if (strncmp(p, " INDEXED BY ", 12) == 0) {
+			/* SQLite's index hint: PostgreSQL's planner chooses */
+			p += 12;
+			while (isalnum((unsigned char)*p) || *p == '_')
+				p++;
 		} else if (*p == '?') {
 			int k = 0;
 			p++;
@@ -122,11 +133,18 @@ static void clear_result(struct pg_stmt *s)
 	s->row = s->rows = 0;
 }
 
+/*
+ * The server prepares the statement at its first execution, when the
+ * binds say each parameter's type: a parameter PostgreSQL cannot type
+ * from the SQL alone (`?2 IS NULL OR status = ?2`, `?3 = 0`) takes the
+ * type of what the query file binds (bind_int64 and bind_id: bigint,
+ * bind_text: text, bind_blob: bytea), as SQLite takes any.
+ */
 static void *pg_prepare(struct store *st, const char *sql, const char **error_r)
 {
 	int nparams;
-	char *text = translate(sql, &nparams);
 	struct pg_stmt *s = calloc(1, sizeof(*s));
+	char *text = translate(sql, &nparams);
 	if (text == NULL || s == NULL) {
 		free(text);
 		free(s);
@@ -141,19 +159,25 @@ static void *pg_prepare(struct store *st, const char *sql, const char **error_r)
 		return NULL;
 	}
 	s->st = st;
+	s->text = text;
 	s->nparams = nparams;
 	snprintf(s->name, sizeof(s->name), "s%u", STATE(st)->next++);
-	PGresult *r = PQprepare(CONN(st), s->name, text, nparams, NULL);
-	free(text);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		set_err(st, PQresultErrorMessage(r));
-		PQclear(r);
-		free(s);
-		*error_r = store_err(st, "prepare");
-		return NULL;
-	}
-	PQclear(r);
 	return s;
+}
+
+static int server_prepare(struct store *st, struct pg_stmt *s)
+{
+	PGresult *r = PQprepare(CONN(st), s->name, s->text, s->nparams, s->types);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		set_err(st, PQresultErrorMessage(r));
+	PQclear(r);
+	if (ok) {
+		s->prepared = 1;
+		free(s->text);
+		s->text = NULL;
+	}
+	return ok;
 }
 
 static void pg_unbind(struct pg_stmt *s)
@@ -173,6 +197,7 @@ static void pg_finalize(void *h)
 	clear_result(s);
 	pg_unbind(s);
 	/* The connection's end drops the prepared statement. */
+	free(s->text);
 	free(s);
 }
 
@@ -187,6 +212,8 @@ static int pg_step(struct store *st, void *h)
 {
 	struct pg_stmt *s = h;
 	if (s->res == NULL) {
+		if (!s->prepared && !server_prepare(st, s))
+			return STEP_ERROR;
 		s->res = PQexecPrepared(CONN(st), s->name, s->nparams,
 					(const char *const *)s->vals, s->lens, s->fmts, 0);
 		switch (PQresultStatus(s->res)) {
@@ -228,9 +255,12 @@ static void pg_bind_int64(void *h, int i, int64_t v)
 	struct pg_stmt *s = h;
 	if (i < 1 || i > s->nparams)
 		return;
+	if (s->vals[i - 1] != NULL && s->vals[i - 1] != s->num[i - 1])
+		free(s->vals[i - 1]);
 	snprintf(s->num[i - 1], sizeof(s->num[i - 1]), "%lld", (long long)v);
 	s->vals[i - 1] = s->num[i - 1];
 	s->fmts[i - 1] = 0;
+	s->types[i - 1] = s->prepared ? s->types[i - 1] : INT8_OID;
 }
 
 static void pg_bind_text(void *h, int i, const char *v)
@@ -242,6 +272,7 @@ static void pg_bind_text(void *h, int i, const char *v)
 		free(s->vals[i - 1]);
 	s->vals[i - 1] = v != NULL ? strdup(v) : NULL;
 	s->fmts[i - 1] = 0;
+	s->types[i - 1] = s->prepared ? s->types[i - 1] : TEXT_OID;
 }
 
 static void pg_bind_blob(void *h, int i, const void *p, size_t n)
@@ -256,11 +287,20 @@ static void pg_bind_blob(void *h, int i, const void *p, size_t n)
 		memcpy(s->vals[i - 1], p, n);
 	s->lens[i - 1] = (int)n;
 	s->fmts[i - 1] = 1;
+	s->types[i - 1] = s->prepared ? s->types[i - 1] : BYTEA_OID;
 }
 
+/* bind_id's NULL: an id's type. */
 static void pg_bind_null(void *h, int i)
 {
-	pg_bind_text(h, i, NULL);
+	struct pg_stmt *s = h;
+	if (i < 1 || i > s->nparams)
+		return;
+	if (s->vals[i - 1] != NULL && s->vals[i - 1] != s->num[i - 1])
+		free(s->vals[i - 1]);
+	s->vals[i - 1] = NULL;
+	s->fmts[i - 1] = 0;
+	s->types[i - 1] = s->prepared ? s->types[i - 1] : INT8_OID;
 }
 
 static const char *value(struct pg_stmt *s, int i)
@@ -398,6 +438,13 @@ static int pg_set_version(struct store *st, int version, const char **error_r)
  */
 static int pg_begin(struct store *st, int write, const char **error_r)
 {
+	/* PostgreSQL only warns of a BEGIN within a transaction; SQLite
+	 * refuses it, and so do we: the caller thinks it starts afresh. */
+	if (pg_in_tx(st)) {
+		set_err(st, "cannot start a transaction within a transaction");
+		*error_r = store_err(st, "begin");
+		return STORE_ERROR;
+	}
 	return pg_exec(st,
 		       write ? "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
 			     : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",

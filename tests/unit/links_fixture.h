@@ -1,6 +1,6 @@
 /*
  * links_fixture.h: what the links module's store-backed unit tests share:
- * a real SQLite store, key folder and the source tree's templates in a
+ * a real store (of the backend under test: db_fixture.h), key folder and the source tree's templates in a
  * temporary folder, with one approved reseller (Contoso, whose primary
  * contact is rita@contoso.test); and a second connection's look at what
  * is committed.
@@ -8,11 +8,11 @@
 #ifndef INVITED_TEST_LINKS_FIXTURE_H
 #define INVITED_TEST_LINKS_FIXTURE_H
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "db_fixture.h"
 #include "invited/invitation.h"
 #include "invited/keys.h"
 #include "mailer_fixture.h"
@@ -36,8 +36,8 @@ static void setup(struct fixture *fx)
 	memset(fx, 0, sizeof(*fx));
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-links-XXXXXX");
 	test_assert(mkdtemp(fx->dir) != NULL);
-	snprintf(path, sizeof(path), "%s/db", fx->dir);
-	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &fx->st, &err), STORE_OK);
+	test_assert_int(store_open(test_db_new(), STORE_CREATE | STORE_MIGRATE, &fx->st, &err),
+			STORE_OK);
 	snprintf(path, sizeof(path), "%s/keys", fx->dir);
 	test_assert(keyring_generate(path, kid, &err) == 0);
 	test_assert(keyring_load(path, &fx->keys, &err) == 0);
@@ -69,6 +69,7 @@ static void teardown(struct fixture *fx)
 	char cmd[128];
 	assert_no_reprepare(fx->st, fx->schema_changed);
 	store_close(fx->st);
+	test_db_drop();
 	keyring_free(fx->keys);
 	tpl_set_free(fx->tpl);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
@@ -78,31 +79,17 @@ static void teardown(struct fixture *fx)
 /* The first column of sql's one row, as a second connection sees it. */
 static int64_t count(struct fixture *fx, const char *sql)
 {
-	char path[128];
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	snprintf(path, sizeof(path), "%s/db", fx->dir);
-	test_assert_int(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	test_assert_int(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	test_assert_int(sqlite3_step(s), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	(void)fx;
+	return test_db_int(sql);
 }
 
 /* Run sql on a second connection (schema changes the store's connection
  * then picks up by itself). */
 static void exec_other(struct fixture *fx, const char *sql)
 {
-	char path[128];
-	sqlite3 *db;
-	snprintf(path, sizeof(path), "%s/db", fx->dir);
 	fx->schema_changed |= strstr(sql, "CREATE ") != NULL || strstr(sql, "DROP ") != NULL ||
 			      strstr(sql, "ALTER ") != NULL;
-	test_assert_int(sqlite3_open(path, &db), SQLITE_OK);
-	test_assert_int(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	test_db_exec(sql);
 }
 
 #endif

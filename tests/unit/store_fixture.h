@@ -1,7 +1,7 @@
 /*
- * store_fixture.h: what the store's unit tests share: a fresh database in
- * a temporary file, removed with its WAL when done, and organizations and
- * invitations made through the store's API.
+ * store_fixture.h: what the store's unit tests share: a fresh database of
+ * the backend under test (db_fixture.h), removed when done, and
+ * organizations and invitations made through the store's API.
  */
 #ifndef INVITED_TEST_STORE_FIXTURE_H
 #define INVITED_TEST_STORE_FIXTURE_H
@@ -9,20 +9,17 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "db_fixture.h"
 #include "invited/store.h"
 #include "test.h"
 
-static char db_path[64];
+#define db_path test_db
 
 static struct store *fresh(void)
 {
 	struct store *st;
 	const char *err = NULL;
-	snprintf(db_path, sizeof(db_path), "/tmp/invited-store-XXXXXX");
-	int fd = mkstemp(db_path);
-	close(fd);
-	unlink(db_path);
-	if (store_open(db_path, STORE_CREATE | STORE_MIGRATE, &st, &err) != STORE_OK) {
+	if (store_open(test_db_new(), STORE_CREATE | STORE_MIGRATE, &st, &err) != STORE_OK) {
 		fprintf(stderr, "open: %s\n", err);
 		abort();
 	}
@@ -31,18 +28,13 @@ static struct store *fresh(void)
 
 static void done(struct store *st)
 {
-	char wal[80];
 	const char *sql = NULL;
 	int n = store_reprepares(st, &sql);
 	if (n != 0) /* a statement prepared again at every use: see store.h */
 		fprintf(stderr, "prepared again (%d times): %s\n", n, sql);
 	test_assert_int(n, 0);
 	store_close(st);
-	unlink(db_path);
-	snprintf(wal, sizeof(wal), "%s-wal", db_path);
-	unlink(wal);
-	snprintf(wal, sizeof(wal), "%s-shm", db_path);
-	unlink(wal);
+	test_db_drop();
 }
 
 static int64_t add_org(struct store *st, enum org_kind kind, enum org_status status,

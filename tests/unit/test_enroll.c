@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_fixture.h"
 #include "enroll_request.h"
 #include "invited/verify.h"
 #include "mailer_fixture.h"
@@ -53,12 +54,11 @@ static int fake_issue_link(void *ctx, struct store *st, int64_t verification_id,
 static void setup(struct fixture *fx)
 {
 	const char *err;
-	char path[128];
 	memset(fx, 0, sizeof(*fx));
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-enroll-XXXXXX");
 	test_assert(mkdtemp(fx->dir) != NULL);
-	snprintf(path, sizeof(path), "%s/db", fx->dir);
-	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &fx->st, &err), STORE_OK);
+	test_assert_int(store_open(test_db_new(), STORE_CREATE | STORE_MIGRATE, &fx->st, &err),
+			STORE_OK);
 	mailer_fixture(&fx->mailer, &fx->tpl);
 	fx->pub = domain_list_new(public_list, 3);
 	fx->env = (struct verifier_env){
@@ -78,6 +78,7 @@ static void teardown(struct fixture *fx)
 {
 	char cmd[128];
 	store_close(fx->st);
+	test_db_drop();
 	tpl_set_free(fx->tpl);
 	domain_list_free(fx->pub);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);

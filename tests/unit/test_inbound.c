@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_fixture.h"
 #include "invited/inbound.h"
 #include "mailer_fixture.h"
 #include "test.h"
@@ -47,12 +48,11 @@ struct fixture {
 static void setup(struct fixture *fx)
 {
 	const char *err;
-	char path[128];
 	memset(fx, 0, sizeof(*fx));
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/invited-inbound-XXXXXX");
 	test_assert(mkdtemp(fx->dir) != NULL);
-	snprintf(path, sizeof(path), "%s/db", fx->dir);
-	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &fx->st, &err), STORE_OK);
+	test_assert_int(store_open(test_db_new(), STORE_CREATE | STORE_MIGRATE, &fx->st, &err),
+			STORE_OK);
 	mailer_fixture(&fx->mailer, &fx->tpl);
 	fx->env = (struct verifier_env){.st = fx->st,
 					.mailer = &fx->mailer,
@@ -67,6 +67,7 @@ static void teardown(struct fixture *fx)
 {
 	char cmd[128];
 	store_close(fx->st);
+	test_db_drop();
 	tpl_set_free(fx->tpl);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
 	test_assert(system(cmd) == 0);

@@ -142,10 +142,15 @@ TEST(a_commit_failing_after_the_items_keeps_nothing_and_fails_each)
 	struct link_claims a = invite(&fx, "carol@fabrikam.test");
 	struct link_claims b = invite(&fx, "dan@tailspin.test");
 	int64_t events = count(&fx, "SELECT count(*) FROM events");
-	exec_other(&fx, "CREATE TABLE commit_trap (org_id INTEGER REFERENCES orgs (id)"
-			" DEFERRABLE INITIALLY DEFERRED);"
-			"CREATE TRIGGER commit_trap AFTER UPDATE OF state ON links"
-			" BEGIN INSERT INTO commit_trap VALUES (999999); END;");
+	exec_other(&fx, "CREATE TABLE commit_trap (org_id BIGINT REFERENCES orgs (id)"
+			" DEFERRABLE INITIALLY DEFERRED);");
+	exec_other(&fx, test_db_is_pg()
+			    ? "CREATE FUNCTION commit_trap() RETURNS trigger LANGUAGE plpgsql AS"
+			      " $$BEGIN INSERT INTO commit_trap VALUES (999999); RETURN NEW; END$$;"
+			      "CREATE TRIGGER commit_trap AFTER UPDATE OF state ON links"
+			      " FOR EACH ROW EXECUTE FUNCTION commit_trap();"
+			    : "CREATE TRIGGER commit_trap AFTER UPDATE OF state ON links"
+			      " BEGIN INSERT INTO commit_trap VALUES (999999); END;");
 	struct redeem_item items[] = {item(a, 1, "Fabrikam K.K.", fx.env.now),
 				      item(b, 0, NULL, fx.env.now)};
 	struct redeem_item *p[] = {&items[0], &items[1]};
@@ -159,7 +164,8 @@ TEST(a_commit_failing_after_the_items_keeps_nothing_and_fails_each)
 	test_assert_int(count(&fx, "SELECT count(*) FROM events"), events);
 	/* The connection is usable again: with the trap gone, the same
 	 * batch goes through. */
-	exec_other(&fx, "DROP TRIGGER commit_trap;");
+	exec_other(&fx, test_db_is_pg() ? "DROP TRIGGER commit_trap ON links;"
+					: "DROP TRIGGER commit_trap;");
 	items[0] = item(a, 1, "Fabrikam K.K.", fx.env.now);
 	items[1] = item(b, 0, NULL, fx.env.now);
 	redeem_batch(&fx.env, p, 2);

@@ -52,7 +52,7 @@ static void old_database(int version, const char *rows)
 /* Without STORE_MIGRATE (every command but serve and db migrate) an old
  * database is refused, with the command to run, and left as it was; a
  * newer one is refused even with it. */
-TEST(an_old_database_needs_an_explicit_migration_a_newer_one_is_refused)
+TEST(an_old_database_needs_an_explicit_migration_a_newer_one_is_refused) /* sqlite only: SQLite files of old schemas */
 {
 	const char *err = NULL;
 	struct store *st = NULL;
@@ -83,7 +83,7 @@ TEST(an_old_database_needs_an_explicit_migration_a_newer_one_is_refused)
 /* A database of schema 2 (the mail's bytes in the outbox row) opened by
  * this build: the bytes move to outbox_data, and the message is still
  * claimed and sent whole. */
-TEST(migration_3_moves_queued_mail_bytes)
+TEST(migration_3_moves_queued_mail_bytes) /* sqlite only: SQLite files of old schemas */
 {
 	const char *err;
 	old_database(2, "INSERT INTO outbox (code, message_id, kind, env_from, rcpt,"
@@ -111,7 +111,7 @@ TEST(migration_3_moves_queued_mail_bytes)
 /* A database of schema 5 (users of organizations only, and sessions)
  * opened by this build: the users are kept, with their ids; the sessions
  * start afresh; an operator, of no organization, can now be added once. */
-TEST(migration_6_keeps_users_and_allows_operators)
+TEST(migration_6_keeps_users_and_allows_operators) /* sqlite only: SQLite files of old schemas */
 {
 	const char *err;
 	old_database(5, "INSERT INTO orgs (kind, legal_name, contact_email, status,"
@@ -158,7 +158,7 @@ static int names_cb(void *ctx, const struct event *e)
 
 /* An audit log of schema 6 becomes the event log: each row names its
  * organization (from its subject) and has today's name. */
-TEST(migrations_7_to_9_turn_the_audit_log_into_events)
+TEST(migrations_7_to_9_turn_the_audit_log_into_events) /* sqlite only: SQLite files of old schemas */
 {
 	const char *err;
 	old_database(6, "INSERT INTO orgs (kind, legal_name, contact_email, status,"
@@ -191,7 +191,7 @@ TEST(migrations_7_to_9_turn_the_audit_log_into_events)
 
 /* Contacts and live tokens: the database, -wal and -shm are 0600 even
  * under a umask that would let everyone read them. */
-TEST(database_files_are_private)
+TEST(database_files_are_private) /* sqlite only: file modes */
 {
 	mode_t old = umask(022);
 	struct store *st = fresh();
@@ -213,7 +213,7 @@ TEST(database_files_are_private)
 
 /* A database made readable by others (an older version, or by hand) is
  * made 0600 again when opened to be created. */
-TEST(a_readable_database_is_made_private)
+TEST(a_readable_database_is_made_private) /* sqlite only: file modes */
 {
 	char path[64];
 	const char *err = NULL;
@@ -230,7 +230,7 @@ TEST(a_readable_database_is_made_private)
 	unlink(path);
 }
 
-TEST(open_missing_without_create_fails)
+TEST(open_missing_without_create_fails) /* sqlite only: a file path */
 {
 	struct store *st;
 	const char *err = NULL;
@@ -599,6 +599,76 @@ TEST(sessions_end_one_or_all)
 	test_assert_int((int)n, 2);
 	test_assert_int(store_session_get(st, s[2].hash, &got, &err), STORE_OK);
 	test_assert(got.ended);
+	done(st);
+}
+
+/* "table.column" lines of the SQLite database at path, in column order. */
+static void sqlite_columns(const char *path, char *out, size_t size)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	size_t n = 0;
+	test_assert_int(sqlite3_open(path, &db), SQLITE_OK);
+	test_assert_int(sqlite3_prepare_v2(db,
+					   "SELECT m.name, p.name, p.type, p.pk FROM sqlite_schema m,"
+					   " pragma_table_info(m.name) p WHERE m.type = 'table'"
+					   " ORDER BY m.name, p.cid",
+					   -1, &s, NULL),
+			SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		n += (size_t)snprintf(out + n, size - n, "%s.%s %s%s\n", sqlite3_column_text(s, 0),
+				      sqlite3_column_text(s, 1),
+				      strcmp((const char *)sqlite3_column_text(s, 2), "BLOB") == 0
+					      ? "bytes"
+					      : "value",
+				      sqlite3_column_int(s, 3) ? " key" : "");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/* The same of the PostgreSQL database at url (its own invited_schema aside). */
+static void pg_columns(const char *url, char *out, size_t size)
+{
+	size_t n = 0;
+	PGconn *c = PQconnectdb(url);
+	test_assert(PQstatus(c) == CONNECTION_OK);
+	PGresult *r = PQexec(c, "SELECT c.table_name, c.column_name, c.data_type,"
+				" EXISTS (SELECT 1 FROM information_schema.key_column_usage k"
+				"  JOIN information_schema.table_constraints t USING (constraint_name)"
+				"  WHERE t.constraint_type = 'PRIMARY KEY' AND k.table_name = c.table_name"
+				"  AND k.column_name = c.column_name)"
+				" FROM information_schema.columns c WHERE c.table_schema = 'public'"
+				" AND c.table_name != 'invited_schema'"
+				" ORDER BY c.table_name, c.ordinal_position");
+	test_assert(PQresultStatus(r) == PGRES_TUPLES_OK);
+	for (int i = 0; i < PQntuples(r); i++)
+		n += (size_t)snprintf(out + n, size - n, "%s.%s %s%s\n", PQgetvalue(r, i, 0),
+				      PQgetvalue(r, i, 1),
+				      strcmp(PQgetvalue(r, i, 2), "bytea") == 0 ? "bytes" : "value",
+				      PQgetvalue(r, i, 3)[0] == 't' ? " key" : "");
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* Version N is the same schema on both backends: the same tables, the
+ * same columns in the same order, the same keys, bytes where SQLite keeps
+ * a BLOB. */
+TEST(both_backends_have_the_same_schema_at_each_version) /* postgresql only */
+{
+	static char lite[16384], pg[16384];
+	struct store *st = fresh(); /* PostgreSQL's */
+	char path[] = "/tmp/invited-schema-XXXXXX";
+	const char *err;
+	struct store *other;
+	close(mkstemp(path));
+	unlink(path);
+	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &other, &err), STORE_OK);
+	store_close(other);
+	sqlite_columns(path, lite, sizeof(lite));
+	pg_columns(db_path, pg, sizeof(pg));
+	unlink(path);
+	test_assert(strlen(lite) > 1000);
+	test_assert_str(pg, lite);
 	done(st);
 }
 

@@ -250,7 +250,7 @@ static off_t file_size(const char *path)
 /* Commits of a connection handed to the checkpointer leave the WAL to it:
  * the pages reach the database file while the writer does nothing, and
  * stopping it leaves everything in the database. */
-TEST(checkpointer_copies_the_wal_in_its_own_thread)
+TEST(checkpointer_copies_the_wal_in_its_own_thread) /* sqlite only: the WAL file */
 {
 	struct store *st = fresh();
 	struct store_checkpointer *cp;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db_fixture.h"
 #include "invited/webhook.h"
 #include "test.h"
 
@@ -99,12 +100,9 @@ TEST(signature_matches_an_independent_implementation)
 
 TEST(create_refuses_bad_urls_and_filters_and_keeps_a_limit)
 {
-	char dir[] = "/tmp/invited-webhook-XXXXXX", path[64];
 	const char *err;
 	struct store *st;
-	test_assert(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/db", dir);
-	test_assert_int(store_open(path, STORE_CREATE | STORE_MIGRATE, &st, &err), STORE_OK);
+	test_assert_int(store_open(test_db_new(), STORE_CREATE | STORE_MIGRATE, &st, &err), STORE_OK);
 	struct webhook_config closed = {.timeout = 10, .retry_base = 1, .retry_cap = 2};
 	struct webhook_config open = {1, 1, 10, 1, 2, 1};
 	struct webhook w;
@@ -153,8 +151,7 @@ TEST(create_refuses_bad_urls_and_filters_and_keeps_a_limit)
 	test_assert_int(webhook_delete(st, 0, last, "test", 2, &f), -1);
 	test_assert_int(f.status, 404);
 	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	test_assert(system(path) == 0);
+	test_db_drop();
 }
 
 TEST_MAIN()
