@@ -507,7 +507,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (app_init(&f.app, argv[1], &err) < 0 ||
-	    store_open(f.app.cfg.server.database, 0, &f.st, &err) != STORE_OK ||
+	    store_open(f.app.cfg.server.database_conn, 0, &f.st, &err) != STORE_OK ||
 	    store_bulk_load(f.st, &err) != STORE_OK) {
 		fprintf(stderr, "bench_fill: %s\n", err);
 		return 1;

@@ -23,6 +23,10 @@ Fills a database with bench_fill (through the store's API), starts the real
 
 The server runs on core 0, the client and smtp-sink on core 1. Prints the
 table rows on stdout, progress on stderr; exits non-zero on any failure.
+
+With --backend postgresql the store is a database of a private PostgreSQL
+cluster (scripts/pgstack, durable: fsync and synchronous_commit on) on
+this machine, and bytes per invitation are pg_database_size's.
 """
 import argparse
 import http.client
@@ -44,6 +48,9 @@ FIGURE = "store at 1,000,000 invitations"
 GOAL_MS = 5.0
 GOAL_RSS_MIB = 64
 GOAL_BYTES = 3000
+
+
+PG_PORT = 43432
 
 
 def log(*args):
@@ -68,7 +75,7 @@ def percentile(values, q):
 
 
 class Bench:
-    def __init__(self, build, work, n, orgs, creates, pages):
+    def __init__(self, build, work, n, orgs, creates, pages, backend="sqlite"):
         self.bin = os.path.join(build, "invited")
         self.fill_bin = os.path.join(build, "bench", "bench_fill")
         self.dir = os.path.join(work, "store")
@@ -77,10 +84,23 @@ class Bench:
         self.n, self.orgs, self.creates, self.pages = n, orgs, creates, pages
         self.procs = []
         self.conn = None
+        self.backend = backend
+        self.pg = backend == "postgresql"
+        self.env = dict(os.environ)
 
     # ------------------------------------------------------------ setup
     def cli(self, *args):
-        return run([self.bin, "-c", self.conf, *args]).strip()
+        return run([self.bin, "-c", self.conf, *args], env=self.env).strip()
+
+    def pgstack(self, *args):
+        return run(["bash", os.path.join(SOURCE, "scripts", "pgstack"), args[0],
+                    os.path.join(self.dir, "pgstack"), *args[1:]],
+                   env=dict(os.environ, PGSTACK_PORT=str(PG_PORT), PGSTACK_DURABLE="yes")).strip()
+
+    def psql(self, sql):
+        psql = sorted(__import__("glob").glob("/usr/lib/postgresql/*/bin/psql"))[-1]
+        return run([psql, "-X", "-A", "-t", "-q", "-d", self.pgstack("url", "store"),
+                    "-c", sql]).strip()
 
     def setup(self):
         for path in (self.bin, self.fill_bin):
@@ -89,6 +109,14 @@ class Bench:
         if shutil.which("smtp-sink") is None and not os.path.exists("/usr/sbin/smtp-sink"):
             raise Failure("smtp-sink is missing (Debian package postfix)")
         os.makedirs(self.dir)
+        database = {}
+        if self.pg:
+            self.pgstack("start")
+            self.pgstack("createdb", "store")
+            url = self.pgstack("url", "store")
+            password = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+            self.env["INVITED_SERVER_DATABASE_PASSWORD"] = password
+            database = {"server.database": url.replace(":" + password + "@", "@")}
         settings = {
             "server.listen": f"127.0.0.1:{HTTP_PORT}",
             "server.public_url": "http://invite.example.com",  # plain: no TLS or proxy here
@@ -100,6 +128,7 @@ class Bench:
             "invitations.org_rate_limit": "0",
             "invitations.recipient_rate_limit": "0",
             "mail.templates": os.path.join(SOURCE, "templates"),
+            **database,
         }
         args = ["init"]
         for k, v in settings.items():
@@ -114,7 +143,8 @@ class Bench:
     def fill(self):
         log(f"filling {self.n} invitations ({self.orgs} organizations and one big inviter)")
         started = time.monotonic()
-        out = run([self.fill_bin, self.conf, str(self.big), str(self.orgs), str(self.n)])
+        out = run([self.fill_bin, self.conf, str(self.big), str(self.orgs), str(self.n)],
+                  env=self.env)
         self.fill_seconds = time.monotonic() - started
         log(f"filled in {self.fill_seconds:.1f} s: {out.strip().replace(chr(10), ', ')}")
         # The fill leaves gigabytes for the kernel to write back: let that
@@ -127,7 +157,7 @@ class Bench:
     def spawn(self, args, core, log_name):
         out = open(os.path.join(self.dir, log_name), "ab")
         p = subprocess.Popen(["taskset", "-c", str(core), *args], stdin=subprocess.DEVNULL,
-                             stdout=out, stderr=out)
+                             stdout=out, stderr=out, env=self.env)
         out.close()
         self.procs.append(p)
         return p
@@ -156,6 +186,8 @@ class Bench:
         for p in reversed(self.procs):
             stop_process(p)
         self.procs = []
+        if self.pg:
+            self.pgstack("stop")
 
     # ------------------------------------------------------------- HTTP
     def request(self, method, path, body=None):
@@ -253,6 +285,14 @@ class Bench:
         return times
 
     def wait_outbox_drained(self, timeout=60):
+        if self.pg:
+            deadline = time.monotonic() + timeout
+            while int(self.psql("SELECT count(*) FROM outbox WHERE status IN"
+                                " ('queued', 'sending')")) > 0:
+                if time.monotonic() > deadline:
+                    raise Failure(f"messages still queued after {timeout} s")
+                time.sleep(0.2)
+            return
         db = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
         try:
             deadline = time.monotonic() + timeout
@@ -275,6 +315,8 @@ class Bench:
         raise Failure("no VmHWM in /proc/PID/status")
 
     def db_bytes(self):
+        if self.pg:
+            return int(self.psql("SELECT pg_database_size(current_database())"))
         return sum(os.path.getsize(self.db + suffix) for suffix in ("", "-wal")
                    if os.path.exists(self.db + suffix))
 
@@ -291,10 +333,14 @@ def main():
     ap.add_argument("--orgs", type=int, default=1000)
     ap.add_argument("--creates", type=int, default=1000)
     ap.add_argument("--pages", type=int, default=1000)
+    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     a = ap.parse_args()
     os.chdir(SOURCE)
+    global FIGURE
+    if a.backend == "postgresql":
+        FIGURE += " (PostgreSQL)"
     b = Bench(os.path.abspath(a.build), os.path.abspath(a.work), a.invitations, a.orgs,
-              a.creates, a.pages)
+              a.creates, a.pages, a.backend)
     started = time.monotonic()
     try:
         b.setup()

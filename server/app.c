@@ -26,12 +26,27 @@ static void close_store(void *st)
 	store_close(st);
 }
 
+/* rate_take_fn: the limits' buckets in the store, shared by every server
+ * on it, through the calling thread's connection. */
+static int shared_take(void *ctx, const char *name, const char *client, int64_t cap,
+		       int64_t cost, int64_t refill, int64_t now, int *ok_r, int64_t *units_r)
+{
+	const char *err;
+	struct store *st = app_store(ctx, &err);
+	if (st == NULL || store_rate_take(st, name, client, cap, cost, refill, now, ok_r, units_r,
+					  &err) != STORE_OK) {
+		msg_warn("rate limit %s: %s (this server's own count decides)", name, err);
+		return -1;
+	}
+	return 0;
+}
+
 struct store *app_store(struct app *app, const char **error_r)
 {
 	struct store *st = pthread_getspecific(app->store_key);
 	if (st != NULL)
 		return st;
-	if (store_open(app->cfg.server.database, app->store_flags, &st, error_r) != STORE_OK)
+	if (store_open(app->cfg.server.database_conn, app->store_flags, &st, error_r) != STORE_OK)
 		return NULL;
 	if (app->checkpointer != NULL)
 		store_checkpoint_by(st, app->checkpointer);
@@ -148,6 +163,13 @@ int app_init(struct app *app, const char *config_path, const char **error_r)
 	    app->invite_rcpt_limit == NULL || app->token_cache == NULL) {
 		*error_r = "out of memory";
 		return -1;
+	}
+	if (store_is_pg(app->cfg.server.database)) {
+		rate_limiter_share(app->enroll_limit, "enroll", shared_take, app);
+		rate_limiter_share(app->signin_limit, "signin", shared_take, app);
+		rate_limiter_share(app->signin_pair_limit, "signin_pair", shared_take, app);
+		rate_limiter_share(app->invite_org_limit, "invite_org", shared_take, app);
+		rate_limiter_share(app->invite_rcpt_limit, "invite_rcpt", shared_take, app);
 	}
 	init_mailer(app);
 	return 0;

@@ -179,9 +179,14 @@ int cli_init(struct cli *cli, int argc, char **argv)
 	struct store *st;
 	/* A database that is there is kept as it is: migrating it is
 	 * `db migrate`'s (or serve's) to do, and to log. */
-	int flags = STORE_CREATE | (access(cfg.server.database, F_OK) == 0 ? 0 : STORE_MIGRATE);
-	if (mkdir_for(cfg.server.database, 0755) < 0 ||
-	    store_open(cfg.server.database, flags, &st, &err) != STORE_OK)
+	int is_pg = store_is_pg(cfg.server.database), version = 0;
+	int exists = is_pg ? store_file_version(cfg.server.database_conn, &version, &err) ==
+					 STORE_OK &&
+				     version > 0
+			   : access(cfg.server.database, F_OK) == 0;
+	int flags = STORE_CREATE | (exists ? 0 : STORE_MIGRATE);
+	if ((!is_pg && mkdir_for(cfg.server.database, 0755) < 0) ||
+	    store_open(cfg.server.database_conn, flags, &st, &err) != STORE_OK)
 		return cli_fail("init", "%s", err ? err : strerror(errno));
 	store_close(st);
 	printf("database %s (schema version %d)\n", cfg.server.database, store_schema_version());

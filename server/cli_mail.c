@@ -103,7 +103,7 @@ static int poll_once(struct cli *cli)
 	/* A pass commits every 256 messages: checkpoint beside it, as the
 	 * reader inside `invited serve` does. */
 	struct store_checkpointer *cp = NULL;
-	if (store_checkpointer_start(cli->app.cfg.server.database, APP_CHECKPOINT_PAGES, &cp,
+	if (store_checkpointer_start(cli->app.cfg.server.database_conn, APP_CHECKPOINT_PAGES, &cp,
 				     &err) == STORE_OK)
 		store_checkpoint_by(cli->st, cp);
 	int rc = imap_session_pass(s, &env, &opts, &stats, &err);

@@ -18,6 +18,7 @@
 #include "config_int.h"
 #include "invited/log.h"
 #include "invited/mime.h"
+#include "invited/store.h"
 #include "invited/text.h"
 
 #ifndef INVITED_DATADIR
@@ -81,7 +82,11 @@ static const struct ckey keys[] = {
 	{"server", "public_url", C_STR, F(server.public_url), "http://127.0.0.1:8025",
 	 "the URL links point to (scheme, host, optional port and path; no trailing /)"},
 	{"server", "database", C_STATE, F(server.database), "invited.db",
-	 "SQLite database file"},
+	 "SQLite database file, or a PostgreSQL URL (postgresql://user@host:port/db, "
+	 "its password in database_password) for more than one server"},
+	{"server", "database_password", C_SECRET, F(server.database_password), "",
+	 "PostgreSQL password; or database_password_file = path, or "
+	 "INVITED_SERVER_DATABASE_PASSWORD"},
 	{"server", "keys", C_STATE, F(server.keys), "keys",
 	 "folder of signing keys (mode 0700, key files 0600)"},
 	{"server", "threads", C_INT, F(server.threads), "0",
@@ -327,7 +332,7 @@ static void resolve_path(const struct config *cfg, const struct ckey *k, const c
 		snprintf(out, size, "%s%s", dir, v + dl);
 		return;
 	}
-	if (v[0] == '/' || v[0] == '\0' || cfg->path[0] == '\0') {
+	if (v[0] == '/' || v[0] == '\0' || cfg->path[0] == '\0' || store_is_pg(v)) {
 		snprintf(out, size, "%s", v);
 		return;
 	}
@@ -571,6 +576,39 @@ static int apply_env(struct config *cfg, const char **error_r)
 	return 0;
 }
 
+/*
+ * What store_open gets: the database, and for PostgreSQL its password as
+ * a parameter of the URL. The password is never in [server] database
+ * itself, which is logged and shown: a URL that carries one is refused.
+ */
+static int database_conn(struct config *cfg, const char **error_r)
+{
+	const char *db = cfg->server.database;
+	size_t n = (size_t)snprintf(cfg->server.database_conn, sizeof(cfg->server.database_conn),
+				    "%s", db);
+	if (!store_is_pg(db))
+		return 0;
+	if (store_url_has_password(db)) {
+		*error_r = "[server] database: the URL carries a password, and the URL is logged: "
+			   "give it as database_password (or database_password_file, or "
+			   "INVITED_SERVER_DATABASE_PASSWORD) instead";
+		return -1;
+	}
+	const char *pw = cfg->server.database_password;
+	if (pw[0] == '\0')
+		return 0;
+	n += (size_t)snprintf(cfg->server.database_conn + n, sizeof(cfg->server.database_conn) - n,
+			      "%spassword=", strchr(db, '?') ? "&" : "?");
+	for (const unsigned char *p = (const unsigned char *)pw; *p != '\0'; p++)
+		if (isalnum(*p) || strchr("-._~", *p) != NULL)
+			n += (size_t)snprintf(cfg->server.database_conn + n,
+					      sizeof(cfg->server.database_conn) - n, "%c", *p);
+		else
+			n += (size_t)snprintf(cfg->server.database_conn + n,
+					      sizeof(cfg->server.database_conn) - n, "%%%02X", *p);
+	return 0;
+}
+
 int config_validate(struct config *cfg, const char **error_r)
 {
 	size_t n = strlen(cfg->server.public_url);
@@ -590,6 +628,8 @@ int config_validate(struct config *cfg, const char **error_r)
 		return -1;
 	}
 	if (proxy_list_parse(cfg->server.trusted_proxies, &cfg->server.proxies, error_r) < 0)
+		return -1;
+	if (database_conn(cfg, error_r) < 0)
 		return -1;
 	if (strrchr(cfg->server.listen, ':') == NULL) {
 		*error_r = "[server] listen must be host:port";

@@ -15,6 +15,7 @@
 
 #include "invited/config.h"
 #include "invited/https.h"
+#include "invited/store.h"
 
 /* A folder or file that must be the owner's only. */
 static int private_mode(FILE *out, const char *what, const char *path, mode_t want)
@@ -125,7 +126,9 @@ int config_check(const struct config *cfg, FILE *out)
 	}
 	if (d != NULL)
 		closedir(d);
-	if (stat(cfg->server.database, &sb) == 0) {
+	if (store_is_pg(cfg->server.database)) {
+		/* PostgreSQL's own rights guard it; `invited serve` connects */
+	} else if (stat(cfg->server.database, &sb) == 0) {
 		problems += private_mode(out, "[server] database", cfg->server.database, 0600);
 	} else {
 		snprintf(path, sizeof(path), "%s", cfg->server.database);

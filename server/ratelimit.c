@@ -30,7 +30,42 @@ struct rate_limiter {
 	 * push someone's bucket out. */
 	unsigned char key[crypto_generichash_KEYBYTES];
 	struct bucket slots[RL_SLOTS];
+	/* Shared through the store (rate_limiter_share), else NULL. */
+	rate_take_fn *take;
+	void *take_ctx;
+	char name[32];
 };
+
+void rate_limiter_share(struct rate_limiter *rl, const char *name, rate_take_fn *take,
+			void *ctx)
+{
+	if (rl == NULL)
+		return;
+	snprintf(rl->name, sizeof(rl->name), "%s", name);
+	rl->take_ctx = ctx;
+	rl->take = take;
+}
+
+/* The store's bucket: 0 (taken) or the wait, or -1 when the store did not
+ * answer. The client is known there by an unkeyed hash, the same on every
+ * server (a table has no slots to crowd). */
+static int64_t take_shared(struct rate_limiter *rl, const char *client, int64_t now)
+{
+	unsigned char id[RL_ID_LEN];
+	char hex[2 * RL_ID_LEN + 1];
+	int ok;
+	int64_t units;
+	crypto_generichash(id, sizeof(id), (const unsigned char *)client, strlen(client), NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
+	if (rl->take(rl->take_ctx, rl->name, hex, rl->limit * rl->window, rl->window, rl->limit, now,
+		     &ok, &units) < 0)
+		return -1;
+	if (ok)
+		return 0;
+	int64_t missing = rl->window - units;
+	int64_t wait = (missing + rl->limit - 1) / rl->limit;
+	return wait > 0 ? wait : 1;
+}
 
 struct rate_limiter *rate_limiter_new(int limit, int64_t window)
 {
@@ -81,6 +116,11 @@ int64_t rate_limiter_take(struct rate_limiter *rl, const char *client, int64_t n
 {
 	if (rl == NULL || rl->limit <= 0)
 		return 0;
+	if (rl->take != NULL) {
+		int64_t shared = take_shared(rl, client, now);
+		if (shared >= 0)
+			return shared;
+	}
 	int64_t wait = 0, full = rl->limit * rl->window;
 	pthread_mutex_lock(&rl->lock);
 	struct bucket *b = find(rl, client, now);

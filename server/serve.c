@@ -286,23 +286,59 @@ static void *webhooks_main(void *arg)
 	return NULL;
 }
 
-/* Messages and deliveries a dead process left `sending` are due again:
- * the message is sent again, the delivery attempted again (with the same
- * webhook-id, so that a receiver can tell). */
+/*
+ * Messages and deliveries a dead process left `sending` are due again: the
+ * message is sent again, the delivery attempted again (with the same
+ * webhook-id, so that a receiver can tell). On SQLite, at the start, every
+ * other process is dead (one server per file); on a shared database, a
+ * server is dead once it has not beaten for SERVER_DEAD_AFTER.
+ */
 static int recover(struct app *app, const char **error_r)
 {
 	size_t n, d;
+	int64_t now = (int64_t)time(NULL);
 	struct store *st = app_store(app, error_r);
-	if (st == NULL || store_outbox_recover(st, (int64_t)time(NULL), &n, error_r) != STORE_OK ||
-	    store_delivery_recover(st, (int64_t)time(NULL), &d, error_r) != STORE_OK)
+	if (st == NULL)
+		return -1;
+	int64_t alive_since = store_shared(st) ? now - SERVER_DEAD_AFTER : INT64_MAX;
+	if (store_outbox_recover(st, now, alive_since, &n, error_r) != STORE_OK ||
+	    store_delivery_recover(st, now, alive_since, &d, error_r) != STORE_OK)
 		return -1;
 	if (n > 0)
-		msg_info("outbox: %zu messages were being sent when the server stopped; "
+		msg_info("outbox: %zu messages were being sent by a server that stopped; "
 			 "they will be sent again", n);
 	if (d > 0)
-		msg_info("webhooks: %zu deliveries were being attempted when the server stopped; "
-			 "they will be attempted again", d);
+		msg_info("webhooks: %zu deliveries were being attempted by a server that "
+			 "stopped; they will be attempted again", d);
 	return 0;
+}
+
+/*
+ * Every SERVER_BEAT_EVERY: this server is alive (its row in servers), and
+ * on a shared database the claims of servers that stopped beating are
+ * taken back, and rate-limit buckets idle long enough to be full again go.
+ */
+static void beat(struct app *app, time_t *last, time_t started)
+{
+	const char *err;
+	char host[256] = "";
+	time_t now = time(NULL);
+	if (now - *last < SERVER_BEAT_EVERY)
+		return;
+	*last = now;
+	struct store *st = app_store(app, &err);
+	gethostname(host, sizeof(host) - 1);
+	if (st == NULL || store_server_beat(st, host, (int64_t)getpid(), (int64_t)started,
+					    (int64_t)now, &err) != STORE_OK) {
+		msg_warn("serve: %s", err);
+		return;
+	}
+	if (!store_shared(st))
+		return;
+	size_t pruned;
+	if (recover(app, &err) < 0 ||
+	    store_rate_prune(st, (int64_t)now - RATE_BUCKET_IDLE, &pruned, &err) != STORE_OK)
+		msg_warn("serve: %s", err);
 }
 
 /* Start a thread the server needs; 0, or -1 (logged) when it cannot. */
@@ -374,7 +410,7 @@ int app_serve(struct app *app)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 
 	if (recover(app, &err) < 0 ||
-	    store_checkpointer_start(app->cfg.server.database, APP_CHECKPOINT_PAGES,
+	    store_checkpointer_start(app->cfg.server.database_conn, APP_CHECKPOINT_PAGES,
 				     &app->checkpointer, &err) !=
 		    STORE_OK) {
 		msg_error("%s", err);
@@ -420,7 +456,9 @@ int app_serve(struct app *app)
 	const struct timespec every = {KEYS_CHECK_SECONDS, 0};
 	int retry = 0;           /* the last reload failed: try again */
 	time_t last_error = 0;
+	time_t started = time(NULL), last_beat = 0;
 	for (int sig = 0; sig != SIGINT && sig != SIGTERM;) {
+		beat(app, &last_beat, started);
 		sig = sigtimedwait(&block, NULL, &every);
 		/* certbot renewed: new connections get the new pair. */
 		if (sig == SIGHUP && http_server_reload_tls(app, &err) < 0)
@@ -448,6 +486,10 @@ int app_serve(struct app *app)
 	redeemer_free(app->redeemer);
 	app->redeemer = NULL;
 	stop_threads(app, threads, n);
+	struct store *st = app_store(app, &err);
+	if (st != NULL && store_server_gone(st, &err) != STORE_OK)
+		msg_warn("serve: %s", err);
+	app_store_release(app);
 	/* Every connection that used it is closed now. */
 	store_checkpointer_stop(app->checkpointer);
 	app->checkpointer = NULL;

@@ -24,6 +24,17 @@ int store_is_pg(const char *path)
 	return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
 }
 
+int store_url_has_password(const char *path)
+{
+	if (!store_is_pg(path))
+		return 0;
+	const char *auth = strstr(path, "://") + 3;
+	size_t auth_len = strcspn(auth, "/?#");
+	const char *at = memchr(auth, '@', auth_len);
+	return (at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL) ||
+	       strstr(path, "password=") != NULL;
+}
+
 const char *store_backend_name(const struct store *st)
 {
 	return st->be->name;

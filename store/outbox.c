@@ -156,10 +156,11 @@ int store_outbox_claim(struct store *st, int64_t now, size_t max,
 	 * next_attempt_at, stored after the mail's bytes, from every queued
 	 * row: each claim read the whole queue (bench/smtp.py showed it). */
 	static const char sql[] =
-		"UPDATE outbox SET status = 'sending', attempts = attempts + 1"
+		"UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_by = ?3"
 		" WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_due"
 		" WHERE status = 'queued'"
-		" AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
+		" AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2" SKIP_LOCKED ")"
+		" AND status = 'queued'"
 		" RETURNING " OUTBOX_COLUMNS;
 	*n_r = 0;
 	struct stmt *s = store_stmt(st, sql, error_r);
@@ -167,6 +168,7 @@ int store_outbox_claim(struct store *st, int64_t now, size_t max,
 		return STORE_ERROR;
 	bind_int64(s, 1, now);
 	bind_int64(s, 2, (int64_t)max);
+	bind_text(s, 3, store_process_id());
 	int rc;
 	while ((rc = store_step(s)) == STEP_ROW && *n_r < max)
 		read_msg(s, &out[(*n_r)++]);
@@ -219,16 +221,19 @@ int store_outbox_result(struct store *st, int64_t id, enum outbox_status from,
 	return rc;
 }
 
-int store_outbox_recover(struct store *st, int64_t now, size_t *n_r,
+int store_outbox_recover(struct store *st, int64_t now, int64_t alive_since, size_t *n_r,
 			 const char **error_r)
 {
 	static const char sql[] =
-		"UPDATE outbox SET status = 'queued', next_attempt_at = ?"
-		" WHERE status = 'sending'";
+		"UPDATE outbox SET status = 'queued', next_attempt_at = ?1, claimed_by = ''"
+		" WHERE status = 'sending' AND claimed_by <> ?2 AND claimed_by NOT IN"
+		" (SELECT id FROM servers WHERE seen_at >= ?3)";
 	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_int64(s, 1, now);
+	bind_text(s, 2, store_process_id());
+	bind_int64(s, 3, alive_since);
 	int rc = store_exec_stmt(st, s, "recover messages", error_r);
 	*n_r = rc == STORE_OK ? (size_t)store_changes(st) : 0;
 	return rc;
@@ -289,7 +294,8 @@ int store_outbox_prune(struct store *st, int64_t before, size_t max, size_t *n_r
 		" AND v.status = 'bounced') THEN 2 ELSE 0 END"
 		" WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_prunable"
 		" WHERE status = 'sent' AND data_kept = 1"
-		" AND sent_at <= ?1 ORDER BY sent_at LIMIT ?2) RETURNING id, data_kept";
+		" AND sent_at <= ?1 ORDER BY sent_at LIMIT ?2) AND data_kept = 1"
+		" RETURNING id, data_kept";
 	static const char drop[] = "DELETE FROM outbox_data WHERE id = ?";
 	int64_t *ids = calloc(max ? max : 1, sizeof(*ids));
 	size_t n = 0;

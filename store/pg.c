@@ -24,24 +24,31 @@
 #define PG_MAX_PARAMS 32              /* the most a statement binds */
 #define PG_WRITE_LOCK "1768846953"    /* "invi": the write transactions' lock */
 #define PG_CONNECT_TIMEOUT "10"       /* seconds, unless the URL says */
+#define PG_LOCK_TIMEOUT "10s"         /* a lock waited for longer: an error */
 #define BOOL_OID 16
 #define BYTEA_OID 17
 #define INT8_OID 20
+#define INT2_OID 21
+#define INT4_OID 23
 #define TEXT_OID 25
 
 struct pg_conn {
 	char err[512];   /* the last failed statement's message */
 	int64_t changes; /* rows the last statement changed */
 	unsigned next;   /* the next statement's name */
+	unsigned epoch;  /* connections made so far: a statement prepared in an
+			  * earlier one is prepared again */
+	int64_t lock_key; /* the advisory lock held, on connection lock_epoch */
+	unsigned lock_epoch;
 };
 
 struct pg_stmt {
 	struct store *st;
 	char name[16];
-	char *text;      /* PostgreSQL's SQL, until prepared */
-	int prepared;
+	char *text;      /* PostgreSQL's SQL */
+	unsigned epoch;  /* the connection it was prepared on; 0: not yet */
 	int nparams;
-	Oid types[PG_MAX_PARAMS]; /* as the first execution bound them */
+	Oid types[PG_MAX_PARAMS]; /* as the binds say */
 	char *vals[PG_MAX_PARAMS];
 	int lens[PG_MAX_PARAMS];
 	int fmts[PG_MAX_PARAMS];
@@ -64,11 +71,33 @@ static void set_err(struct store *st, const char *msg)
 		STATE(st)->err[--n] = '\0';
 }
 
+static int session_setup(struct store *st, const char **error_r);
+
+/*
+ * The connection was lost (the server restarted, a failover, an idle
+ * connection cut): connect again, outside a transaction only (one that
+ * was open is lost, and its caller told so). The statements are prepared
+ * again at their next use.
+ */
+static int reconnect(struct store *st)
+{
+	const char *err;
+	if (st->in_tx || PQstatus(CONN(st)) != CONNECTION_BAD)
+		return 0;
+	PQreset(CONN(st));
+	if (PQstatus(CONN(st)) != CONNECTION_OK || session_setup(st, &err) < 0)
+		return 0;
+	STATE(st)->epoch++;
+	msg_warn("store: %s: connection lost; connected again", st->where);
+	return 1;
+}
+
 /*
  * SQLite's SQL to PostgreSQL's: `?N` is `$N`, a bare `?` one more than
- * the largest so far (SQLite's rule), and an `INDEXED BY name` hint is
- * dropped. Quoted text and identifiers are copied as they are. The
- * largest parameter number in *max_r.
+ * the largest so far (SQLite's rule), an `INDEXED BY name` hint is
+ * dropped, and SKIP_LOCKED is FOR UPDATE SKIP LOCKED. Quoted text and
+ * identifiers are copied as they are. The largest parameter number in
+ * *max_r.
  */
 static char *translate(const char *sql, int *max_r)
 {
@@ -85,6 +114,9 @@ static char *translate(const char *sql, int *max_r)
 				*o++ = *p++;
 			if (*p != '\0')
 				*o++ = *p++;
+		} else if (strncmp(p, SKIP_LOCKED, sizeof(SKIP_LOCKED) - 1) == 0) {
+			p += sizeof(SKIP_LOCKED) - 1;
+			o += sprintf(o, " FOR UPDATE SKIP LOCKED");
 		} else if (strncmp(p, " INDEXED BY ", 12) == 0) {
 			/* SQLite's index hint: PostgreSQL's planner chooses */
 			p += 12;
@@ -172,11 +204,8 @@ static int server_prepare(struct store *st, struct pg_stmt *s)
 	if (!ok)
 		set_err(st, PQresultErrorMessage(r));
 	PQclear(r);
-	if (ok) {
-		s->prepared = 1;
-		free(s->text);
-		s->text = NULL;
-	}
+	if (ok)
+		s->epoch = STATE(st)->epoch;
 	return ok;
 }
 
@@ -212,10 +241,22 @@ static int pg_step(struct store *st, void *h)
 {
 	struct pg_stmt *s = h;
 	if (s->res == NULL) {
-		if (!s->prepared && !server_prepare(st, s))
+		for (int again = 1;; again = 0) {
+			if (s->epoch == STATE(st)->epoch || server_prepare(st, s)) {
+				s->res = PQexecPrepared(CONN(st), s->name, s->nparams,
+							(const char *const *)s->vals, s->lens,
+							s->fmts, 0);
+				ExecStatusType t = PQresultStatus(s->res);
+				if (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK)
+					break;
+			}
+			if (!again || !reconnect(st))
+				break;
+			PQclear(s->res);
+			s->res = NULL;
+		}
+		if (s->res == NULL) /* not prepared: its error is set */
 			return STEP_ERROR;
-		s->res = PQexecPrepared(CONN(st), s->name, s->nparams,
-					(const char *const *)s->vals, s->lens, s->fmts, 0);
 		switch (PQresultStatus(s->res)) {
 		case PGRES_COMMAND_OK:
 			STATE(st)->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
@@ -260,7 +301,7 @@ static void pg_bind_int64(void *h, int i, int64_t v)
 	snprintf(s->num[i - 1], sizeof(s->num[i - 1]), "%lld", (long long)v);
 	s->vals[i - 1] = s->num[i - 1];
 	s->fmts[i - 1] = 0;
-	s->types[i - 1] = s->prepared ? s->types[i - 1] : INT8_OID;
+	s->types[i - 1] = INT8_OID;
 }
 
 static void pg_bind_text(void *h, int i, const char *v)
@@ -272,7 +313,7 @@ static void pg_bind_text(void *h, int i, const char *v)
 		free(s->vals[i - 1]);
 	s->vals[i - 1] = v != NULL ? strdup(v) : NULL;
 	s->fmts[i - 1] = 0;
-	s->types[i - 1] = s->prepared ? s->types[i - 1] : TEXT_OID;
+	s->types[i - 1] = TEXT_OID;
 }
 
 static void pg_bind_blob(void *h, int i, const void *p, size_t n)
@@ -287,7 +328,7 @@ static void pg_bind_blob(void *h, int i, const void *p, size_t n)
 		memcpy(s->vals[i - 1], p, n);
 	s->lens[i - 1] = (int)n;
 	s->fmts[i - 1] = 1;
-	s->types[i - 1] = s->prepared ? s->types[i - 1] : BYTEA_OID;
+	s->types[i - 1] = BYTEA_OID;
 }
 
 /* bind_id's NULL: an id's type. */
@@ -300,7 +341,7 @@ static void pg_bind_null(void *h, int i)
 		free(s->vals[i - 1]);
 	s->vals[i - 1] = NULL;
 	s->fmts[i - 1] = 0;
-	s->types[i - 1] = s->prepared ? s->types[i - 1] : INT8_OID;
+	s->types[i - 1] = INT8_OID;
 }
 
 static const char *value(struct pg_stmt *s, int i)
@@ -362,6 +403,36 @@ static const void *pg_col_blob(void *h, int i)
 	return value(s, i);
 }
 
+static int pg_col_count(void *h)
+{
+	struct pg_stmt *s = h;
+	return s->res != NULL ? PQnfields(s->res) : 0;
+}
+
+static const char *pg_col_name(void *h, int i)
+{
+	struct pg_stmt *s = h;
+	return s->res != NULL ? PQfname(s->res, i) : NULL;
+}
+
+static int pg_col_type(void *h, int i)
+{
+	struct pg_stmt *s = h;
+	if (value(s, i) == NULL)
+		return COL_NULL;
+	switch (PQftype(s->res, i)) {
+	case BYTEA_OID:
+		return COL_BLOB;
+	case INT8_OID:
+	case INT4_OID:
+	case INT2_OID:
+	case BOOL_OID:
+		return COL_INT;
+	default:
+		return COL_TEXT;
+	}
+}
+
 static int pg_reprepares(void *h)
 {
 	(void)h;
@@ -382,6 +453,7 @@ static const char *pg_errmsg(struct store *st)
 
 static int pg_exec(struct store *st, const char *sql, const char **error_r)
 {
+	reconnect(st);
 	PGresult *r = PQexec(CONN(st), sql);
 	ExecStatusType t = PQresultStatus(r);
 	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
@@ -396,7 +468,8 @@ static int pg_exec(struct store *st, const char *sql, const char **error_r)
 
 static int pg_in_tx(struct store *st)
 {
-	return PQtransactionStatus(CONN(st)) != PQTRANS_IDLE;
+	PGTransactionStatusType t = PQtransactionStatus(CONN(st));
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
 /* The schema version: one row of invited_schema (made by the first
@@ -517,8 +590,58 @@ static int pg_integrity_check(struct store *st, char **result_r, const char **er
 	return *result_r ? STORE_OK : STORE_ERROR;
 }
 
+/* Rows copied with their ids: an identity column goes on after the
+ * largest, not from 1. */
+static int pg_copied(struct store *st, const char *table, const char **error_r)
+{
+	char sql[400];
+	snprintf(sql, sizeof(sql),
+		 "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'"
+		 " AND table_name = '%s' AND column_name = 'id' AND is_identity = 'YES'",
+		 table);
+	PGresult *r = PQexec(CONN(st), sql);
+	int identity = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	PQclear(r);
+	if (!identity)
+		return STORE_OK;
+	snprintf(sql, sizeof(sql),
+		 "SELECT setval(pg_get_serial_sequence('%s', 'id'), max(id)) FROM %s"
+		 " HAVING max(id) IS NOT NULL",
+		 table, table);
+	return pg_exec(st, sql, error_r);
+}
+
+/* A session advisory lock: held until the connection ends (a holder that
+ * dies lets it go as its connection closes). One connection holds one. */
+static int pg_lock_hold(struct store *st, int64_t key, int *held_r, const char **error_r)
+{
+	struct pg_conn *c = STATE(st);
+	char sql[80];
+	reconnect(st);
+	if (c->lock_epoch == c->epoch && c->lock_key == key && PQstatus(CONN(st)) == CONNECTION_OK) {
+		*held_r = 1;
+		return STORE_OK;
+	}
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", (long long)key);
+	PGresult *r = PQexec(CONN(st), sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		set_err(st, PQresultErrorMessage(r));
+		PQclear(r);
+		*error_r = store_err(st, "lock");
+		return STORE_ERROR;
+	}
+	*held_r = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (*held_r) {
+		c->lock_key = key;
+		c->lock_epoch = c->epoch;
+	}
+	return STORE_OK;
+}
+
 const struct backend store_pg = {
 	.name = "postgresql",
+	.shared = 1,
 	/* See the top: every write transaction takes the one lock. */
 	.begin = pg_begin,
 	.prepare = pg_prepare,
@@ -534,6 +657,9 @@ const struct backend store_pg = {
 	.col_bytes = pg_col_bytes,
 	.col_blob = pg_col_blob,
 	.reprepares = pg_reprepares,
+	.col_count = pg_col_count,
+	.col_name = pg_col_name,
+	.col_type = pg_col_type,
 	.changes = pg_changes,
 	.errmsg = pg_errmsg,
 	.exec = pg_exec,
@@ -546,6 +672,8 @@ const struct backend store_pg = {
 	.bulk_load = pg_bulk_load,
 	.sync_relaxed = pg_sync_relaxed,
 	.integrity_check = pg_integrity_check,
+	.copied = pg_copied,
+	.lock_hold = pg_lock_hold,
 };
 
 /* The URL without its password, for messages. */
@@ -572,6 +700,24 @@ static void ignore_notice(void *arg, const char *message)
 	(void)message;
 }
 
+/* Text is UTF-8 whatever the server says; notices (an index that exists
+ * already) are not ours to log; a lock or a statement never waits for
+ * ever (SQLite's busy timeout). */
+static int session_setup(struct store *st, const char **error_r)
+{
+	PQsetNoticeProcessor(CONN(st), ignore_notice, NULL);
+	PGresult *r = PQexec(CONN(st), "SET client_encoding = 'UTF8';"
+				       "SET client_min_messages = warning;"
+				       "SET lock_timeout = '" PG_LOCK_TIMEOUT "'");
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok) {
+		set_err(st, PQresultErrorMessage(r));
+		*error_r = errorf("store: %s", STATE(st)->err);
+	}
+	PQclear(r);
+	return ok ? STORE_OK : STORE_ERROR;
+}
+
 int store_pg_open(struct store *st, const char *url, int flags, const char **error_r)
 {
 	(void)flags; /* the database exists: PostgreSQL's own tools make it */
@@ -595,9 +741,6 @@ int store_pg_open(struct store *st, const char *url, int flags, const char **err
 	}
 	st->be = &store_pg;
 	st->conn = c;
-	/* Times are unix seconds and text is UTF-8 whatever the server says;
-	 * notices (an index that exists already) are not ours to log. */
-	PQsetNoticeProcessor(c, ignore_notice, NULL);
-	return pg_exec(st, "SET client_encoding = 'UTF8'; SET client_min_messages = warning",
-		       error_r);
+	STATE(st)->epoch = 1;
+	return session_setup(st, error_r);
 }

@@ -377,6 +377,26 @@ const char *const store_migrations[] = {
 	 * migration can run twice: tests/integration/test_backup.py) */
 	"CREATE INDEX IF NOT EXISTS org_domains_proven ON org_domains (domain)"
 	" WHERE state = 'proven';",
+	/* 15: more than one server on one database (PostgreSQL): who holds a
+	 * claimed message or delivery, the servers alive (each writes its
+	 * seen_at every few seconds; a claim of one that stopped is taken
+	 * back), and the rate limits' buckets they share. */
+	"ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE servers ("
+	"  id TEXT PRIMARY KEY,"
+	"  host TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  seen_at INTEGER NOT NULL) STRICT;"
+	"CREATE TABLE rate_buckets ("
+	"  name TEXT NOT NULL,"
+	"  client TEXT NOT NULL,"
+	"  units INTEGER NOT NULL,"
+	"  last_at INTEGER NOT NULL,"
+	"  ok INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (name, client)) STRICT, WITHOUT ROWID;"
+	"CREATE INDEX rate_buckets_last ON rate_buckets (last_at);",
 };
 
 const int store_migration_count =

@@ -62,6 +62,15 @@ const char *const store_pg_migrations[] = {
 	"CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);"
 	"CREATE INDEX outbox_prunable ON outbox (sent_at) WHERE status = 'sent' AND data_kept = 1;"
 	"CREATE INDEX org_domains_proven ON org_domains (domain) WHERE state = 'proven';",
+	/* 15: as SQLite's 15 */
+	"ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE servers (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL,"
+	" started_at BIGINT NOT NULL, seen_at BIGINT NOT NULL);"
+	"CREATE TABLE rate_buckets (name TEXT NOT NULL, client TEXT NOT NULL,"
+	" units BIGINT NOT NULL, last_at BIGINT NOT NULL, ok BIGINT NOT NULL DEFAULT 1,"
+	" PRIMARY KEY (name, client));"
+	"CREATE INDEX rate_buckets_last ON rate_buckets (last_at);",
 };
 
 _Static_assert(sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0]) ==

@@ -18,12 +18,21 @@
 
 /* The schema version this build writes: the count of migrations, the
  * same for every backend (schema.c, schema_pg.c). */
-#define STORE_SCHEMA_VERSION 14
+#define STORE_SCHEMA_VERSION 15
 
 #define STMT_CACHE_SIZE 256 /* power of two; well above the statement count */
 
 /* WAL pages at which a commit checkpoints, without a checkpointer. */
 #define STORE_AUTOCHECKPOINT 250
+
+/* A column's type in a row, for copying rows whatever they hold. */
+enum { COL_NULL, COL_INT, COL_TEXT, COL_BLOB };
+
+/* Written after the subquery that picks rows to claim: PostgreSQL locks
+ * them and skips rows another server is claiming (FOR UPDATE SKIP
+ * LOCKED), so that each is claimed by one; SQLite, one writer, has no
+ * such clause and the backend drops it. */
+#define SKIP_LOCKED " /*+skip_locked*/"
 
 /* What stepping a statement gave. */
 enum { STEP_ERROR = -1, STEP_DONE = 0, STEP_ROW = 1, STEP_CONFLICT = 2 };
@@ -45,6 +54,7 @@ struct stmt {
  */
 struct backend {
 	const char *name;
+	int shared; /* other servers may use the database at once */
 	/* Start a write transaction (one writer at a time) or a read one
 	 * (one snapshot). */
 	int (*begin)(struct store *st, int write, const char **error_r);
@@ -61,6 +71,10 @@ struct backend {
 	size_t (*col_bytes)(void *h, int i);
 	const void *(*col_blob)(void *h, int i);
 	int (*reprepares)(void *h);
+	/* The current row's columns: how many, their names and types. */
+	int (*col_count)(void *h);
+	const char *(*col_name)(void *h, int i);
+	int (*col_type)(void *h, int i);
 	/* The rows the last statement changed; the connection's last error. */
 	int64_t (*changes)(struct store *st);
 	const char *(*errmsg)(struct store *st);
@@ -76,6 +90,11 @@ struct backend {
 	int (*bulk_load)(struct store *st, const char **error_r);
 	int (*sync_relaxed)(struct store *st, const char **error_r);
 	int (*integrity_check)(struct store *st, char **result_r, const char **error_r);
+	/* After store_copy filled table: what the backend must then do (the
+	 * next id of PostgreSQL's identity columns). */
+	int (*copied)(struct store *st, const char *table, const char **error_r);
+	/* store_lock_hold */
+	int (*lock_hold)(struct store *st, int64_t key, int *held_r, const char **error_r);
 };
 
 extern const struct backend store_sqlite;
@@ -92,8 +111,6 @@ struct store {
 	struct stmt cache[STMT_CACHE_SIZE];
 };
 
-/* Whether path names a PostgreSQL database (postgresql://, postgres://). */
-int store_is_pg(const char *path);
 /* Open the backend's connection into st (st->be, st->conn set). */
 int store_sqlite_open(struct store *st, const char *path, int flags, const char **error_r);
 int store_pg_open(struct store *st, const char *url, int flags, const char **error_r);

@@ -147,9 +147,10 @@ int store_delivery_claim(struct store *st, int64_t now, size_t max, struct deliv
 			 size_t *n_r, const char **error_r)
 {
 	static const char sql[] =
-		"UPDATE deliveries SET status = 'sending', attempts = attempts + 1"
+		"UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_by = ?3"
 		" WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending'"
-		" AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2)"
+		" AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2" SKIP_LOCKED ")"
+		" AND status = 'pending'"
 		" RETURNING id, webhook_id, event_id, attempts, next_attempt_at, expires_at,"
 		" created_at";
 	struct stmt *s = store_stmt(st, sql, error_r);
@@ -157,6 +158,7 @@ int store_delivery_claim(struct store *st, int64_t now, size_t max, struct deliv
 		return STORE_ERROR;
 	bind_int64(s, 1, now);
 	bind_int64(s, 2, (int64_t)max);
+	bind_text(s, 3, store_process_id());
 	int rc;
 	*n_r = 0;
 	while (*n_r < max && (rc = store_step(s)) == STEP_ROW) {
@@ -210,14 +212,19 @@ int store_delivery_result(struct store *st, int64_t id, enum delivery_status fro
 	return rc;
 }
 
-int store_delivery_recover(struct store *st, int64_t now, size_t *n_r, const char **error_r)
+int store_delivery_recover(struct store *st, int64_t now, int64_t alive_since, size_t *n_r,
+			   const char **error_r)
 {
-	static const char sql[] = "UPDATE deliveries SET status = 'pending', next_attempt_at = ?"
-				  " WHERE status = 'sending'";
+	static const char sql[] =
+		"UPDATE deliveries SET status = 'pending', next_attempt_at = ?1, claimed_by = ''"
+		" WHERE status = 'sending' AND claimed_by <> ?2 AND claimed_by NOT IN"
+		" (SELECT id FROM servers WHERE seen_at >= ?3)";
 	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
 	bind_int64(s, 1, now);
+	bind_text(s, 2, store_process_id());
+	bind_int64(s, 3, alive_since);
 	int rc = store_exec_stmt(st, s, "recover deliveries", error_r);
 	*n_r = rc == STORE_OK ? (size_t)store_changes(st) : 0;
 	return rc;

@@ -345,6 +345,29 @@ static void log_pass(const struct imap_config *cfg, const struct imap_stats *st)
 		 cfg->mailbox, st->handled, st->unmatched, st->again, st->failed);
 }
 
+/*
+ * One server reads the mailbox at a time: the one whose store connection
+ * holds IMAP_READER_LOCK (always this one on SQLite). Another stands by
+ * and asks every IMAP_STANDBY_POLL seconds; the lock is let go when its
+ * holder's connection ends, so a holder that dies is taken over within
+ * that. *standby: 0 reading, 1 just stood by, 2 standing by.
+ */
+static int reader_lock(struct verifier_env *env, const struct imap_config *cfg, int *standby)
+{
+	const char *err;
+	int held = 0;
+	if (store_lock_hold(env->st, IMAP_READER_LOCK, &held, &err) != STORE_OK)
+		msg_warn("imap: %s", err);
+	if (held && *standby) {
+		msg_info("imap: this server reads %s now", cfg->mailbox);
+		*standby = 0;
+	} else if (!held && !*standby) {
+		msg_info("imap: another server reads %s; standing by", cfg->mailbox);
+		*standby = 1;
+	}
+	return held;
+}
+
 static void tell_state(const struct imap_watch_report *rep, int connected, const char *error)
 {
 	if (rep != NULL && rep->state != NULL)
@@ -355,11 +378,19 @@ void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
 		const struct inbound_opts *opts, const struct imap_watch_report *rep,
 		const _Atomic int *stop)
 {
-	int backoff = 1;
+	int backoff = 1, standby = 0;
 	while (!*stop) {
 		struct imap_session *s;
 		struct imap_stats stats;
 		const char *err;
+		if (!reader_lock(env, cfg, &standby)) {
+			if (standby == 1) {
+				tell_state(rep, 0, "standing by: another server reads the mailbox");
+				standby = 2;
+			}
+			imap_sleep_until(time(NULL) + IMAP_STANDBY_POLL, stop);
+			continue;
+		}
 		if (imap_session_open(cfg, &s, &err) < 0) {
 			tell_state(rep, 0, err);
 			msg_error("imap: %s; trying again in %d s", err, backoff);
@@ -383,6 +414,10 @@ void imap_watch(const struct imap_config *cfg, struct verifier_env *env,
 						  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 			if (*stop || imap_session_wait(s, stop, &err) < 0)
 				break;
+			if (!reader_lock(env, cfg, &standby)) {
+				err = "another server reads the mailbox now";
+				break;
+			}
 			clock_gettime(CLOCK_MONOTONIC, &t0); /* the pass, not the wait */
 		}
 		/* A failed pass or a failed wait: reconnect. */

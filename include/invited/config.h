@@ -29,7 +29,11 @@ struct config {
 	struct {
 		char listen[128];          /* host:port */
 		char public_url[MAX_URL_LEN + 1];
-		char database[PATH_MAX];
+		char database[PATH_MAX];   /* an SQLite file, or a postgresql:// URL
+					    * without a password (it is shown) */
+		char database_password[256]; /* PostgreSQL's, never shown */
+		char database_conn[PATH_MAX + 800]; /* database with its password:
+						     * what store_open gets */
 		char keys[PATH_MAX];
 		int threads;               /* HTTP worker threads; 0: one per core */
 		int64_t sweep_interval;    /* seconds between expiry sweeps */

@@ -88,6 +88,11 @@ int imap_session_wait(struct imap_session *s, const _Atomic int *stop,
  */
 /* What the watcher tells its owner about the connection: connected or
  * not (with why), and each pass done. May be NULL. */
+/* One server reads the mailbox at a time (imap_watch): the lock's number,
+ * and how often a server standing by asks for it. */
+#define IMAP_READER_LOCK 0x696d6170 /* "imap" */
+#define IMAP_STANDBY_POLL 5         /* seconds */
+
 struct imap_watch_report {
 	void (*state)(void *ctx, int connected, const char *error);
 	void (*pass)(void *ctx, const struct imap_stats *stats, double seconds);

@@ -20,4 +20,17 @@ void rate_limiter_free(struct rate_limiter *rl);
  * seconds to wait before the next one would be (at least 1). */
 int64_t rate_limiter_take(struct rate_limiter *rl, const char *client, int64_t now);
 
+/*
+ * Servers that share a database share their limits: rl's buckets are
+ * then taken from through take (the store's, named name, keyed by a hash
+ * of the client), so that a client gets `limit` per window from all the
+ * servers together, not from each. take returns 0 with *ok_r and *units_r
+ * (what the bucket holds), or -1: then this server's own bucket decides,
+ * as before sharing.
+ */
+typedef int rate_take_fn(void *ctx, const char *name, const char *client, int64_t cap,
+			 int64_t cost, int64_t refill, int64_t now, int *ok_r, int64_t *units_r);
+void rate_limiter_share(struct rate_limiter *rl, const char *name, rate_take_fn *take,
+			void *ctx);
+
 #endif

@@ -90,6 +90,11 @@ struct app {
  * whatever the WAL holds when it wakes, one checkpoint at a time. */
 #define APP_CHECKPOINT_PAGES 100
 
+/* More than one server on one database (store.h, "More than one server"). */
+#define SERVER_BEAT_EVERY 5   /* seconds between a server's beats */
+#define SERVER_DEAD_AFTER 30  /* a server silent this long is gone: its claims are taken back */
+#define RATE_BUCKET_IDLE 7200 /* a shared rate bucket untouched this long (full) goes */
+
 /* Load config, templates and keys (not the listening socket). */
 int app_init(struct app *app, const char *config_path, const char **error_r);
 void app_free(struct app *app);

@@ -38,6 +38,15 @@ struct store;
  */
 enum { STORE_CREATE = 1, STORE_MIGRATE = 2, STORE_ANY_VERSION = 4 };
 int store_open(const char *path, int flags, struct store **st_r, const char **error_r);
+/* Whether path names a PostgreSQL database (postgresql://, postgres://):
+ * then the store speaks to it through libpq, and the path's flags are
+ * PostgreSQL's business (the database exists; migrations are the same). */
+int store_is_pg(const char *path);
+/* Whether a PostgreSQL URL carries a password (user:password@, or
+ * password=): refused where the URL is shown or logged. */
+int store_url_has_password(const char *path);
+/* "sqlite" or "postgresql". */
+const char *store_backend_name(const struct store *st);
 /* The database's schema version (PRAGMA user_version), of an open store
  * or of the file at path (opened read-only, migrated or not). */
 int store_version(struct store *st, int *version_r, const char **error_r);
@@ -113,6 +122,62 @@ void store_checkpoint_by(struct store *st, struct store_checkpointer *cp);
  * of any connection makes them durable too, as the WAL is one file).
  */
 int store_sync_relaxed(struct store *st, const char **error_r);
+
+/*
+ * Copy every row of from into to, an empty database of either backend at
+ * this build's schema version: one read snapshot of from, one transaction
+ * of to, ids kept. cb (if not NULL) hears each table and its row count as
+ * it is done. For `invited db copy`, with the servers stopped: what they
+ * write meanwhile is not in the copy.
+ */
+typedef void store_copy_cb(void *ctx, const char *table, int64_t rows);
+int store_copy(struct store *from, struct store *to, store_copy_cb *cb, void *ctx,
+	       const char **error_r);
+/* The tables a copy moves, and how many: for checking it by counts. */
+int store_copy_tables(const char *const **tables_r);
+/* The rows of one of those tables. */
+int store_count_rows(struct store *st, const char *table, int64_t *n_r, const char **error_r);
+
+/*
+ * More than one server on one database. Each process has an id (random,
+ * made at first use) that its claims of messages and deliveries carry;
+ * a serving process beats (its row in servers: host, pid, when it
+ * started, seen_at now) every few seconds, and the claims of one that
+ * has not beaten for a while are taken back by the others. store_shared
+ * is 1 when other servers may use the database at once (PostgreSQL).
+ */
+const char *store_process_id(void);
+int store_shared(const struct store *st);
+int store_server_beat(struct store *st, const char *host, int64_t pid, int64_t started,
+		      int64_t now, const char **error_r);
+/* This process stops serving: its row goes. */
+int store_server_gone(struct store *st, const char **error_r);
+/* The servers' rows (for `invited db check` and the tests). */
+struct server_row {
+	char id[40];
+	char host[256];
+	int64_t pid, started_at, seen_at;
+};
+typedef int store_server_cb(void *ctx, const struct server_row *s);
+int store_server_list(struct store *st, store_server_cb *cb, void *ctx, const char **error_r);
+/*
+ * A lock by number for as long as this connection lives, if no other
+ * connection holds it (PostgreSQL's session advisory lock; SQLite has one
+ * server, which always holds it): *held_r 1 when this connection holds it
+ * now. Asking again while holding it keeps it.
+ */
+int store_lock_hold(struct store *st, int64_t key, int *held_r, const char **error_r);
+/*
+ * A token bucket shared by every server: bucket (name, client) holds up to
+ * cap units, refills refill units a second, and a request costs cost;
+ * *ok_r 1 when this one is allowed (taken), else 0 with *units_r what the
+ * bucket holds. client is a hash, never an address.
+ */
+int store_rate_take(struct store *st, const char *name, const char *client, int64_t cap,
+		    int64_t cost, int64_t refill, int64_t now, int *ok_r, int64_t *units_r,
+		    const char **error_r);
+/* Buckets untouched since before `before` (full again by then) go. */
+int store_rate_prune(struct store *st, int64_t before, size_t *n_r, const char **error_r);
 
 /* PRAGMA integrity_check; *result_r is malloc'd ("ok" when sound). */
 int store_integrity_check(struct store *st, char **result_r,
@@ -617,9 +682,11 @@ int store_outbox_claim(struct store *st, int64_t now, size_t max,
 int store_outbox_result(struct store *st, int64_t id, enum outbox_status from,
 			enum outbox_status to, int code, const char *reply, int64_t next_at,
 			int64_t now, const char **error_r);
-/* After a restart: messages left `sending` by a dead process are queued
- * again, due now. */
-int store_outbox_recover(struct store *st, int64_t now, size_t *n_r,
+/* Messages left `sending` by another process that is gone are queued
+ * again, due now: one that claimed them and has not beaten since
+ * alive_since (store_server_beat; INT64_MAX: every other process, as at
+ * the start of the only server of an SQLite file). */
+int store_outbox_recover(struct store *st, int64_t now, int64_t alive_since, size_t *n_r,
 			 const char **error_r);
 /* failed -> queued, due now, with a fresh lifetime. STORE_CONFLICT when the
  * message is not failed. */
@@ -896,8 +963,10 @@ int store_delivery_claim(struct store *st, int64_t now, size_t max, struct deliv
 int store_delivery_result(struct store *st, int64_t id, enum delivery_status from,
 			  enum delivery_status to, int http_status, const char *error,
 			  int64_t next_at, int64_t now, const char **error_r);
-/* After a restart: deliveries left sending are pending again, due now. */
-int store_delivery_recover(struct store *st, int64_t now, size_t *n_r, const char **error_r);
+/* Deliveries left sending by a process that is gone (as
+ * store_outbox_recover) are pending again, due now. */
+int store_delivery_recover(struct store *st, int64_t now, int64_t alive_since, size_t *n_r,
+			   const char **error_r);
 typedef int store_delivery_cb(void *ctx, const struct delivery *d);
 /* An endpoint's deliveries, newest first, below before_id (0: the newest). */
 int store_delivery_list(struct store *st, int64_t webhook_id, int64_t before_id, int limit,

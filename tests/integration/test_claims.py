@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 
@@ -16,12 +15,7 @@ from test_enrollment import profile
 
 def tamper(srv, query):
     """Change the store behind the server's back, as a broken disk would."""
-    db = sqlite3.connect(os.path.join(srv.dir, "invited.db"))
-    try:
-        db.execute(query)
-        db.commit()
-    finally:
-        db.close()
+    srv.sql_exec(query)
 
 
 def org_count(srv):
@@ -84,7 +78,7 @@ def test_a_500_shows_a_request_id_and_nothing_internal():
     # The log has the id and the detail on one line.
     line = [l for l in srv.log().splitlines() if err["request_id"] in l]
     assert len(line) == 1 and "GET /api/v1/events" in line[0] and \
-        "no such table" in line[0], line
+        ("no such table" in line[0] or 'relation "events" does not exist' in line[0]), line
     # Two failures, two ids.
     _, again = srv.api("GET", "/api/v1/events", key=key)
     assert again["error"]["request_id"] != err["request_id"]
@@ -155,7 +149,7 @@ def test_a_not_approved_organizations_keys_read_but_change_nothing():
                              "delivery": "draft"}, key)
     assert status == 201, draft
     srv.cli("org", "suspend", str(provider), "--reason", "unpaid invoices")
-    before = srv.sql("SELECT count(*), group_concat(status) FROM invitations")
+    before = srv.sql("SELECT id, status FROM invitations ORDER BY id")
     writes = [("POST", "/api/v1/invitations", {"kind": "indirect_provider",
                                                "email": "r19@example.test"}),
               ("POST", f"/api/v1/invitations/{draft['id']}/send", None),
@@ -169,7 +163,7 @@ def test_a_not_approved_organizations_keys_read_but_change_nothing():
         status, err = srv.api(method, path, body, key)
         assert status == 403 and err["error"]["code"] == "org_not_approved", (path, err)
         assert "suspended" in err["error"]["message"], err
-    assert srv.sql("SELECT count(*), group_concat(status) FROM invitations") == before
+    assert srv.sql("SELECT id, status FROM invitations ORDER BY id") == before
     # Reads go on.
     status, body = srv.api("GET", f"/api/v1/invitations/{draft['id']}", key=key)
     assert status == 200 and body["status"] == "draft", body

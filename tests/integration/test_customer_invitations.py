@@ -6,7 +6,6 @@ import email.header
 import os
 import re
 import shutil
-import sqlite3
 import tempfile
 import time
 import urllib.parse
@@ -376,11 +375,8 @@ def test_list_filter_paginate_resend_revoke_expire():
 
     # expiry: move one invitation's deadline into the past; the sweeper marks it
     link2 = srv.api("GET", f"/api/v1/invitations/{ids[2]}", key=ch.rkey)[1]["link"]
-    db = sqlite3.connect(os.path.join(srv.dir, "invited.db"), timeout=10)
-    db.execute(f"UPDATE invitations SET expires_at = {int(time.time()) - 1} "
-               f"WHERE id = {ids[2]}")
-    db.commit()
-    db.close()
+    srv.sql_exec(f"UPDATE invitations SET expires_at = {int(time.time()) - 1} "
+                 f"WHERE id = {ids[2]}")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         status, body = srv.api("GET", f"/api/v1/invitations/{ids[2]}", key=ch.rkey)

@@ -7,7 +7,6 @@ is missing, and lapses back to claimed when it goes away."""
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -120,11 +119,8 @@ def test_a_listed_domain_is_only_claimed_until_proven():
     status, user = srv.api("POST", "/api/v1/users",
                            {"email": "c19@example.test", "role": "admin_agent"}, key_s)
     assert status == 201, user
-    db = sqlite3.connect(os.path.join(srv.dir, "invited.db"))
-    db.execute("UPDATE org_domains SET state = 'claimed', method = '' "
-               f"WHERE org_id = {squatter} AND domain = 'example.test'")
-    db.commit()
-    db.close()
+    srv.sql_exec("UPDATE org_domains SET state = 'claimed', method = '' "
+                 f"WHERE org_id = {squatter} AND domain = 'example.test'")
     r = browser.run(signed_in(srv, "c19", "c19@example.test") + [
         {"text": True},
         {"click": "a[href$='/console/domains']:text('2 domain(s) not proven yet')"},
@@ -145,13 +141,8 @@ def test_a_listed_domain_is_only_claimed_until_proven():
 
 
 def set_checked(srv, org_id, domain, at):
-    db = sqlite3.connect(os.path.join(srv.dir, "invited.db"))
-    try:
-        db.execute("UPDATE org_domains SET checked_at = ? WHERE org_id = ? AND domain = ?",
-                   (at, org_id, domain))
-        db.commit()
-    finally:
-        db.close()
+    srv.sql_exec(f"UPDATE org_domains SET checked_at = {int(at)} WHERE org_id = {int(org_id)}"
+                 f" AND domain = '{domain}'")
 
 
 def test_a_domain_proven_by_a_dns_txt_record():

@@ -65,7 +65,7 @@ def run_with_stderr_to(srv, journal_stream):
     return out.decode()
 
 
-def test_to_the_journal_lines_carry_their_priority():
+def test_to_the_journal_lines_carry_their_priority():  # sqlite only: the warning is of the database file's mode
     srv = Server.start()
     text = run_with_stderr_to(srv, True)
     assert re.search(r"^<4>warning: store: \S+ was readable by others", text, re.M), text

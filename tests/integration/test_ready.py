@@ -8,7 +8,7 @@ import time
 
 import subprocess
 
-from lib import mailstack
+from lib import pgstack, mailstack
 from lib.server import Server, invited_bin
 
 
@@ -46,15 +46,30 @@ def test_ready_reports_smtp_and_imap_and_fails_without_a_store():
                            r["imap"].get("last_pass") is not None, "mail sent and a pass")
     assert r["imap"]["enabled"] is True and r["imap"]["connected"] is True, r
     assert r["smtp"]["error"] is None and "error" not in r["imap"], r
-    # The database file moved away under the server: not ready (its writes
-    # would go to a file nobody reads), /healthz still alive; back: ready.
-    db = os.path.join(srv.dir, "invited.db")
-    os.rename(db, db + ".away")
-    status, r = wait_ready(srv, lambda s, r: s == 503, "503")
-    assert r["status"] == "unready" and r["store"] == "unusable", r
-    assert srv.http("GET", "/healthz")[0] == 200
-    os.rename(db + ".away", db)
-    assert ready(srv)[0] == 200
+    if srv.pg_db is None:
+        # The database file moved away under the server: not ready (its
+        # writes would go to a file nobody reads), /healthz still alive;
+        # back: ready.
+        db = os.path.join(srv.dir, "invited.db")
+        os.rename(db, db + ".away")
+        status, r = wait_ready(srv, lambda s, r: s == 503, "503")
+        assert r["status"] == "unready" and r["store"] == "unusable", r
+        assert srv.http("GET", "/healthz")[0] == 200
+        os.rename(db + ".away", db)
+        assert ready(srv)[0] == 200
+    else:
+        # PostgreSQL goes away (its connections cut, new ones refused):
+        # not ready, /healthz still alive; back: the server connects
+        # again by itself and is ready.
+        pgstack.execute("postgres", f"ALTER DATABASE {srv.pg_db} ALLOW_CONNECTIONS false")
+        pgstack.execute("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        f" WHERE datname = '{srv.pg_db}'")
+        status, r = wait_ready(srv, lambda s, r: s == 503, "503")
+        assert r["status"] == "unready" and r["store"] == "unusable", r
+        assert srv.http("GET", "/healthz")[0] == 200
+        pgstack.execute("postgres", f"ALTER DATABASE {srv.pg_db} ALLOW_CONNECTIONS true")
+        status, r = wait_ready(srv, lambda s, r: s == 200, "ready again")
+        assert "connection lost; connected again" in srv.log(), srv.log()[-2000:]
     srv.stop()
 
 

@@ -132,8 +132,12 @@ TEST(outbox_claims_due_messages_once_and_recovers)
 	test_assert_int(due, 0);
 	test_assert_int(store_outbox_claim(st, 20, 4, got, &n, &err), STORE_OK);
 	test_assert_int(n, 0);
-	/* A restart puts them back. */
-	test_assert_int(store_outbox_recover(st, 30, &n, &err), STORE_OK);
+	/* Claims of this process are never taken back; a restart (the claims
+	 * of another process, one not beating) puts them back. */
+	test_assert_int(store_outbox_recover(st, 30, INT64_MAX, &n, &err), STORE_OK);
+	test_assert_int(n, 0);
+	test_db_exec("UPDATE outbox SET claimed_by = 'gone'");
+	test_assert_int(store_outbox_recover(st, 30, INT64_MAX, &n, &err), STORE_OK);
 	test_assert_int(n, 2);
 	test_assert_int(store_outbox_claim(st, 30, 4, got, &n, &err), STORE_OK);
 	test_assert_int(n, 2);
@@ -169,6 +173,117 @@ static int key_cb(void *ctx, const struct apikey *k)
 
 /* An organization's keys and the operator's (of no organization) are
  * listed and revoked apart. */
+/* On a shared database, a claim is taken back only from a server that
+ * stopped beating; a server's beats keep its claims. */
+TEST(claims_of_a_server_that_stopped_beating_are_taken_back)
+{
+	struct store *st = fresh();
+	const char *err;
+	struct outbox_msg got[4];
+	size_t n;
+	queue(st, "a", 10);
+	queue(st, "b", 10);
+	test_assert_int(store_outbox_claim(st, 20, 4, got, &n, &err), STORE_OK);
+	test_assert_int(n, 2);
+	for (size_t i = 0; i < n; i++)
+		outbox_msg_clear(&got[i]);
+	test_assert_int(test_db_int("SELECT count(*) FROM outbox WHERE claimed_by = ''"), 0);
+	/* One claim is another server's, alive (beat at 100); one a server's
+	 * that beat last at 50. */
+	test_db_exec("UPDATE outbox SET claimed_by = 'alive' WHERE code = 'a';"
+		     "UPDATE outbox SET claimed_by = 'dead' WHERE code = 'b';"
+		     "INSERT INTO servers (id, host, pid, started_at, seen_at)"
+		     " VALUES ('alive', 'h', 1, 1, 100), ('dead', 'h', 2, 1, 50)");
+	test_assert_int(store_outbox_recover(st, 110, 110 - 30, &n, &err), STORE_OK);
+	test_assert_int(n, 1);
+	test_assert_int(test_db_int("SELECT count(*) FROM outbox WHERE code = 'b'"
+				    " AND status = 'queued' AND claimed_by = ''"),
+			1);
+	test_assert_int(test_db_int("SELECT count(*) FROM outbox WHERE code = 'a'"
+				    " AND status = 'sending'"),
+			1);
+	/* This process beats: its row, once, with seen_at moving on. */
+	test_assert_int(store_server_beat(st, "host1", 42, 5, 200, &err), STORE_OK);
+	test_assert_int(store_server_beat(st, "host1", 42, 5, 205, &err), STORE_OK);
+	test_assert_int(test_db_int("SELECT count(*) FROM servers"), 3);
+	test_assert_int(test_db_int("SELECT max(seen_at) FROM servers WHERE host = 'host1'"), 205);
+	test_assert_int(store_server_gone(st, &err), STORE_OK);
+	test_assert_int(test_db_int("SELECT count(*) FROM servers"), 2);
+	test_assert_int(store_shared(st), test_db_is_pg());
+	done(st);
+}
+
+/* The buckets every server takes from: a burst of cap / cost, then one
+ * more per cost / refill seconds; a clock behind moves nothing back. */
+TEST(a_shared_rate_bucket_allows_its_burst_then_refills)
+{
+	struct store *st = fresh();
+	const char *err;
+	int ok;
+	int64_t units;
+	/* 3 an hour: cap 3 * 3600 units, a request 3600, 3 units a second. */
+	for (int i = 0; i < 3; i++) {
+		test_assert_int(store_rate_take(st, "enroll", "c1", 10800, 3600, 3, 1000, &ok, &units,
+						&err),
+				STORE_OK);
+		test_assert_int(ok, 1);
+	}
+	test_assert_int(units, 0);
+	test_assert_int(store_rate_take(st, "enroll", "c1", 10800, 3600, 3, 1000, &ok, &units, &err),
+			STORE_OK);
+	test_assert_int(ok, 0);
+	/* Another client, another name: buckets of their own. */
+	test_assert_int(store_rate_take(st, "enroll", "c2", 10800, 3600, 3, 1000, &ok, &units, &err),
+			STORE_OK);
+	test_assert_int(ok, 1);
+	test_assert_int(store_rate_take(st, "signin", "c1", 10800, 3600, 3, 1000, &ok, &units, &err),
+			STORE_OK);
+	test_assert_int(ok, 1);
+	/* A server whose clock is behind gets nothing back. */
+	test_assert_int(store_rate_take(st, "enroll", "c1", 10800, 3600, 3, 400, &ok, &units, &err),
+			STORE_OK);
+	test_assert_int(ok, 0);
+	/* 1200 s later: one more. */
+	test_assert_int(store_rate_take(st, "enroll", "c1", 10800, 3600, 3, 2200, &ok, &units, &err),
+			STORE_OK);
+	test_assert_int(ok, 1);
+	test_assert_int(store_rate_take(st, "enroll", "c1", 10800, 3600, 3, 2200, &ok, &units, &err),
+			STORE_OK);
+	test_assert_int(ok, 0);
+	size_t n;
+	test_assert_int(store_rate_prune(st, 2000, &n, &err), STORE_OK);
+	test_assert_int(n, 2); /* c2 and signin's c1, last taken from at 1000 */
+	done(st);
+}
+
+/* One holder at a time on a shared database, until its connection ends;
+ * SQLite's one server always holds it. */
+TEST(a_lock_has_one_holder_until_its_connection_ends)
+{
+	struct store *st = fresh(), *other;
+	const char *err;
+	int held;
+	test_assert_int(store_open(test_db, 0, &other, &err), STORE_OK);
+	test_assert_int(store_lock_hold(st, 77, &held, &err), STORE_OK);
+	test_assert_int(held, 1);
+	test_assert_int(store_lock_hold(st, 77, &held, &err), STORE_OK);
+	test_assert_int(held, 1);
+	test_assert_int(store_lock_hold(other, 77, &held, &err), STORE_OK);
+	test_assert_int(held, !test_db_is_pg());
+	store_close(st);
+	/* The server lets go as the holder's session ends, a moment later. */
+	for (int i = 0; i < 100; i++) {
+		test_assert_int(store_lock_hold(other, 77, &held, &err), STORE_OK);
+		if (held)
+			break;
+		struct timespec ts = {0, 20000000};
+		nanosleep(&ts, NULL);
+	}
+	test_assert_int(held, 1);
+	store_close(other);
+	test_db_drop();
+}
+
 TEST(api_keys_list_and_revoke_per_owner)
 {
 	struct store *st = fresh();

@@ -18,7 +18,7 @@ import tempfile
 import time
 import urllib.parse
 
-from . import mailstack, openapi
+from . import mailstack, openapi, pgstack
 
 _running = []
 
@@ -31,7 +31,8 @@ def invited_bin():
 # The test harness's own variables (where the sources, builds and mail
 # stack are): not settings, so the server would rightly warn about them.
 HARNESS_VARS = ("INVITED_SOURCE_DIR", "INVITED_BUILD_DIR", "INVITED_MAILSTACK_DIR",
-                "INVITED_BIN", "INVITED_TEST_ENV", "INVITED_SANITIZE")
+                "INVITED_BIN", "INVITED_TEST_ENV", "INVITED_SANITIZE", "INVITED_PGSTACK_DIR",
+                "INVITED_TEST_BACKEND")
 
 
 def child_env(**more):
@@ -39,6 +40,8 @@ def child_env(**more):
     variables, with the IMAP password, and more."""
     env = {k: v for k, v in os.environ.items() if k not in HARNESS_VARS}
     env["INVITED_IMAP_PASSWORD"] = mailstack.env()["MAILSTACK_PASSWORD"]
+    if pgstack.enabled():
+        env["INVITED_SERVER_DATABASE_PASSWORD"] = pgstack.password()
     env.update(more)
     return env
 
@@ -66,6 +69,9 @@ class Server:
             else None
         self.proc = None
         self.log_path = os.path.join(folder, "serve.log")
+        # Against PostgreSQL (ctest's pg.* cases): the database's name.
+        self.pg_db = settings.get("server.database", "").rsplit("/", 1)[-1] \
+            if settings.get("server.database", "").startswith("postgresql://") else None
 
     @classmethod
     def start(cls, ca=None, port=None, wait=True, **overrides):
@@ -94,6 +100,8 @@ class Server:
             # never the machine's resolver: nothing leaves the machine.
             "dns.servers": "127.0.0.1:9",
         }
+        if pgstack.enabled():
+            settings["server.database"] = pgstack.url(pgstack.createdb(), with_password=False)
         if "server.tls_cert" in overrides:
             settings["server.public_url"] = f"https://127.0.0.1:{port}"
         settings.update(overrides)
@@ -156,6 +164,8 @@ class Server:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.pg_db is not None:
+            pgstack.dropdb(self.pg_db)
 
     # ---------------------------------------------------------------- CLI
     def cli(self, *args, check=True, input=None):
@@ -217,11 +227,36 @@ class Server:
             raise AssertionError(f"{method} {path}: not JSON ({status}): {out[:500]!r}")
 
     def sql(self, query):
-        """A read-only look into the store, for assertions."""
+        """A read-only look into the store, for assertions: rows as tuples,
+        of either backend."""
+        if self.pg_db is not None:
+            return pgstack.query(self.pg_db, query)
         import sqlite3
         db = sqlite3.connect(f"file:{os.path.join(self.dir, 'invited.db')}?mode=ro", uri=True)
         try:
             return db.execute(query).fetchall()
+        finally:
+            db.close()
+
+    def integrity_ok(self):
+        """The store reads whole and sound (`invited db check`)."""
+        p = self.cli("db", "check", check=False)
+        assert p.returncode == 0 and p.stdout == "ok\n", (p.returncode, p.stdout, p.stderr)
+
+    def sql_exec(self, statements, params=()):
+        """Change the store behind the server's back (a test's set-up of
+        what the API cannot make): statements without results, committed."""
+        if self.pg_db is not None:
+            assert not params, "parameters: SQLite only; write the values out"
+            return pgstack.execute(self.pg_db, statements)
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.dir, "invited.db"))
+        try:
+            if params:
+                db.execute(statements, params)
+            else:
+                db.executescript(statements)
+            db.commit()
         finally:
             db.close()
 
