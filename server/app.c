@@ -165,11 +165,17 @@ int app_init(struct app *app, const char *config_path, const char **error_r)
 		return -1;
 	}
 	if (store_is_pg(app->cfg.server.database)) {
-		rate_limiter_share(app->enroll_limit, "enroll", shared_take, app);
-		rate_limiter_share(app->signin_limit, "signin", shared_take, app);
-		rate_limiter_share(app->signin_pair_limit, "signin_pair", shared_take, app);
-		rate_limiter_share(app->invite_org_limit, "invite_org", shared_take, app);
-		rate_limiter_share(app->invite_rcpt_limit, "invite_rcpt", shared_take, app);
+		/* The buckets' key: from the key folder's secret, which every
+		 * server has (and the database has not). */
+		unsigned char key[RATE_SHARE_KEY_BYTES];
+		crypto_generichash(key, sizeof(key), (const unsigned char *)"invited rate limits", 19,
+				   app->csrf_key, sizeof(app->csrf_key));
+		rate_limiter_share(app->enroll_limit, "enroll", key, shared_take, app);
+		rate_limiter_share(app->signin_limit, "signin", key, shared_take, app);
+		rate_limiter_share(app->signin_pair_limit, "signin_pair", key, shared_take, app);
+		rate_limiter_share(app->invite_org_limit, "invite_org", key, shared_take, app);
+		rate_limiter_share(app->invite_rcpt_limit, "invite_rcpt", key, shared_take, app);
+		sodium_memzero(key, sizeof(key));
 	}
 	init_mailer(app);
 	return 0;

@@ -589,9 +589,9 @@ static int database_conn(struct config *cfg, const char **error_r)
 	if (!store_is_pg(db))
 		return 0;
 	if (store_url_has_password(db)) {
-		*error_r = "[server] database: the URL carries a password, and the URL is logged: "
-			   "give it as database_password (or database_password_file, or "
-			   "INVITED_SERVER_DATABASE_PASSWORD) instead";
+		*error_r = "[server] database: the URL carries a password (or cannot be read as "
+			   "a URL), and the URL is logged: give the password as database_password "
+			   "(or database_password_file, or INVITED_SERVER_DATABASE_PASSWORD)";
 		return -1;
 	}
 	const char *pw = cfg->server.database_password;

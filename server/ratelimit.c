@@ -34,28 +34,32 @@ struct rate_limiter {
 	rate_take_fn *take;
 	void *take_ctx;
 	char name[32];
+	unsigned char share_key[RATE_SHARE_KEY_BYTES];
 };
 
-void rate_limiter_share(struct rate_limiter *rl, const char *name, rate_take_fn *take,
-			void *ctx)
+void rate_limiter_share(struct rate_limiter *rl, const char *name,
+			const unsigned char key[RATE_SHARE_KEY_BYTES], rate_take_fn *take, void *ctx)
 {
 	if (rl == NULL)
 		return;
 	snprintf(rl->name, sizeof(rl->name), "%s", name);
+	memcpy(rl->share_key, key, sizeof(rl->share_key));
 	rl->take_ctx = ctx;
 	rl->take = take;
 }
 
 /* The store's bucket: 0 (taken) or the wait, or -1 when the store did not
- * answer. The client is known there by an unkeyed hash, the same on every
- * server (a table has no slots to crowd). */
+ * answer. The client is known there by a hash under the key every server
+ * shares: the same on each, and no address that a reader of the database
+ * could recover by trying them all. */
 static int64_t take_shared(struct rate_limiter *rl, const char *client, int64_t now)
 {
 	unsigned char id[RL_ID_LEN];
 	char hex[2 * RL_ID_LEN + 1];
 	int ok;
 	int64_t units;
-	crypto_generichash(id, sizeof(id), (const unsigned char *)client, strlen(client), NULL, 0);
+	crypto_generichash(id, sizeof(id), (const unsigned char *)client, strlen(client),
+			   rl->share_key, sizeof(rl->share_key));
 	sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
 	if (rl->take(rl->take_ctx, rl->name, hex, rl->limit * rl->window, rl->window, rl->limit, now,
 		     &ok, &units) < 0)

@@ -293,14 +293,13 @@ static void *webhooks_main(void *arg)
  * other process is dead (one server per file); on a shared database, a
  * server is dead once it has not beaten for SERVER_DEAD_AFTER.
  */
-static int recover(struct app *app, const char **error_r)
+static int recover(struct app *app, int64_t alive_since, const char **error_r)
 {
 	size_t n, d;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL); /* due now by the senders' clock */
 	struct store *st = app_store(app, error_r);
 	if (st == NULL)
 		return -1;
-	int64_t alive_since = store_shared(st) ? now - SERVER_DEAD_AFTER : INT64_MAX;
 	if (store_outbox_recover(st, now, alive_since, &n, error_r) != STORE_OK ||
 	    store_delivery_recover(st, now, alive_since, &d, error_r) != STORE_OK)
 		return -1;
@@ -314,30 +313,44 @@ static int recover(struct app *app, const char **error_r)
 }
 
 /*
- * Every SERVER_BEAT_EVERY: this server is alive (its row in servers), and
- * on a shared database the claims of servers that stopped beating are
- * taken back, and rate-limit buckets idle long enough to be full again go.
+ * Every SERVER_BEAT_EVERY: this server is alive (its row in servers, by
+ * the database's clock), and on a shared database the claims of servers
+ * that stopped beating are taken back, and rate-limit buckets idle long
+ * enough to be full again go. A server takes claims back only once it has
+ * itself beaten without a break for SERVER_DEAD_AFTER: after the database
+ * was out of reach (no one could beat), or at its start, the others are
+ * given the time to beat again first.
  */
-static void beat(struct app *app, time_t *last, time_t started)
+struct beats {
+	time_t last;          /* this machine's clock: when to beat next */
+	int64_t since;        /* the database's clock: beating without a break */
+	time_t started;
+};
+
+static void beat(struct app *app, struct beats *b)
 {
 	const char *err;
 	char host[256] = "";
-	time_t now = time(NULL);
-	if (now - *last < SERVER_BEAT_EVERY)
+	int64_t now;
+	if (time(NULL) - b->last < SERVER_BEAT_EVERY)
 		return;
-	*last = now;
+	b->last = time(NULL);
 	struct store *st = app_store(app, &err);
 	gethostname(host, sizeof(host) - 1);
-	if (st == NULL || store_server_beat(st, host, (int64_t)getpid(), (int64_t)started,
-					    (int64_t)now, &err) != STORE_OK) {
+	if (st == NULL || store_now(st, &now, &err) != STORE_OK ||
+	    store_server_beat(st, host, (int64_t)getpid(), (int64_t)b->started, now, &err) !=
+		    STORE_OK) {
 		msg_warn("serve: %s", err);
+		b->since = 0;
 		return;
 	}
-	if (!store_shared(st))
+	if (b->since == 0)
+		b->since = now;
+	if (!store_shared(st) || now - b->since < SERVER_DEAD_AFTER)
 		return;
 	size_t pruned;
-	if (recover(app, &err) < 0 ||
-	    store_rate_prune(st, (int64_t)now - RATE_BUCKET_IDLE, &pruned, &err) != STORE_OK)
+	if (recover(app, now - SERVER_DEAD_AFTER, &err) < 0 ||
+	    store_rate_prune(st, now - RATE_BUCKET_IDLE, &pruned, &err) != STORE_OK)
 		msg_warn("serve: %s", err);
 }
 
@@ -409,7 +422,14 @@ int app_serve(struct app *app)
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 
-	if (recover(app, &err) < 0 ||
+	/* This server beats before any of its threads claims: its claims are
+	 * never a stranger's. On SQLite, every other process's claims are
+	 * taken back now (one server per file); on a shared database, by the
+	 * beats, once the others had the time to beat (see beat). */
+	struct beats beats = {.started = time(NULL)};
+	beat(app, &beats);
+	const struct store *first = app_store(app, &err);
+	if (first == NULL || (!store_shared(first) && recover(app, INT64_MAX, &err) < 0) ||
 	    store_checkpointer_start(app->cfg.server.database_conn, APP_CHECKPOINT_PAGES,
 				     &app->checkpointer, &err) !=
 		    STORE_OK) {
@@ -456,9 +476,8 @@ int app_serve(struct app *app)
 	const struct timespec every = {KEYS_CHECK_SECONDS, 0};
 	int retry = 0;           /* the last reload failed: try again */
 	time_t last_error = 0;
-	time_t started = time(NULL), last_beat = 0;
 	for (int sig = 0; sig != SIGINT && sig != SIGTERM;) {
-		beat(app, &last_beat, started);
+		beat(app, &beats);
 		sig = sigtimedwait(&block, NULL, &every);
 		/* certbot renewed: new connections get the new pair. */
 		if (sig == SIGHUP && http_server_reload_tls(app, &err) < 0)

@@ -4,6 +4,7 @@
  * postgres://) a PostgreSQL database through libpq, anything else an
  * SQLite file.
  */
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +25,20 @@ int store_is_pg(const char *path)
 	return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
 }
 
+/* As libpq reads the URL (percent-encoded names and all). */
 int store_url_has_password(const char *path)
 {
 	if (!store_is_pg(path))
 		return 0;
-	const char *auth = strstr(path, "://") + 3;
-	size_t auth_len = strcspn(auth, "/?#");
-	const char *at = memchr(auth, '@', auth_len);
-	return (at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL) ||
-	       strstr(path, "password=") != NULL;
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(path, &err);
+	int has = opts == NULL; /* not a URL libpq reads: say so, show nothing */
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
+			has = 1;
+	PQconninfoFree(opts);
+	PQfreemem(err);
+	return has;
 }
 
 const char *store_backend_name(const struct store *st)

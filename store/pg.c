@@ -46,6 +46,8 @@ struct pg_stmt {
 	struct store *st;
 	char name[16];
 	char *text;      /* PostgreSQL's SQL */
+	int reads;       /* a SELECT: safe to run again */
+	int commits;     /* COMMIT: must say COMMIT */
 	unsigned epoch;  /* the connection it was prepared on; 0: not yet */
 	int nparams;
 	Oid types[PG_MAX_PARAMS]; /* as the binds say */
@@ -85,9 +87,11 @@ static int reconnect(struct store *st)
 	if (st->in_tx || PQstatus(CONN(st)) != CONNECTION_BAD)
 		return 0;
 	PQreset(CONN(st));
-	if (PQstatus(CONN(st)) != CONNECTION_OK || session_setup(st, &err) < 0)
+	if (PQstatus(CONN(st)) != CONNECTION_OK)
 		return 0;
-	STATE(st)->epoch++;
+	STATE(st)->epoch++; /* a new session: nothing prepared, no lock held */
+	if (session_setup(st, &err) < 0)
+		return 0;
 	msg_warn("store: %s: connection lost; connected again", st->where);
 	return 1;
 }
@@ -101,8 +105,10 @@ static int reconnect(struct store *st)
  */
 static char *translate(const char *sql, int *max_r)
 {
+	/* A `?` (1 byte) grows to at most "$32" (3), a SKIP_LOCKED marker
+	 * keeps its length or less: 3n bounds the text. */
 	size_t n = strlen(sql);
-	char *out = malloc(n * 4 + 1), *o = out;
+	char *out = malloc(n * 3 + sizeof(" FOR UPDATE SKIP LOCKED")), *o = out;
 	int max = 0;
 	if (out == NULL)
 		return NULL;
@@ -126,10 +132,15 @@ static char *translate(const char *sql, int *max_r)
 			int k = 0;
 			p++;
 			if (isdigit((unsigned char)*p))
-				while (isdigit((unsigned char)*p))
+				while (isdigit((unsigned char)*p) && k <= PG_MAX_PARAMS)
 					k = k * 10 + (*p++ - '0');
 			else
 				k = max + 1;
+			if (k > PG_MAX_PARAMS) { /* refused by the caller */
+				*max_r = PG_MAX_PARAMS + 1;
+				free(out);
+				return strdup("");
+			}
 			if (k > max)
 				max = k;
 			o += sprintf(o, "$%d", k);
@@ -177,6 +188,11 @@ static void *pg_prepare(struct store *st, const char *sql, const char **error_r)
 	int nparams;
 	struct pg_stmt *s = calloc(1, sizeof(*s));
 	char *text = translate(sql, &nparams);
+	if (text != NULL && nparams > PG_MAX_PARAMS) {
+		free(text);
+		*error_r = errorf("store: prepare: more than %d parameters", PG_MAX_PARAMS);
+		return NULL;
+	}
 	if (text == NULL || s == NULL) {
 		free(text);
 		free(s);
@@ -193,6 +209,8 @@ static void *pg_prepare(struct store *st, const char *sql, const char **error_r)
 	s->st = st;
 	s->text = text;
 	s->nparams = nparams;
+	s->reads = strncmp(sql, "SELECT", 6) == 0;
+	s->commits = strcmp(sql, "COMMIT") == 0;
 	snprintf(s->name, sizeof(s->name), "s%u", STATE(st)->next++);
 	return s;
 }
@@ -241,25 +259,42 @@ static int pg_step(struct store *st, void *h)
 {
 	struct pg_stmt *s = h;
 	if (s->res == NULL) {
+		/* A connection found lost is made again before anything is sent;
+		 * one lost under a statement is made again, and the statement run
+		 * again, only when running it twice cannot change anything: it
+		 * never ran (it failed to prepare), or it only reads. A write that
+		 * may have committed is the caller's error to handle. */
+		reconnect(st);
 		for (int again = 1;; again = 0) {
+			int ran = 0;
 			if (s->epoch == STATE(st)->epoch || server_prepare(st, s)) {
+				ran = 1;
 				s->res = PQexecPrepared(CONN(st), s->name, s->nparams,
 							(const char *const *)s->vals, s->lens,
 							s->fmts, 0);
 				ExecStatusType t = PQresultStatus(s->res);
 				if (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK)
 					break;
+				if (s->res == NULL)
+					set_err(st, PQerrorMessage(CONN(st)));
 			}
-			if (!again || !reconnect(st))
+			if (!again || (ran && !s->reads) || !reconnect(st))
 				break;
 			PQclear(s->res);
 			s->res = NULL;
 		}
-		if (s->res == NULL) /* not prepared: its error is set */
+		if (s->res == NULL) /* not prepared or not sent: its error is set */
 			return STEP_ERROR;
 		switch (PQresultStatus(s->res)) {
 		case PGRES_COMMAND_OK:
 			STATE(st)->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
+			/* COMMIT of a transaction an error ended says ROLLBACK, and
+			 * succeeds: not for us (SQLite would have committed). */
+			if (s->commits && strcmp(PQcmdStatus(s->res), "COMMIT") != 0) {
+				set_err(st, "the transaction was rolled back: a statement in it "
+					    "failed");
+				return STEP_ERROR;
+			}
 			return STEP_DONE;
 		case PGRES_TUPLES_OK:
 			STATE(st)->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
@@ -269,6 +304,7 @@ static int pg_step(struct store *st, void *h)
 			s->blob_lens = calloc((size_t)s->ncols + 1, sizeof(*s->blob_lens));
 			if (s->blobs == NULL || s->blob_lens == NULL) {
 				set_err(st, "out of memory");
+				s->rows = s->ncols = 0;
 				return STEP_ERROR;
 			}
 			s->row = 0;
@@ -304,6 +340,57 @@ static void pg_bind_int64(void *h, int i, int64_t v)
 	s->types[i - 1] = INT8_OID;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (at most n bytes), or
+ * 0 when there is none. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0], min;
+	size_t len;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80, c &= 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800, c &= 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000, c &= 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[k] & 0x3f);
+	}
+	return c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ? 0 : len;
+}
+
+/*
+ * A copy of v that PostgreSQL takes as text: each byte that is not part of
+ * well-formed UTF-8 (a reply cut in the middle of a character, a stray
+ * Latin-1 byte) becomes '?'. SQLite keeps any bytes; PostgreSQL would
+ * refuse the whole statement, and with it the outcome it records.
+ */
+static char *utf8_copy(const char *v)
+{
+	size_t n = strlen(v);
+	char *out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_seq((const unsigned char *)v + i, n - i);
+		if (len == 0) {
+			out[i++] = '?';
+			continue;
+		}
+		memcpy(out + i, v + i, len);
+		i += len;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static void pg_bind_text(void *h, int i, const char *v)
 {
 	struct pg_stmt *s = h;
@@ -311,7 +398,7 @@ static void pg_bind_text(void *h, int i, const char *v)
 		return;
 	if (s->vals[i - 1] != NULL && s->vals[i - 1] != s->num[i - 1])
 		free(s->vals[i - 1]);
-	s->vals[i - 1] = v != NULL ? strdup(v) : NULL;
+	s->vals[i - 1] = v != NULL ? utf8_copy(v) : NULL;
 	s->fmts[i - 1] = 0;
 	s->types[i - 1] = TEXT_OID;
 }
@@ -456,8 +543,14 @@ static int pg_exec(struct store *st, const char *sql, const char **error_r)
 	reconnect(st);
 	PGresult *r = PQexec(CONN(st), sql);
 	ExecStatusType t = PQresultStatus(r);
+	if (t == PGRES_COMMAND_OK && strcmp(sql, "COMMIT") == 0 &&
+	    strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		t = PGRES_FATAL_ERROR;
+		set_err(st, "the transaction was rolled back: a statement in it failed");
+	} else if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+		set_err(st, r ? PQresultErrorMessage(r) : PQerrorMessage(CONN(st)));
+	}
 	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
-		set_err(st, PQresultErrorMessage(r));
 		PQclear(r);
 		*error_r = errorf("store: %s", STATE(st)->err);
 		return STORE_ERROR;
@@ -518,10 +611,18 @@ static int pg_begin(struct store *st, int write, const char **error_r)
 		*error_r = store_err(st, "begin");
 		return STORE_ERROR;
 	}
-	return pg_exec(st,
-		       write ? "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
-			     : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-		       error_r);
+	if (!write)
+		return pg_exec(st, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", error_r);
+	/* The lock may not come (lock_timeout): then the transaction that
+	 * waited for it ends here, not at the caller's next BEGIN. */
+	if (pg_exec(st, "BEGIN", error_r) < 0)
+		return STORE_ERROR;
+	if (pg_exec(st, "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")", error_r) < 0) {
+		PGresult *r = PQexec(CONN(st), "ROLLBACK");
+		PQclear(r);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 static void pg_close(struct store *st)
@@ -596,11 +697,17 @@ static int pg_copied(struct store *st, const char *table, const char **error_r)
 {
 	char sql[400];
 	snprintf(sql, sizeof(sql),
-		 "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'"
+		 "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
 		 " AND table_name = '%s' AND column_name = 'id' AND is_identity = 'YES'",
 		 table);
 	PGresult *r = PQexec(CONN(st), sql);
-	int identity = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		set_err(st, PQresultErrorMessage(r));
+		PQclear(r);
+		*error_r = store_err(st, "copy");
+		return STORE_ERROR;
+	}
+	int identity = PQntuples(r) == 1;
 	PQclear(r);
 	if (!identity)
 		return STORE_OK;
@@ -639,6 +746,21 @@ static int pg_lock_hold(struct store *st, int64_t key, int *held_r, const char *
 	return STORE_OK;
 }
 
+/* The database server's clock: the one clock every server shares. */
+static int pg_now(struct store *st, int64_t *now_r, const char **error_r)
+{
+	static const char sql[] = "SELECT CAST(extract(epoch FROM clock_timestamp()) AS BIGINT)";
+	struct stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return STORE_ERROR;
+	int rc = store_step(s);
+	*now_r = rc == STEP_ROW ? col_int64(s, 0) : 0;
+	if (rc != STEP_ROW)
+		*error_r = store_err(st, "clock");
+	store_reset(s);
+	return rc == STEP_ROW ? STORE_OK : STORE_ERROR;
+}
+
 const struct backend store_pg = {
 	.name = "postgresql",
 	.shared = 1,
@@ -674,6 +796,7 @@ const struct backend store_pg = {
 	.integrity_check = pg_integrity_check,
 	.copied = pg_copied,
 	.lock_hold = pg_lock_hold,
+	.now = pg_now,
 };
 
 /* The URL without its password, for messages. */
@@ -721,8 +844,9 @@ static int session_setup(struct store *st, const char **error_r)
 int store_pg_open(struct store *st, const char *url, int flags, const char **error_r)
 {
 	(void)flags; /* the database exists: PostgreSQL's own tools make it */
-	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-	const char *vals[] = {url, PG_CONNECT_TIMEOUT, "invited", NULL};
+	/* The URL comes last: what it says wins over these defaults. */
+	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *vals[] = {PG_CONNECT_TIMEOUT, "invited", url, NULL};
 	where_of(url, st->where, sizeof(st->where));
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {

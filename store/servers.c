@@ -84,6 +84,11 @@ int store_server_list(struct store *st, store_server_cb *cb, void *ctx, const ch
 	return rc == STEP_ERROR ? STORE_ERROR : STORE_OK;
 }
 
+int store_now(struct store *st, int64_t *now_r, const char **error_r)
+{
+	return st->be->now(st, now_r, error_r);
+}
+
 int store_lock_hold(struct store *st, int64_t key, int *held_r, const char **error_r)
 {
 	return st->be->lock_hold(st, key, held_r, error_r);
@@ -112,6 +117,9 @@ int store_rate_take(struct store *st, const char *name, const char *client, int6
 		" units = CASE WHEN " REFILLED " >= ?4 THEN " REFILLED " - ?4 ELSE " REFILLED " END,"
 		" last_at = CASE WHEN ?6 > rate_buckets.last_at THEN ?6 ELSE rate_buckets.last_at END"
 		" RETURNING ok, units";
+	/* Servers' clocks differ; the database's is one. */
+	if (st->be->shared && store_now(st, &now, error_r) != STORE_OK)
+		return STORE_ERROR;
 	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;

@@ -93,8 +93,9 @@ struct backend {
 	/* After store_copy filled table: what the backend must then do (the
 	 * next id of PostgreSQL's identity columns). */
 	int (*copied)(struct store *st, const char *table, const char **error_r);
-	/* store_lock_hold */
+	/* store_lock_hold, store_now */
 	int (*lock_hold)(struct store *st, int64_t key, int *held_r, const char **error_r);
+	int (*now)(struct store *st, int64_t *now_r, const char **error_r);
 };
 
 extern const struct backend store_sqlite;

@@ -147,10 +147,10 @@ int store_delivery_claim(struct store *st, int64_t now, size_t max, struct deliv
 			 size_t *n_r, const char **error_r)
 {
 	static const char sql[] =
-		"UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_by = ?3"
-		" WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending'"
+		"WITH due AS MATERIALIZED (SELECT id FROM deliveries WHERE status = 'pending'"
 		" AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2" SKIP_LOCKED ")"
-		" AND status = 'pending'"
+		" UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_by = ?3"
+		" WHERE id IN (SELECT id FROM due) AND status = 'pending'"
 		" RETURNING id, webhook_id, event_id, attempts, next_attempt_at, expires_at,"
 		" created_at";
 	struct stmt *s = store_stmt(st, sql, error_r);
@@ -161,7 +161,9 @@ int store_delivery_claim(struct store *st, int64_t now, size_t max, struct deliv
 	bind_text(s, 3, store_process_id());
 	int rc;
 	*n_r = 0;
-	while (*n_r < max && (rc = store_step(s)) == STEP_ROW) {
+	while ((rc = store_step(s)) == STEP_ROW) {
+		if (*n_r == max) /* the CTE picks at most max: see store_outbox_claim */
+			msg_panic("store: a claim of %zu deliveries returned more", max);
 		struct delivery *d = &out[(*n_r)++];
 		memset(d, 0, sizeof(*d));
 		d->id = col_int64(s, 0);
@@ -173,8 +175,6 @@ int store_delivery_claim(struct store *st, int64_t now, size_t max, struct deliv
 		d->expires_at = col_int64(s, 5);
 		d->created_at = col_int64(s, 6);
 	}
-	if (*n_r == max)
-		rc = STEP_DONE;
 	store_reset(s);
 	if (rc != STEP_DONE) {
 		*n_r = 0;
@@ -192,7 +192,7 @@ int store_delivery_result(struct store *st, int64_t id, enum delivery_status fro
 		"UPDATE deliveries SET status = ?1, last_status = ?2, last_error = ?3,"
 		" next_attempt_at = ?4,"
 		" done_at = CASE WHEN ?1 IN ('delivered','failed') THEN ?5 END"
-		" WHERE id = ?6 AND status = ?7";
+		" WHERE id = ?6 AND status = ?7 AND (status <> 'sending' OR claimed_by = ?8)";
 	struct stmt *s = store_stmt(st, sql, error_r);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -203,6 +203,7 @@ int store_delivery_result(struct store *st, int64_t id, enum delivery_status fro
 	bind_int64(s, 5, now);
 	bind_int64(s, 6, id);
 	bind_text(s, 7, delivery_status_str(from));
+	bind_text(s, 8, store_process_id());
 	int rc = store_exec_stmt(st, s, "record delivery", error_r);
 	if (rc == STORE_OK && store_changes(st) == 0) {
 		*error_r = errorf("delivery %lld is no longer %s", (long long)id,

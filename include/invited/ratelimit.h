@@ -23,14 +23,16 @@ int64_t rate_limiter_take(struct rate_limiter *rl, const char *client, int64_t n
 /*
  * Servers that share a database share their limits: rl's buckets are
  * then taken from through take (the store's, named name, keyed by a hash
- * of the client), so that a client gets `limit` per window from all the
- * servers together, not from each. take returns 0 with *ok_r and *units_r
+ * of the client under key, a secret every server has), so that a client
+ * gets `limit` per window from all the servers together, not from each,
+ * and the store holds no address. take returns 0 with *ok_r and *units_r
  * (what the bucket holds), or -1: then this server's own bucket decides,
  * as before sharing.
  */
+#define RATE_SHARE_KEY_BYTES 32
 typedef int rate_take_fn(void *ctx, const char *name, const char *client, int64_t cap,
 			 int64_t cost, int64_t refill, int64_t now, int *ok_r, int64_t *units_r);
-void rate_limiter_share(struct rate_limiter *rl, const char *name, rate_take_fn *take,
-			void *ctx);
+void rate_limiter_share(struct rate_limiter *rl, const char *name,
+			const unsigned char key[RATE_SHARE_KEY_BYTES], rate_take_fn *take, void *ctx);
 
 #endif

@@ -42,8 +42,9 @@ int store_open(const char *path, int flags, struct store **st_r, const char **er
  * then the store speaks to it through libpq, and the path's flags are
  * PostgreSQL's business (the database exists; migrations are the same). */
 int store_is_pg(const char *path);
-/* Whether a PostgreSQL URL carries a password (user:password@, or
- * password=): refused where the URL is shown or logged. */
+/* Whether a PostgreSQL URL carries a password (user:password@, or a
+ * password parameter however encoded, as libpq reads it), or cannot be
+ * read at all: refused where the URL is shown or logged. */
 int store_url_has_password(const char *path);
 /* "sqlite" or "postgresql". */
 const char *store_backend_name(const struct store *st);
@@ -148,6 +149,10 @@ int store_count_rows(struct store *st, const char *table, int64_t *n_r, const ch
  */
 const char *store_process_id(void);
 int store_shared(const struct store *st);
+/* The database's clock, in unix seconds: on a shared database the one
+ * clock that beats, the cut-off for a silent server and the rate buckets
+ * use, whatever each server's own says (SQLite: this machine's). */
+int store_now(struct store *st, int64_t *now_r, const char **error_r);
 int store_server_beat(struct store *st, const char *host, int64_t pid, int64_t started,
 		      int64_t now, const char **error_r);
 /* This process stops serving: its row goes. */
@@ -171,7 +176,8 @@ int store_lock_hold(struct store *st, int64_t key, int *held_r, const char **err
  * A token bucket shared by every server: bucket (name, client) holds up to
  * cap units, refills refill units a second, and a request costs cost;
  * *ok_r 1 when this one is allowed (taken), else 0 with *units_r what the
- * bucket holds. client is a hash, never an address.
+ * bucket holds. client is a keyed hash, never an address. On a shared
+ * database now is the database's clock (store_now), not the argument.
  */
 int store_rate_take(struct store *st, const char *name, const char *client, int64_t cap,
 		    int64_t cost, int64_t refill, int64_t now, int *ok_r, int64_t *units_r,

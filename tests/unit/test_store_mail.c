@@ -239,6 +239,10 @@ TEST(a_shared_rate_bucket_allows_its_burst_then_refills)
 	test_assert_int(store_rate_take(st, "signin", "c1", 10800, 3600, 3, 1000, &ok, &units, &err),
 			STORE_OK);
 	test_assert_int(ok, 1);
+	if (test_db_is_pg()) { /* the database's clock, not these times */
+		done(st);
+		return;
+	}
 	/* A server whose clock is behind gets nothing back. */
 	test_assert_int(store_rate_take(st, "enroll", "c1", 10800, 3600, 3, 400, &ok, &units, &err),
 			STORE_OK);
