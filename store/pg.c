@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invited/text.h"
 #include "store_int.h"
 
 #define PG_MAX_PARAMS 32              /* the most a statement binds */
@@ -340,32 +341,6 @@ static void pg_bind_int64(void *h, int i, int64_t v)
 	s->types[i - 1] = INT8_OID;
 }
 
-/* The length of the well-formed UTF-8 sequence at p (at most n bytes), or
- * 0 when there is none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0], min;
-	size_t len;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, min = 0x80, c &= 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, min = 0x800, c &= 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, min = 0x10000, c &= 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[k] & 0x3f);
-	}
-	return c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ? 0 : len;
-}
-
 /*
  * A copy of v that PostgreSQL takes as text: each byte that is not part of
  * well-formed UTF-8 (a reply cut in the middle of a character, a stray
@@ -642,16 +617,7 @@ static int pg_backup(struct store *st, const char *dest, const char **error_r)
 
 static int pg_ping(struct store *st, const char **error_r)
 {
-	struct stmt *s = store_stmt(st, "SELECT 1", error_r);
-	if (s == NULL)
-		return -1;
-	int rc = store_step(s);
-	store_reset(s);
-	if (rc != STEP_ROW) {
-		*error_r = store_err(st, "ping");
-		return -1;
-	}
-	return 0;
+	return store_probe(st, "SELECT 1", error_r);
 }
 
 static int pg_bulk_load(struct store *st, const char **error_r)

@@ -412,16 +412,7 @@ static int lite_ping(struct store *st, const char **error_r)
 		*error_r = errorf("the database file %s was removed or replaced", path);
 		return -1;
 	}
-	struct stmt *s = store_stmt(st, "SELECT count(*) FROM sqlite_schema", error_r);
-	if (s == NULL)
-		return -1;
-	int rc = store_step(s);
-	store_reset(s);
-	if (rc != STEP_ROW) {
-		*error_r = store_err(st, "ping");
-		return -1;
-	}
-	return 0;
+	return store_probe(st, "SELECT count(*) FROM sqlite_schema", error_r);
 }
 
 static int lite_bulk_load(struct store *st, const char **error_r)

@@ -144,3 +144,15 @@ char *col_strdup(struct stmt *s, int i)
 	out[n] = '\0';
 	return out;
 }
+
+int store_probe(struct store *st, const char *sql, const char **error_r)
+{
+	struct stmt *s = store_stmt(st, sql, error_r);
+	if (s == NULL)
+		return -1;
+	int rc = store_step(s);
+	if (rc != STEP_ROW)
+		*error_r = store_err(st, "ping");
+	store_reset(s);
+	return rc == STEP_ROW ? 0 : -1;
+}

@@ -205,6 +205,10 @@ static inline void col_text(struct stmt *s, int i, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
+/* A read the database must answer with a row (sql, a literal): 0, or -1
+ * with why (store_ping). */
+int store_probe(struct store *st, const char *sql, const char **error_r);
+
 /* Step a statement that returns no rows and reset it. */
 int store_exec_stmt(struct store *st, struct stmt *s, const char *what,
 		    const char **error_r);

@@ -11,34 +11,39 @@
 #include <stddef.h>
 #include <string.h>
 
-/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+/* The length of the well-formed UTF-8 sequence at p (n bytes there), or 0
+ * when there is none (no overlongs, no surrogates). */
+static inline size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0], min;
+	size_t len;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80, c &= 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800, c &= 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000, c &= 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[k] & 0x3f);
+	}
+	return c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ? 0 : len;
+}
+
+/* 1 when s[0..len) is well-formed UTF-8. */
 static inline int utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	while (p < end) {
-		unsigned c = *p++;
-		int more;
-		unsigned min;
-		if (c < 0x80)
-			continue;
-		else if (c >= 0xc2 && c <= 0xdf)
-			more = 1, min = 0x80, c &= 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			more = 2, min = 0x800, c &= 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			more = 3, min = 0x10000, c &= 0x07;
-		else
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0, k; i < len; i += k)
+		if ((k = utf8_seq(p + i, len - i)) == 0)
 			return 0;
-		if (end - p < more)
-			return 0;
-		while (more-- > 0) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (*p++ & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-	}
 	return 1;
 }
 

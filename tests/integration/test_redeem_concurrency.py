@@ -26,15 +26,21 @@ def prepared_posts(srv, key, n, tag):
                                "name": f"Carol {i}"}, key)
         assert status == 201, (status, inv)
         path = urllib.parse.urlsplit(srv.mailed_link(inv["id"])).path
-        status, headers, body = srv.http("GET", path)
-        assert status == 200, (status, body[:300])
-        cookie = headers["set-cookie"].split(";")[0]
-        csrf = re.search(rb'name="csrf" value="([^"]+)"', body).group(1).decode()
-        form = urllib.parse.urlencode({"csrf": csrf, "action": "accept", "consent": "yes",
-                                       "org_name": f"Customer {tag} {i} K.K."})
-        posts.append((path, {"Content-Type": "application/x-www-form-urlencoded",
-                             "Cookie": cookie}, form))
+        posts.append(accept_post(srv, path, f"Customer {tag} {i} K.K."))
     return posts
+
+
+def accept_post(srv, path, org_name):
+    """A link's page fetched once as a browser would (its cookie and
+    anti-forgery field): its accepting POST, as (path, headers, form)."""
+    status, headers, body = srv.http("GET", path)
+    assert status == 200, (status, body[:300])
+    cookie = headers["set-cookie"].split(";")[0]
+    csrf = re.search(rb'name="csrf" value="([^"]+)"', body).group(1).decode()
+    form = urllib.parse.urlencode({"csrf": csrf, "action": "accept", "consent": "yes",
+                                   "org_name": org_name})
+    return (path, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+            form)
 
 
 def post(port, path, headers, form):

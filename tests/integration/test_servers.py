@@ -10,7 +10,6 @@ import re
 import smtplib
 import threading
 import time
-import urllib.parse
 
 from lib import mailstack, pgstack
 from lib.server import Server
@@ -138,7 +137,7 @@ def test_the_imap_reader_moves_to_the_other_server_when_its_holder_dies():  # po
 
 
 def test_twenty_accepts_of_one_link_over_two_servers_one_wins():  # postgresql only
-    from test_redeem_concurrency import post, prepared_posts
+    from test_redeem_concurrency import accept_post, post, prepared_posts
     a, b = pair(**{"smtp.port": "9"})
     try:
         reseller = a.org_create("reseller", "Contoso Two", "reseller@example.test")
@@ -146,7 +145,7 @@ def test_twenty_accepts_of_one_link_over_two_servers_one_wins():  # postgresql o
         # One link, its page fetched twenty times (each its own cookie and
         # anti-forgery field), posted at once, ten to each server.
         path = prepared_posts(a, key, 1, "twenty")[0][0]
-        posts = [prepared_one(a, path, i) for i in range(20)]
+        posts = [accept_post(a, path, f"Customer twenty {i} K.K.") for i in range(20)]
         barrier = threading.Barrier(20)
 
         def go(i):
@@ -163,18 +162,6 @@ def test_twenty_accepts_of_one_link_over_two_servers_one_wins():  # postgresql o
     finally:
         b.cleanup()
         a.cleanup()
-
-
-def prepared_one(srv, path, i):
-    """The link's page fetched as a browser would: its accepting POST."""
-    status, headers, body = srv.http("GET", path)
-    assert status == 200, (status, body[:300])
-    cookie = headers["set-cookie"].split(";")[0]
-    csrf = re.search(rb'name="csrf" value="([^"]+)"', body).group(1).decode()
-    form = urllib.parse.urlencode({"csrf": csrf, "action": "accept", "consent": "yes",
-                                   "org_name": f"Customer twenty {i} K.K."})
-    return (path, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
-            form)
 
 
 def test_db_copy_moves_a_deployment_to_sqlite_and_back():  # postgresql only
