@@ -717,14 +717,10 @@ static int pg_now(struct store *st, int64_t *now_r, const char **error_r)
 {
 	static const char sql[] = "SELECT CAST(extract(epoch FROM clock_timestamp()) AS BIGINT)";
 	struct stmt *s = store_stmt(st, sql, error_r);
-	if (s == NULL)
+	*now_r = 0;
+	if (s == NULL || store_one_row(st, s, store_read_int64, now_r, "clock", error_r) != STORE_OK)
 		return STORE_ERROR;
-	int rc = store_step(s);
-	*now_r = rc == STEP_ROW ? col_int64(s, 0) : 0;
-	if (rc != STEP_ROW)
-		*error_r = store_err(st, "clock");
-	store_reset(s);
-	return rc == STEP_ROW ? STORE_OK : STORE_ERROR;
+	return STORE_OK;
 }
 
 const struct backend store_pg = {
