@@ -1,6 +1,7 @@
 """The test mail stack itself: delivery, and a real bounce for an unknown
 user returned to the VERP envelope sender in the server's mailbox."""
 import os
+import time
 import uuid
 from email.message import EmailMessage
 
@@ -295,7 +296,16 @@ def test_stop_finds_a_stack_whose_state_folder_was_deleted():
         assert p.returncode == 0, p.stdout + p.stderr
         state = os.readlink(handle)
         assert _daemons_of(state)
-        shutil.rmtree(state)
+        # The daemons still write into it (a queue file, an index): a
+        # file made between rmtree's listing and its rmdir fails that
+        # rmdir, so it is tried again until the folder is gone.
+        for _ in range(50):
+            try:
+                shutil.rmtree(state)
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert not os.path.lexists(state), f"{state} could not be deleted"
         shutil.rmtree(os.path.join(top, "checkout"))
         _stop_leaves_nothing(handle, state, smtp, imap)
     finally:
