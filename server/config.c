@@ -1,8 +1,8 @@
 /*
- * config.c: reading invited.conf. One table lists every key with its
- * type, default and documentation; loading, environment overrides and
- * the commented file `invited init` writes all come from it (the
- * writers are in config_write.c).
+ * config.c: reading invited.conf. One table (config_keys.c) lists every
+ * key with its type, default and documentation; loading, environment
+ * overrides and the commented file `invited init` writes all come from
+ * it (the writers are in config_write.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,47 +27,7 @@
 
 #define SYSTEM_CONFIG_DIR "/etc/invited"
 #define SYSTEM_STATE_DIR "/var/lib/invited"
-#define DATADIR "<datadir>" /* in a default: where the templates are */
 
-#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
-
-/*
- * The range of each number (durations in seconds). A value outside it is
- * refused with the range, never quietly clamped. Numbers not listed here
- * may be 0 to 1,000,000 (durations: up to ten years).
- */
-static const struct bound bounds[] = {
-	{"server", "threads", 0, 256},
-	{"server", "sweep_interval", 1, 86400},
-	{"server", "client_prefix_v4", 8, 32},
-	{"server", "client_prefix_v6", 16, 128},
-	{"smtp", "port", 1, 65535},
-	{"smtp", "command_timeout", 1, 86400},
-	{"smtp", "batch_size", 1, 10000},
-	{"smtp", "concurrency", 1, OUTBOX_MAX_SENDERS},
-	{"smtp", "retry_base", 1, 86400},
-	{"smtp", "lifetime", 60, 30 * 86400},
-	{"imap", "port", 1, 65535},
-	{"imap", "poll_interval", 1, 86400},
-	{"mail", "relay_per_day", 0, 1000},
-	{"dns", "timeout", 1, 60},
-	{"tokens", "invitation_lifetime", 60, 366 * 86400},
-	{"tokens", "verification_lifetime", 60, 366 * 86400},
-	{"webhooks", "timeout", 1, 300},
-	{"webhooks", "retry_base", 1, 86400},
-	{"webhooks", "concurrency", 1, WEBHOOK_MAX_THREADS},
-	{"sessions", "idle", 60, 366 * 86400},
-	{"sessions", "lifetime", 60, 366 * 86400},
-};
-
-/* k's own range, or NULL when it has the general one. */
-const struct bound *config_bound_of(const struct ckey *k)
-{
-	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
-		if (strcmp(bounds[i].section, k->section) == 0 && strcmp(bounds[i].key, k->key) == 0)
-			return &bounds[i];
-	return NULL;
-}
 
 static void key_bounds(const struct ckey *k, int64_t *min_r, int64_t *max_r)
 {
@@ -75,167 +35,6 @@ static void key_bounds(const struct ckey *k, int64_t *min_r, int64_t *max_r)
 	*min_r = b != NULL ? b->min : 0;
 	*max_r = b != NULL ? b->max : k->type == C_DURATION ? (int64_t)3660 * 86400 : 1000000;
 }
-
-static const struct ckey keys[] = {
-	{"server", "listen", C_STR, F(server.listen), "127.0.0.1:8025",
-	 "address and port the HTTP endpoint listens on"},
-	{"server", "public_url", C_STR, F(server.public_url), "http://127.0.0.1:8025",
-	 "the URL links point to (scheme, host, optional port and path; no trailing /)"},
-	{"server", "database", C_STATE, F(server.database), "invited.db",
-	 "SQLite database file, or a PostgreSQL URL (postgresql://user@host:port/db, "
-	 "its password in database_password) for more than one server"},
-	{"server", "database_password", C_SECRET, F(server.database_password), "",
-	 "PostgreSQL password; or database_password_file = path, or "
-	 "INVITED_SERVER_DATABASE_PASSWORD"},
-	{"server", "keys", C_STATE, F(server.keys), "keys",
-	 "folder of signing keys (mode 0700, key files 0600)"},
-	{"server", "threads", C_INT, F(server.threads), "0",
-	 "HTTP worker threads; 0 for one per CPU core"},
-	{"server", "sweep_interval", C_DURATION, F(server.sweep_interval), "60s",
-	 "how often expired invitations are marked expired"},
-	{"server", "tls_cert", C_PATH, F(server.tls_cert), "",
-	 "PEM certificate chain (the server's first): with tls_key, listen serves HTTPS "
-	 "only (TLS 1.2 and 1.3); re-read on SIGHUP; empty for plain HTTP"},
-	{"server", "tls_key", C_PATH, F(server.tls_key), "",
-	 "PEM private key of tls_cert; readable by its owner (and group) only"},
-	{"server", "trusted_proxies", C_STR, F(server.trusted_proxies), "",
-	 "reverse proxies (addresses and CIDRs, space separated) whose Forwarded, "
-	 "X-Forwarded-For and X-Forwarded-Proto name the client; empty: none, the peer is the client"},
-	{"server", "client_prefix_v4", C_INT, F(server.client_prefix_v4), "32",
-	 "leading bits of an IPv4 address that make one client for rate and connection limits"},
-	{"server", "client_prefix_v6", C_INT, F(server.client_prefix_v6), "64",
-	 "leading bits of an IPv6 address that make one client (a subscriber's /64 by default)"},
-
-	{"smtp", "host", C_STR, F(outbox.smtp.host), "127.0.0.1", "SMTP server to submit to"},
-	{"smtp", "port", C_INT, F(outbox.smtp.port), "25", "its port"},
-	{"smtp", "tls", C_SMTP_TLS, F(outbox.smtp.tls), "none",
-	 "none, starttls (required, certificate and name verified), or tls (implicit; "
-	 "not supported by libesmtp)"},
-	{"smtp", "ca_file", C_PATH, F(outbox.smtp.ca_file), "",
-	 "PEM file of the CAs to trust for starttls; empty for the system's"},
-	{"smtp", "allow_plaintext", C_BOOL, F(outbox.smtp.allow_plaintext), "no",
-	 "allow tls = none to a host other than loopback"},
-	{"smtp", "user", C_STR, F(outbox.smtp.user), "", "AUTH user; empty for no AUTH"},
-	{"smtp", "password", C_SECRET, F(outbox.smtp.password), "",
-	 "AUTH password; or password_file = path, or INVITED_SMTP_PASSWORD"},
-	{"smtp", "helo", C_STR, F(outbox.smtp.helo), "", "HELO/EHLO name; empty for the host name"},
-	{"smtp", "from", C_STR, F(smtp_from), "invitations@example.test",
-	 "From address of every mail"},
-	{"smtp", "from_name", C_STR, F(smtp_from_name), "Invitations", "From display name"},
-	{"smtp", "command_timeout", C_DURATION, F(outbox.smtp.command_timeout), "60s",
-	 "timeout for the greeting and each SMTP reply (the TCP connect itself "
-	 "uses the system's timeout)"},
-	{"smtp", "batch_size", C_INT, F(outbox.batch_size), "100",
-	 "messages sent over one SMTP connection"},
-	{"smtp", "concurrency", C_INT, F(outbox.concurrency), "2",
-	 "SMTP connections in parallel"},
-	{"smtp", "retry_base", C_DURATION, F(outbox.retry_base), "30s",
-	 "wait before the first retry after a temporary failure (doubles each time)"},
-	{"smtp", "retry_cap", C_DURATION, F(outbox.retry_cap), "1h", "longest wait between retries"},
-	{"smtp", "lifetime", C_DURATION, F(smtp_lifetime), "3d",
-	 "how long a message is retried before it is marked failed"},
-
-	{"imap", "enabled", C_BOOL, F(imap.enabled), "no", "read replies and bounces over IMAP"},
-	{"imap", "host", C_STR, F(imap.host), "127.0.0.1", "IMAP server"},
-	{"imap", "port", C_INT, F(imap.port), "143", "its port"},
-	{"imap", "tls", C_IMAP_TLS, F(imap.tls), "none",
-	 "none, starttls, or tls (implicit); certificate and name verified before LOGIN"},
-	{"imap", "ca_file", C_PATH, F(imap.ca_file), "",
-	 "PEM file of the CAs to trust; empty for the system's"},
-	{"imap", "allow_plaintext", C_BOOL, F(imap.allow_plaintext), "no",
-	 "allow tls = none to a host other than loopback"},
-	{"imap", "user", C_STR, F(imap.user), "", "login"},
-	{"imap", "password", C_SECRET, F(imap.password), "",
-	 "password; or password_file = path, or INVITED_IMAP_PASSWORD"},
-	{"imap", "mailbox", C_STR, F(imap.mailbox), "INBOX", "mailbox to watch"},
-	{"imap", "processed", C_STR, F(imap.processed), "Processed",
-	 "folder handled messages are moved to"},
-	{"imap", "unmatched", C_STR, F(imap.unmatched), "Unmatched",
-	 "folder unmatched messages are moved to"},
-	{"imap", "poll_interval", C_DURATION, F(imap.poll_interval), "30s",
-	 "polling interval when the server offers no IDLE"},
-	{"imap", "idle", C_BOOL, F(imap.idle), "yes", "use IDLE when offered"},
-	{"imap", "trusted_authserv", C_STR, F(imap.trusted_authserv), "",
-	 "authserv-ids whose Authentication-Results headers are trusted (space separated)"},
-	{"imap", "trust_relay", C_BOOL, F(imap.trust_relay), "no",
-	 "trust the receiving relay: verify replies without DKIM/DMARC proof"},
-
-	{"mail", "reply_domain", C_STR, F(mail.reply_domain), "example.test",
-	 "domain of bounces+, reply+ and verify+ addresses; its mail must reach the IMAP mailbox"},
-	{"mail", "templates", C_PATH, F(mail.templates), DATADIR "/templates",
-	 "template folder (one subfolder per locale)"},
-	{"mail", "default_locale", C_STR, F(mail.default_locale), "en",
-	 "locale used when none is asked for"},
-	{"mail", "keep_sent", C_DURATION, F(mail.keep_sent), "30d",
-	 "a sent mail's bytes are dropped this long after it went (its record stays; 0: keep "
-	 "them); failed and bounced mail is kept"},
-	{"mail", "relay_per_day", C_INT, F(mail.relay_per_day), "5",
-	 "replies to one invitation relayed to the inviter in 24 hours (only the invitee's, "
-	 "authenticated; 0: none)"},
-
-	{"tokens", "invitation_lifetime", C_DURATION, F(tokens.invitation_lifetime), "30d",
-	 "how long an invitation link is valid"},
-	{"tokens", "verification_lifetime", C_DURATION, F(tokens.verification_lifetime), "3d",
-	 "how long a verification link is valid"},
-	{"tokens", "reminder_before", C_DURATION, F(tokens.reminder_before), "3d",
-	 "a sent invitation not yet answered is reminded once, this long before it expires "
-	 "(0: never); less than invitation_lifetime"},
-
-	{"webhooks", "allow_http", C_BOOL, F(webhooks.allow_http), "no",
-	 "let webhook endpoints be plain http:// (else https:// only)"},
-	{"webhooks", "allow_private", C_BOOL, F(webhooks.allow_private), "no",
-	 "let webhooks reach loopback, private and link-local addresses (else public ones only)"},
-	{"webhooks", "timeout", C_DURATION, F(webhooks.timeout), "10s",
-	 "how long one delivery attempt may take"},
-	{"webhooks", "retry_base", C_DURATION, F(webhooks.retry_base), "30s",
-	 "wait before a failed delivery's first retry; doubles each time"},
-	{"webhooks", "retry_cap", C_DURATION, F(webhooks.retry_cap), "1h",
-	 "longest wait between two attempts (a delivery is retried for 3 days)"},
-	{"webhooks", "concurrency", C_INT, F(webhooks.concurrency), "2",
-	 "delivery threads, each POSTing one delivery at a time (1 to 16)"},
-
-	{"sessions", "idle", C_DURATION, F(sessions.idle), "8h",
-	 "a console session ends this long after it was last used"},
-	{"sessions", "lifetime", C_DURATION, F(sessions.lifetime), "7d",
-	 "a console session ends this long after sign-in, however it is used"},
-	{"sessions", "rate_limit", C_INT, F(sessions.rate_limit), "20",
-	 "sign-in requests per client address per hour (0: no limit)"},
-
-	{"invitations", "org_rate_limit", C_INT, F(invitations.org_rate_limit), "1000",
-	 "invitations an organization may create, send or resend per hour (0: no limit)"},
-	{"invitations", "recipient_rate_limit", C_INT, F(invitations.recipient_rate_limit), "10",
-	 "invitation mails (created to send, sent or resent) to one address per hour, "
-	 "from all organizations (0: no limit)"},
-
-	{"enrollment", "public_domains", C_PATH, F(enrollment.public_domains),
-	 DATADIR "/templates/public-mailbox-domains.txt",
-	 "list of public mailbox providers whose addresses cannot be primary contacts"},
-	{"enrollment", "rate_limit", C_INT, F(enrollment.rate_limit), "20",
-	 "enrollment and resend requests per client address per hour (0: no limit)"},
-	{"enrollment", "resend_interval", C_DURATION, F(enrollment.resend_interval), "60s",
-	 "least time between two verification mails to one contact"},
-	{"enrollment", "recipient_rate_limit", C_INT, F(enrollment.recipient_rate_limit), "5",
-	 "verification mails to one address per hour, from all enrollments (0: no limit)"},
-
-	{"dns", "servers", C_STR, F(dns.servers), "",
-	 "DNS servers asked for domains' TXT proofs (host:port, comma separated); empty: the "
-	 "system's (/etc/resolv.conf)"},
-	{"dns", "timeout", C_DURATION, F(dns.timeout), "5s", "how long one TXT lookup may take"},
-
-	{"log", "target", C_STR, F(log.target), "stderr",
-	 "where serve logs: stderr (journald's priorities when it is the journal's "
-	 "stream) or syslog (facility daemon); commands always write to stderr"},
-	{"log", "level", C_STR, F(log.level), "info",
-	 "the least level logged: debug, info, warning or error"},
-	{"log", "access", C_BOOL, F(log.access), "no",
-	 "one line per HTTP request answered: client, method, path (a link's token "
-	 "left out), status, bytes, milliseconds"},
-};
-
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
-
-const struct ckey *const config_keys = keys;
-const size_t config_nkeys = NKEYS;
 
 int config_parse_duration(const char *s, int64_t *seconds_r)
 {
@@ -454,7 +253,7 @@ bad:
 struct parse_state {
 	struct config *cfg;
 	const char *error;
-	unsigned char seen[NKEYS];   /* 1: key given; 2: its secret from a file */
+	unsigned char seen[CONFIG_KEYS_MAX];   /* 1: key given; 2: its secret from a file */
 };
 
 /* inih stops at the first handler returning 0 and returns that line. */
@@ -478,8 +277,8 @@ static int on_ini(void *user, const char *section, const char *name,
 		return 0;
 	size_t nlen = strlen(name);
 	int is_file = nlen > 5 && strcmp(name + nlen - 5, "_file") == 0;
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct ckey *k = &keys[i];
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct ckey *k = &config_keys[i];
 		if (strcmp(k->section, section) != 0)
 			continue;
 		int from_file = is_file && k->type == C_SECRET && strlen(k->key) == nlen - 5 &&
@@ -538,9 +337,9 @@ static void warn_unknown_env(struct config *cfg)
 		int known = strncmp(*e, "INVITED_", 8) != 0;
 		for (const char *const *n = env_not_keys; *n && !known; n++)
 			known = strlen(*n) == len && strncmp(*n, *e, len) == 0;
-		for (size_t i = 0; i < NKEYS && !known; i++) {
+		for (size_t i = 0; i < config_nkeys && !known; i++) {
 			char name[128];
-			env_name(&keys[i], keys[i].type == C_SECRET && len > 5 &&
+			env_name(&config_keys[i], config_keys[i].type == C_SECRET && len > 5 &&
 						   strncmp(*e + len - 5, "_FILE", 5) == 0
 					       ? "_FILE"
 					       : "",
@@ -558,19 +357,19 @@ static void warn_unknown_env(struct config *cfg)
 static int apply_env(struct config *cfg, const char **error_r)
 {
 	warn_unknown_env(cfg);
-	for (size_t i = 0; i < NKEYS; i++) {
+	for (size_t i = 0; i < config_nkeys; i++) {
 		char name[128];
-		env_name(&keys[i], "", name, sizeof(name));
+		env_name(&config_keys[i], "", name, sizeof(name));
 		const char *v = getenv(name);
-		if (v != NULL && config_set_value(cfg, &keys[i], v, error_r) < 0) {
+		if (v != NULL && config_set_value(cfg, &config_keys[i], v, error_r) < 0) {
 			*error_r = errorf("%s: %s", name, *error_r);
 			return -1;
 		}
-		if (keys[i].type != C_SECRET)
+		if (config_keys[i].type != C_SECRET)
 			continue;
 		strncat(name, "_FILE", sizeof(name) - strlen(name) - 1);
 		if ((v = getenv(name)) != NULL &&
-		    read_secret_file(v, (char *)cfg + keys[i].off, keys[i].size, error_r) < 0)
+		    read_secret_file(v, (char *)cfg + config_keys[i].off, config_keys[i].size, error_r) < 0)
 			return -1;
 	}
 	return 0;
@@ -704,18 +503,18 @@ int config_validate(struct config *cfg, const char **error_r)
 int config_load(const char *path, struct config *cfg, const char **error_r)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	for (size_t i = 0; i < NKEYS; i++)
-		if (config_set_value(cfg, &keys[i], keys[i].def, error_r) < 0)
-			msg_panic("config: bad default for %s", keys[i].key);
+	for (size_t i = 0; i < config_nkeys; i++)
+		if (config_set_value(cfg, &config_keys[i], config_keys[i].def, error_r) < 0)
+			msg_panic("config: bad default for %s", config_keys[i].key);
 	if (path != NULL) {
 		if (realpath(path, cfg->path) == NULL) {
 			*error_r = errorf("cannot read %s: %s", path, strerror(errno));
 			return -1;
 		}
 		/* Defaults that are relative paths are relative to the file. */
-		for (size_t i = 0; i < NKEYS; i++)
-			if (keys[i].type == C_PATH || keys[i].type == C_STATE)
-				config_set_value(cfg, &keys[i], keys[i].def, error_r);
+		for (size_t i = 0; i < config_nkeys; i++)
+			if (config_keys[i].type == C_PATH || config_keys[i].type == C_STATE)
+				config_set_value(cfg, &config_keys[i], config_keys[i].def, error_r);
 		struct parse_state ps = {cfg, NULL, {0}};
 		int rc = ini_parse(cfg->path, on_ini, &ps);
 		if (rc < 0) {
@@ -750,9 +549,9 @@ int config_defaults(const char *path, struct config *cfg, const char **error_r)
 	 * it are compared with the defaults by `config -n`. */
 	for (char *dot; (dot = strstr(cfg->path, "/./")) != NULL;)
 		memmove(dot, dot + 2, strlen(dot + 2) + 1);
-	for (size_t i = 0; i < NKEYS; i++)
-		if (config_set_value(cfg, &keys[i], keys[i].def, error_r) < 0)
-			msg_panic("config: bad default for %s", keys[i].key);
+	for (size_t i = 0; i < config_nkeys; i++)
+		if (config_set_value(cfg, &config_keys[i], config_keys[i].def, error_r) < 0)
+			msg_panic("config: bad default for %s", config_keys[i].key);
 	return apply_env(cfg, error_r);
 }
 
@@ -760,11 +559,11 @@ int config_set(struct config *cfg, const char *name, const char *value,
 	       const char **error_r)
 {
 	const char *dot = strchr(name, '.');
-	for (size_t i = 0; dot != NULL && i < NKEYS; i++)
-		if (strlen(keys[i].section) == (size_t)(dot - name) &&
-		    strncmp(keys[i].section, name, (size_t)(dot - name)) == 0 &&
-		    strcmp(keys[i].key, dot + 1) == 0)
-			return config_set_value(cfg, &keys[i], value, error_r);
+	for (size_t i = 0; dot != NULL && i < config_nkeys; i++)
+		if (strlen(config_keys[i].section) == (size_t)(dot - name) &&
+		    strncmp(config_keys[i].section, name, (size_t)(dot - name)) == 0 &&
+		    strcmp(config_keys[i].key, dot + 1) == 0)
+			return config_set_value(cfg, &config_keys[i], value, error_r);
 	*error_r = errorf("unknown setting \"%s\" (use section.key)", name);
 	return -1;
 }

@@ -1,6 +1,6 @@
 /*
- * config_int.h: the key table config.c reads by and config_write.c
- * writes from (the commented file, `config -n`, docs/config.md and
+ * config_int.h: the key table (config_keys.c) that config.c reads by and
+ * config_write.c writes from (the commented file, `config -n`, docs/config.md and
  * invited.conf(5)).
  */
 #ifndef INVITED_CONFIG_INT_H
@@ -16,6 +16,12 @@
  * that beside the system config (/etc/invited) it is under /var/lib/invited. */
 enum ctype { C_STR, C_PATH, C_STATE, C_INT, C_DURATION, C_BOOL, C_SMTP_TLS, C_IMAP_TLS,
 	     C_SECRET };
+
+/* In a default: the folder holding the templates. */
+#define DATADIR "<datadir>"
+
+/* At least the number of keys (config_keys.c checks at compile time). */
+#define CONFIG_KEYS_MAX 128
 
 /* The longest line inih reads whole (its INI_MAX_LINE, 200, less the
  * line end); see config_set_value. */

@@ -1,9 +1,7 @@
 /*
  * pg.c: the PostgreSQL backend, through libpq, for more than one server
- * on one database. The query files' SQL is turned into PostgreSQL's at
- * prepare time (`?` and `?N` become `$N`); every statement is prepared
- * once per connection and executed with its parameters as text (blobs as
- * binary), its results read as text.
+ * on one database: its connection, transactions and locks (its
+ * statements are in pg_stmt.c).
  *
  * Write transactions are serialized, as SQLite's BEGIN IMMEDIATE does:
  * each takes one transaction-level advisory lock (PG_WRITE_LOCK) first,
@@ -13,60 +11,20 @@
  * a transaction (the outbox's claims with FOR UPDATE SKIP LOCKED, reads)
  * do not take it.
  */
-#include <ctype.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "invited/text.h"
-#include "store_int.h"
+#include "pg_int.h"
 
-#define PG_MAX_PARAMS 32              /* the most a statement binds */
 #define PG_WRITE_LOCK "1768846953"    /* "invi": the write transactions' lock */
 #define PG_CONNECT_TIMEOUT "10"       /* seconds, unless the URL says */
 #define PG_LOCK_TIMEOUT "10s"         /* a lock waited for longer: an error */
-#define BOOL_OID 16
-#define BYTEA_OID 17
-#define INT8_OID 20
-#define INT2_OID 21
-#define INT4_OID 23
-#define TEXT_OID 25
 
-struct pg_conn {
-	char err[512];   /* the last failed statement's message */
-	int64_t changes; /* rows the last statement changed */
-	unsigned next;   /* the next statement's name */
-	unsigned epoch;  /* connections made so far: a statement prepared in an
-			  * earlier one is prepared again */
-	int64_t lock_key; /* the advisory lock held, on connection lock_epoch */
-	unsigned lock_epoch;
-};
+static int session_setup(struct store *st, const char **error_r);
 
-struct pg_stmt {
-	struct store *st;
-	char name[16];
-	char *text;      /* PostgreSQL's SQL */
-	int reads;       /* a SELECT: safe to run again */
-	int commits;     /* COMMIT: must say COMMIT */
-	unsigned epoch;  /* the connection it was prepared on; 0: not yet */
-	int nparams;
-	Oid types[PG_MAX_PARAMS]; /* as the binds say */
-	char *vals[PG_MAX_PARAMS];
-	int lens[PG_MAX_PARAMS];
-	int fmts[PG_MAX_PARAMS];
-	char num[PG_MAX_PARAMS][24]; /* integers as text */
-	PGresult *res;
-	int row, rows;
-	unsigned char **blobs; /* decoded bytea columns of the current row */
-	size_t *blob_lens;
-	int ncols;
-};
-
-#define CONN(st) ((PGconn *)(st)->conn)
-#define STATE(st) ((struct pg_conn *)(st)->be_state)
-
-static void set_err(struct store *st, const char *msg)
+void pg_set_err(struct store *st, const char *msg)
 {
 	snprintf(STATE(st)->err, sizeof(STATE(st)->err), "%s", msg ? msg : "unknown error");
 	size_t n = strlen(STATE(st)->err);
@@ -74,15 +32,13 @@ static void set_err(struct store *st, const char *msg)
 		STATE(st)->err[--n] = '\0';
 }
 
-static int session_setup(struct store *st, const char **error_r);
-
 /*
  * The connection was lost (the server restarted, a failover, an idle
  * connection cut): connect again, outside a transaction only (one that
  * was open is lost, and its caller told so). The statements are prepared
  * again at their next use.
  */
-static int reconnect(struct store *st)
+int pg_reconnect(struct store *st)
 {
 	const char *err;
 	if (st->in_tx || PQstatus(CONN(st)) != CONNECTION_BAD)
@@ -97,412 +53,6 @@ static int reconnect(struct store *st)
 	return 1;
 }
 
-/*
- * SQLite's SQL to PostgreSQL's: `?N` is `$N`, a bare `?` one more than
- * the largest so far (SQLite's rule), an `INDEXED BY name` hint is
- * dropped, and SKIP_LOCKED is FOR UPDATE SKIP LOCKED. Quoted text and
- * identifiers are copied as they are. The largest parameter number in
- * *max_r.
- */
-static char *translate(const char *sql, int *max_r)
-{
-	/* A `?` (1 byte) grows to at most "$32" (3), a SKIP_LOCKED marker
-	 * keeps its length or less: 3n bounds the text. */
-	size_t n = strlen(sql);
-	char *out = malloc(n * 3 + sizeof(" FOR UPDATE SKIP LOCKED")), *o = out;
-	int max = 0;
-	if (out == NULL)
-		return NULL;
-	for (const char *p = sql; *p != '\0';) {
-		if (*p == '\'' || *p == '"') {
-			char q = *p;
-			*o++ = *p++;
-			while (*p != '\0' && *p != q)
-				*o++ = *p++;
-			if (*p != '\0')
-				*o++ = *p++;
-		} else if (strncmp(p, SKIP_LOCKED, sizeof(SKIP_LOCKED) - 1) == 0) {
-			p += sizeof(SKIP_LOCKED) - 1;
-			o += sprintf(o, " FOR UPDATE SKIP LOCKED");
-		} else if (strncmp(p, " INDEXED BY ", 12) == 0) {
-			/* SQLite's index hint: PostgreSQL's planner chooses */
-			p += 12;
-			while (isalnum((unsigned char)*p) || *p == '_')
-				p++;
-		} else if (*p == '?') {
-			int k = 0;
-			p++;
-			if (isdigit((unsigned char)*p))
-				while (isdigit((unsigned char)*p) && k <= PG_MAX_PARAMS)
-					k = k * 10 + (*p++ - '0');
-			else
-				k = max + 1;
-			if (k > PG_MAX_PARAMS) { /* refused by the caller */
-				*max_r = PG_MAX_PARAMS + 1;
-				free(out);
-				return strdup("");
-			}
-			if (k > max)
-				max = k;
-			o += sprintf(o, "$%d", k);
-		} else {
-			*o++ = *p++;
-		}
-	}
-	*o = '\0';
-	*max_r = max;
-	return out;
-}
-
-/* ------------------------------------------------------------ statements */
-
-static void clear_row(struct pg_stmt *s)
-{
-	for (int i = 0; s->blobs != NULL && i < s->ncols; i++) {
-		PQfreemem(s->blobs[i]);
-		s->blobs[i] = NULL;
-	}
-}
-
-static void clear_result(struct pg_stmt *s)
-{
-	clear_row(s);
-	free(s->blobs);
-	free(s->blob_lens);
-	s->blobs = NULL;
-	s->blob_lens = NULL;
-	s->ncols = 0;
-	PQclear(s->res);
-	s->res = NULL;
-	s->row = s->rows = 0;
-}
-
-/*
- * The server prepares the statement at its first execution, when the
- * binds say each parameter's type: a parameter PostgreSQL cannot type
- * from the SQL alone (`?2 IS NULL OR status = ?2`, `?3 = 0`) takes the
- * type of what the query file binds (bind_int64 and bind_id: bigint,
- * bind_text: text, bind_blob: bytea), as SQLite takes any.
- */
-static void *pg_prepare(struct store *st, const char *sql, const char **error_r)
-{
-	int nparams;
-	struct pg_stmt *s = calloc(1, sizeof(*s));
-	char *text = translate(sql, &nparams);
-	if (text != NULL && nparams > PG_MAX_PARAMS) {
-		free(text);
-		*error_r = errorf("store: prepare: more than %d parameters", PG_MAX_PARAMS);
-		return NULL;
-	}
-	if (text == NULL || s == NULL) {
-		free(text);
-		free(s);
-		*error_r = "store: out of memory";
-		return NULL;
-	}
-	if (nparams > PG_MAX_PARAMS) {
-		free(text);
-		free(s);
-		*error_r = errorf("store: prepare: %d parameters, more than %d", nparams,
-				  PG_MAX_PARAMS);
-		return NULL;
-	}
-	s->st = st;
-	s->text = text;
-	s->nparams = nparams;
-	s->reads = strncmp(sql, "SELECT", 6) == 0;
-	s->commits = strcmp(sql, "COMMIT") == 0;
-	snprintf(s->name, sizeof(s->name), "s%u", STATE(st)->next++);
-	return s;
-}
-
-static int server_prepare(struct store *st, struct pg_stmt *s)
-{
-	PGresult *r = PQprepare(CONN(st), s->name, s->text, s->nparams, s->types);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		set_err(st, PQresultErrorMessage(r));
-	PQclear(r);
-	if (ok)
-		s->epoch = STATE(st)->epoch;
-	return ok;
-}
-
-static void pg_unbind(struct pg_stmt *s)
-{
-	for (int i = 0; i < s->nparams; i++) {
-		if (s->vals[i] != NULL && s->vals[i] != s->num[i])
-			free(s->vals[i]);
-		s->vals[i] = NULL;
-		s->lens[i] = 0;
-		s->fmts[i] = 0;
-	}
-}
-
-static void pg_finalize(void *h)
-{
-	struct pg_stmt *s = h;
-	clear_result(s);
-	pg_unbind(s);
-	/* The connection's end drops the prepared statement. */
-	free(s->text);
-	free(s);
-}
-
-/* Whether a failed statement broke a rule of the schema (class 23). */
-static int is_conflict(const PGresult *r)
-{
-	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-	return state != NULL && strncmp(state, "23", 2) == 0;
-}
-
-static int pg_step(struct store *st, void *h)
-{
-	struct pg_stmt *s = h;
-	if (s->res == NULL) {
-		/* A connection found lost is made again before anything is sent;
-		 * one lost under a statement is made again, and the statement run
-		 * again, only when running it twice cannot change anything: it
-		 * never ran (it failed to prepare), or it only reads. A write that
-		 * may have committed is the caller's error to handle. */
-		reconnect(st);
-		for (int again = 1;; again = 0) {
-			int ran = 0;
-			if (s->epoch == STATE(st)->epoch || server_prepare(st, s)) {
-				ran = 1;
-				s->res = PQexecPrepared(CONN(st), s->name, s->nparams,
-							(const char *const *)s->vals, s->lens,
-							s->fmts, 0);
-				ExecStatusType t = PQresultStatus(s->res);
-				if (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK)
-					break;
-				if (s->res == NULL)
-					set_err(st, PQerrorMessage(CONN(st)));
-			}
-			if (!again || (ran && !s->reads) || !reconnect(st))
-				break;
-			PQclear(s->res);
-			s->res = NULL;
-		}
-		if (s->res == NULL) /* not prepared or not sent: its error is set */
-			return STEP_ERROR;
-		switch (PQresultStatus(s->res)) {
-		case PGRES_COMMAND_OK:
-			STATE(st)->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
-			/* COMMIT of a transaction an error ended says ROLLBACK, and
-			 * succeeds: not for us (SQLite would have committed). */
-			if (s->commits && strcmp(PQcmdStatus(s->res), "COMMIT") != 0) {
-				set_err(st, "the transaction was rolled back: a statement in it "
-					    "failed");
-				return STEP_ERROR;
-			}
-			return STEP_DONE;
-		case PGRES_TUPLES_OK:
-			STATE(st)->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
-			s->rows = PQntuples(s->res);
-			s->ncols = PQnfields(s->res);
-			s->blobs = calloc((size_t)s->ncols + 1, sizeof(*s->blobs));
-			s->blob_lens = calloc((size_t)s->ncols + 1, sizeof(*s->blob_lens));
-			if (s->blobs == NULL || s->blob_lens == NULL) {
-				set_err(st, "out of memory");
-				s->rows = s->ncols = 0;
-				return STEP_ERROR;
-			}
-			s->row = 0;
-			return s->rows > 0 ? STEP_ROW : STEP_DONE;
-		default:
-			set_err(st, PQresultErrorMessage(s->res));
-			return is_conflict(s->res) ? STEP_CONFLICT : STEP_ERROR;
-		}
-	}
-	if (s->rows == 0 || s->row >= s->rows)
-		return STEP_DONE;
-	clear_row(s);
-	return ++s->row < s->rows ? STEP_ROW : STEP_DONE;
-}
-
-static void pg_reset(void *h)
-{
-	struct pg_stmt *s = h;
-	clear_result(s);
-	pg_unbind(s);
-}
-
-static void pg_bind_int64(void *h, int i, int64_t v)
-{
-	struct pg_stmt *s = h;
-	if (i < 1 || i > s->nparams)
-		return;
-	if (s->vals[i - 1] != NULL && s->vals[i - 1] != s->num[i - 1])
-		free(s->vals[i - 1]);
-	snprintf(s->num[i - 1], sizeof(s->num[i - 1]), "%lld", (long long)v);
-	s->vals[i - 1] = s->num[i - 1];
-	s->fmts[i - 1] = 0;
-	s->types[i - 1] = INT8_OID;
-}
-
-/*
- * A copy of v that PostgreSQL takes as text: each byte that is not part of
- * well-formed UTF-8 (a reply cut in the middle of a character, a stray
- * Latin-1 byte) becomes '?'. SQLite keeps any bytes; PostgreSQL would
- * refuse the whole statement, and with it the outcome it records.
- */
-static char *utf8_copy(const char *v)
-{
-	size_t n = strlen(v);
-	char *out = malloc(n + 1);
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq((const unsigned char *)v + i, n - i);
-		if (len == 0) {
-			out[i++] = '?';
-			continue;
-		}
-		memcpy(out + i, v + i, len);
-		i += len;
-	}
-	out[n] = '\0';
-	return out;
-}
-
-static void pg_bind_text(void *h, int i, const char *v)
-{
-	struct pg_stmt *s = h;
-	if (i < 1 || i > s->nparams)
-		return;
-	if (s->vals[i - 1] != NULL && s->vals[i - 1] != s->num[i - 1])
-		free(s->vals[i - 1]);
-	s->vals[i - 1] = v != NULL ? utf8_copy(v) : NULL;
-	s->fmts[i - 1] = 0;
-	s->types[i - 1] = TEXT_OID;
-}
-
-static void pg_bind_blob(void *h, int i, const void *p, size_t n)
-{
-	struct pg_stmt *s = h;
-	if (i < 1 || i > s->nparams)
-		return;
-	if (s->vals[i - 1] != NULL && s->vals[i - 1] != s->num[i - 1])
-		free(s->vals[i - 1]);
-	s->vals[i - 1] = malloc(n > 0 ? n : 1);
-	if (s->vals[i - 1] != NULL && n > 0)
-		memcpy(s->vals[i - 1], p, n);
-	s->lens[i - 1] = (int)n;
-	s->fmts[i - 1] = 1;
-	s->types[i - 1] = BYTEA_OID;
-}
-
-/* bind_id's NULL: an id's type. */
-static void pg_bind_null(void *h, int i)
-{
-	struct pg_stmt *s = h;
-	if (i < 1 || i > s->nparams)
-		return;
-	if (s->vals[i - 1] != NULL && s->vals[i - 1] != s->num[i - 1])
-		free(s->vals[i - 1]);
-	s->vals[i - 1] = NULL;
-	s->fmts[i - 1] = 0;
-	s->types[i - 1] = INT8_OID;
-}
-
-static const char *value(struct pg_stmt *s, int i)
-{
-	if (s->res == NULL || s->row >= s->rows || i < 0 || i >= s->ncols ||
-	    PQgetisnull(s->res, s->row, i))
-		return NULL;
-	return PQgetvalue(s->res, s->row, i);
-}
-
-static int64_t pg_col_int64(void *h, int i)
-{
-	struct pg_stmt *s = h;
-	const char *v = value(s, i);
-	if (v == NULL)
-		return 0;
-	if (PQftype(s->res, i) == BOOL_OID)
-		return v[0] == 't';
-	return strtoll(v, NULL, 10);
-}
-
-static const char *pg_col_text(void *h, int i)
-{
-	return value(h, i);
-}
-
-/* A bytea column, decoded from its text form once per row. */
-static const unsigned char *blob(struct pg_stmt *s, int i, size_t *n_r)
-{
-	const char *v = value(s, i);
-	*n_r = 0;
-	if (v == NULL)
-		return NULL;
-	if (s->blobs[i] == NULL)
-		s->blobs[i] = PQunescapeBytea((const unsigned char *)v, &s->blob_lens[i]);
-	*n_r = s->blob_lens[i];
-	return s->blobs[i];
-}
-
-static size_t pg_col_bytes(void *h, int i)
-{
-	struct pg_stmt *s = h;
-	size_t n;
-	if (value(s, i) == NULL)
-		return 0;
-	if (PQftype(s->res, i) == BYTEA_OID)
-		return blob(s, i, &n) ? n : 0;
-	return (size_t)PQgetlength(s->res, s->row, i);
-}
-
-static const void *pg_col_blob(void *h, int i)
-{
-	struct pg_stmt *s = h;
-	size_t n;
-	if (value(s, i) == NULL)
-		return NULL;
-	if (PQftype(s->res, i) == BYTEA_OID)
-		return blob(s, i, &n);
-	return value(s, i);
-}
-
-static int pg_col_count(void *h)
-{
-	struct pg_stmt *s = h;
-	return s->res != NULL ? PQnfields(s->res) : 0;
-}
-
-static const char *pg_col_name(void *h, int i)
-{
-	struct pg_stmt *s = h;
-	return s->res != NULL ? PQfname(s->res, i) : NULL;
-}
-
-static int pg_col_type(void *h, int i)
-{
-	struct pg_stmt *s = h;
-	if (value(s, i) == NULL)
-		return COL_NULL;
-	switch (PQftype(s->res, i)) {
-	case BYTEA_OID:
-		return COL_BLOB;
-	case INT8_OID:
-	case INT4_OID:
-	case INT2_OID:
-	case BOOL_OID:
-		return COL_INT;
-	default:
-		return COL_TEXT;
-	}
-}
-
-static int pg_reprepares(void *h)
-{
-	(void)h;
-	return 0; /* a statement is planned per execution or cached by the server */
-}
-
-/* ----------------------------------------------------------- connections */
-
 static int64_t pg_changes(struct store *st)
 {
 	return STATE(st)->changes;
@@ -515,15 +65,15 @@ static const char *pg_errmsg(struct store *st)
 
 static int pg_exec(struct store *st, const char *sql, const char **error_r)
 {
-	reconnect(st);
+	pg_reconnect(st);
 	PGresult *r = PQexec(CONN(st), sql);
 	ExecStatusType t = PQresultStatus(r);
 	if (t == PGRES_COMMAND_OK && strcmp(sql, "COMMIT") == 0 &&
 	    strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		t = PGRES_FATAL_ERROR;
-		set_err(st, "the transaction was rolled back: a statement in it failed");
+		pg_set_err(st, "the transaction was rolled back: a statement in it failed");
 	} else if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
-		set_err(st, r ? PQresultErrorMessage(r) : PQerrorMessage(CONN(st)));
+		pg_set_err(st, r ? PQresultErrorMessage(r) : PQerrorMessage(CONN(st)));
 	}
 	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
 		PQclear(r);
@@ -554,7 +104,7 @@ static int pg_get_version(struct store *st, int *version_r, const char **error_r
 			*version_r = atoi(PQgetvalue(r, 0, 0));
 	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		set_err(st, PQresultErrorMessage(r));
+		pg_set_err(st, PQresultErrorMessage(r));
 		PQclear(r);
 		*error_r = store_err(st, "schema version");
 		return STORE_ERROR;
@@ -582,7 +132,7 @@ static int pg_begin(struct store *st, int write, const char **error_r)
 	/* PostgreSQL only warns of a BEGIN within a transaction; SQLite
 	 * refuses it, and so do we: the caller thinks it starts afresh. */
 	if (pg_in_tx(st)) {
-		set_err(st, "cannot start a transaction within a transaction");
+		pg_set_err(st, "cannot start a transaction within a transaction");
 		*error_r = store_err(st, "begin");
 		return STORE_ERROR;
 	}
@@ -668,7 +218,7 @@ static int pg_copied(struct store *st, const char *table, const char **error_r)
 		 table);
 	PGresult *r = PQexec(CONN(st), sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		set_err(st, PQresultErrorMessage(r));
+		pg_set_err(st, PQresultErrorMessage(r));
 		PQclear(r);
 		*error_r = store_err(st, "copy");
 		return STORE_ERROR;
@@ -690,7 +240,7 @@ static int pg_lock_hold(struct store *st, int64_t key, int *held_r, const char *
 {
 	struct pg_conn *c = STATE(st);
 	char sql[80];
-	reconnect(st);
+	pg_reconnect(st);
 	if (c->lock_epoch == c->epoch && c->lock_key == key && PQstatus(CONN(st)) == CONNECTION_OK) {
 		*held_r = 1;
 		return STORE_OK;
@@ -698,7 +248,7 @@ static int pg_lock_hold(struct store *st, int64_t key, int *held_r, const char *
 	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", (long long)key);
 	PGresult *r = PQexec(CONN(st), sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		set_err(st, PQresultErrorMessage(r));
+		pg_set_err(st, PQresultErrorMessage(r));
 		PQclear(r);
 		*error_r = store_err(st, "lock");
 		return STORE_ERROR;
@@ -796,7 +346,7 @@ static int session_setup(struct store *st, const char **error_r)
 				       "SET lock_timeout = '" PG_LOCK_TIMEOUT "'");
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok) {
-		set_err(st, PQresultErrorMessage(r));
+		pg_set_err(st, PQresultErrorMessage(r));
 		*error_r = errorf("store: %s", STATE(st)->err);
 	}
 	PQclear(r);
