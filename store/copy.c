@@ -1,8 +1,8 @@
 /*
  * copy.c: a whole database into an empty one of either backend (`invited
  * db copy`): every table, in the order their foreign keys need, each row
- * as it is (ids kept), from one read snapshot of the source, in one
- * transaction of the destination; then each table's rows counted on both
+ * as it is (ids kept), from one read snapshot of the source (read a batch
+ * at a time), in one transaction of the destination; then each table's rows counted on both
  * sides and the destination checked whole.
  */
 #include <stdio.h>
@@ -101,19 +101,43 @@ static char *insert_sql(struct stmt *from, const char *table)
 	return sql;
 }
 
-/* One table's rows, in id order where it has one. */
+/*
+ * One table's rows. SQLite steps through a table as it reads it; libpq
+ * holds a statement's whole result in memory, so from PostgreSQL the rows
+ * come through a cursor, STORE_COPY_BATCH at a time: a copy's memory is
+ * one batch, whatever the table's size.
+ */
 static int copy_table(struct store *from, struct store *to, const char *table, int64_t *n_r,
 		      const char **error_r)
 {
-	char select[96];
-	snprintf(select, sizeof(select), "SELECT * FROM %s", table);
+	char select[128];
+	int cursor = from->be->shared;
+	*n_r = 0;
+	if (cursor) {
+		snprintf(select, sizeof(select),
+			 "DECLARE invited_copy NO SCROLL CURSOR FOR SELECT * FROM %s", table);
+		if (store_exec_sql(from, select, error_r) != STORE_OK)
+			return STORE_ERROR;
+		snprintf(select, sizeof(select), "FETCH %d FROM invited_copy", STORE_COPY_BATCH);
+	} else {
+		snprintf(select, sizeof(select), "SELECT * FROM %s", table);
+	}
 	struct stmt *s = stmt_new(from, select, error_r), *ins = NULL;
 	char *sql = NULL;
 	int rc = STEP_DONE;
-	*n_r = 0;
+	int64_t batch = 0;
 	if (s == NULL)
 		return STORE_ERROR;
-	while ((rc = store_step(s)) == STEP_ROW) {
+	for (;;) {
+		rc = store_step(s);
+		if (rc == STEP_DONE && cursor && batch == STORE_COPY_BATCH) {
+			store_reset(s); /* the next batch */
+			batch = 0;
+			continue;
+		}
+		if (rc != STEP_ROW)
+			break;
+		batch++;
 		int n = from->be->col_count(s->h);
 		if (ins == NULL && ((sql = insert_sql(s, table)) == NULL ||
 				    (ins = stmt_new(to, sql, error_r)) == NULL)) {
@@ -151,6 +175,9 @@ static int copy_table(struct store *from, struct store *to, const char *table, i
 	stmt_free(ins);
 	stmt_free(s);
 	free(sql);
+	if (cursor && rc != STEP_ERROR &&
+	    store_exec_sql(from, "CLOSE invited_copy", error_r) != STORE_OK)
+		return STORE_ERROR;
 	if (rc == STEP_ERROR)
 		return STORE_ERROR;
 	return to->be->copied(to, table, error_r);

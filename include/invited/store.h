@@ -131,8 +131,11 @@ int store_sync_relaxed(struct store *st, const char **error_r);
  * this build's schema version: one read snapshot of from, one transaction
  * of to, ids kept. cb (if not NULL) hears each table and its row count as
  * it is done. For `invited db copy`, with the servers stopped: what they
- * write meanwhile is not in the copy.
+ * write meanwhile is not in the copy. From PostgreSQL, rows are read
+ * STORE_COPY_BATCH at a time (a cursor), so memory does not grow with a
+ * table.
  */
+#define STORE_COPY_BATCH 1000
 typedef void store_copy_cb(void *ctx, const char *table, int64_t rows);
 int store_copy(struct store *from, struct store *to, store_copy_cb *cb, void *ctx,
 	       const char **error_r);
