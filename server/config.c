@@ -28,7 +28,6 @@
 #define SYSTEM_CONFIG_DIR "/etc/invited"
 #define SYSTEM_STATE_DIR "/var/lib/invited"
 
-
 static void key_bounds(const struct ckey *k, int64_t *min_r, int64_t *max_r)
 {
 	const struct bound *b = config_bound_of(k);
@@ -358,18 +357,19 @@ static int apply_env(struct config *cfg, const char **error_r)
 {
 	warn_unknown_env(cfg);
 	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct ckey *k = &config_keys[i];
 		char name[128];
-		env_name(&config_keys[i], "", name, sizeof(name));
+		env_name(k, "", name, sizeof(name));
 		const char *v = getenv(name);
-		if (v != NULL && config_set_value(cfg, &config_keys[i], v, error_r) < 0) {
+		if (v != NULL && config_set_value(cfg, k, v, error_r) < 0) {
 			*error_r = errorf("%s: %s", name, *error_r);
 			return -1;
 		}
-		if (config_keys[i].type != C_SECRET)
+		if (k->type != C_SECRET)
 			continue;
 		strncat(name, "_FILE", sizeof(name) - strlen(name) - 1);
 		if ((v = getenv(name)) != NULL &&
-		    read_secret_file(v, (char *)cfg + config_keys[i].off, config_keys[i].size, error_r) < 0)
+		    read_secret_file(v, (char *)cfg + k->off, k->size, error_r) < 0)
 			return -1;
 	}
 	return 0;

@@ -1,7 +1,7 @@
 /*
  * http_int.h: what http.c and http_respond.c share and no handler needs:
- * method names, the path as a log line may hold it, redirects of any
- * status.
+ * a method by its name, the path as a log line may hold it, redirects of
+ * any status.
  */
 #ifndef INVITED_HTTP_INT_H
 #define INVITED_HTTP_INT_H
@@ -10,7 +10,6 @@
 
 #include "invited/http.h"
 
-const char *http_method_name(enum http_method m);
 /* HTTP_OTHER for a method no route takes. */
 enum http_method http_method_parse(const char *m);
 /*

@@ -38,7 +38,7 @@ static void add_common_headers(const struct request *rq, struct MHD_Response *re
 /* By enum http_method. */
 static const char *const method_names[] = {"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"};
 
-const char *http_method_name(enum http_method m)
+static const char *http_method_name(enum http_method m)
 {
 	return (unsigned)m < sizeof(method_names) / sizeof(method_names[0]) ? method_names[m]
 									      : "OTHER";

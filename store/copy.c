@@ -2,8 +2,8 @@
  * copy.c: a whole database into an empty one of either backend (`invited
  * db copy`): every table, in the order their foreign keys need, each row
  * as it is (ids kept), from one read snapshot of the source (read a batch
- * at a time), in one transaction of the destination; then each table's rows counted on both
- * sides and the destination checked whole.
+ * at a time), in one transaction of the destination; then each table's
+ * rows counted on both sides and the destination checked whole.
  */
 #include <stdio.h>
 #include <stdlib.h>

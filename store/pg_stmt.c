@@ -141,8 +141,7 @@ void *pg_prepare(struct store *st, const char *sql, const char **error_r)
 	if (nparams > PG_MAX_PARAMS) {
 		free(text);
 		free(s);
-		*error_r = errorf("store: prepare: %d parameters, more than %d", nparams,
-				  PG_MAX_PARAMS);
+		*error_r = errorf("store: prepare: more than %d parameters", PG_MAX_PARAMS);
 		return NULL;
 	}
 	s->st = st;

@@ -299,13 +299,15 @@ def test_stop_finds_a_stack_whose_state_folder_was_deleted():
         # The daemons still write into it (a queue file, an index): a
         # file made between rmtree's listing and its rmdir fails that
         # rmdir, so it is tried again until the folder is gone.
+        last = None
         for _ in range(50):
             try:
                 shutil.rmtree(state)
                 break
-            except OSError:
+            except OSError as e:
+                last = e
                 time.sleep(0.1)
-        assert not os.path.lexists(state), f"{state} could not be deleted"
+        assert not os.path.lexists(state), f"{state} could not be deleted: {last}"
         shutil.rmtree(os.path.join(top, "checkout"))
         _stop_leaves_nothing(handle, state, smtp, imap)
     finally:

@@ -238,10 +238,11 @@ def test_db_copy_reads_a_large_table_a_batch_at_a_time():  # postgresql only
     """libpq holds a statement's whole result in memory: a copy out of
     PostgreSQL reads each table through a cursor, STORE_COPY_BATCH (1,000)
     rows at a time, so 320 MB of events do not make a 320 MB process (it
-    stays under 128 MiB, sanitizers included). Every row arrives, across
-    the batches' edges (40,000 rows and one more)."""
+    stays under 128 MiB, sanitizers included). Every row arrives (40,001
+    rows more: forty batches' edges crossed; test_store_copy has the exact
+    edges)."""
     import subprocess
-    import sys
+    import tempfile
     from lib.server import child_env, invited_bin
     srv = Server.start(**{"smtp.port": "9"})
     back = pgstack.createdb()
@@ -252,23 +253,29 @@ def test_db_copy_reads_a_large_table_a_batch_at_a_time():  # postgresql only
                      "FROM generate_series(1, 40001) g")
         before = srv.sql("SELECT count(*), sum(length(details)) FROM events")[0]
         assert before[0] >= 40001 and before[1] >= 320_000_000, before
-        # The copy's own peak, measured by a parent that has no other child.
-        # ASan keeps freed memory in quarantine (256 MB by default): a
-        # small one, so that its build measures the same.
+        # The copy's own peak, from its own rusage (wait4). ASan keeps freed
+        # memory in quarantine (256 MB by default): a small one, so that
+        # its build measures the same.
         asan = os.environ.get("ASAN_OPTIONS", "")
-        p = subprocess.run(
-            [sys.executable, "-c",
-             "import resource, subprocess, sys\n"
-             "r = subprocess.run(sys.argv[1:])\n"
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-             "sys.exit(r.returncode)",
-             invited_bin(), "-c", srv.conf, "db", "copy", srv.settings["server.database"],
-             pgstack.url(back, with_password=False)],
-            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
-            env=child_env(PGPASSWORD=pgstack.password(),
-                          ASAN_OPTIONS=(asan + ":" if asan else "") + "quarantine_size_mb=8"))
-        assert p.returncode == 0 and "checked: ok" in p.stdout, (p.stdout, p.stderr)
-        peak_kib = int(p.stdout.strip().splitlines()[-1])
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(
+                [invited_bin(), "-c", srv.conf, "db", "copy", srv.settings["server.database"],
+                 pgstack.url(back, with_password=False)],
+                stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                env=child_env(PGPASSWORD=pgstack.password(),
+                              ASAN_OPTIONS=(asan + ":" if asan else "") + "quarantine_size_mb=8"))
+            timer = threading.Timer(600, proc.kill)
+            timer.start()
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            finally:
+                timer.cancel()
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+        assert proc.returncode == 0 and "checked: ok" in stdout, (stdout, stderr)
+        peak_kib = usage.ru_maxrss
         print(f"db copy of {before[1]} bytes peaked at {peak_kib} KiB")
         assert peak_kib < 128 * 1024, f"db copy peaked at {peak_kib} KiB"
         assert pgstack.query(back, "SELECT count(*), sum(length(details)) FROM events")[0] == \

@@ -37,8 +37,9 @@ static void done(struct store *st)
 	test_db_drop();
 }
 
-static int64_t add_org(struct store *st, enum org_kind kind, enum org_status status,
-		       const char *email, const char *domain)
+__attribute__((unused)) static int64_t add_org(struct store *st, enum org_kind kind,
+					       enum org_status status, const char *email,
+					       const char *domain)
 {
 	struct org o = {.kind = kind, .status = status, .created_at = 1000};
 	const char *err;
@@ -55,8 +56,8 @@ static int64_t add_org(struct store *st, enum org_kind kind, enum org_status sta
 	return o.id;
 }
 
-static int64_t add_invitation(struct store *st, int64_t inviter, enum inv_status status,
-			      int64_t expires)
+__attribute__((unused)) static int64_t add_invitation(struct store *st, int64_t inviter,
+						      enum inv_status status, int64_t expires)
 {
 	static int n;
 	struct invitation inv = {.kind = INV_RESELLER, .status = status,

@@ -1,6 +1,7 @@
 /*
- * store/invitations.h: the store's invitations, their link tokens, and the relationships accepting them makes.
- * Part of store.h's interface, and included by it only.
+ * store/invitations.h: the store's invitations, their link tokens, and
+ * the relationships accepting them makes. Part of store.h's interface,
+ * and included by it only.
  */
 #ifndef INVITED_STORE_INVITATIONS_H
 #define INVITED_STORE_INVITATIONS_H
