@@ -76,9 +76,9 @@ static int free_port(void)
 /*
  * Whether the server will see req as a whole request, as far as its
  * framing goes: the end of the header, and a body of Content-Length
- * bytes (or a last chunk). libmicrohttpd waits for the rest of a partial
- * request and does not notice the client's half-close until its idle
- * deadline, so such an input is not waited for.
+ * bytes (or, chunked, ending with its last chunk). libmicrohttpd waits
+ * for the rest of a partial request and does not notice the client's
+ * half-close until its idle deadline, so such an input is not waited for.
  */
 static int whole_request(const char *req, size_t len)
 {
@@ -110,9 +110,18 @@ static int whole_request(const char *req, size_t len)
 			if (want > body)
 				return 0;
 		}
-		if (n > 18 && strncasecmp(p, "transfer-encoding:", 18) == 0 &&
-		    memmem(end, (size_t)(req + len - end), "\r\n0\r\n\r\n", 7) == NULL)
-			return 0;
+		if (n > 18 && strncasecmp(p, "transfer-encoding:", 18) == 0) {
+			/* chunked, ended by its last chunk; any other coding
+			 * (an empty one, a typo) is the parser's to wait on */
+			const char *v = p + 18, *e = eol;
+			while (v < e && (*v == ' ' || *v == '\t'))
+				v++;
+			while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			if (e - v != 7 || strncasecmp(v, "chunked", 7) != 0 || len < head + 5 ||
+			    memcmp(req + len - 5, "0\r\n\r\n", 5) != 0)
+				return 0;
+		}
 		p = eol + 1;
 	}
 	return 1;
