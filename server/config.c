@@ -187,6 +187,14 @@ int config_set_value(struct config *cfg, const struct ckey *k, const char *v,
 	case C_STATE:
 		if (strlen(v) >= k->size || !text_ok(v, k->size - 1, TEXT_LINE))
 			goto bad;
+		/* `key =;x` reads as ";x", but `key = ;x`, as it is written
+		 * back, as a comment (tests/fuzz/fuzz_config): refused. */
+		if (v[0] == ';') {
+			*error_r = errorf("[%s] %s: a value may not begin with \";\" (written "
+					  "back, it would read as a comment)",
+					  k->section, k->key);
+			return -1;
+		}
 		if (k->type == C_PATH || k->type == C_STATE)
 			resolve_path(cfg, k, v, field, k->size);
 		else

@@ -325,6 +325,24 @@ TEST(an_invalid_secret_is_never_echoed)
 	test_assert(err != NULL && strstr(err, "hunter2") == NULL);
 }
 
+/* fuzz_config's find: written back as `listen = ;…`, it read as a comment. */
+TEST(a_value_may_not_begin_with_a_semicolon)
+{
+	struct config c;
+	const char *err = NULL;
+	char file[] = "/tmp/invited-conf-XXXXXX";
+	test_assert_int(config_load(NULL, &c, &err), 0);
+	test_assert_int(config_set(&c, "server.listen", ";ptaev:u_silifo", &err), -1);
+	test_assert_contains(err, "[server] listen: a value may not begin with \";\"");
+	int fd = mkstemp(file);
+	test_assert(fd >= 0 && write(fd, "[server]\nlisten =;ptaev:u_silifo\n", 33) == 33);
+	close(fd);
+	err = NULL;
+	test_assert_int(config_load(file, &c, &err), -1);
+	unlink(file);
+	test_assert_contains(err, "may not begin with");
+}
+
 TEST(durations)
 {
 	int64_t s;
